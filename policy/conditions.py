@@ -1,0 +1,337 @@
+"""Rule conditions: `all` / `any` / `not` and typed leaves `<dotted.path>: {<op>: <operand>}`.
+
+Conditions compile once into small objects with `test(ctx)`; `explain(ctx)` lists the leaves that decided
+a finding. A leaf whose path does not resolve is false (`exists: false` is the only way to ask for absence),
+so a missing fact never makes a rule pass silently.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from policy import licenses
+from policy.names import starts_with_prefix
+
+MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
+
+# The fact model a rule may read (see docs/rules.md). Keys below `card`, `params` and `use` are free-form.
+LICENSE_FIELDS = frozenset({"id", "ids", "expression", "known", "categories", "name", "spdx", "status",
+                            "profile", "reason", "licensor", "declared", "present", "unverified", "kind", "url"})
+NODE_FIELDS = frozenset({"id", "name", "org", "kind", "source", "status", "status_detail", "revision",
+                         "license", "clauses", "clause", "files", "card", "notes", "note_text",
+                         "weight_licenses", "weight_categories", "resolved", "gated"})
+ANCESTOR_FIELDS = NODE_FIELDS | {"relation", "via", "path", "depth", "channel", "child", "declared_in",
+                                 "inferred", "relicensed_by"}
+FACT_MODEL: dict[str, frozenset[str]] = {
+    "model": NODE_FIELDS,
+    "ancestor": ANCESTOR_FIELDS,
+    "clause": frozenset({"type", "params", "obligation", "citation", "applies_to", "license", "verified",
+                         "channel", "accepts"}),
+    "policy": frozenset({"use", "licenses", "declared", "models"}),
+    "problem": frozenset({"code", "message", "path"}),
+    "waiver": frozenset({"rule", "model", "ancestor", "reason", "justification", "approved_by", "ticket",
+                         "expires", "expired", "used", "days_left", "file", "line"}),
+}
+FREE_BELOW = frozenset({"card", "params", "use", "licenses", "citation", "clause", "declared"})
+
+LICENSE_OPS = frozenset({"license_includes", "license_avoids", "license_satisfiable_with"})
+
+
+class ConditionError(Exception):
+    def __init__(self, path: tuple[str | int, ...], message: str, help: str = "") -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.help = help
+
+
+def resolve_path(ctx: Mapping[str, Any], parts: Sequence[str]) -> Any:
+    value: Any = ctx
+    for part in parts:
+        if isinstance(value, Mapping):
+            value = value.get(part, MISSING)
+        else:
+            return MISSING
+        if value is MISSING or value is None:
+            return MISSING
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    parts: tuple[str, ...]
+
+    def get(self, ctx: Mapping[str, Any]) -> Any:
+        return resolve_path(ctx, self.parts)
+
+    def __str__(self) -> str:
+        return "{ref: " + ".".join(self.parts) + "}"
+
+
+class Condition:
+    def test(self, ctx: Mapping[str, Any]) -> bool:
+        raise NotImplementedError
+
+    def explain(self, ctx: Mapping[str, Any], want: bool = True) -> list[dict[str, Any]]:
+        """The leaves whose value differed from `want` (what made the condition come out the other way)."""
+        raise NotImplementedError
+
+    def paths(self) -> list[str]:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class All(Condition):
+    items: tuple[Condition, ...]
+
+    def test(self, ctx: Mapping[str, Any]) -> bool:
+        return all(c.test(ctx) for c in self.items)
+
+    def explain(self, ctx: Mapping[str, Any], want: bool = True) -> list[dict[str, Any]]:
+        return [leaf for c in self.items if c.test(ctx) != want for leaf in c.explain(ctx, want)]
+
+    def paths(self) -> list[str]:
+        return [p for c in self.items for p in c.paths()]
+
+
+@dataclass(frozen=True)
+class Any_(Condition):
+    items: tuple[Condition, ...]
+
+    def test(self, ctx: Mapping[str, Any]) -> bool:
+        return any(c.test(ctx) for c in self.items)
+
+    def explain(self, ctx: Mapping[str, Any], want: bool = True) -> list[dict[str, Any]]:
+        return [leaf for c in self.items if c.test(ctx) != want for leaf in c.explain(ctx, want)]
+
+    def paths(self) -> list[str]:
+        return [p for c in self.items for p in c.paths()]
+
+
+@dataclass(frozen=True)
+class Not(Condition):
+    item: Condition
+
+    def test(self, ctx: Mapping[str, Any]) -> bool:
+        return not self.item.test(ctx)
+
+    def explain(self, ctx: Mapping[str, Any], want: bool = True) -> list[dict[str, Any]]:
+        return self.item.explain(ctx, not want)
+
+    def paths(self) -> list[str]:
+        return self.item.paths()
+
+
+@dataclass(frozen=True)
+class Leaf(Condition):
+    path: str
+    parts: tuple[str, ...]
+    op: str
+    operand: Any
+    fn: Callable[[Any, Any], bool]
+
+    def test(self, ctx: Mapping[str, Any]) -> bool:
+        value = resolve_path(ctx, self.parts)
+        operand = self.operand.get(ctx) if isinstance(self.operand, Ref) else self.operand
+        if self.op == "exists":
+            return (value is not MISSING) == bool(operand)
+        if value is MISSING or (isinstance(self.operand, Ref) and operand is MISSING):
+            return False
+        return self.fn(value, operand)
+
+    def explain(self, ctx: Mapping[str, Any], want: bool = True) -> list[dict[str, Any]]:
+        if self.test(ctx) == want:
+            return []
+        value = resolve_path(ctx, self.parts)
+        operand = self.operand.get(ctx) if isinstance(self.operand, Ref) else self.operand
+        return [{"path": self.path, "op": self.op, "expected": _show(operand), "actual": _show(value),
+                 "negated": not want}]
+
+    def paths(self) -> list[str]:
+        return [self.path]
+
+
+def _show(value: Any) -> Any:
+    if value is MISSING:
+        return None
+    if isinstance(value, Mapping) and "expression" in value:
+        return value.get("expression") or value.get("declared") or "(unknown)"
+    if isinstance(value, frozenset | set):
+        return sorted(value)
+    return value
+
+
+# --- operators ------------------------------------------------------------------------------------------
+
+def _as_set(v: Any) -> frozenset[Any]:
+    if isinstance(v, str):
+        return frozenset((v,))
+    if isinstance(v, Mapping):
+        return frozenset(v.keys())
+    try:
+        return frozenset(v)
+    except TypeError:
+        return frozenset((v,))
+
+
+def _contains(v: Any, o: Any) -> bool:
+    if isinstance(v, str):
+        return isinstance(o, str) and o in v
+    if isinstance(v, Mapping | list | tuple | set | frozenset):
+        return o in v
+    return False
+
+
+def _cmp(fn: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def op(v: Any, o: Any) -> bool:
+        try:
+            return fn(v, o)
+        except TypeError:
+            return False
+    return op
+
+
+def _license_op(fn: Callable[[licenses.ResolvedLicense, frozenset[str]], bool]) -> Callable[[Any, Any], bool]:
+    def op(v: Any, o: Any) -> bool:
+        resolved = v.get("_resolved") if isinstance(v, Mapping) else v
+        if not isinstance(resolved, licenses.ResolvedLicense):
+            return False
+        return fn(resolved, _as_set(o))
+    return op
+
+
+OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda v, o: v == o,
+    "ne": lambda v, o: v != o,
+    "in": lambda v, o: v in _as_set(o),
+    "not_in": lambda v, o: v not in _as_set(o),
+    "contains": _contains,
+    "not_contains": lambda v, o: not _contains(v, o),
+    "starts_with": lambda v, o: isinstance(v, str) and isinstance(o, str) and v.startswith(o),
+    "ends_with": lambda v, o: isinstance(v, str) and isinstance(o, str) and v.endswith(o),
+    "matches": lambda v, o: isinstance(v, str) and o.fullmatch(v) is not None,
+    "exists": lambda v, o: True,  # handled in Leaf.test
+    "empty": lambda v, o: (len(v) == 0) == bool(o) if hasattr(v, "__len__") else not o,
+    "any_in": lambda v, o: bool(_as_set(v) & _as_set(o)),
+    "all_in": lambda v, o: _as_set(v) <= _as_set(o),
+    "none_in": lambda v, o: not (_as_set(v) & _as_set(o)),
+    "gt": _cmp(lambda v, o: v > o),
+    "ge": _cmp(lambda v, o: v >= o),
+    "lt": _cmp(lambda v, o: v < o),
+    "le": _cmp(lambda v, o: v <= o),
+    "name_starts_with": lambda v, o: isinstance(v, str) and isinstance(o, str) and starts_with_prefix(v, o),
+    "license_includes": _license_op(licenses.includes),
+    "license_avoids": _license_op(licenses.avoids),
+    "license_satisfiable_with": _license_op(licenses.satisfiable_with),
+}
+
+
+# --- compilation ----------------------------------------------------------------------------------------
+
+@dataclass
+class Compiler:
+    """Compiles condition mappings; `roots` are the bindings the rule's `for_each` provides."""
+
+    roots: frozenset[str]
+    license_lookup: Callable[[str], str | None]
+    errors: list[ConditionError]
+
+    def compile(self, node: Any, path: tuple[str | int, ...]) -> Condition | None:
+        if not isinstance(node, Mapping) or len(node) != 1:
+            self.errors.append(ConditionError(path, "a condition is a mapping with exactly one key",
+                                              "combine several conditions with all: [...]"))
+            return None
+        ((key, value),) = node.items()
+        key = str(key)
+        if key in ("all", "any"):
+            if not isinstance(value, list) or not value:
+                self.errors.append(ConditionError((*path, key), f"'{key}' takes a non-empty list of conditions"))
+                return None
+            items = [self.compile(v, (*path, key, i)) for i, v in enumerate(value)]
+            if any(i is None for i in items):
+                return None
+            return (All if key == "all" else Any_)(tuple(i for i in items if i is not None))
+        if key == "not":
+            inner = self.compile(value, (*path, key))
+            return Not(inner) if inner is not None else None
+        return self._leaf(key, value, (*path, key))
+
+    def _leaf(self, key: str, value: Any, path: tuple[str | int, ...]) -> Condition | None:
+        parts = tuple(key.split("."))
+        if not self._check_path(parts, path):
+            return None
+        if isinstance(value, Mapping):
+            if len(value) != 1:
+                self.errors.append(ConditionError(path, "a leaf takes exactly one operator"))
+                return None
+            ((op, operand),) = value.items()
+        else:
+            op, operand = "eq", value
+        if op not in OPERATORS:
+            close = difflib.get_close_matches(str(op), OPERATORS, n=1)
+            self.errors.append(ConditionError((*path, str(op)), f"unknown operator '{op}'",
+                                              f"did you mean '{close[0]}'?" if close else
+                                              "operators: " + ", ".join(sorted(OPERATORS))))
+            return None
+        if isinstance(operand, Mapping):
+            if set(operand) != {"ref"} or not isinstance(operand["ref"], str):
+                self.errors.append(ConditionError((*path, op), "an operand mapping must be {ref: <path>}"))
+                return None
+            ref_parts = tuple(operand["ref"].split("."))
+            if not self._check_path(ref_parts, (*path, op, "ref")):
+                return None
+            return Leaf(key, parts, op, Ref(ref_parts), OPERATORS[op])
+        if op == "matches":
+            try:
+                operand = re.compile(str(operand))
+            except re.error as exc:
+                self.errors.append(ConditionError((*path, op), f"invalid regular expression: {exc}"))
+                return None
+        if op in ("in", "not_in", "any_in", "all_in", "none_in") and not isinstance(operand, list):
+            self.errors.append(ConditionError((*path, op), f"'{op}' takes a list"))
+            return None
+        if op in LICENSE_OPS:
+            ids = operand if isinstance(operand, list) else [operand]
+            resolved = []
+            for lid in ids:
+                cid = self.license_lookup(str(lid))
+                if cid is None:
+                    self.errors.append(ConditionError((*path, op), f"unknown license id '{lid}'",
+                                                      "use a catalog id (policycheck licenses)"))
+                    return None
+                resolved.append(cid)
+            operand = frozenset(resolved)
+        return Leaf(key, parts, op, operand, OPERATORS[op])
+
+    def _check_path(self, parts: tuple[str, ...], where: tuple[str | int, ...]) -> bool:
+        root = parts[0]
+        if root not in self.roots:
+            self.errors.append(ConditionError(
+                where, f"'{root}' is not bound here", "this rule's for_each binds: " + ", ".join(sorted(self.roots))))
+            return False
+        if len(parts) < 2:
+            return True
+        fields = FACT_MODEL[root]
+        field = parts[1]
+        if root not in ("clause",) and field not in fields:
+            close = difflib.get_close_matches(field, fields, n=1)
+            self.errors.append(ConditionError(where, f"no field '{field}' on {root}",
+                                              f"did you mean '{root}.{close[0]}'?" if close else
+                                              f"fields: {', '.join(sorted(fields))}"))
+            return False
+        if root == "clause" and field not in fields:
+            close = difflib.get_close_matches(field, fields, n=1)
+            self.errors.append(ConditionError(where, f"no field '{field}' on clause",
+                                              f"did you mean 'clause.{close[0]}'?" if close else ""))
+            return False
+        if field == "license" and len(parts) > 2 and parts[2] not in LICENSE_FIELDS:
+            close = difflib.get_close_matches(parts[2], LICENSE_FIELDS, n=1)
+            self.errors.append(ConditionError(where, f"no field '{parts[2]}' on a license",
+                                              f"did you mean '{close[0]}'?" if close else
+                                              f"fields: {', '.join(sorted(LICENSE_FIELDS))}"))
+            return False
+        return True

@@ -1,0 +1,63 @@
+"""Diagnostics with a `file:line:col` location and a code frame, in the style of Semgrep's rule errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    file: str
+    line: int  # 1-based; 0 when unknown
+    col: int  # 1-based; 0 when unknown
+    code: str  # short kebab-case code: yaml-syntax, schema, unknown-path, ...
+    message: str
+    help: str = ""
+    severity: str = "error"  # error | warning
+    span: int = 1  # characters to underline
+
+    @property
+    def location(self) -> str:
+        if self.line:
+            return f"{self.file}:{self.line}:{self.col or 1}"
+        return self.file
+
+    def to_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "col": self.col, "code": self.code,
+                "severity": self.severity, "message": self.message, "help": self.help}
+
+
+def code_frame(text: str, line: int, col: int, span: int = 1, context: int = 1) -> str:
+    """Numbered source lines around `line` with a `^^^` marker under the column."""
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return ""
+    first, last = max(1, line - context), min(len(lines), line)
+    width = len(str(last))
+    out = []
+    for n in range(first, last + 1):
+        out.append(f" {n:>{width}} | {lines[n - 1].expandtabs(4)}")
+    caret_col = max(col, 1) - 1
+    underline = "^" * max(1, min(span, max(1, len(lines[line - 1]) - caret_col)))
+    out.append(f" {'':>{width}} | {' ' * caret_col}{underline}")
+    return "\n".join(out)
+
+
+def format_diagnostic(diag: Diagnostic, text: str | None = None) -> str:
+    """`file:line:col: error[code]: message`, a code frame when the source is at hand, and `help:`."""
+    head = f"{diag.location}: {diag.severity}[{diag.code}]: {diag.message}"
+    parts = [head]
+    if diag.line:
+        if text is None:
+            try:
+                text = Path(diag.file).read_text(encoding="utf-8-sig", errors="replace")
+            except OSError:
+                text = None
+        if text is not None:
+            frame = code_frame(text, diag.line, diag.col, diag.span)
+            if frame:
+                parts.append(frame)
+    if diag.help:
+        parts.append(f"  help: {diag.help}")
+    return "\n".join(parts)

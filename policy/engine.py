@@ -1,0 +1,403 @@
+"""The engine: a pure function from (lineage, packs, catalog, policy, today) to a Report.
+
+No I/O and no clock: `today` is injected (waiver expiry). The engine derives the facts rules read (resolved
+licenses, ancestors with their path and channel, the clauses that bind on that channel), evaluates every rule
+over its bindings, applies waivers, lists obligations and decides the verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import fnmatch
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from policy.facts import GATED, OK, Citation, Lineage, ModelFacts
+from policy.licenses import Catalog, Clause, ResolvedLicense
+from policy.policyfile import Policy, Waiver
+from policy.report import Finding, Obligation, Report
+from policy.rules import Pack, Rule, severity_rank
+from policy.templating import render
+
+# Clause types that are duties of whoever distributes or uses the model (listed as obligations).
+OBLIGATION_TYPES = frozenset({
+    "license-copy", "notice-file", "state-changes", "attribution-display", "name-prefix",
+    "use-restrictions-passthrough", "mau-limit", "retain-notices", "network-source-offer", "copyleft",
+    "share-alike", "no-endorsement", "region-exclusion", "no-guardrail-bypass", "non-commercial",
+    "research-only", "non-production", "no-patent-grant"})
+STATUS_RANK = {"verified": 0, "partial": 1, "unverified": 2}
+PROFILE_RANK = {"full": 0, "identity": 1}
+
+
+def channel_of(via: Sequence[str]) -> str:
+    """How a model derives from an ancestor: its weights, its outputs (distillation), or its data."""
+    if "distillation" in via:
+        return "outputs"
+    if "trained_on" in via:
+        return "data"
+    return "weights"
+
+
+@dataclass(frozen=True)
+class Binding:
+    """An ancestor reached on one channel, by its shortest path."""
+
+    node: ModelFacts
+    path: tuple[str, ...]  # ids from the subject's parent to the ancestor
+    via: tuple[str, ...]
+    channel: str
+    child: str
+    edge_index: int
+
+
+class _Facts:
+    """Per-evaluation derived facts, built once and shared by all rules."""
+
+    def __init__(self, lineage: Lineage, catalog: Catalog, policy: Policy) -> None:
+        self.lineage = lineage
+        self.catalog = catalog
+        self.policy = policy
+        self.licenses: dict[str, ResolvedLicense] = {
+            nid: catalog.resolve(node.license) for nid, node in lineage.nodes.items()}
+        self._license_ctx: dict[str, dict[str, Any]] = {}
+        self.bindings = self._bindings()
+
+    # -- licenses --------------------------------------------------------------------------------------
+    def license_ctx(self, node_id: str) -> dict[str, Any]:
+        ctx = self._license_ctx.get(node_id)
+        if ctx is None:
+            ctx = self._license_ctx[node_id] = self._make_license_ctx(self.licenses[node_id])
+        return ctx
+
+    def _make_license_ctx(self, lic: ResolvedLicense) -> dict[str, Any]:
+        entries = [self.catalog.entries[i] for i in lic.ids if i in self.catalog.entries]
+        categories = sorted({c for e in entries for c in e.categories})
+        status = max((e.status for e in entries), key=STATUS_RANK.__getitem__, default="unverified")
+        profile = max((e.profile for e in entries), key=PROFILE_RANK.__getitem__, default="identity")
+        return {
+            "id": lic.ids[0] if len(lic.ids) == 1 else (lic.expression or None),
+            "ids": list(lic.ids), "expression": lic.expression, "known": lic.known,
+            "categories": categories, "name": " / ".join(e.name for e in entries) or None,
+            "spdx": " AND ".join(e.spdx for e in entries) or None, "status": status, "profile": profile,
+            "reason": lic.reason, "licensor": sorted({e.licensor for e in entries if e.licensor}),
+            "declared": lic.declared.display(), "present": lic.declared.present,
+            "unverified": status != "verified" or profile != "full",
+            "kind": entries[0].kind if len(entries) == 1 else None,
+            "url": entries[0].url if len(entries) == 1 else None,
+            "_resolved": lic,
+        }
+
+    def clauses_for(self, node: ModelFacts, channel: str) -> list[Clause]:
+        lic = self.licenses[node.id]
+        out = [c for lid in lic.ids if lid in self.catalog.entries
+               for c in self.catalog.entries[lid].clauses if channel in c.applies_to]
+        for raw in node.extra_clauses:
+            clause = Clause.from_dict(raw, str(raw.get("license", f"policy:{node.id}")))
+            if channel in clause.applies_to:
+                out.append(clause)
+        return out
+
+    # -- ancestors -------------------------------------------------------------------------------------
+    def _bindings(self) -> list[Binding]:
+        lineage = self.lineage
+        by_child: dict[str, list[tuple[int, Any]]] = {}
+        for i, e in enumerate(lineage.edges):
+            by_child.setdefault(e.child, []).append((i, e))
+        best: dict[tuple[str, str], Binding] = {}
+        # Breadth-first over paths: the first path found to an (ancestor, channel) is a shortest one.
+        queue: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [(lineage.subject, (), ())]
+        limit = self.policy.max_depth
+        while queue:
+            nxt: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
+            for node_id, path, via in queue:
+                for index, edge in by_child.get(node_id, ()):
+                    if edge.parent == lineage.subject or edge.parent in path:
+                        continue  # a cycle; reported as a lineage problem
+                    new_path, new_via = (*path, edge.parent), (*via, edge.relation)
+                    channel = channel_of(new_via)
+                    key = (edge.parent, channel)
+                    if key not in best and edge.parent in lineage.nodes:
+                        best[key] = Binding(lineage.nodes[edge.parent], new_path, new_via, channel, node_id, index)
+                    if len(new_path) < limit:
+                        nxt.append((edge.parent, new_path, new_via))
+            queue = nxt
+        return list(best.values())
+
+    def relicensed_by(self, binding: Binding) -> str | None:
+        """A node on the path published by the ancestor's licensor (who may relicense its own work)."""
+        lic = self.licenses[binding.node.id]
+        orgs = {o.lower() for lid in lic.ids if lid in self.catalog.entries
+                for o in self.catalog.entries[lid].licensor_orgs}
+        if not orgs:
+            return None
+        for node_id in (self.lineage.subject, *binding.path[:-1]):
+            org = self.lineage.nodes[node_id].org
+            if org and org.lower() in orgs:
+                return node_id
+        return None
+
+
+def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
+    return {
+        "id": node.id, "name": node.name, "org": node.org, "kind": node.kind, "source": node.source,
+        "status": node.status, "status_detail": node.status_detail, "revision": node.revision,
+        "license": facts.license_ctx(node.id), "files": list(node.files), "card": node.card,
+        "notes": [n.code for n in node.notes],
+        "note_text": "; ".join(n.message + (f" (line {n.line})" if n.line else "") for n in node.notes),
+        "resolved": node.status in (OK, GATED) and facts.licenses[node.id].known, "gated": node.gated,
+    }
+
+
+def _clause_ctx(clause: Clause, channel: str) -> dict[str, Any]:
+    return {"type": clause.type, "params": dict(clause.params), "obligation": clause.obligation,
+            "citation": clause.citation.to_dict(), "applies_to": sorted(clause.applies_to),
+            "license": clause.license_id, "verified": clause.verified, "channel": channel,
+            "accepts": list(clause.params.get("accepts") or [clause.license_id])}
+
+
+def _clause_map(clauses: Iterable[Clause], channel: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for c in clauses:
+        out.setdefault(c.type, _clause_ctx(c, channel))
+    return out
+
+
+def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: Policy,
+             today: dt.date) -> Report:
+    facts = _Facts(lineage, catalog, policy)
+    subject = lineage.root
+    model = _node_ctx(facts, subject)
+    own_clauses = facts.clauses_for(subject, "self")
+    model["clauses"] = [c.type for c in own_clauses]
+    model["clause"] = _clause_map(own_clauses, "self")
+
+    ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]] = []
+    weight_licenses: set[str] = set()  # licenses of ancestors whose weights the model contains
+    for b in facts.bindings:
+        relicensor = facts.relicensed_by(b)
+        clauses = [] if relicensor else facts.clauses_for(b.node, b.channel)
+        ctx = _node_ctx(facts, b.node)
+        edge = lineage.edges[b.edge_index]
+        ctx.update({"relation": b.via[-1], "via": list(b.via), "path": list(b.path), "depth": len(b.path),
+                    "channel": b.channel, "child": b.child, "declared_in": edge.declared_in,
+                    "inferred": edge.inferred, "relicensed_by": relicensor,
+                    "clauses": [c.type for c in clauses], "clause": _clause_map(clauses, b.channel)})
+        ancestors.append((b, ctx, clauses))
+        if b.channel == "weights" and not relicensor:
+            weight_licenses.update(facts.licenses[b.node.id].ids)
+    model["weight_licenses"] = sorted(weight_licenses)
+    model["weight_categories"] = sorted({c for lid in weight_licenses | set(facts.licenses[subject.id].ids)
+                                         if lid in catalog.entries for c in catalog.entries[lid].categories})
+    policy_ctx = {"use": dict(policy.use), "declared": policy.file is not None,
+                  "licenses": {"allow": sorted(policy.allow) if policy.allow is not None else None,
+                               "deny": sorted(policy.deny)},
+                  "models": sorted(policy.models)}
+    base = {"model": model, "policy": policy_ctx}
+
+    findings: list[Finding] = []
+    waiver_rules: list[Rule] = []
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.for_each == "waivers":
+                waiver_rules.append(rule)
+                continue
+            for ctx, clause, binding in _contexts(rule, base, own_clauses, ancestors, lineage):
+                if rule.applies(ctx):
+                    findings.append(_finding(rule, ctx, clause, binding, subject.id))
+    findings = _dedupe(findings)
+    findings, waiver_ctxs = _apply_waivers(findings, policy.waivers, subject.id, today)
+    for rule in waiver_rules:
+        for wctx in waiver_ctxs:
+            ctx = {**base, "waiver": wctx}
+            if rule.applies(ctx):
+                findings.append(_finding(rule, ctx, None, None, subject.id))
+
+    obligations = _obligations(facts, subject, own_clauses, ancestors)
+    fail_on = policy.fail_on or "error"
+    return Report(
+        subject=_subject(facts, subject),
+        verdict=verdict(findings, fail_on),
+        lineage=tuple(_lineage_entries(facts, ancestors)),
+        findings=tuple(findings),
+        obligations=tuple(obligations),
+        packs=tuple(p.to_dict() for p in packs),
+        evaluated=tuple({"id": n.id, "kind": n.kind, "source": n.source, "revision": n.revision,
+                         "status": n.status, "detail": n.status_detail, "path": n.path}
+                        for n in lineage.nodes.values()),
+        date=today.isoformat(),
+        policy={"file": policy.file, "use": dict(policy.use), "use_declared": policy.use_declared,
+                "fail_on": fail_on,
+                "allow": sorted(policy.allow) if policy.allow is not None else None,
+                "deny": sorted(policy.deny)},
+        notes=tuple(_notes(subject, policy)),
+    )
+
+
+def _contexts(rule: Rule, base: dict[str, Any], own: list[Clause],
+              ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]],
+              lineage: Lineage) -> Iterable[tuple[dict[str, Any], Clause | None, Binding | None]]:
+    fe = rule.for_each
+    if fe == "model":
+        yield base, None, None
+    elif fe == "model-clauses":
+        for c in own:
+            yield {**base, "clause": _clause_ctx(c, "self")}, c, None
+    elif fe == "ancestors":
+        for b, actx, _ in ancestors:
+            yield {**base, "ancestor": actx}, None, b
+    elif fe == "ancestor-clauses":
+        for b, actx, clauses in ancestors:
+            for c in clauses:
+                yield {**base, "ancestor": actx, "clause": _clause_ctx(c, b.channel)}, c, b
+    elif fe == "problems":
+        for p in lineage.problems:
+            yield {**base, "problem": {"code": p.code, "message": p.message, "path": list(p.path)}}, None, None
+
+
+def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding: Binding | None,
+             subject: str) -> Finding:
+    explanation = tuple(rule.require.explain(ctx, want=True)) if rule.require is not None else ()
+    render_ctx = {**ctx, "rule": {"id": rule.id, "title": rule.title, "severity": rule.severity},
+                  "failed": list(explanation)}
+    message = render(rule.message, render_ctx)
+    remediation = render(rule.remediation, render_ctx) if rule.remediation else ""
+    kind = rule.kind
+    citation: dict[str, Any] | None
+    if rule.cite == "clause" and clause is not None:
+        citation = {**clause.citation.to_dict(), "license": clause.license_id}
+        if not clause.verified and kind == "violation":
+            kind = "review"
+            message += (f" [the clause is graded {clause.citation.grade}: not verified against the primary "
+                        "text, so this needs legal review rather than a fail]")
+    else:
+        citation = rule.references[0].to_dict() if rule.references else None
+    return Finding(rule=rule.id, title=rule.title, severity=rule.severity, kind=kind, model=subject,
+                   ancestor=binding.node.id if binding else None, via=binding.via if binding else (),
+                   message=message, remediation=remediation, citation=citation, pack=rule.pack,
+                   explanation=explanation, clause=clause.type if clause else None,
+                   license=clause.license_id if clause else None)
+
+
+def _dedupe(findings: list[Finding]) -> list[Finding]:
+    """One finding per (rule, ancestor, clause): an ancestor reached on two channels is reported once."""
+    seen: set[tuple[str, str | None, str | None, str | None]] = set()
+    out = []
+    for f in findings:
+        key = (f.rule, f.ancestor, f.clause, f.license)
+        if key not in seen:
+            seen.add(key)
+            out.append(f)
+    return out
+
+
+def _waiver_matches(w: Waiver, f: Finding) -> bool:
+    return (w.rule == f.rule and fnmatch.fnmatchcase(f.model, w.model)
+            and (w.ancestor is None or w.ancestor == f.ancestor))
+
+
+def _apply_waivers(findings: list[Finding], waivers: Sequence[Waiver], subject: str,
+                   today: dt.date) -> tuple[list[Finding], list[dict[str, Any]]]:
+    relevant = [w for w in waivers if fnmatch.fnmatchcase(subject, w.model)]
+    used: set[int] = set()
+    out = []
+    for f in findings:
+        for i, w in enumerate(relevant):
+            if _waiver_matches(w, f):
+                used.add(i)
+                if w.expires >= today:
+                    f = replace(f, status="waived", waiver=w.to_dict())
+                break
+        out.append(f)
+    ctxs = [{**w.to_dict(), "expired": w.expires < today, "used": i in used,
+             "days_left": (w.expires - today).days, "line": w.line}
+            for i, w in enumerate(relevant)]
+    return out, ctxs
+
+
+def verdict(findings: Iterable[Finding], fail_on: str = "error") -> str:
+    threshold = severity_rank(fail_on)
+    review = False
+    for f in findings:
+        if f.status != "open":
+            continue
+        if f.kind == "violation" and severity_rank(f.severity) >= threshold:
+            return "fail"
+        if f.kind == "review":
+            review = True
+    return "review" if review else "pass"
+
+
+def _obligations(facts: _Facts, subject: ModelFacts, own: list[Clause],
+                 ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]]) -> list[Obligation]:
+    out: list[Obligation] = []
+    seen: set[tuple[str, str, str]] = set()
+
+    def add(clause: Clause, source: str, via: tuple[str, ...]) -> None:
+        if clause.type not in OBLIGATION_TYPES:
+            return
+        text = clause.obligation or clause.type
+        key = (clause.type, clause.license_id, text)
+        if key in seen:
+            return
+        seen.add(key)
+        out.append(Obligation(clause=clause.type, source=source, license=clause.license_id, text=text,
+                              citation=clause.citation.to_dict(), via=via, params=dict(clause.params)))
+
+    for c in own:
+        add(c, subject.id, ())
+    for b, _, clauses in sorted(ancestors, key=lambda a: (len(a[0].path), a[0].node.id)):
+        for c in clauses:
+            add(c, b.node.id, b.via)
+    return out
+
+
+def _subject(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
+    lic = facts.licenses[node.id]
+    ctx = facts.license_ctx(node.id)
+    return {"id": node.id, "source": "hub" if node.source == "hub" else "file", "revision": node.revision,
+            "path": node.path, "last_modified": node.last_modified, "name": node.name,
+            "license": {"declared": lic.declared.display() if lic.declared.present else None,
+                        "resolved": ctx["spdx"] if lic.known else None, "id": ctx["id"] if lic.known else None,
+                        "known": lic.known, "reason": lic.reason, "categories": ctx["categories"]},
+            "card_notes": [{"code": n.code, "message": n.message, "line": n.line} for n in node.notes]}
+
+
+def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]]) -> list[
+        dict[str, Any]]:
+    relicensed = {b.node.id: ctx["relicensed_by"] for b, ctx, _ in ancestors if ctx["relicensed_by"]}
+    out = []
+    for e in facts.lineage.edges:
+        parent = facts.lineage.nodes.get(e.parent)
+        lic = facts.licenses.get(e.parent)
+        entry: dict[str, Any] = {
+            "child": e.child, "parent": e.parent, "relation": e.relation, "declared_in": e.declared_in,
+            "inferred": e.inferred, "parent_kind": e.parent_kind,
+            "parent_license": (lic.expression if lic and lic.known else
+                               (lic.declared.display() if lic and lic.declared.present else None)),
+            "resolved": bool(parent and parent.status in (OK, GATED) and lic and lic.known),
+            "parent_status": parent.status if parent else "unavailable",
+            "parent_source": parent.source if parent else None,
+            "parent_revision": parent.revision if parent else None,
+        }
+        if e.citation is not None:
+            entry["citation"] = e.citation.to_dict()
+        if e.note:
+            entry["note"] = e.note
+        if e.parent in relicensed:
+            entry["relicensed_by"] = relicensed[e.parent]
+        out.append(entry)
+    return out
+
+
+def _notes(subject: ModelFacts, policy: Policy) -> list[str]:
+    notes = []
+    if not policy.use_declared:
+        notes.append("No intended use declared (policy file `use:`); assumed commercial, distributed and hosted.")
+    for n in subject.notes:
+        notes.append(f"card: {n.message}" + (f" (line {n.line})" if n.line else ""))
+    return notes
+
+
+def citation_dict(c: Citation | None) -> dict[str, Any] | None:
+    return c.to_dict() if c else None

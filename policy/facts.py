@@ -1,0 +1,145 @@
+"""Facts: what the scanner found, as frozen data. The engine reads these and nothing else.
+
+A `Lineage` is a graph of `ModelFacts` nodes joined by `Edge`s, rooted at the subject.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+# Relations. The Hub's four, plus distillation (a teacher whose outputs trained the model) and trained_on.
+WEIGHT_RELATIONS = frozenset({"finetune", "adapter", "merge", "quantized"})
+RELATIONS = WEIGHT_RELATIONS | {"distillation", "trained_on"}
+
+# Where a fact was declared, in precedence order (later adds to earlier).
+SOURCES = ("card", "hub-api", "curation", "policy")
+
+# Node status: how much we know about a node.
+OK = "ok"  # card (or curated facts) read
+MISSING = "missing"  # not found (404, not offline, not curated)
+GATED = "gated"  # gated; license read from model_info where the Hub gives it
+PRIVATE = "private"
+UNAVAILABLE = "unavailable"  # network fault, offline and not cached, ...
+INVALID = "invalid"  # malformed id or card
+NODE_STATUSES = (OK, MISSING, GATED, PRIVATE, UNAVAILABLE, INVALID)
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    section: str
+    source: str
+    quote: str = ""
+    grade: str = "V"  # V | C | S | UNVERIFIED | policy | curation
+    note: str = ""
+
+    @property
+    def verified(self) -> bool:
+        return self.grade in ("V", "C", "policy", "curation")
+
+    def to_dict(self) -> dict[str, str]:
+        d = {"section": self.section, "quote": self.quote, "source": self.source, "grade": self.grade}
+        if self.note:
+            d["note"] = self.note
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Citation:
+        return cls(section=str(d.get("section", "")), source=str(d.get("source", "")),
+                   quote=str(d.get("quote", "")), grade=str(d.get("grade", "V")), note=str(d.get("note", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class DeclaredLicense:
+    """The license as written: the card's `license` value(s), `license_name`, `license_link`."""
+
+    values: tuple[str, ...] = ()
+    name: str | None = None
+    link: str | None = None
+    declared_in: str = "card"  # card | hub-api | curation | policy
+
+    @property
+    def present(self) -> bool:
+        return bool(self.values or self.name)
+
+    def display(self) -> str:
+        if not self.values and not self.name:
+            return "(none)"
+        text = " AND ".join(self.values) if self.values else "other"
+        if self.name:
+            text += f" [license_name={self.name}]"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class CardNote:
+    """Something irregular about a card that was read anyway (tabs repaired, misspelled key, ...)."""
+
+    code: str
+    message: str
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFacts:
+    id: str
+    kind: str = "model"  # model | dataset | api
+    source: str = "file"  # file | hub | curation | policy | catalog
+    status: str = OK
+    status_detail: str = ""
+    revision: str | None = None  # commit sha evaluated
+    last_modified: str | None = None
+    license: DeclaredLicense = field(default_factory=DeclaredLicense)
+    card: Mapping[str, Any] = field(default_factory=dict)  # front-matter fields
+    card_text: str = ""
+    files: tuple[str, ...] = ()
+    notes: tuple[CardNote, ...] = ()
+    path: str | None = None  # local file the facts came from
+    gated: str | bool = False
+    extra_clauses: tuple[Mapping[str, Any], ...] = ()  # clauses attached by the policy file
+
+    @property
+    def org(self) -> str | None:
+        return self.id.split("/", 1)[0] if "/" in self.id else None
+
+    @property
+    def name(self) -> str:
+        return self.id.rsplit("/", 1)[-1]
+
+    @property
+    def resolved(self) -> bool:
+        return self.status in (OK, GATED) and (self.license.present or self.kind == "api")
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    child: str
+    parent: str
+    relation: str
+    declared_in: str  # card | hub-api | curation | policy
+    inferred: bool = False  # relation inferred as the Hub does, not stated
+    parent_kind: str = "model"  # model | dataset | api
+    citation: Citation | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class LineageProblem:
+    code: str  # cycle | depth-exceeded | invalid-id
+    message: str
+    path: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Lineage:
+    subject: str
+    nodes: Mapping[str, ModelFacts]
+    edges: tuple[Edge, ...]
+    problems: tuple[LineageProblem, ...] = ()
+
+    @property
+    def root(self) -> ModelFacts:
+        return self.nodes[self.subject]
+
+    def parents(self, node_id: str) -> list[Edge]:
+        return [e for e in self.edges if e.child == node_id]

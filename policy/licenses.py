@@ -1,0 +1,273 @@
+"""The license catalog (`rules/licenses/*.yaml`): license identity, categories and clauses, and how a
+declared license (Hub id, `license: other` + `license_name`/`license_link`, SPDX expression) resolves to it.
+
+Unknown ids and `other` without a recognised name resolve to *unknown*, never to a permissive default.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from policy.facts import Citation, DeclaredLicense
+
+UNKNOWN = "unknown"
+PLACEHOLDERS = frozenset({"other", "unknown"})
+
+
+@dataclass(frozen=True, slots=True)
+class Clause:
+    type: str
+    applies_to: frozenset[str]
+    citation: Citation
+    params: Mapping[str, Any] = field(default_factory=dict)
+    obligation: str = ""
+    license_id: str = ""  # the catalog entry (or policy/curation source) that carries it
+
+    @property
+    def verified(self) -> bool:
+        return self.citation.verified
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], license_id: str) -> Clause:
+        return cls(type=d["type"], applies_to=frozenset(d.get("applies_to", ("self", "weights"))),
+                   citation=Citation.from_dict(d.get("citation", {})), params=dict(d.get("params") or {}),
+                   obligation=str(d.get("obligation", "")), license_id=license_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "applies_to": sorted(self.applies_to), "params": dict(self.params),
+                "obligation": self.obligation, "citation": self.citation.to_dict(),
+                "verified": self.verified, "license": self.license_id}
+
+
+@dataclass(frozen=True, slots=True)
+class LicenseEntry:
+    id: str
+    name: str
+    spdx: str
+    categories: frozenset[str]
+    status: str  # verified | partial | unverified
+    profile: str  # full | identity
+    kind: str = "license"
+    hub_id: bool = False
+    url: str = ""
+    licensor: str = ""
+    licensor_orgs: frozenset[str] = frozenset()
+    aliases: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    api_models: tuple[str, ...] = ()
+    clauses: tuple[Clause, ...] = ()
+    notes: tuple[str, ...] = ()
+    file: str = ""
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], file: str = "") -> LicenseEntry:
+        lid = str(d["id"])
+        licensor = d.get("licensor") or {}
+        return cls(
+            id=lid, name=str(d["name"]), spdx=str(d.get("spdx") or f"LicenseRef-policycheck-{lid}"),
+            categories=frozenset(d.get("categories", ())), status=str(d.get("status", "unverified")),
+            profile=str(d.get("profile", "identity")), kind=str(d.get("kind", "license")),
+            hub_id=bool(d.get("hub_id", False)), url=str(d.get("url", "")),
+            licensor=str(licensor.get("name", "")), licensor_orgs=frozenset(licensor.get("orgs", ())),
+            aliases=tuple(d.get("aliases", ())), links=tuple(d.get("links", ())),
+            api_models=tuple(d.get("api_models", ())),
+            clauses=tuple(Clause.from_dict(c, lid) for c in d.get("clauses", ())),
+            notes=tuple(d.get("notes", ())), file=file)
+
+    @property
+    def unverified_clauses(self) -> tuple[Clause, ...]:
+        return tuple(c for c in self.clauses if not c.verified)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvedLicense:
+    """A declared license resolved against the catalog.
+
+    `choices` is the expression in disjunctive normal form: each choice is a set of catalog ids that together
+    satisfy it (`mit OR agpl-3.0` -> [{mit}, {agpl-3.0}]; `mit AND agpl-3.0` -> [{mit, agpl-3.0}]).
+    """
+
+    expression: str  # over catalog ids, e.g. "llama3.1" or "mit OR apache-2.0"
+    ids: tuple[str, ...]  # every catalog id named
+    choices: tuple[frozenset[str], ...]
+    known: bool
+    declared: DeclaredLicense
+    reason: str = ""  # why it is unknown, or how it was recognised (alias, link)
+    unknown_terms: tuple[str, ...] = ()
+
+
+class Catalog:
+    def __init__(self, entries: Iterable[LicenseEntry]) -> None:
+        self.entries: dict[str, LicenseEntry] = {}
+        for e in entries:
+            self.entries[e.id] = e
+        self._alias: dict[str, str] = {}
+        for e in self.entries.values():
+            for alias in (e.id, e.spdx, e.name, *e.aliases):
+                self._alias.setdefault(_norm(alias), e.id)
+        for e in self.entries.values():  # catalog ids always win over another entry's alias
+            self._alias[_norm(e.id)] = e.id
+        self._links = [(re.compile(p, re.IGNORECASE), e.id) for e in self.entries.values() for p in e.links]
+        self._api = [(re.compile(p, re.IGNORECASE), e.id) for e in self.entries.values() for p in e.api_models]
+        self._cache: dict[DeclaredLicense, ResolvedLicense] = {}
+
+    def __contains__(self, license_id: str) -> bool:
+        return license_id in self.entries
+
+    def get(self, license_id: str) -> LicenseEntry | None:
+        return self.entries.get(license_id)
+
+    def lookup(self, text: str) -> str | None:
+        """A catalog id for an id, SPDX id, name or alias (case-insensitive), or None."""
+        return self._alias.get(_norm(text))
+
+    def api_terms(self, model_id: str) -> str | None:
+        """The provider-terms entry governing an API model id such as `openai/gpt-4o`, or None."""
+        for pattern, lid in self._api:
+            if pattern.fullmatch(model_id):
+                return lid
+        return None
+
+    def by_link(self, link: str) -> str | None:
+        for pattern, lid in self._links:
+            if pattern.search(link):
+                return lid
+        return None
+
+    @cached_property
+    def _licensing(self) -> Any:
+        from license_expression import LicenseSymbol, Licensing
+
+        symbols = []
+        for e in self.entries.values():
+            aliases = {e.spdx, *e.aliases} - {e.id}
+            symbols.append(LicenseSymbol(e.id, aliases=tuple(a for a in aliases if _is_symbol(a))))
+        return Licensing(symbols)
+
+    def resolve(self, declared: DeclaredLicense) -> ResolvedLicense:
+        cached = self._cache.get(declared)
+        if cached is None:
+            cached = self._cache[declared] = self._resolve(declared)
+        return cached
+
+    def _resolve(self, declared: DeclaredLicense) -> ResolvedLicense:
+        if not declared.present:
+            return ResolvedLicense("", (), (), False, declared, "no license declared")
+        values = declared.values or ("other",)
+        parts: list[tuple[str, tuple[frozenset[str], ...]]] = []
+        reasons: list[str] = []
+        unknown: list[str] = []
+        for value in values:
+            resolved = self._resolve_value(value, declared, reasons)
+            if resolved is None:
+                unknown.append(value if _norm(value) not in PLACEHOLDERS else (declared.name or value))
+            else:
+                parts.append(resolved)
+        if unknown:
+            return ResolvedLicense(" AND ".join(values), (), (), False, declared,
+                                   "; ".join(reasons) or "not in the catalog", tuple(unknown))
+        # Several values on one card: all of them apply (conservative AND).
+        expression = " AND ".join(f"({e})" if " " in e and len(parts) > 1 else e for e, _ in parts)
+        choices: tuple[frozenset[str], ...] = (frozenset(),)
+        for _, part_choices in parts:
+            choices = tuple(a | b for a in choices for b in part_choices)
+        ids = tuple(sorted({i for c in choices for i in c}))
+        return ResolvedLicense(expression, ids, _minimal(choices), True, declared, "; ".join(reasons))
+
+    def _resolve_value(self, value: str, declared: DeclaredLicense,
+                       reasons: list[str]) -> tuple[str, tuple[frozenset[str], ...]] | None:
+        norm = _norm(value)
+        if norm in PLACEHOLDERS:
+            if declared.name:
+                lid = self.lookup(declared.name)
+                if lid and lid not in PLACEHOLDERS:
+                    reasons.append(f"license_name '{declared.name}' recognised as {lid}")
+                    return lid, (frozenset({lid}),)
+            if declared.link:
+                lid = self.by_link(declared.link)
+                if lid:
+                    reasons.append(f"license_link recognised as {lid}")
+                    return lid, (frozenset({lid}),)
+            if norm == "unknown":
+                reasons.append("the card declares license: unknown")
+            elif declared.name:
+                reasons.append(f"license: other with unrecognised license_name '{declared.name}'")
+            else:
+                reasons.append("license: other without a license_name")
+            return None
+        lid = self.lookup(value)
+        if lid is not None:
+            entry = self.entries[lid]
+            if lid in PLACEHOLDERS:
+                return None
+            if _norm(value) != _norm(lid):
+                reasons.append(f"'{value}' recognised as {lid}")
+            del entry
+            return lid, (frozenset({lid}),)
+        if re.search(r"\s(and|or|with)\s|[()]", value, re.IGNORECASE):
+            return self._parse_expression(value, reasons)
+        reasons.append(f"'{value}' is not a known license id")
+        return None
+
+    def _parse_expression(self, value: str, reasons: list[str]) -> tuple[str, tuple[frozenset[str], ...]] | None:
+        from license_expression import ExpressionError
+
+        try:
+            parsed = self._licensing.parse(value, validate=True)
+        except ExpressionError as exc:
+            reasons.append(f"'{value}' is not a valid license expression of known ids ({exc})")
+            return None
+        if parsed is None:
+            return None
+        return str(parsed), _minimal(tuple(_dnf(parsed)))
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[\s_]+", "-", str(text).strip().lower())
+
+
+def _is_symbol(text: str) -> bool:
+    return bool(text) and " " not in text and "(" not in text
+
+
+def _dnf(expr: Any) -> list[frozenset[str]]:
+    from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbol
+
+    if isinstance(expr, LicenseWithExceptionSymbol):
+        return [frozenset({expr.license_symbol.key})]
+    if isinstance(expr, LicenseSymbol):
+        return [frozenset({expr.key})]
+    if isinstance(expr, OR):
+        return [c for arg in expr.args for c in _dnf(arg)]
+    if isinstance(expr, AND):
+        out = [frozenset()]
+        for arg in expr.args:
+            out = [a | b for a in out for b in _dnf(arg)]
+        return out
+    raise ValueError(f"unsupported license expression node {expr!r}")
+
+
+def _minimal(choices: tuple[frozenset[str], ...]) -> tuple[frozenset[str], ...]:
+    unique = sorted(set(choices), key=lambda c: (len(c), sorted(c)))
+    return tuple(c for c in unique if not any(o < c for o in unique))
+
+
+# --- choice-aware operators (used by rule conditions) ----------------------------------------------------
+
+def avoids(license_: ResolvedLicense, ids: frozenset[str]) -> bool:
+    """Some compliant choice uses none of `ids` (`mit OR agpl-3.0` avoids agpl; `mit AND agpl-3.0` does not)."""
+    return license_.known and any(not (c & ids) for c in license_.choices)
+
+
+def includes(license_: ResolvedLicense, ids: frozenset[str]) -> bool:
+    """Every compliant choice uses one of `ids`."""
+    return license_.known and all(c & ids for c in license_.choices)
+
+
+def satisfiable_with(license_: ResolvedLicense, ids: frozenset[str]) -> bool:
+    """Some compliant choice uses only `ids` (an allow-list check)."""
+    return license_.known and any(c <= ids for c in license_.choices)

@@ -1,0 +1,213 @@
+"""Build the lineage graph of a subject: card edges, curations and policy facts, walked transitively.
+
+The walk is breadth-first, one level at a time, so a node source can fetch a whole level in parallel; it is
+bounded in depth, visits each node once (a DAG stays a DAG), and records cycles instead of looping.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Protocol
+
+from policy.cards import as_id_list
+from policy.facts import (
+    GATED,
+    OK,
+    UNAVAILABLE,
+    WEIGHT_RELATIONS,
+    Citation,
+    DeclaredLicense,
+    Edge,
+    Lineage,
+    LineageProblem,
+    ModelFacts,
+)
+from policy.licenses import Catalog
+from policy.overlays import ModelOverlay
+
+HUB_RELATIONS = frozenset(WEIGHT_RELATIONS)
+_QUANT_NAME = re.compile(r"(gguf|gptq|awq|exl2|bnb|mlx|[-_.](?:[2-8]bit|int[48]|fp8|nf4|q[2-8](?:_k)?(?:_[msl])?)"
+                         r"(?:$|[-_.]))", re.IGNORECASE)
+_QUANT_FILE = re.compile(r"\.(gguf|ggml)$|(^|/)(quantize_config|quant_config)\.json$", re.IGNORECASE)
+
+Key = tuple[str, str]  # (id, kind)
+
+
+class NodeSource(Protocol):
+    """Where ancestor facts come from (local cards, the Hub). Must never raise for a missing node."""
+
+    def fetch_many(self, keys: Sequence[Key]) -> Mapping[Key, ModelFacts]: ...
+
+
+def infer_relation(node: ModelFacts, n_parents: int) -> tuple[str, bool]:
+    """The relation to a card's base models, as stated or as the Hub infers it (marked inferred)."""
+    stated = str(node.card.get("base_model_relation") or "").strip().lower()
+    if stated in HUB_RELATIONS:
+        return stated, False
+    if n_parents > 1:
+        return "merge", True
+    if any(f.rsplit("/", 1)[-1] == "adapter_config.json" for f in node.files):
+        return "adapter", True
+    tags = [str(t).lower() for t in node.card.get("tags") or [] if isinstance(t, str | int)]
+    if (any(_QUANT_FILE.search(f) for f in node.files) or _QUANT_NAME.search(node.name)
+            or any(t in ("gguf", "gptq", "awq", "mlx", "exl2") for t in tags)):
+        return "quantized", True
+    return "finetune", True
+
+
+def card_edges(node: ModelFacts, catalog: Catalog) -> list[Edge]:
+    edges: list[Edge] = []
+    if node.kind == "model":
+        bases = as_id_list(node.card.get("base_model"))
+        if bases:
+            relation, inferred = infer_relation(node, len(bases))
+            for base in bases:
+                if base != node.id:
+                    edges.append(Edge(node.id, base, relation, "card", inferred, "model"))
+            stated = node.card.get("base_model_relation")
+            if stated and str(stated).strip().lower() not in HUB_RELATIONS:
+                edges = [replace(e, note=f"base_model_relation '{stated}' is not one of the Hub's four; inferred")
+                         for e in edges]
+        for dataset in as_id_list(node.card.get("datasets")):
+            edges.append(Edge(node.id, dataset, "trained_on", "card", False, "dataset"))
+    if node.kind in ("model", "dataset"):
+        for teacher in as_id_list(node.card.get("teacher_model")):
+            kind = "api" if catalog.api_terms(teacher) else "model"
+            edges.append(Edge(node.id, teacher, "distillation", "card", False, kind))
+    return edges
+
+
+def merge_edges(base: list[Edge], overlay: ModelOverlay | None, catalog: Catalog) -> list[Edge]:
+    """Add an overlay's edges; an overlay restates an existing edge only to replace an inferred relation."""
+    if overlay is None:
+        return base
+    out = list(base)
+    for spec in overlay.lineage:
+        kind = "api" if spec.kind == "model" and catalog.api_terms(spec.parent) else spec.kind
+        new = Edge(overlay.id, spec.parent, spec.relation, overlay.declared_in, False, kind, spec.citation,
+                   spec.note)
+        same = [i for i, e in enumerate(out) if e.parent == spec.parent]
+        if not same:
+            out.append(new)
+        elif all(out[i].inferred for i in same) or any(out[i].relation == spec.relation for i in same):
+            for i in same:
+                if out[i].inferred or out[i].relation == spec.relation:
+                    out[i] = new
+        else:
+            out.append(new)
+    return out
+
+
+def apply_overlay(node: ModelFacts, overlay: ModelOverlay | None) -> ModelFacts:
+    """Fill what the node lacks from curated/policy facts; never overwrite what its card states."""
+    if overlay is None:
+        return node
+    changes: dict[str, object] = {}
+    if overlay.license is not None and not node.license.present:
+        changes["license"] = overlay.license
+        if node.status not in (OK, GATED):
+            detail = f"{node.status_detail}; " if node.status_detail else ""
+            changes["status"] = OK
+            changes["source"] = overlay.declared_in
+            changes["status_detail"] = f"{detail}license from {overlay.declared_in}"
+    if overlay.clauses:
+        changes["extra_clauses"] = tuple(node.extra_clauses) + tuple(c.to_dict() for c in overlay.clauses)
+    if overlay.kind != "model" and node.kind == "model":
+        changes["kind"] = overlay.kind
+    return replace(node, **changes) if changes else node
+
+
+def api_node(model_id: str, catalog: Catalog) -> ModelFacts:
+    terms = catalog.api_terms(model_id)
+    license_ = DeclaredLicense(values=(terms,), declared_in="catalog") if terms else DeclaredLicense()
+    return ModelFacts(id=model_id, kind="api", source="catalog", status=OK if terms else UNAVAILABLE,
+                      status_detail="" if terms else "API model with no provider terms in the catalog",
+                      license=license_)
+
+
+def build_lineage(subject: ModelFacts, source: NodeSource, catalog: Catalog,
+                  overlays: Sequence[Mapping[str, ModelOverlay]], max_depth: int = 16) -> Lineage:
+    """Walk from `subject` up through every declared parent. `overlays`: curations, then policy models."""
+
+    def overlay_for(node_id: str) -> list[ModelOverlay]:
+        return [o[node_id] for o in overlays if node_id in o]
+
+    def decorate(node: ModelFacts) -> ModelFacts:
+        for ov in overlay_for(node.id):
+            node = apply_overlay(node, ov)
+        return node
+
+    nodes: dict[str, ModelFacts] = {subject.id: decorate(subject)}
+    edges: list[Edge] = []
+    problems: list[LineageProblem] = []
+    frontier = [subject.id]
+    depth = 0
+    while frontier:
+        level_edges: list[Edge] = []
+        for node_id in frontier:
+            node_edges = card_edges(nodes[node_id], catalog)
+            for ov in overlay_for(node_id):
+                node_edges = merge_edges(node_edges, ov, catalog)
+            level_edges.extend(node_edges)
+        edges.extend(level_edges)
+        wanted: dict[str, str] = {}
+        for e in level_edges:
+            if e.parent not in nodes and e.parent not in wanted:
+                wanted[e.parent] = e.parent_kind
+        if not wanted:
+            break
+        depth += 1
+        if depth > max_depth:
+            for pid, kind in wanted.items():
+                nodes[pid] = ModelFacts(id=pid, kind=kind, source="none", status=UNAVAILABLE,
+                                        status_detail=f"not walked: the lineage is deeper than {max_depth} levels")
+            problems.append(LineageProblem("depth-exceeded",
+                                           f"lineage walk stopped at depth {max_depth}; "
+                                           f"{len(wanted)} ancestor(s) not examined", tuple(wanted)))
+            break
+        to_fetch = [(pid, kind) for pid, kind in wanted.items() if kind != "api"]
+        fetched = source.fetch_many(to_fetch) if to_fetch else {}
+        for pid, kind in wanted.items():
+            node = api_node(pid, catalog) if kind == "api" else fetched.get(
+                (pid, kind), ModelFacts(id=pid, kind=kind, source="none", status=UNAVAILABLE,
+                                        status_detail="not fetched"))
+            nodes[pid] = decorate(node)
+        frontier = [pid for pid, kind in wanted.items() if nodes[pid].status in (OK, GATED)]
+    problems.extend(find_cycles(subject.id, edges))
+    return Lineage(subject=subject.id, nodes=nodes, edges=tuple(edges), problems=tuple(problems))
+
+
+def find_cycles(root: str, edges: Sequence[Edge]) -> list[LineageProblem]:
+    parents: dict[str, list[str]] = {}
+    for e in edges:
+        parents.setdefault(e.child, []).append(e.parent)
+    problems: list[LineageProblem] = []
+    seen_cycles: set[frozenset[str]] = set()
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for parent in parents.get(node, ()):
+            if state.get(parent) == 1:
+                cycle = (*stack[stack.index(parent):], parent)
+                key = frozenset(cycle)
+                if key not in seen_cycles:
+                    seen_cycles.add(key)
+                    problems.append(LineageProblem(
+                        "cycle", "lineage cycle: " + " -> ".join(cycle) + "; the walk did not follow it twice",
+                        cycle))
+            elif parent not in state:
+                visit(parent)
+        stack.pop()
+        state[node] = 2
+
+    visit(root)
+    return problems
+
+
+def citation_text(citation: Citation | None) -> str:
+    return f"{citation.source} {citation.section}".strip() if citation else ""

@@ -1,0 +1,79 @@
+"""The user's policy file (`policycheck.yaml`): intended use, allow/deny lists, private model facts, waivers."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from policy.overlays import ModelOverlay, merge_overlays, overlay_from_dict
+
+POLICY_FILENAMES = ("policycheck.yaml", ".policycheck.yaml")
+DEFAULT_USE: Mapping[str, bool] = {"commercial": True, "distributed": True, "hosted": True, "competing": True}
+WAIVER_REASONS = ("legal-approved", "license-acquired", "not-distributed", "false-positive", "fix-scheduled")
+
+
+@dataclass(frozen=True, slots=True)
+class Waiver:
+    rule: str
+    model: str
+    reason: str
+    justification: str
+    approved_by: str
+    expires: dt.date
+    ancestor: str | None = None
+    ticket: str = ""
+    line: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"rule": self.rule, "model": self.model, "ancestor": self.ancestor, "reason": self.reason,
+                "justification": self.justification, "approved_by": self.approved_by, "ticket": self.ticket,
+                "expires": self.expires.isoformat()}
+
+
+@dataclass(frozen=True)
+class Policy:
+    use: Mapping[str, bool] = field(default_factory=lambda: dict(DEFAULT_USE))
+    use_declared: bool = False
+    allow: frozenset[str] | None = None  # catalog ids; None = no allow-list
+    deny: frozenset[str] = frozenset()
+    models: Mapping[str, ModelOverlay] = field(default_factory=dict)
+    waivers: tuple[Waiver, ...] = ()
+    fail_on: str | None = None
+    max_depth: int = 16
+    file: str | None = None
+
+
+def find_policy(start: Path) -> Path | None:
+    """The nearest policy file in `start` or one of its parents."""
+    here = start if start.is_dir() else start.parent
+    for folder in (here, *here.parents):
+        for name in POLICY_FILENAMES:
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    return None
+
+
+def policy_from_dict(data: Mapping[str, Any], file: str | None, license_lookup: Any,
+                     waiver_lines: Mapping[int, int] | None = None) -> Policy:
+    use = dict(DEFAULT_USE)
+    use.update(data.get("use") or {})
+    lic = data.get("licenses") or {}
+    allow = frozenset(license_lookup(x) or x for x in lic["allow"]) if "allow" in lic else None
+    deny = frozenset(license_lookup(x) or x for x in lic.get("deny", ()))
+    overlays = merge_overlays(overlay_from_dict(m, "policy", file or "") for m in data.get("models", ()))
+    waivers = []
+    for i, w in enumerate(data.get("waivers", ())):
+        expires = w["expires"]
+        if not isinstance(expires, dt.date):
+            expires = dt.date.fromisoformat(str(expires))
+        waivers.append(Waiver(rule=str(w["rule"]), model=str(w["model"]), reason=str(w["reason"]),
+                              justification=str(w["justification"]), approved_by=str(w["approved_by"]),
+                              expires=expires, ancestor=w.get("ancestor"), ticket=str(w.get("ticket", "")),
+                              line=(waiver_lines or {}).get(i, 0)))
+    return Policy(use=use, use_declared="use" in data, allow=allow, deny=deny, models=overlays,
+                  waivers=tuple(waivers), fail_on=data.get("fail_on"), max_depth=int(data.get("max_depth", 16)),
+                  file=file)

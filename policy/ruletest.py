@@ -1,0 +1,116 @@
+"""Rule test cases as data: build facts from a case's short form, evaluate, compare findings strictly.
+
+A case lists the subject (`model:` card fields plus `id`), its lineage (`lineage:` edges, each naming the
+parent's license inline; `child` defaults to the subject), an optional `policy:` and `today:`, and the exact
+findings of the rule under test it must produce (`expect:`). A missing expected finding is a false negative,
+an extra one a false positive; either fails the case.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from policy.cards import MISSPELLED_KEYS, declared_license
+from policy.engine import evaluate
+from policy.facts import OK, RELATIONS, CardNote, Edge, Lineage, ModelFacts
+from policy.licenses import Catalog
+from policy.lineage import api_node, apply_overlay, find_cycles
+from policy.overlays import ModelOverlay
+from policy.policyfile import policy_from_dict
+from policy.rules import Pack, Rule
+
+DEFAULT_TODAY = dt.date(2026, 6, 1)
+NODE_KEYS = ("license", "license_name", "license_link")
+
+
+@dataclass(frozen=True)
+class CaseResult:
+    pack: str
+    rule: str
+    case: str
+    ok: bool
+    missing: tuple[Mapping[str, Any], ...] = ()
+    unexpected: tuple[Mapping[str, Any], ...] = ()
+    error: str = ""
+
+
+def lineage_from_case(case: Mapping[str, Any], catalog: Catalog,
+                      overlays: Mapping[str, ModelOverlay] | None = None) -> Lineage:
+    """Facts from a case's short form; policy `models:` overlays attach to nodes as in a real walk."""
+    model = dict(case["model"])
+    subject_id = str(model.pop("id"))
+    fields = {str(k): v for k, v in model.items()}
+    notes = []
+    for wrong, right in MISSPELLED_KEYS.items():
+        if wrong in fields and right not in fields:
+            fields[right] = fields[wrong]
+            notes.append(CardNote("misspelled-key", f"key '{wrong}' read as '{right}'"))
+    nodes: dict[str, ModelFacts] = {subject_id: ModelFacts(
+        id=subject_id, source="file", license=declared_license(fields), card=fields, notes=tuple(notes))}
+    edges: list[Edge] = []
+    for raw in case.get("lineage", ()):
+        parent, relation = str(raw["parent"]), str(raw["relation"])
+        if relation not in RELATIONS:
+            raise ValueError(f"unknown relation {relation!r}")
+        kind = str(raw.get("kind") or ("dataset" if relation == "trained_on" else
+                                       "api" if catalog.api_terms(parent) else "model"))
+        edges.append(Edge(str(raw.get("child", subject_id)), parent, relation, "card", False, kind))
+        if parent in nodes:
+            continue
+        if kind == "api":
+            nodes[parent] = api_node(parent, catalog)
+            continue
+        pfields = {k: raw[k] for k in NODE_KEYS if k in raw}
+        nodes[parent] = ModelFacts(
+            id=parent, kind=kind, source="file", status=str(raw.get("status", OK)),
+            status_detail=str(raw.get("status_detail", "")), license=declared_license(pfields), card=pfields)
+    nodes = {nid: apply_overlay(node, (overlays or {}).get(nid)) for nid, node in nodes.items()}
+    return Lineage(subject=subject_id, nodes=nodes, edges=tuple(edges),
+                   problems=tuple(find_cycles(subject_id, edges)))
+
+
+def run_case(rule: Rule, pack: Pack, case: Mapping[str, Any], catalog: Catalog) -> CaseResult:
+    name = str(case.get("name", "?"))
+    try:
+        policy = policy_from_dict({"schema": "policycheck/policy/v1", **(case.get("policy") or {})}, None,
+                                  catalog.lookup)
+        lineage = lineage_from_case(case, catalog, policy.models)
+        today = dt.date.fromisoformat(str(case["today"])) if case.get("today") else DEFAULT_TODAY
+        report = evaluate(lineage, [pack], catalog, policy, today)
+    except Exception as exc:  # a broken case is a failed case, reported with its reason
+        return CaseResult(pack.id, rule.id, name, False, error=f"{type(exc).__name__}: {exc}")
+    got = [f for f in report.findings if f.rule == rule.id]
+    expected = [e for e in case.get("expect", ()) if e.get("rule") == rule.id]
+    unmatched = list(got)
+    missing = []
+    for exp in expected:
+        hit = next((f for f in unmatched if _matches(exp, f)), None)
+        if hit is None:
+            missing.append(exp)
+        else:
+            unmatched.remove(hit)
+    unexpected = tuple({"rule": f.rule, "ancestor": f.ancestor, "message": f.message} for f in unmatched)
+    return CaseResult(pack.id, rule.id, name, not missing and not unexpected, tuple(missing), unexpected)
+
+
+def _matches(exp: Mapping[str, Any], f: Any) -> bool:
+    if "ancestor" in exp and exp["ancestor"] != f.ancestor:
+        return False
+    for key in ("severity", "kind", "status"):
+        if key in exp and exp[key] != getattr(f, key):
+            return False
+    return not ("message_contains" in exp and exp["message_contains"] not in f.message)
+
+
+def run_pack_tests(packs: Sequence[Pack], catalog: Catalog, rule_ids: Sequence[str] = ()) -> list[CaseResult]:
+    results = []
+    for pack in packs:
+        for rule in pack.rules:
+            if rule_ids and rule.id not in rule_ids:
+                continue
+            for case in rule.tests:
+                results.append(run_case(rule, pack, case, catalog))
+    return results

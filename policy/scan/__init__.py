@@ -1,0 +1,1 @@
+"""Scanners: the only part of policycheck that does I/O. They turn targets into `ModelFacts` and lineage."""

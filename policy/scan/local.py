@@ -1,0 +1,113 @@
+"""Local targets: a model card file (README.md with front matter), a model folder, and `--cards DIR`.
+
+`--cards DIR` holds cards named `org__name.md` or laid out `org/name/README.md` (datasets the same, under a
+`datasets/` sub-folder); the shipped curations fill in what no card is at hand for.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from policy.cards import declared_license, parse_card
+from policy.errors import InputError
+from policy.facts import INVALID, OK, UNAVAILABLE, ModelFacts
+
+# A Hub repo id: optional namespace, then a name; no path tricks (`..`, `--`), no URLs.
+REPO_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+
+
+def looks_like_repo_id(text: str) -> bool:
+    return bool(REPO_ID.match(text)) and ".." not in text and "--" not in text and not text.endswith(".")
+
+
+def card_id_from_path(path: Path) -> str:
+    """`org__name.md` -> `org/name`; `.../org/name/README.md` -> `org/name`; else the file or folder name."""
+    if path.name.lower() == "readme.md":
+        folder = path.resolve().parent
+        parent = folder.parent.name
+        if parent and parent not in ("", "/") and looks_like_repo_id(f"{parent}/{folder.name}") and \
+                _is_layout_root_child(folder):
+            return f"{parent}/{folder.name}"
+        return folder.name
+    stem = path.stem
+    if "__" in stem:
+        org, _, name = stem.partition("__")
+        return f"{org}/{name}"
+    return stem
+
+
+def _is_layout_root_child(folder: Path) -> bool:
+    # `org/name/README.md` inside a cards tree; a lone repo checkout is named by its folder only.
+    return not (folder / ".git").exists()
+
+
+def read_card_file(path: Path, model_id: str | None = None, kind: str = "model",
+                   files: Sequence[str] = ()) -> ModelFacts:
+    """Facts from a card file. Raises InputError when it cannot be read or its front matter is broken."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+    card = parse_card(text, str(path))
+    return ModelFacts(
+        id=model_id or card_id_from_path(path), kind=kind, source="file", status=OK, revision=None,
+        license=declared_license(card.fields), card=card.fields, card_text=card.body, files=tuple(files),
+        notes=card.notes, path=str(path))
+
+
+def read_target(target: str) -> ModelFacts:
+    """A card file or a model folder given on the command line."""
+    path = Path(target)
+    if path.is_dir():
+        readme = next((path / n for n in ("README.md", "readme.md", "Readme.md") if (path / n).is_file()), None)
+        if readme is None:
+            raise InputError(f"{target}: no README.md (model card) in this folder")
+        files = sorted(str(p.relative_to(path)).replace(os.sep, "/") for p in path.rglob("*")
+                       if p.is_file() and ".git" not in p.parts)
+        return read_card_file(readme, card_id_from_path(readme), files=files)
+    if path.is_file():
+        return read_card_file(path)
+    raise InputError(f"{target}: no such file or folder")
+
+
+class LocalSource:
+    """Ancestor facts from folders of cards; whatever is not there is `unavailable` offline."""
+
+    def __init__(self, card_dirs: Sequence[Path] = (), missing_detail: str = "not available offline") -> None:
+        self.card_dirs = tuple(card_dirs)
+        self.missing_detail = missing_detail
+
+    def find(self, model_id: str, kind: str) -> Path | None:
+        org, _, name = model_id.partition("/")
+        flat = f"{org}__{name}.md" if name else f"{org}.md"
+        nested = Path(org, name, "README.md") if name else Path(org, "README.md")
+        for root in self.card_dirs:
+            bases = (root / "datasets", root) if kind == "dataset" else (root,)
+            for base in bases:
+                for candidate in (base / flat, base / nested):
+                    if candidate.is_file():
+                        return candidate
+        return None
+
+    def fetch_one(self, model_id: str, kind: str) -> ModelFacts:
+        if not looks_like_repo_id(model_id):
+            return ModelFacts(id=model_id, kind=kind, source="none", status=INVALID,
+                              status_detail=f"'{model_id}' is not a valid Hub repo id")
+        path = self.find(model_id, kind)
+        if path is None:
+            return ModelFacts(id=model_id, kind=kind, source="none", status=UNAVAILABLE,
+                              status_detail=self.missing_detail)
+        files: list[str] = []
+        if path.name == "README.md":
+            files = sorted(p.name for p in path.parent.iterdir() if p.is_file())
+        try:
+            return read_card_file(path, model_id, kind, files)
+        except InputError as exc:
+            return ModelFacts(id=model_id, kind=kind, source="file", status=INVALID, status_detail=exc.message,
+                              path=str(path))
+
+    def fetch_many(self, keys: Sequence[tuple[str, str]]) -> Mapping[tuple[str, str], ModelFacts]:
+        return {(mid, kind): self.fetch_one(mid, kind) for mid, kind in keys}

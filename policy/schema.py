@@ -1,0 +1,88 @@
+"""JSON Schema validation of every YAML format, with errors at `file:line:col`.
+
+jsonschema is imported lazily: a run whose rules come from the validated cache never pays for it.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from typing import Any
+
+from policy.diagnostics import Diagnostic
+from policy.resources import schema_path
+from policy.yamlload import MarkedYaml
+
+
+@cache
+def _registry() -> Any:
+    from referencing import Registry, Resource
+
+    resources = []
+    for path in sorted(schema_path("license").parent.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        resources.append((doc["$id"], Resource.from_contents(doc)))
+    return Registry().with_resources(resources)
+
+
+@cache
+def _validator(name: str) -> Any:
+    from jsonschema import Draft202012Validator
+
+    schema = json.loads(schema_path(name).read_text(encoding="utf-8"))
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, registry=_registry())
+
+
+def validate(doc: MarkedYaml, schema: str, filename: str) -> list[Diagnostic]:
+    """All schema errors of `doc.data` (not just the first), each placed at its YAML node."""
+    from jsonschema.exceptions import relevance
+
+    out: list[Diagnostic] = []
+    errors = sorted(_validator(schema).iter_errors(doc.data), key=relevance)
+    seen: set[tuple[tuple[Any, ...], str]] = set()
+    for err in errors:
+        # Report the most specific sub-error of an anyOf/oneOf rather than the wall of alternatives.
+        leaf = err
+        while leaf.context:
+            leaf = min(leaf.context, key=relevance)
+        path = tuple(leaf.absolute_path)
+        key = (path, leaf.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        is_key_error = leaf.validator in ("additionalProperties", "propertyNames")
+        line, col = doc.mark(path)
+        if is_key_error:
+            extra = _extra_key(leaf)
+            if extra is not None:
+                line, col = doc.mark((*path, extra), key=True)
+        where = "/".join(str(p) for p in path) or "(top level)"
+        out.append(Diagnostic(filename, line, col, "schema", f"{where}: {_short(leaf.message)}",
+                              help=_help(leaf)))
+    return out
+
+
+def _extra_key(err: Any) -> str | None:
+    if isinstance(err.instance, dict) and err.validator == "additionalProperties":
+        allowed = set(err.schema.get("properties", {}))
+        for k in err.instance:
+            if k not in allowed:
+                return str(k)
+    return None
+
+
+def _short(message: str) -> str:
+    return message if len(message) <= 200 else message[:197] + "..."
+
+
+def _help(err: Any) -> str:
+    if err.validator == "enum":
+        return "allowed values: " + ", ".join(str(v) for v in err.validator_value)
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        return "allowed keys: " + ", ".join(allowed) if allowed else ""
+    if err.validator == "required":
+        return ""
+    description = err.schema.get("description") if isinstance(err.schema, dict) else None
+    return str(description or "")
