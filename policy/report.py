@@ -102,6 +102,7 @@ class TargetError:
     target: str
     message: str
     diagnostics: tuple[dict[str, Any], ...] = ()
+    frames: tuple[str, ...] = ()  # diagnostics formatted with their code frames, for text output
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "tool": {"name": "policycheck", "version": __version__},

@@ -48,8 +48,11 @@ def lineage_from_case(case: Mapping[str, Any], catalog: Catalog,
         if wrong in fields and right not in fields:
             fields[right] = fields[wrong]
             notes.append(CardNote("misspelled-key", f"key '{wrong}' read as '{right}'"))
+    status = str(fields.pop("status", OK))
+    detail = str(fields.pop("status_detail", ""))
     nodes: dict[str, ModelFacts] = {subject_id: ModelFacts(
-        id=subject_id, source="file", license=declared_license(fields), card=fields, notes=tuple(notes))}
+        id=subject_id, source="file", status=status, status_detail=detail, license=declared_license(fields),
+        card=fields, notes=tuple(notes))}
     edges: list[Edge] = []
     for raw in case.get("lineage", ()):
         parent, relation = str(raw["parent"]), str(raw["relation"])

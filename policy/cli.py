@@ -1,0 +1,232 @@
+"""The command line: a thin typer layer and the only place exceptions become exit codes.
+
+    policycheck org/model            same as `policycheck check org/model`
+    policycheck check TARGET...      card files, model folders or Hub ids
+    policycheck rules list|validate|test
+    policycheck licenses [--category C]
+
+Exit codes: 0 pass, 1 fail, 3 review, 2 usage/configuration/input error, 4 internal error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Sequence
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from policy import __version__
+from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_REVIEW, PolicyError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="policycheck: license and compliance checks for ML models and their lineage. "
+                       "Not legal advice.")
+rules_app = typer.Typer(add_completion=False, no_args_is_help=True, help="List, validate and test rule packs.")
+app.add_typer(rules_app, name="rules")
+
+VERDICT_EXIT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "review": EXIT_REVIEW}
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class Severity(str, Enum):
+    error = "error"
+    warning = "warning"
+    note = "note"
+
+
+RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule data: a folder of packs, "
+                                                      "catalog entries and curations (repeatable).")]
+FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+
+
+def _out(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+
+
+@app.command()
+def check(
+    targets: Annotated[list[str], typer.Argument(help="Model card files, model folders or Hub ids (org/name).")],
+    format: FormatOpt = Format.text,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
+                                                 "found upward from the target).")] = None,
+    rules: RulesOpt = None,
+    cards: Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards (org__name.md or "
+                                                      "org/name/README.md) to resolve ancestors offline.")] = None,
+    fail_on: Annotated[Severity | None, typer.Option("--fail-on", help="Lowest severity that fails "
+                                                      "(default: error).")] = None,
+    today: Annotated[str | None, typer.Option("--today", help="Evaluate waivers as of this date "
+                                              "(YYYY-MM-DD; default: today).")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-validate rule data instead of using "
+                                           "the validated cache.")] = False,
+) -> None:
+    """Check models against the rule packs; the verdict decides the exit code."""
+    from policy.render.json import render_json
+    from policy.render.text import render_text
+    from policy.report import TargetError
+    from policy.run import CheckOptions, check_targets
+
+    day = _date(today)
+    options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
+                           fail_on=fail_on.value if fail_on else None, today=day, use_cache=not no_cache)
+    results = check_targets(targets, options)
+    if format is Format.json:
+        _out(render_json(results))
+    else:
+        _out(render_text(results, color=sys.stdout.isatty()))
+    codes = [EXIT_ERROR if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict] for r in results]
+    raise typer.Exit(_combine(codes))
+
+
+def _combine(codes: Sequence[int]) -> int:
+    """A batch exits with its worst outcome: input error, then fail, then review, then pass."""
+    for code in (EXIT_ERROR, EXIT_FAIL, EXIT_REVIEW):
+        if code in codes:
+            return code
+    return EXIT_PASS
+
+
+def _date(text: str | None) -> dt.date:
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"'{text}' is not a date (YYYY-MM-DD)", param_hint="--today") from None
+
+
+@rules_app.command("list")
+def rules_list(rules: RulesOpt = None, format: FormatOpt = Format.text) -> None:
+    """List the rules of every loaded pack."""
+    from policy.loader import load_bundle
+
+    bundle = load_bundle(tuple(rules or ()))
+    rows = [{"pack": p.id, "version": p.version, "rule": r.id, "severity": r.severity, "kind": r.kind,
+             "for_each": r.for_each, "title": r.title} for p in bundle.packs for r in p.rules]
+    if format is Format.json:
+        _out(json.dumps(rows, indent=2) + "\n")
+        return
+    width = max(len(r["rule"]) for r in rows)
+    for r in rows:
+        _out(f"{r['pack']}/{r['rule']:<{width}}  {r['severity']:<7}  {r['kind']:<9}  {r['title']}\n")
+
+
+@rules_app.command("validate")
+def rules_validate(rules: RulesOpt = None) -> None:
+    """Validate every pack, catalog entry and curation; report all problems at once."""
+    from policy.diagnostics import format_diagnostic
+    from policy.loader import load_bundle
+
+    bundle = load_bundle(tuple(rules or ()), use_cache=False, lint=True)
+    for w in bundle.warnings:
+        _err(format_diagnostic(w))
+    n_rules = sum(len(p.rules) for p in bundle.packs)
+    _out(f"ok: {len(bundle.catalog.entries)} licenses, {len(bundle.packs)} pack(s) with {n_rules} rules, "
+         f"{len(bundle.curations)} curated models"
+         + (f"; {len(bundle.warnings)} warning(s)" if bundle.warnings else "") + "\n")
+
+
+@rules_app.command("test")
+def rules_test(rules: RulesOpt = None,
+               rule: Annotated[list[str] | None, typer.Option("--rule", help="Only these rule ids.")] = None) -> None:
+    """Run the test cases written in the packs; print one line per case that fails and a summary."""
+    from policy.loader import load_bundle
+    from policy.ruletest import run_pack_tests
+
+    bundle = load_bundle(tuple(rules or ()))
+    results = run_pack_tests(bundle.packs, bundle.catalog, tuple(rule or ()))
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        _out(f"FAIL {r.pack}/{r.rule}: {r.case}\n")
+        if r.error:
+            _out(f"  error: {r.error}\n")
+        for m in r.missing:
+            _out(f"  missing (false negative): {json.dumps(m)}\n")
+        for u in r.unexpected:
+            _out(f"  unexpected (false positive): {json.dumps(u)}\n")
+    _out(f"{len(results) - len(failed)} passed, {len(failed)} failed\n")
+    raise typer.Exit(EXIT_FAIL if failed or not results else EXIT_PASS)
+
+
+@app.command()
+def licenses(
+    category: Annotated[str | None, typer.Option("--category", "-c", help="Only licenses in this category.")] = None,
+    rules: RulesOpt = None,
+    format: FormatOpt = Format.text,
+) -> None:
+    """List the license catalog: id, SPDX, categories, research status and clause count."""
+    from policy.loader import load_bundle
+
+    bundle = load_bundle(tuple(rules or ()))
+    entries = sorted(bundle.catalog.entries.values(), key=lambda e: e.id)
+    if category:
+        entries = [e for e in entries if category in e.categories]
+    rows = [{"id": e.id, "name": e.name, "spdx": e.spdx, "categories": sorted(e.categories), "status": e.status,
+             "profile": e.profile, "hub_id": e.hub_id, "clauses": [c.type for c in e.clauses]} for e in entries]
+    if format is Format.json:
+        _out(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return
+    for r in rows:
+        _out(f"{r['id']:<36} {r['status']:<10} {r['profile']:<8} {len(r['clauses']):>2} clauses  "
+             f"{', '.join(r['categories'])}  ({r['name']})\n")
+    _out(f"{len(rows)} license(s)\n")
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    _out(f"policycheck {__version__}\n")
+
+
+COMMANDS = {"check", "rules", "licenses", "version"}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point. `policycheck org/model ...` is shorthand for `policycheck check org/model ...`."""
+    from policy.diagnostics import format_diagnostic
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+        args.insert(0, "check")
+    try:
+        code = app(args=args, prog_name="policycheck", standalone_mode=False)
+        return int(code or 0)
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except PolicyError as exc:
+        _err(f"policycheck: {exc.message}")
+        for d in exc.diagnostics:
+            _err(format_diagnostic(d))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # click's usage errors, then genuine bugs
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            return EXIT_ERROR
+        if isinstance(exc, click.exceptions.Abort):
+            return 130
+        import traceback
+
+        _err("policycheck: internal error; please report it with the traceback below")
+        traceback.print_exc()
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,111 @@
+"""The engine's own decisions: verdicts, review for unverified clauses, waivers, obligations, purity."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from policy.engine import channel_of, evaluate, verdict
+from policy.policyfile import policy_from_dict
+from policy.report import Finding
+from policy.ruletest import lineage_from_case
+
+TODAY = dt.date(2026, 11, 24)
+
+
+def run(bundle: Any, case: dict[str, Any], policy: dict[str, Any] | None = None, today: dt.date = TODAY) -> Any:
+    pol = policy_from_dict({"schema": "policycheck/policy/v1", **(policy or {})}, None, bundle.catalog.lookup)
+    return evaluate(lineage_from_case(case, bundle.catalog, pol.models), bundle.packs, bundle.catalog, pol, today)
+
+
+def finding(severity: str, kind: str = "violation", status: str = "open") -> Finding:
+    return Finding("r", "t", severity, kind, "m", None, (), "msg", "", None, "core", status)
+
+
+def test_verdict_ladder() -> None:
+    assert verdict([]) == "pass"
+    assert verdict([finding("warning")]) == "pass"
+    assert verdict([finding("warning")], "warning") == "fail"
+    assert verdict([finding("warning", "review")]) == "review"
+    assert verdict([finding("warning", "review"), finding("error")]) == "fail"
+    assert verdict([finding("error", status="waived")]) == "pass"
+    assert verdict([finding("note")], "note") == "fail"
+
+
+def test_channels() -> None:
+    assert channel_of(("finetune", "quantized")) == "weights"
+    assert channel_of(("quantized", "distillation", "finetune")) == "outputs"
+    assert channel_of(("trained_on",)) == "data"
+    assert channel_of(("trained_on", "distillation")) == "outputs"
+
+
+def test_violation_on_an_unverified_clause_is_review_not_fail(bundle: Any) -> None:
+    # Qwen LICENSE 2024 clauses are secondary-source only: a missing "Built with Qwen" is not a verified breach.
+    case = {"model": {"id": "acme/student", "license": "apache-2.0"},
+            "lineage": [{"parent": "Qwen/Qwen2.5-72B-Instruct", "relation": "finetune", "license": "other",
+                         "license_name": "qwen"}]}
+    report = run(bundle, case)
+    assert report.verdict == "review"
+    assert not any(f.kind == "violation" and f.severity == "error" for f in report.open_findings)
+    drops = [f for f in report.findings if f.rule.startswith("derivative-drops")]
+    assert drops and all(f.kind == "review" and "graded S" in f.message for f in drops)
+
+
+def test_transitive_quantization_of_a_distillation(bundle: Any) -> None:
+    case = {"model": {"id": "acme/Student-GGUF", "license": "apache-2.0"},
+            "lineage": [{"parent": "acme/Student", "relation": "quantized", "license": "apache-2.0"},
+                        {"child": "acme/Student", "parent": "meta-llama/Llama-2-70b-chat-hf",
+                         "relation": "distillation", "license": "llama2"}]}
+    report = run(bundle, case)
+    (f,) = [f for f in report.findings if f.rule == "teacher-forbids-distillation"]
+    assert f.ancestor == "meta-llama/Llama-2-70b-chat-hf" and f.via == ("quantized", "distillation")
+
+
+def test_merge_with_two_bases_of_different_licenses(bundle: Any) -> None:
+    case = {"model": {"id": "acme/merge", "license": "apache-2.0"},
+            "lineage": [{"parent": "acme/a", "relation": "merge", "license": "apache-2.0"},
+                        {"parent": "google/gemma-2-9b-it", "relation": "merge", "license": "gemma"}]}
+    report = run(bundle, case)
+    assert report.verdict == "fail"
+    assert {f.ancestor for f in report.open_findings if f.severity == "error"} == {"google/gemma-2-9b-it"}
+    assert {o.license for o in report.obligations} >= {"apache-2.0", "gemma"}
+
+
+def test_unused_and_glob_waivers(bundle: Any) -> None:
+    case = {"model": {"id": "acme/nc-1", "license": "cc-by-nc-4.0"}}
+    waivers = [{"rule": "noncommercial-license", "model": "acme/nc-*", "reason": "legal-approved",
+                "justification": "research deal", "approved_by": "legal", "expires": "2027-01-01"},
+               {"rule": "license-denied", "model": "acme/nc-1", "reason": "false-positive",
+                "justification": "x", "approved_by": "legal", "expires": "2027-01-01"},
+               {"rule": "license-denied", "model": "other/*", "reason": "false-positive",
+                "justification": "x", "approved_by": "legal", "expires": "2027-01-01"}]
+    report = run(bundle, case, {"waivers": waivers})
+    statuses = {(f.rule, f.status) for f in report.findings}
+    assert ("noncommercial-license", "waived") in statuses
+    unused = [f for f in report.findings if f.rule == "waiver-unused"]
+    assert len(unused) == 1 and "license-denied" in unused[0].message  # the other/* waiver is not for this model
+    assert report.verdict == "pass"
+
+
+def test_obligations_are_listed_once_with_citations(bundle: Any) -> None:
+    case = {"model": {"id": "acme/Llama-3.1-8B-x", "license": "llama3.1"},
+            "lineage": [{"parent": "acme/Llama-3.1-8B-ft", "relation": "finetune", "license": "llama3.1"},
+                        {"child": "acme/Llama-3.1-8B-ft", "parent": "meta-llama/Llama-3.1-8B",
+                         "relation": "finetune", "license": "llama3.1"}]}
+    report = run(bundle, case)
+    assert report.verdict == "pass"
+    keys = [(o.clause, o.license) for o in report.obligations]
+    assert len(keys) == len(set(keys))
+    texts = {o.clause: o for o in report.obligations}
+    assert texts["attribution-display"].params["text"] == "Built with Llama"
+    assert all(o.citation["section"] and o.citation["source"] for o in report.obligations)
+
+
+def test_engine_is_deterministic_and_does_not_mutate_inputs(bundle: Any) -> None:
+    case = {"model": {"id": "acme/m", "license": "mit"},
+            "lineage": [{"parent": "acme/agpl", "relation": "finetune", "license": "agpl-3.0"}]}
+    pol = policy_from_dict({"schema": "policycheck/policy/v1"}, None, bundle.catalog.lookup)
+    lineage = lineage_from_case(case, bundle.catalog)
+    a = evaluate(lineage, bundle.packs, bundle.catalog, pol, TODAY).to_dict()
+    b = evaluate(lineage, bundle.packs, bundle.catalog, pol, TODAY).to_dict()
+    assert a == b and a["verdict"] == "fail" and a["date"] == "2026-11-24"

@@ -1,0 +1,29 @@
+"""Homoglyph-safe name-prefix comparison."""
+
+from __future__ import annotations
+
+import pytest
+
+from policy.names import describe_name_problem, starts_with_prefix
+
+
+@pytest.mark.parametrize("name", ["Llama-3.1-8B-Legal", "llama-3.1-8b-legal", "LLAMA-x"])
+def test_real_prefix_passes(name: str) -> None:
+    assert starts_with_prefix(name, "Llama")
+
+
+@pytest.mark.parametrize("name", [
+    "Llаma-3.1-8B",  # Cyrillic а
+    "\u200bLlama-3.1-8B",  # zero-width space
+    "Ll\u200dama-3.1",  # zero-width joiner
+    "Ｌｌａｍａ-3.1",  # fullwidth
+    "DeepSeek-R1-Distill-Llama-8B",
+    "",
+])
+def test_lookalikes_and_hidden_characters_fail(name: str) -> None:
+    assert not starts_with_prefix(name, "Llama")
+
+
+def test_problem_is_explained() -> None:
+    assert "CYRILLIC" in describe_name_problem("Llаma-3", "Llama")
+    assert "U+200B" in describe_name_problem("\u200bLlama", "Llama")
