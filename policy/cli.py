@@ -84,8 +84,12 @@ def check(
                            fail_on=fail_on.value if fail_on else None, today=day, use_cache=not no_cache)
     results = check_targets(targets, options)
     if format is Format.json:
+        from policy.render.json import render_json
+
         _out(render_json(results))
     else:
+        from policy.render.text import render_text
+
         _out(render_text(results, color=sys.stdout.isatty()))
     codes = [EXIT_ERROR if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict] for r in results]
     raise typer.Exit(_combine(codes))
@@ -202,10 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] not in COMMANDS and not args[0].startswith("-"):
         args.insert(0, "check")
     try:
-        code = app(args=args, prog_name="policycheck", standalone_mode=False)
-        return int(code or 0)
-    except typer.Exit as exc:
-        return int(exc.exit_code)
+        app(args=args, prog_name="policycheck", standalone_mode=True)
+    except SystemExit as exc:  # typer/click end every command this way, usage errors with code 2
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
     except PolicyError as exc:
         _err(f"policycheck: {exc.message}")
         for d in exc.diagnostics:
@@ -213,19 +216,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # click's usage errors, then genuine bugs
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return EXIT_ERROR
-        if isinstance(exc, click.exceptions.Abort):
-            return 130
+    except Exception:  # a bug in policycheck
         import traceback
 
         _err("policycheck: internal error; please report it with the traceback below")
         traceback.print_exc()
         return EXIT_INTERNAL
+    return EXIT_PASS
 
 
 if __name__ == "__main__":

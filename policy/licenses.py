@@ -111,8 +111,6 @@ class Catalog:
                 self._alias.setdefault(_norm(alias), e.id)
         for e in self.entries.values():  # catalog ids always win over another entry's alias
             self._alias[_norm(e.id)] = e.id
-        self._links = [(re.compile(p, re.IGNORECASE), e.id) for e in self.entries.values() for p in e.links]
-        self._api = [(re.compile(p, re.IGNORECASE), e.id) for e in self.entries.values() for p in e.api_models]
         self._cache: dict[DeclaredLicense, ResolvedLicense] = {}
 
     def __contains__(self, license_id: str) -> bool:
@@ -124,6 +122,14 @@ class Catalog:
     def lookup(self, text: str) -> str | None:
         """A catalog id for an id, SPDX id, name or alias (case-insensitive), or None."""
         return self._alias.get(_norm(text))
+
+    @cached_property
+    def _links(self) -> list[tuple[re.Pattern[str], str]]:
+        return [(re.compile(p, re.IGNORECASE), e.id) for e in self.entries.values() for p in e.links]
+
+    @cached_property
+    def _api(self) -> list[tuple[re.Pattern[str], str]]:
+        return [(re.compile(p, re.IGNORECASE), e.id) for e in self.entries.values() for p in e.api_models]
 
     def api_terms(self, model_id: str) -> str | None:
         """The provider-terms entry governing an API model id such as `openai/gpt-4o`, or None."""
