@@ -32,7 +32,7 @@ from policy.scan.local import LocalSource, read_target  # noqa: E402
 TODAY = dt.date(2026, 11, 24)
 
 
-def rate(fn, seconds: float) -> tuple[float, int]:  # noqa: ANN001
+def rate(fn, seconds: float) -> tuple[float, int]:
     """Calls of `fn` per second over at least `seconds` (after one warm-up call)."""
     fn()
     n, start = 0, time.perf_counter()

@@ -18,7 +18,7 @@ from policy.names import starts_with_prefix
 
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
 
-# The fact model a rule may read (see docs/rules.md). Keys below `card`, `params` and `use` are free-form.
+# The fact model a rule may read (documented in rules/README.md). Keys below `card`, `params` and `use` are free-form.
 LICENSE_FIELDS = frozenset({"id", "ids", "expression", "known", "categories", "name", "spdx", "status",
                             "profile", "reason", "licensor", "declared", "present", "unverified", "kind", "url"})
 NODE_FIELDS = frozenset({"id", "name", "org", "kind", "source", "status", "status_detail", "revision",
