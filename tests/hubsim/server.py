@@ -284,11 +284,11 @@ class Repo:
 
     @property
     def last_modified(self) -> str:
-        return self.meta.get("last_modified", DEFAULT_DATE)
+        return str(self.meta.get("last_modified", DEFAULT_DATE))
 
     @property
     def created_at(self) -> str:
-        return self.meta.get("created_at", self.last_modified)
+        return str(self.meta.get("created_at", self.last_modified))
 
     @cached_property
     def card_data(self) -> dict[str, Any] | None:
@@ -1012,19 +1012,17 @@ class _Handler(BaseHTTPRequestHandler):
         if length:
             self.rfile.read(length)
         req = Request.parse(self.command, self.path, self.headers.items())
-        status, faults = 0, []
+        response, faults = hub._answer(req)
+        cut = None
+        if req.method != "HEAD" and response.body and hub.faults.take("truncate", req.method, req.path):
+            faults.append("truncate")
+            cut = truncation_point(response)
+        # Log before answering, so a client that has its response always finds its request in the log.
+        hub._record(req, response.status, tuple(faults))
         try:
-            response, faults = hub._answer(req)
-            status = response.status
-            cut = None
-            if req.method != "HEAD" and response.body and hub.faults.take("truncate", req.method, req.path):
-                faults.append("truncate")
-                cut = truncation_point(response)
             self._send(req, response, cut)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
-        finally:
-            hub._record(req, status, tuple(faults))
 
     def _send(self, req: Request, response: Response, cut: int | None) -> None:
         self.send_response(response.status)
@@ -1070,7 +1068,9 @@ class HubSim:
             return self
         self._stopping.clear()
         self._server = _Server(self, ("127.0.0.1", 0))
-        self._thread = threading.Thread(target=self._server.serve_forever, name="hubsim", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="hubsim", daemon=True
+        )
         self._thread.start()
         return self
 
