@@ -70,6 +70,10 @@ def check(
                                                       "(default: error).")] = None,
     today: Annotated[str | None, typer.Option("--today", help="Evaluate waivers as of this date "
                                               "(YYYY-MM-DD; default: today).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Use only local cards, the Hub cache and "
+                                          "curations; send no request (also HF_HUB_OFFLINE=1).")] = False,
+    revision: Annotated[str | None, typer.Option("--revision", help="Pin Hub targets to this branch, tag or "
+                                                 "commit.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-validate rule data instead of using "
                                            "the validated cache.")] = False,
 ) -> None:
@@ -81,7 +85,8 @@ def check(
 
     day = _date(today)
     options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
-                           fail_on=fail_on.value if fail_on else None, today=day, use_cache=not no_cache)
+                           fail_on=fail_on.value if fail_on else None, today=day, use_cache=not no_cache,
+                           offline=offline, revision=revision)
     results = check_targets(targets, options)
     if format is Format.json:
         from policy.render.json import render_json

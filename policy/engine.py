@@ -25,7 +25,7 @@ OBLIGATION_TYPES = frozenset({
     "license-copy", "notice-file", "state-changes", "attribution-display", "name-prefix",
     "use-restrictions-passthrough", "mau-limit", "retain-notices", "network-source-offer", "copyleft",
     "share-alike", "no-endorsement", "region-exclusion", "no-guardrail-bypass", "non-commercial",
-    "research-only", "non-production", "no-patent-grant"})
+    "research-only", "non-production", "no-derivatives", "no-patent-grant"})
 STATUS_RANK = {"verified": 0, "partial": 1, "unverified": 2}
 PROFILE_RANK = {"full": 0, "identity": 1}
 
@@ -223,8 +223,9 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         obligations=tuple(obligations),
         packs=tuple(p.to_dict() for p in packs),
         evaluated=tuple({"id": n.id, "kind": n.kind, "source": n.source, "revision": n.revision,
-                         "status": n.status, "detail": n.status_detail, "path": n.path}
-                        for n in lineage.nodes.values()),
+                         "requested_revision": n.requested_revision, "last_modified": n.last_modified,
+                         "retrieved_at": n.retrieved_at, "status": n.status, "detail": n.status_detail,
+                         "path": n.path} for n in lineage.nodes.values()),
         date=today.isoformat(),
         policy={"file": policy.file, "use": dict(policy.use), "use_declared": policy.use_declared,
                 "fail_on": fail_on,

@@ -97,6 +97,9 @@ class ModelFacts:
     path: str | None = None  # local file the facts came from
     gated: str | bool = False
     extra_clauses: tuple[Mapping[str, Any], ...] = ()  # clauses attached by the policy file
+    hub_relation: str | None = None  # the relation the Hub's model tree states (baseModels), if fetched
+    retrieved_at: str | None = None  # when the scanner read it (UTC ISO)
+    requested_revision: str | None = None  # the revision asked for (--revision), resolved to `revision`
 
     @property
     def org(self) -> str | None:

@@ -46,6 +46,8 @@ def infer_relation(node: ModelFacts, n_parents: int) -> tuple[str, bool]:
     stated = str(node.card.get("base_model_relation") or "").strip().lower()
     if stated in HUB_RELATIONS:
         return stated, False
+    if node.hub_relation in HUB_RELATIONS:
+        return str(node.hub_relation), True  # the Hub's own inference, from its model tree
     if n_parents > 1:
         return "merge", True
     if any(f.rsplit("/", 1)[-1] == "adapter_config.json" for f in node.files):

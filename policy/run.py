@@ -1,26 +1,33 @@
 """Checking targets end to end: load rules and policy, scan each target, walk lineage, evaluate.
 
-One bad target never aborts a batch: it becomes a `TargetError` and the others are evaluated.
+Facts come from local cards first (a card file or folder given as target, `--cards DIR`), then from the Hub
+(through huggingface_hub; only imported when something has to be fetched), then curations and the policy
+file fill in what is still missing. One bad target never aborts a batch: it becomes a `TargetError`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from policy.diagnostics import format_diagnostic
 from policy.engine import evaluate
 from policy.errors import InputError, PolicyError
-from policy.facts import ModelFacts
+from policy.facts import INVALID, MISSING, UNAVAILABLE, ModelFacts
 from policy.lineage import build_lineage
 from policy.loader import Bundle, load_bundle, load_policy
 from policy.policyfile import Policy, find_policy
 from policy.report import Report, TargetError
-from policy.scan.local import LocalSource, looks_like_repo_id, read_target
+from policy.scan.ids import repo_id_problem
+from policy.scan.local import LocalSource, read_target
 
-OFFLINE_DETAIL = "not available offline (no local card in --cards and no curation)"
+if TYPE_CHECKING:
+    from policy.scan.hub import HubSource
+
+Key = tuple[str, str]
 
 
 @dataclass
@@ -31,6 +38,43 @@ class CheckOptions:
     fail_on: str | None = None
     today: dt.date = field(default_factory=dt.date.today)
     use_cache: bool = True
+    offline: bool = False
+    revision: str | None = None  # pins the subject(s) given as Hub ids
+
+
+class Sources:
+    """Local cards first, then the Hub; the Hub client is created on first need."""
+
+    def __init__(self, cards: Sequence[Path], offline: bool) -> None:
+        self.local = LocalSource(cards)
+        self.offline = offline
+        self._hub: HubSource | None = None
+
+    @property
+    def hub(self) -> HubSource:
+        if self._hub is None:
+            from policy.scan.hub import HubOptions, HubSource
+
+            self._hub = HubSource(HubOptions.from_env(offline=self.offline))
+        return self._hub
+
+    def fetch_many(self, keys: Sequence[Key]) -> Mapping[Key, ModelFacts]:
+        found = {k: self.local.fetch_one(*k) for k in keys} if self.local.card_dirs else {}
+        rest = [k for k in keys if k not in found or found[k].status == UNAVAILABLE]
+        if rest:
+            found.update(self.hub.fetch_many(rest))
+        return found
+
+    def subject(self, repo_id: str, revision: str | None) -> ModelFacts:
+        if revision is None and self.local.card_dirs:
+            local = self.local.fetch_one(repo_id, "model")
+            if local.status != UNAVAILABLE:
+                return local
+        return self.hub.fetch_one(repo_id, "model", revision)
+
+    def close(self) -> None:
+        if self._hub is not None:
+            self._hub.close()
 
 
 @dataclass
@@ -43,7 +87,7 @@ class Checker:
 
     def __post_init__(self) -> None:
         self.bundle = load_bundle(self.options.rules, use_cache=self.options.use_cache)
-        self.source = LocalSource(self.options.cards, OFFLINE_DETAIL)
+        self.sources = Sources(self.options.cards, self.options.offline)
 
     def policy_for(self, target: str) -> Policy:
         path = self.options.policy_file
@@ -54,22 +98,28 @@ class Checker:
         if key not in self._policies:
             policy = load_policy(path, self.bundle.catalog, self.bundle.packs) if path else Policy()
             if self.options.fail_on:
-                policy = Policy(**{**policy.__dict__, "fail_on": self.options.fail_on})
+                policy = replace(policy, fail_on=self.options.fail_on)
             self._policies[key] = policy
         return self._policies[key]
 
     def subject(self, target: str) -> ModelFacts:
         if Path(target).exists():
             return read_target(target)
-        if not looks_like_repo_id(target):
-            raise InputError(f"{target}: not a file, a folder or a valid Hub repo id (org/name)")
-        return self.source.fetch_one(target, "model")  # curations fill in what is not at hand
+        problem = repo_id_problem(target)
+        if problem:
+            raise InputError(f"{target}: not a file, a folder or a valid Hub repo id (org/name): {problem}")
+        facts = self.sources.subject(target, self.options.revision)
+        if facts.status == MISSING and target not in self.bundle.curations:
+            raise InputError(f"{target}: {facts.status_detail}")
+        if facts.status == INVALID:
+            raise InputError(f"{target}: {facts.status_detail}")
+        return facts
 
     def check(self, target: str) -> Report | TargetError:
         try:
             policy = self.policy_for(target)
             subject = self.subject(target)
-            lineage = build_lineage(subject, self.source, self.bundle.catalog,
+            lineage = build_lineage(subject, self.sources, self.bundle.catalog,
                                     (self.bundle.curations, policy.models), policy.max_depth)
             return evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today)
         except InputError as exc:
@@ -78,7 +128,13 @@ class Checker:
         except PolicyError:
             raise  # configuration errors stop the run: every target would be judged by a broken policy
 
+    def close(self) -> None:
+        self.sources.close()
+
 
 def check_targets(targets: Sequence[str], options: CheckOptions) -> list[Report | TargetError]:
     checker = Checker(options)
-    return [checker.check(t) for t in targets]
+    try:
+        return [checker.check(t) for t in targets]
+    finally:
+        checker.close()

@@ -44,12 +44,18 @@ def load_fast(text: str) -> Any:
 
 
 def syntax_diagnostic(exc: yaml.YAMLError, filename: str, line_offset: int = 0) -> Diagnostic:
-    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    """Place a YAML syntax error where it starts: the construct being parsed (`context_mark`) when PyYAML
+    names one, else where the parser gave up (`problem_mark`, often the line after the real mistake)."""
+    problem_mark = getattr(exc, "problem_mark", None)
+    context_mark = getattr(exc, "context_mark", None)
+    mark = context_mark or problem_mark
     problem = getattr(exc, "problem", None) or str(exc)
     context = getattr(exc, "context", None)
     message = f"{context}, {problem}" if context else str(problem)
     if mark is None:
         return Diagnostic(filename, 0, 0, "yaml-syntax", f"invalid YAML: {message}")
+    if context_mark is not None and problem_mark is not None and problem_mark.line != context_mark.line:
+        message += f" (noticed at line {problem_mark.line + 1 + line_offset})"
     hint = ""
     if "\\t" in message or "'\\t'" in message or "tab" in message.lower():
         hint = "YAML does not allow tab characters for indentation; use spaces"

@@ -20,10 +20,15 @@ CARDS = FIXTURES / "cards"
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Never read or write the developer's own rule cache or Hub token."""
-    old = {k: os.environ.get(k) for k in ("POLICYCHECK_CACHE", "HF_HOME", "HF_TOKEN")}
+    keys = ("POLICYCHECK_CACHE", "HF_HOME", "HF_TOKEN", "HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY")
+    old = {k: os.environ.get(k) for k in keys}
     os.environ["POLICYCHECK_CACHE"] = str(tmp_path_factory.mktemp("policycheck-cache"))
     os.environ["HF_HOME"] = str(tmp_path_factory.mktemp("hf-home"))
     os.environ.pop("HF_TOKEN", None)
+    # In-process tests never reach a network: the Hub is offline for them. Hub tests run policycheck in a
+    # subprocess pointed at the loopback emulator (tests/hubsim).
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
     yield
     for k, v in old.items():
         if v is None:

@@ -7,20 +7,13 @@
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from policy.cards import declared_license, parse_card
 from policy.errors import InputError
 from policy.facts import INVALID, OK, UNAVAILABLE, ModelFacts
-
-# A Hub repo id: optional namespace, then a name; no path tricks (`..`, `--`), no URLs.
-REPO_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
-
-
-def looks_like_repo_id(text: str) -> bool:
-    return bool(REPO_ID.match(text)) and ".." not in text and "--" not in text and not text.endswith(".")
+from policy.scan.ids import looks_like_repo_id, repo_id_problem
 
 
 def card_id_from_path(path: Path) -> str:
@@ -93,9 +86,9 @@ class LocalSource:
         return None
 
     def fetch_one(self, model_id: str, kind: str) -> ModelFacts:
-        if not looks_like_repo_id(model_id):
-            return ModelFacts(id=model_id, kind=kind, source="none", status=INVALID,
-                              status_detail=f"'{model_id}' is not a valid Hub repo id")
+        problem = repo_id_problem(model_id)
+        if problem:
+            return ModelFacts(id=model_id, kind=kind, source="none", status=INVALID, status_detail=problem)
         path = self.find(model_id, kind)
         if path is None:
             return ModelFacts(id=model_id, kind=kind, source="none", status=UNAVAILABLE,

@@ -1,0 +1,327 @@
+"""The Hub scanner: model and dataset facts through the real `huggingface_hub` client, never raw HTTP.
+
+Per node: `model_info`/`dataset_info` with the expand fields we need (card data, sha, tags, siblings, gated,
+private, lastModified, baseModels) — this reads the license of gated repos too — then `README.md` downloaded
+pinned to that commit for the card body and the `teacher_model` extension. Nodes are fetched in a small
+bounded thread pool, each once per run. Every failure becomes a node status with a one-line reason (the
+engine turns it into a review finding), never a traceback:
+
+- repo not found / private without access -> `missing`; gated without access -> `gated` (license from the API)
+- revision not found, malformed card -> `invalid`
+- 429 (Retry-After / RateLimit honoured within a bound), 5xx, timeouts, truncated bodies, refused
+  connections -> retried with backoff, then `unavailable`
+
+The client's own cache (`HF_HOME`/`HF_HUB_CACHE`) keeps the pinned READMEs; beside it, under
+`$HF_HOME/policycheck/`, a small record of each repo's API answer lets `--offline` (or `HF_HUB_OFFLINE=1`)
+evaluate a warm cache without a single request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from policy.cards import declared_license, parse_card
+from policy.errors import InputError
+from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, CardNote, ModelFacts
+from policy.scan.ids import repo_id_problem
+
+T = TypeVar("T")
+EXPAND = ["cardData", "sha", "tags", "siblings", "gated", "private", "lastModified"]
+MODEL_EXPAND = [*EXPAND, "baseModels"]
+_RATELIMIT_T = re.compile(r"\bt=(\d+(?:\.\d+)?)")
+GATED_DETAIL = "gated: the card body is not readable without access; license from the Hub API"
+
+
+@dataclass(frozen=True)
+class HubOptions:
+    offline: bool = False
+    timeout: float = 10.0  # seconds per request (the client has none by default)
+    workers: int = 8  # parallel fetches
+    attempts: int = 4  # tries per request for retryable failures
+    backoff: float = 0.5  # first wait; doubles, with jitter, capped at 8 s
+    max_wait: float = 30.0  # longest Retry-After we honour before giving up on a node
+
+    @classmethod
+    def from_env(cls, offline: bool = False) -> HubOptions:
+        env = os.environ
+        offline = offline or env.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+        return cls(offline=offline, timeout=float(env.get("POLICYCHECK_HUB_TIMEOUT", 10)),
+                   workers=int(env.get("POLICYCHECK_HUB_WORKERS", 8)),
+                   attempts=int(env.get("POLICYCHECK_HUB_ATTEMPTS", 4)),
+                   backoff=float(env.get("POLICYCHECK_HUB_BACKOFF", 0.5)),
+                   max_wait=float(env.get("POLICYCHECK_HUB_MAX_WAIT", 30)))
+
+
+class _Unavailable(Exception):
+    """A retryable failure that outlasted its retries (one line, no secrets)."""
+
+
+class _HubDown(_Unavailable):
+    """The endpoint refuses connections: later nodes fail fast instead of retrying again."""
+
+
+def _prepare_environment(options: HubOptions) -> None:
+    # huggingface_hub reads these once, at import; set them before the first import.
+    seconds = str(max(1, round(options.timeout)))  # the client parses these as integers
+    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", seconds)
+    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", seconds)
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    if options.offline:
+        os.environ["HF_HUB_OFFLINE"] = "1"
+
+
+class HubSource:
+    """Ancestor (and subject) facts from the Hub. Thread-safe; each (id, kind, revision) is fetched once."""
+
+    def __init__(self, options: HubOptions | None = None) -> None:
+        self.options = options or HubOptions.from_env()
+        _prepare_environment(self.options)
+        from huggingface_hub import HfApi, constants
+
+        self._api = HfApi()
+        self.endpoint = constants.ENDPOINT
+        self._record_dir = Path(constants.HF_HOME) / "policycheck" / "api"
+        self._futures: dict[tuple[str, str, str | None], Future[ModelFacts]] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.workers),
+                                        thread_name_prefix="policycheck-hub")
+        self._down: str | None = None
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+    # -- NodeSource ----------------------------------------------------------------------------------------
+    def fetch_many(self, keys: Sequence[tuple[str, str]]) -> Mapping[tuple[str, str], ModelFacts]:
+        futures = {key: self._submit(key[0], key[1], None) for key in keys}
+        return {key: fut.result() for key, fut in futures.items()}
+
+    def fetch_one(self, repo_id: str, kind: str = "model", revision: str | None = None) -> ModelFacts:
+        return self._submit(repo_id, kind, revision).result()
+
+    def _submit(self, repo_id: str, kind: str, revision: str | None) -> Future[ModelFacts]:
+        key = (repo_id, kind, revision)
+        with self._lock:
+            fut = self._futures.get(key)
+            if fut is None:
+                fut = self._futures[key] = self._pool.submit(self._fetch, repo_id, kind, revision)
+            return fut
+
+    # -- one node ------------------------------------------------------------------------------------------
+    def _fetch(self, repo_id: str, kind: str, revision: str | None) -> ModelFacts:
+        problem = repo_id_problem(repo_id)
+        if problem:
+            return _node(repo_id, kind, INVALID, problem)
+        try:
+            if self.options.offline:
+                return self._from_cache(repo_id, kind, revision)
+            return self._from_hub(repo_id, kind, revision)
+        except _Unavailable as exc:
+            return _node(repo_id, kind, UNAVAILABLE, str(exc))
+        except Exception as exc:  # a client error we did not foresee: still one line, still not a pass
+            return _node(repo_id, kind, UNAVAILABLE, f"Hub request failed: {type(exc).__name__}: {_one_line(exc)}")
+
+    def _from_hub(self, repo_id: str, kind: str, revision: str | None) -> ModelFacts:
+        from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
+
+        info_fn = self._api.model_info if kind == "model" else self._api.dataset_info
+        expand = MODEL_EXPAND if kind == "model" else EXPAND
+        try:
+            info = self._call(lambda: info_fn(repo_id, revision=revision, expand=expand,
+                                              timeout=self.options.timeout), f"{kind} info of {repo_id}")
+        except RevisionNotFoundError:
+            return _node(repo_id, kind, INVALID, f"revision '{revision}' not found in {repo_id}")
+        except GatedRepoError:
+            return _node(repo_id, kind, GATED, "gated repo: the Hub did not return its metadata without access")
+        except RepositoryNotFoundError:
+            return _node(repo_id, kind, MISSING, f"{kind} repo not found on the Hub (or private without access)")
+        record = _record_from_info(info, repo_id, kind)
+        self._save_record(record, revision)
+        return self._facts(record, revision, online=True)
+
+    def _from_cache(self, repo_id: str, kind: str, revision: str | None) -> ModelFacts:
+        record = self._load_record(repo_id, kind, revision)
+        if record is None:
+            return _node(repo_id, kind, UNAVAILABLE,
+                         "not available offline (not in the local Hub cache; run once online, or give a local "
+                         "card or a curation)")
+        return self._facts(record, revision, online=False)
+
+    def _facts(self, record: Mapping[str, Any], revision: str | None, *, online: bool) -> ModelFacts:
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import (
+            EntryNotFoundError,
+            GatedRepoError,
+            LocalEntryNotFoundError,
+            RepositoryNotFoundError,
+        )
+
+        repo_id, kind, sha = record["id"], record["kind"], record.get("sha")
+        files = tuple(record.get("files") or ())
+        fields: dict[str, Any] = dict(record.get("card_data") or {})
+        notes: list[CardNote] = []
+        body = ""
+        status, detail = OK, ""
+        gated = record.get("gated") or False
+        if "README.md" not in files:
+            notes.append(CardNote("no-readme", "the repo has no README.md (model card); metadata from the Hub API"))
+        elif record.get("readme") == "gated":  # known from the online run that wrote this record
+            status, detail = GATED, GATED_DETAIL
+        else:
+            try:
+                path = self._call(lambda: hf_hub_download(
+                    repo_id, "README.md", repo_type=kind, revision=sha or revision, etag_timeout=self.options.timeout,
+                    local_files_only=not online), f"README.md of {repo_id}")
+                text = Path(path).read_text(encoding="utf-8", errors="replace")
+                card = parse_card(text, f"{repo_id}@{(sha or 'main')[:12]}/README.md")
+                fields, body = dict(card.fields), card.body
+                notes.extend(card.notes)
+            except (GatedRepoError, RepositoryNotFoundError):
+                status, detail = GATED, GATED_DETAIL
+                if online:
+                    self._save_record({**record, "readme": "gated"}, revision)
+            except LocalEntryNotFoundError:
+                if online:
+                    raise _Unavailable(f"README.md of {repo_id} could not be downloaded") from None
+                return _node(repo_id, kind, UNAVAILABLE, "not available offline (card not in the local Hub cache)")
+            except EntryNotFoundError:
+                notes.append(CardNote("no-readme", "README.md listed but not served; metadata from the Hub API"))
+            except InputError as exc:
+                return ModelFacts(id=repo_id, kind=kind, source="hub", status=INVALID, status_detail=exc.message,
+                                  revision=sha, files=files, retrieved_at=record.get("retrieved_at"))
+        if gated and status == OK:
+            detail = f"gated ({gated}); card read with access"
+        return ModelFacts(
+            id=repo_id, kind=kind, source="hub", status=status, status_detail=detail, revision=sha,
+            last_modified=record.get("last_modified"), license=declared_license(fields, "card"), card=fields,
+            card_text=body, files=files, notes=tuple(notes), gated=gated, hub_relation=record.get("relation"),
+            retrieved_at=record.get("retrieved_at"), requested_revision=revision)
+
+    # -- retries -------------------------------------------------------------------------------------------
+    def _call(self, fn: Callable[[], T], what: str) -> T:
+        import httpx2
+        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+
+        if self._down:
+            raise _HubDown(self._down)
+        last = ""
+        for attempt in range(self.options.attempts):
+            try:
+                return fn()
+            except HfHubHTTPError as exc:
+                code = exc.response.status_code if exc.response is not None else None
+                if code == 429:
+                    wait = _retry_after(exc.response)
+                    last = f"rate limited by the Hub (429) on {what}"
+                    if wait > self.options.max_wait:
+                        raise _Unavailable(f"{last}; the Hub asks to wait {wait:.0f} s") from None
+                elif code in (408, 500, 502, 503, 504):
+                    wait = self._backoff(attempt)
+                    last = f"the Hub answered {code} on {what}"
+                else:
+                    raise
+            except LocalEntryNotFoundError as exc:
+                if os.environ.get("HF_HUB_OFFLINE") == "1" or "outgoing traffic" in str(exc):
+                    raise
+                wait, last = self._backoff(attempt), f"download of {what} failed ({_one_line(exc)})"
+            except httpx2.ConnectError:
+                last = f"cannot connect to the Hub at {self.endpoint}"
+                wait = self._backoff(attempt)
+                if attempt == self.options.attempts - 1:
+                    self._down = last
+            except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
+                wait = self._backoff(attempt)
+                last = f"{type(exc).__name__} on {what} (timeout {self.options.timeout:g} s)"
+            except (json.JSONDecodeError, ValueError, OSError) as exc:  # truncated or corrupt bodies
+                if isinstance(exc, HfHubHTTPError):
+                    raise
+                wait, last = self._backoff(attempt), f"bad response for {what} ({_one_line(exc)})"
+            if attempt < self.options.attempts - 1:
+                time.sleep(wait)
+        raise _Unavailable(f"{last}; gave up after {self.options.attempts} attempts")
+
+    def _backoff(self, attempt: int) -> float:
+        base = self.options.backoff * (2**attempt)
+        return min(8.0, base * (0.8 + 0.4 * random.random()))
+
+    # -- the API record kept beside the client's cache -----------------------------------------------------
+    def _record_path(self, repo_id: str, kind: str, revision: str | None) -> Path:
+        safe = repo_id.replace("/", "--")
+        return self._record_dir / f"{kind}s" / safe / f"{(revision or 'main').replace('/', '%2F')}.json"
+
+    def _save_record(self, record: Mapping[str, Any], revision: str | None) -> None:
+        paths = {self._record_path(record["id"], record["kind"], revision)}
+        if record.get("sha"):
+            paths.add(self._record_path(record["id"], record["kind"], record["sha"]))
+        for path in paths:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+                tmp.write_text(json.dumps(record, sort_keys=True), encoding="utf-8")
+                os.replace(tmp, path)
+            except OSError:
+                return  # a read-only cache only costs the offline mode
+
+    def _load_record(self, repo_id: str, kind: str, revision: str | None) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._record_path(repo_id, kind, revision).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+
+def _record_from_info(info: Any, repo_id: str, kind: str) -> dict[str, Any]:
+    card_data = info.card_data.to_dict() if getattr(info, "card_data", None) is not None else {}
+    relation = None
+    base_models = getattr(info, "base_models", None)
+    if isinstance(base_models, Mapping):
+        relation = base_models.get("relation")
+    last = getattr(info, "last_modified", None)
+    return {
+        "id": repo_id, "kind": kind, "sha": info.sha,
+        "files": sorted(s.rfilename for s in (info.siblings or [])),
+        "card_data": _jsonable(card_data), "gated": info.gated or False, "private": bool(info.private),
+        "last_modified": last.isoformat() if isinstance(last, dt.datetime) else last,
+        "tags": list(info.tags or []), "relation": relation,
+        "retrieved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def _retry_after(response: Any) -> float:
+    headers = response.headers if response is not None else {}
+    match = _RATELIMIT_T.search(headers.get("RateLimit", "") or "")
+    if match:
+        return float(match.group(1)) + 1
+    try:
+        return float(headers.get("Retry-After", 1))
+    except ValueError:
+        return 1.0
+
+
+def _node(repo_id: str, kind: str, status: str, detail: str) -> ModelFacts:
+    return ModelFacts(id=repo_id, kind=kind, source="hub", status=status, status_detail=detail)
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    text = re.sub(r"(?i)(authorization|bearer|token)[=: ]+\S+", r"\1=<redacted>", text)
+    return text[:200]
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    return value
