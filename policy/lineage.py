@@ -7,7 +7,7 @@ bounded in depth, visits each node once (a DAG stays a DAG), and records cycles 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -59,7 +59,8 @@ def infer_relation(node: ModelFacts, n_parents: int) -> tuple[str, bool]:
     return "finetune", True
 
 
-def card_edges(node: ModelFacts, catalog: Catalog) -> list[Edge]:
+def card_edges(node: ModelFacts, is_api: Callable[[str], object]) -> list[Edge]:
+    """The parents a card declares: base models, datasets, teachers (`is_api` tells API teachers apart)."""
     edges: list[Edge] = []
     if node.kind == "model":
         bases = as_id_list(node.card.get("base_model"))
@@ -76,7 +77,7 @@ def card_edges(node: ModelFacts, catalog: Catalog) -> list[Edge]:
             edges.append(Edge(node.id, dataset, "trained_on", "card", False, "dataset"))
     if node.kind in ("model", "dataset"):
         for teacher in as_id_list(node.card.get("teacher_model")):
-            kind = "api" if catalog.api_terms(teacher) else "model"
+            kind = "api" if is_api(teacher) else "model"
             edges.append(Edge(node.id, teacher, "distillation", "card", False, kind))
     return edges
 
@@ -149,7 +150,7 @@ def build_lineage(subject: ModelFacts, source: NodeSource, catalog: Catalog,
     while frontier:
         level_edges: list[Edge] = []
         for node_id in frontier:
-            node_edges = card_edges(nodes[node_id], catalog)
+            node_edges = card_edges(nodes[node_id], catalog.api_terms)
             for ov in overlay_for(node_id):
                 node_edges = merge_edges(node_edges, ov, catalog)
             level_edges.extend(node_edges)

@@ -8,7 +8,7 @@ file fill in what is still missing. One bad target never aborts a batch: it beco
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,9 +45,10 @@ class CheckOptions:
 class Sources:
     """Local cards first, then the Hub; the Hub client is created on first need."""
 
-    def __init__(self, cards: Sequence[Path], offline: bool) -> None:
+    def __init__(self, cards: Sequence[Path], offline: bool, is_api: Callable[[str], object]) -> None:
         self.local = LocalSource(cards)
         self.offline = offline
+        self.is_api = is_api
         self._hub: HubSource | None = None
 
     @property
@@ -55,7 +56,7 @@ class Sources:
         if self._hub is None:
             from policy.scan.hub import HubOptions, HubSource
 
-            self._hub = HubSource(HubOptions.from_env(offline=self.offline))
+            self._hub = HubSource(HubOptions.from_env(offline=self.offline), self.is_api)
         return self._hub
 
     def fetch_many(self, keys: Sequence[Key]) -> Mapping[Key, ModelFacts]:
@@ -87,7 +88,7 @@ class Checker:
 
     def __post_init__(self) -> None:
         self.bundle = load_bundle(self.options.rules, use_cache=self.options.use_cache)
-        self.sources = Sources(self.options.cards, self.options.offline)
+        self.sources = Sources(self.options.cards, self.options.offline, self.bundle.catalog.api_terms)
 
     def policy_for(self, target: str) -> Policy:
         path = self.options.policy_file

@@ -47,17 +47,18 @@ GATED_DETAIL = "gated: the card body is not readable without access; license fro
 class HubOptions:
     offline: bool = False
     timeout: float = 10.0  # seconds per request (the client has none by default)
-    workers: int = 8  # parallel fetches
+    workers: int = 16  # parallel fetches (I/O-bound; the client spends ~10 ms of CPU per node)
     attempts: int = 4  # tries per request for retryable failures
     backoff: float = 0.5  # first wait; doubles, with jitter, capped at 8 s
     max_wait: float = 30.0  # longest Retry-After we honour before giving up on a node
+    prefetch_depth: int = 16  # fetch declared parents as soon as a node arrives, up to this depth
 
     @classmethod
     def from_env(cls, offline: bool = False) -> HubOptions:
         env = os.environ
         offline = offline or env.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
         return cls(offline=offline, timeout=float(env.get("POLICYCHECK_HUB_TIMEOUT", 10)),
-                   workers=int(env.get("POLICYCHECK_HUB_WORKERS", 8)),
+                   workers=int(env.get("POLICYCHECK_HUB_WORKERS", 16)),
                    attempts=int(env.get("POLICYCHECK_HUB_ATTEMPTS", 4)),
                    backoff=float(env.get("POLICYCHECK_HUB_BACKOFF", 0.5)),
                    max_wait=float(env.get("POLICYCHECK_HUB_MAX_WAIT", 30)))
@@ -84,8 +85,9 @@ def _prepare_environment(options: HubOptions) -> None:
 class HubSource:
     """Ancestor (and subject) facts from the Hub. Thread-safe; each (id, kind, revision) is fetched once."""
 
-    def __init__(self, options: HubOptions | None = None) -> None:
+    def __init__(self, options: HubOptions | None = None, is_api: Callable[[str], object] = lambda _: False) -> None:
         self.options = options or HubOptions.from_env()
+        self._is_api = is_api
         _prepare_environment(self.options)
         from huggingface_hub import HfApi, constants
 
@@ -96,6 +98,9 @@ class HubSource:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.workers),
                                         thread_name_prefix="policycheck-hub")
+        # Early README downloads overlap each node's model_info (at most one per node in flight, so bounded by
+        # the pool); with one worker, requests stay one at a time.
+        self._early = self.options.workers > 1 and not self.options.offline
         self._down: str | None = None
 
     def close(self) -> None:
@@ -109,13 +114,26 @@ class HubSource:
     def fetch_one(self, repo_id: str, kind: str = "model", revision: str | None = None) -> ModelFacts:
         return self._submit(repo_id, kind, revision).result()
 
-    def _submit(self, repo_id: str, kind: str, revision: str | None) -> Future[ModelFacts]:
+    def _submit(self, repo_id: str, kind: str, revision: str | None, depth: int = 0) -> Future[ModelFacts]:
         key = (repo_id, kind, revision)
         with self._lock:
             fut = self._futures.get(key)
             if fut is None:
-                fut = self._futures[key] = self._pool.submit(self._fetch, repo_id, kind, revision)
+                fut = self._futures[key] = self._pool.submit(self._fetch_and_prefetch, repo_id, kind, revision,
+                                                             depth)
             return fut
+
+    def _fetch_and_prefetch(self, repo_id: str, kind: str, revision: str | None, depth: int) -> ModelFacts:
+        """Fetch a node, then start on the parents its card declares without waiting for the lineage walk to
+        ask: a deep or wide lineage is fetched as fast as the pool allows, not one level at a time."""
+        facts = self._fetch(repo_id, kind, revision)
+        if facts.status in (OK, GATED) and depth < self.options.prefetch_depth:
+            from policy.lineage import card_edges
+
+            for edge in card_edges(facts, self._is_api):
+                if edge.parent_kind != "api" and repo_id_problem(edge.parent) is None:
+                    self._submit(edge.parent, edge.parent_kind, None, depth + 1)
+        return facts
 
     # -- one node ------------------------------------------------------------------------------------------
     def _fetch(self, repo_id: str, kind: str, revision: str | None) -> ModelFacts:
@@ -136,6 +154,10 @@ class HubSource:
 
         info_fn = self._api.model_info if kind == "model" else self._api.dataset_info
         expand = MODEL_EXPAND if kind == "model" else EXPAND
+        # The README download does not have to wait for the commit sha: start it now at the same revision and
+        # keep it if it resolved to the commit model_info reports (else download it pinned afterwards).
+        early = (_speculate(self._download_readme, repo_id, kind, revision or "main")
+                 if self._early and not self._down else None)
         try:
             info = self._call(lambda: info_fn(repo_id, revision=revision, expand=expand,
                                               timeout=self.options.timeout), f"{kind} info of {repo_id}")
@@ -147,7 +169,7 @@ class HubSource:
             return _node(repo_id, kind, MISSING, f"{kind} repo not found on the Hub (or private without access)")
         record = _record_from_info(info, repo_id, kind)
         self._save_record(record, revision)
-        return self._facts(record, revision, online=True)
+        return self._facts(record, revision, online=True, early=early)
 
     def _from_cache(self, repo_id: str, kind: str, revision: str | None) -> ModelFacts:
         record = self._load_record(repo_id, kind, revision)
@@ -157,8 +179,33 @@ class HubSource:
                          "card or a curation)")
         return self._facts(record, revision, online=False)
 
-    def _facts(self, record: Mapping[str, Any], revision: str | None, *, online: bool) -> ModelFacts:
+    def _download_readme(self, repo_id: str, kind: str, revision: str) -> str:
         from huggingface_hub import hf_hub_download
+
+        return hf_hub_download(repo_id, "README.md", repo_type=kind, revision=revision,
+                               etag_timeout=self.options.timeout)
+
+    def _readme(self, repo_id: str, kind: str, sha: str | None, revision: str | None, online: bool,
+                early: Future[str] | None) -> str:
+        """The README's local path, pinned to `sha`: from the early download when it resolved to that commit."""
+        from huggingface_hub import hf_hub_download
+        from huggingface_hub.errors import GatedRepoError, RemoteEntryNotFoundError, RepositoryNotFoundError
+
+        if early is not None:
+            try:
+                path = early.result()
+                if sha is None or Path(path).parent.name == sha:  # .../snapshots/<commit>/README.md
+                    return path
+            except (GatedRepoError, RepositoryNotFoundError, RemoteEntryNotFoundError):
+                raise  # definitive answers: asking again pinned would only repeat them
+            except Exception:
+                pass
+        return self._call(lambda: hf_hub_download(
+            repo_id, "README.md", repo_type=kind, revision=sha or revision, etag_timeout=self.options.timeout,
+            local_files_only=not online), f"README.md of {repo_id}")
+
+    def _facts(self, record: Mapping[str, Any], revision: str | None, *, online: bool,
+               early: Future[str] | None = None) -> ModelFacts:
         from huggingface_hub.errors import (
             EntryNotFoundError,
             GatedRepoError,
@@ -179,9 +226,7 @@ class HubSource:
             status, detail = GATED, GATED_DETAIL
         else:
             try:
-                path = self._call(lambda: hf_hub_download(
-                    repo_id, "README.md", repo_type=kind, revision=sha or revision, etag_timeout=self.options.timeout,
-                    local_files_only=not online), f"README.md of {repo_id}")
+                path = self._readme(repo_id, kind, sha, revision, online, early)
                 text = Path(path).read_text(encoding="utf-8", errors="replace")
                 card = parse_card(text, f"{repo_id}@{(sha or 'main')[:12]}/README.md")
                 fields, body = dict(card.fields), card.body
@@ -277,6 +322,22 @@ class HubSource:
             return json.loads(self._record_path(repo_id, kind, revision).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+
+
+def _speculate(fn: Callable[..., T], *args: Any) -> Future[T]:
+    """Run `fn` on a daemon thread: speculative work that nobody waits for must not hold up the exit (the
+    client's own retries against an unreachable host can take half a minute)."""
+    future: Future[T] = Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # handed to whoever asks for the result
+                future.set_exception(exc)
+
+    threading.Thread(target=run, name="policycheck-readme", daemon=True).start()
+    return future
 
 
 def _record_from_info(info: Any, repo_id: str, kind: str) -> dict[str, Any]:

@@ -972,6 +972,9 @@ def truncation_point(response: Response) -> int:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm and the client's
+    # delayed ACK add ~40 ms to every keep-alive response, a delay the real Hub does not have.
+    disable_nagle_algorithm = True
     server_version = "hubsim/1.0"
     sys_version = ""
     timeout = 60
