@@ -95,7 +95,8 @@ def main() -> int:
 
     target = str(paths[0])
     env = {**os.environ, "POLICYCHECK_CACHE": str(Path.home() / ".cache" / "policycheck-bench")}
-    cmd = [sys.executable, "-m", "policy.cli", "check", target, "--cards", str(args.cards), "--format", "json"]
+    cmd = [sys.executable, "-m", "policy.cli", "check", target, "--cards", str(args.cards), "--offline",
+           "--format", "json"]
     subprocess.run(cmd, env=env, capture_output=True, check=False)  # warm the validated-rules cache
     walls = []
     for _ in range(args.runs):

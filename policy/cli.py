@@ -78,8 +78,6 @@ def check(
                                            "the validated cache.")] = False,
 ) -> None:
     """Check models against the rule packs; the verdict decides the exit code."""
-    from policy.render.json import render_json
-    from policy.render.text import render_text
     from policy.report import TargetError
     from policy.run import CheckOptions, check_targets
 
