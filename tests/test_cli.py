@@ -203,3 +203,18 @@ def test_local_check_does_not_import_the_http_stack() -> None:
 def test_console_script_runs() -> None:
     out = subprocess.run([sys.executable, "-m", "policy.cli", "version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("policycheck ")
+
+
+def test_the_main_job_gives_the_verdicts_the_examples_readme_promises(run_cli: Any) -> None:
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    cards = sorted(str(p) for p in (examples / "cards").glob("*.md"))
+    result = run_cli("check", "--offline", "--cards", examples / "cards", *cards, "--format", "json")
+    verdicts = {r["subject"]["id"]: r["verdict"] for r in result.json()}
+    assert result.code == 1
+    fails = {"deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "deepseek-ai/DeepSeek-R1-Distill-Llama-70B",
+             "unsloth/DeepSeek-R1-Distill-Llama-8B-GGUF", "Ultralytics/YOLOv8", "bartowski/Codestral-22B-v0.1-GGUF"}
+    assert {k for k, v in verdicts.items() if v == "fail"} == fails
+    assert {k for k, v in verdicts.items() if v == "review"} == {"princeton-nlp/gemma-2-9b-it-SimPO"}
+    readme = (examples / "README.md").read_text()
+    for model in fails:
+        assert model.split("/")[1].split("-Distill-")[0] in readme
