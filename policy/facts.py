@@ -57,6 +57,8 @@ class DeclaredLicense:
     name: str | None = None
     link: str | None = None
     declared_in: str = "card"  # card | hub-api | curation | policy
+    text: str | None = None  # the head of the repo's LICENSE file, read only when `other` names nothing known
+    text_file: str | None = None
 
     @property
     def present(self) -> bool:

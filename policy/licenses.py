@@ -59,6 +59,7 @@ class LicenseEntry:
     aliases: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
     api_models: tuple[str, ...] = ()
+    text_patterns: tuple[str, ...] = ()
     clauses: tuple[Clause, ...] = ()
     notes: tuple[str, ...] = ()
     file: str = ""
@@ -74,7 +75,7 @@ class LicenseEntry:
             hub_id=bool(d.get("hub_id", False)), url=str(d.get("url", "")),
             licensor=str(licensor.get("name", "")), licensor_orgs=frozenset(licensor.get("orgs", ())),
             aliases=tuple(d.get("aliases", ())), links=tuple(d.get("links", ())),
-            api_models=tuple(d.get("api_models", ())),
+            api_models=tuple(d.get("api_models", ())), text_patterns=tuple(d.get("text_patterns", ())),
             clauses=tuple(Clause.from_dict(c, lid) for c in d.get("clauses", ())),
             notes=tuple(d.get("notes", ())), file=file)
 
@@ -130,6 +131,24 @@ class Catalog:
     @cached_property
     def _api(self) -> list[tuple[re.Pattern[str], str]]:
         return [(re.compile(p, re.IGNORECASE), e.id) for e in self.entries.values() for p in e.api_models]
+
+    @cached_property
+    def _texts(self) -> list[tuple[re.Pattern[str], str]]:
+        return [(re.compile(p, re.IGNORECASE | re.MULTILINE), e.id) for e in self.entries.values()
+                for p in e.text_patterns]
+
+    def by_text(self, text: str) -> str | None:
+        """Identify a license from the title of its text (the head of a repo's LICENSE file)."""
+        head = text[:3000]
+        for pattern, lid in self._texts:
+            if pattern.search(head):
+                return lid
+        return None
+
+    def needs_text(self, declared: DeclaredLicense) -> bool:
+        """True when `license: other` names nothing we recognise, so that only the LICENSE file can tell."""
+        return (bool(declared.values) and all(_norm(v) == "other" for v in declared.values)
+                and not self.resolve(declared).known)
 
     def api_terms(self, model_id: str) -> str | None:
         """The provider-terms entry governing an API model id such as `openai/gpt-4o`, or None."""
@@ -197,6 +216,11 @@ class Catalog:
                 lid = self.by_link(declared.link)
                 if lid:
                     reasons.append(f"license_link recognised as {lid}")
+                    return lid, (frozenset({lid}),)
+            if declared.text:
+                lid = self.by_text(declared.text)
+                if lid:
+                    reasons.append(f"identified as {lid} from the title of the repo's {declared.text_file}")
                     return lid, (frozenset({lid}),)
             if norm == "unknown":
                 reasons.append("the card declares license: unknown")

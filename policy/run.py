@@ -8,7 +8,7 @@ file fill in what is still missing. One bad target never aborts a batch: it beco
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,6 +17,7 @@ from policy.diagnostics import format_diagnostic
 from policy.engine import evaluate
 from policy.errors import InputError, PolicyError
 from policy.facts import INVALID, MISSING, UNAVAILABLE, ModelFacts
+from policy.licenses import Catalog
 from policy.lineage import build_lineage
 from policy.loader import Bundle, load_bundle, load_policy
 from policy.policyfile import Policy, find_policy
@@ -45,10 +46,10 @@ class CheckOptions:
 class Sources:
     """Local cards first, then the Hub; the Hub client is created on first need."""
 
-    def __init__(self, cards: Sequence[Path], offline: bool, is_api: Callable[[str], object]) -> None:
+    def __init__(self, cards: Sequence[Path], offline: bool, catalog: Catalog) -> None:
         self.local = LocalSource(cards)
         self.offline = offline
-        self.is_api = is_api
+        self.catalog = catalog
         self._hub: HubSource | None = None
 
     @property
@@ -56,7 +57,8 @@ class Sources:
         if self._hub is None:
             from policy.scan.hub import HubOptions, HubSource
 
-            self._hub = HubSource(HubOptions.from_env(offline=self.offline), self.is_api)
+            self._hub = HubSource(HubOptions.from_env(offline=self.offline), self.catalog.api_terms,
+                                  self.catalog.needs_text)
         return self._hub
 
     def fetch_many(self, keys: Sequence[Key]) -> Mapping[Key, ModelFacts]:
@@ -88,7 +90,7 @@ class Checker:
 
     def __post_init__(self) -> None:
         self.bundle = load_bundle(self.options.rules, use_cache=self.options.use_cache)
-        self.sources = Sources(self.options.cards, self.options.offline, self.bundle.catalog.api_terms)
+        self.sources = Sources(self.options.cards, self.options.offline, self.bundle.catalog)
 
     def policy_for(self, target: str) -> Policy:
         path = self.options.policy_file

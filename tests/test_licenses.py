@@ -142,3 +142,17 @@ def test_choice_aware_operators(bundle: Any) -> None:
 def test_bad_expression_is_unknown_not_an_exception(bundle: Any) -> None:
     r = resolve(bundle, "mit OR (apache-2.0")
     assert not r.known
+
+
+def test_license_identified_from_its_text_only_for_other(bundle: Any) -> None:
+    llama = "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\nLlama 3.1 Version Release Date: July 23, 2024\n"
+    declared = DeclaredLicense(values=("other",), name="custom-thing", text=llama, text_file="LICENSE")
+    r = bundle.catalog.resolve(declared)
+    assert r.known and r.ids == ("llama3.1",) and "LICENSE" in r.reason
+    assert bundle.catalog.by_text("Tongyi Qianwen RESEARCH LICENSE AGREEMENT\n...") == "tongyi-qianwen-research"
+    assert bundle.catalog.by_text("Tongyi Qianwen LICENSE AGREEMENT\n...") == "tongyi-qianwen"
+    assert bundle.catalog.by_text("Qwen RESEARCH LICENSE AGREEMENT") == "qwen-research"
+    assert bundle.catalog.by_text("Some bespoke terms") is None
+    assert bundle.catalog.needs_text(DeclaredLicense(values=("other",), name="custom-thing"))
+    assert not bundle.catalog.needs_text(DeclaredLicense(values=("other",), name="deepseek"))
+    assert not bundle.catalog.needs_text(DeclaredLicense(values=("mit",)))

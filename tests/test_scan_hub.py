@@ -281,3 +281,20 @@ def test_offline_without_cache_is_review(hubsim: HubSim, hub_env: dict[str, str]
     report = policycheck(env, *args).json()
     assert report["verdict"] == "review" and "not available offline" in findings(report)[0]["message"]
     assert hubsim.requests == []
+
+
+def test_license_file_is_read_only_when_the_card_cannot_tell(hubsim: HubSim, hub_env: dict[str, str]) -> None:
+    llama = "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\nLlama 3.1 Version Release Date: July 23, 2024\n"
+    hubsim.add_model("acme/Llama-custom", {"README.md": make_card({"license": "other", "license_name": "acme-l31"}),
+                                           "LICENSE": llama})
+    hubsim.add_model("acme/plain", {"README.md": make_card({"license": "mit"}), "LICENSE": "MIT License\n"})
+    run = policycheck(hub_env, "check", "acme/Llama-custom", "acme/plain", "--format", "json")
+    custom, plain = run.json()
+    assert custom["subject"]["license"]["id"] == "llama3.1"
+    assert "from the title of the repo's LICENSE" in custom["subject"]["license"]["reason"]
+    assert plain["verdict"] == "pass"
+    license_gets = [r.path for r in hubsim.requests if r.method == "GET" and r.path.endswith("/LICENSE")]
+    assert license_gets == [f"/acme/Llama-custom/resolve/{hubsim.repo('acme/Llama-custom').sha}/LICENSE"]
+    hubsim.clear_log()
+    offline = policycheck(hub_env, "acme/Llama-custom", "--offline", "--format", "json").json()
+    assert offline["subject"]["license"]["id"] == "llama3.1" and hubsim.requests == []

@@ -27,19 +27,20 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
 from policy.cards import declared_license, parse_card
 from policy.errors import InputError
-from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, CardNote, ModelFacts
+from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, CardNote, DeclaredLicense, ModelFacts
 from policy.scan.ids import repo_id_problem
 
 T = TypeVar("T")
 EXPAND = ["cardData", "sha", "tags", "siblings", "gated", "private", "lastModified"]
 MODEL_EXPAND = [*EXPAND, "baseModels"]
 _RATELIMIT_T = re.compile(r"\bt=(\d+(?:\.\d+)?)")
+LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "LICENSE-MODEL", "license.txt")
 GATED_DETAIL = "gated: the card body is not readable without access; license from the Hub API"
 
 
@@ -85,9 +86,11 @@ def _prepare_environment(options: HubOptions) -> None:
 class HubSource:
     """Ancestor (and subject) facts from the Hub. Thread-safe; each (id, kind, revision) is fetched once."""
 
-    def __init__(self, options: HubOptions | None = None, is_api: Callable[[str], object] = lambda _: False) -> None:
+    def __init__(self, options: HubOptions | None = None, is_api: Callable[[str], object] = lambda _: False,
+                 needs_license_text: Callable[[DeclaredLicense], bool] = lambda _: False) -> None:
         self.options = options or HubOptions.from_env()
         self._is_api = is_api
+        self._needs_text = needs_license_text
         _prepare_environment(self.options)
         from huggingface_hub import constants
 
@@ -246,11 +249,42 @@ class HubSource:
                 notes.extend(card.notes)
         if gated and status == OK:
             detail = f"gated ({gated}); card read with access"
+        declared = declared_license(fields, "card")
+        if status == OK and self._needs_text(declared):
+            declared = self._with_license_text(record, declared, online)
         return ModelFacts(
             id=repo_id, kind=kind, source="hub", status=status, status_detail=detail, revision=sha,
-            last_modified=record.get("last_modified"), license=declared_license(fields, "card"), card=fields,
+            last_modified=record.get("last_modified"), license=declared, card=fields,
             card_text=body, files=files, notes=tuple(notes), gated=gated, hub_relation=record.get("relation"),
             retrieved_at=record.get("retrieved_at"), requested_revision=revision)
+
+    def _with_license_text(self, record: Mapping[str, Any], declared: DeclaredLicense,
+                           online: bool) -> DeclaredLicense:
+        """`license: other` that names nothing known: read the repo's LICENSE file (pinned), once, so the
+        catalog can recognise the license by its title. Any failure leaves the license unknown (review)."""
+        files = set(record.get("files") or ())
+        link = (declared.link or "").strip().lstrip("./")
+        candidates = [link] if link in files else [f for f in LICENSE_FILES if f in files]
+        if not candidates or not record.get("sha"):
+            return declared
+        name = candidates[0]
+        try:
+            if online:
+                from huggingface_hub import hf_hub_download
+
+                path = self._call(lambda: hf_hub_download(
+                    record["id"], name, repo_type=record["kind"], revision=record["sha"],
+                    etag_timeout=self.options.timeout), f"{name} of {record['id']}")
+            else:
+                folder = f"{record['kind']}s--{record['id'].replace('/', '--')}"
+                from huggingface_hub import constants
+
+                path = str(Path(constants.HF_HUB_CACHE) / folder / "snapshots" / record["sha"] / name)
+            with open(path, encoding="utf-8", errors="replace") as fh:
+                head = fh.read(3000)
+        except Exception:
+            return declared
+        return replace(declared, text=head, text_file=name)
 
     def _readme_online(self, record: Mapping[str, Any], revision: str | None,
                        early: Future[str] | None) -> tuple[str, str]:
