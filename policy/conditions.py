@@ -52,9 +52,9 @@ class ConditionError(Exception):
 def resolve_path(ctx: Mapping[str, Any], parts: Sequence[str]) -> Any:
     value: Any = ctx
     for part in parts:
-        if isinstance(value, Mapping):
-            value = value.get(part, MISSING)
-        else:
+        try:
+            value = value.get(part, MISSING)  # every fact container is a mapping
+        except AttributeError:
             return MISSING
         if value is MISSING or value is None:
             return MISSING

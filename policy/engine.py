@@ -197,12 +197,15 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
 
     findings: list[Finding] = []
     waiver_rules: list[Rule] = []
+    bindings: dict[str, list[tuple[dict[str, Any], Clause | None, Binding | None]]] = {}
     for pack in packs:
         for rule in pack.rules:
             if rule.for_each == "waivers":
                 waiver_rules.append(rule)
                 continue
-            for ctx, clause, binding in _contexts(rule, base, own_clauses, ancestors, lineage):
+            if rule.for_each not in bindings:  # built once per evaluation, shared by the rules that need it
+                bindings[rule.for_each] = list(_contexts(rule.for_each, base, own_clauses, ancestors, lineage))
+            for ctx, clause, binding in bindings[rule.for_each]:
                 if rule.applies(ctx):
                     findings.append(_finding(rule, ctx, clause, binding, subject.id))
     findings = _dedupe(findings)
@@ -235,10 +238,9 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
     )
 
 
-def _contexts(rule: Rule, base: dict[str, Any], own: list[Clause],
+def _contexts(fe: str, base: dict[str, Any], own: list[Clause],
               ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]],
               lineage: Lineage) -> Iterable[tuple[dict[str, Any], Clause | None, Binding | None]]:
-    fe = rule.for_each
     if fe == "model":
         yield base, None, None
     elif fe == "model-clauses":

@@ -70,7 +70,7 @@ class LocalSource:
     """Ancestor facts from folders of cards; whatever is not there is `unavailable` offline."""
 
     def __init__(self, card_dirs: Sequence[Path] = (), missing_detail: str = "not available offline") -> None:
-        self.card_dirs = tuple(card_dirs)
+        self.card_dirs = tuple(Path(d) for d in card_dirs)
         self.missing_detail = missing_detail
 
     def find(self, model_id: str, kind: str) -> Path | None:
