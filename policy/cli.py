@@ -94,13 +94,14 @@ def check(
         from policy.render.text import render_text
 
         _out(render_text(results, color=sys.stdout.isatty()))
-    codes = [EXIT_ERROR if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict] for r in results]
+    codes = [(EXIT_INTERNAL if r.internal else EXIT_ERROR) if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict]
+             for r in results]
     raise typer.Exit(_combine(codes))
 
 
 def _combine(codes: Sequence[int]) -> int:
-    """A batch exits with its worst outcome: input error, then fail, then review, then pass."""
-    for code in (EXIT_ERROR, EXIT_FAIL, EXIT_REVIEW):
+    """A batch exits with its worst outcome: internal error, input error, then fail, review, pass."""
+    for code in (EXIT_INTERNAL, EXIT_ERROR, EXIT_FAIL, EXIT_REVIEW):
         if code in codes:
             return code
     return EXIT_PASS

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 import fnmatch
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Any
 
 from policy.facts import GATED, OK, Citation, Lineage, ModelFacts
@@ -32,9 +34,16 @@ PROFILE_RANK = {"full": 0, "identity": 1}
 
 def channel_of(via: Sequence[str]) -> str:
     """How a model derives from an ancestor: its weights, its outputs (distillation), or its data."""
-    if "distillation" in via:
+    channel = "weights"
+    for relation in via:
+        channel = next_channel(channel, relation)
+    return channel
+
+
+def next_channel(channel: str, relation: str) -> str:
+    if channel == "outputs" or relation == "distillation":
         return "outputs"
-    if "trained_on" in via:
+    if channel == "data" or relation == "trained_on":
         return "data"
     return "weights"
 
@@ -79,7 +88,7 @@ class _Facts:
             "id": lic.ids[0] if len(lic.ids) == 1 else (lic.expression or None),
             "ids": list(lic.ids), "expression": lic.expression, "known": lic.known,
             "categories": categories, "name": " / ".join(e.name for e in entries) or None,
-            "spdx": " AND ".join(e.spdx for e in entries) or None, "status": status, "profile": profile,
+            "spdx": self._spdx(lic) if entries else None, "status": status, "profile": profile,
             "reason": lic.reason, "licensor": sorted({e.licensor for e in entries if e.licensor}),
             "declared": lic.declared.display(), "present": lic.declared.present,
             "unverified": status != "verified" or profile != "full",
@@ -87,6 +96,14 @@ class _Facts:
             "url": entries[0].url if len(entries) == 1 else None,
             "_resolved": lic,
         }
+
+    def _spdx(self, lic: ResolvedLicense) -> str:
+        """The expression with each catalog id replaced by its SPDX id (or LicenseRef-*)."""
+        def spdx(match: re.Match[str]) -> str:
+            entry = self.catalog.entries.get(match.group(0))
+            return entry.spdx if entry else match.group(0)
+
+        return re.sub(r"[^\s()]+", spdx, lic.expression)
 
     def clauses_for(self, node: ModelFacts, channel: str) -> list[Clause]:
         lic = self.licenses[node.id]
@@ -100,42 +117,65 @@ class _Facts:
 
     # -- ancestors -------------------------------------------------------------------------------------
     def _bindings(self) -> list[Binding]:
+        """Every (ancestor, channel) reachable from the subject, with a shortest path to it.
+
+        Breadth-first over (node, channel) states, each visited once: linear in the graph however many
+        paths a merge-heavy DAG has. The lineage walk already bounded the depth.
+        """
         lineage = self.lineage
-        by_child: dict[str, list[tuple[int, Any]]] = {}
-        for i, e in enumerate(lineage.edges):
-            by_child.setdefault(e.child, []).append((i, e))
         best: dict[tuple[str, str], Binding] = {}
-        # Breadth-first over paths: the first path found to an (ancestor, channel) is a shortest one.
-        queue: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [(lineage.subject, (), ())]
-        limit = self.policy.max_depth
+        queue: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [(lineage.subject, "weights", (), ())]
+        seen = {(lineage.subject, "weights")}
         while queue:
-            nxt: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = []
-            for node_id, path, via in queue:
-                for index, edge in by_child.get(node_id, ()):
-                    if edge.parent == lineage.subject or edge.parent in path:
-                        continue  # a cycle; reported as a lineage problem
+            nxt: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
+            for node_id, channel, path, via in queue:
+                for index, edge in self._by_child.get(node_id, ()):
+                    if edge.parent == lineage.subject or edge.parent not in lineage.nodes:
+                        continue  # a cycle back to the subject; reported as a lineage problem
+                    state = (edge.parent, next_channel(channel, edge.relation))
+                    if state in seen:
+                        continue
+                    seen.add(state)
                     new_path, new_via = (*path, edge.parent), (*via, edge.relation)
-                    channel = channel_of(new_via)
-                    key = (edge.parent, channel)
-                    if key not in best and edge.parent in lineage.nodes:
-                        best[key] = Binding(lineage.nodes[edge.parent], new_path, new_via, channel, node_id, index)
-                    if len(new_path) < limit:
-                        nxt.append((edge.parent, new_path, new_via))
+                    best[state] = Binding(lineage.nodes[edge.parent], new_path, new_via, state[1], node_id, index)
+                    nxt.append((edge.parent, state[1], new_path, new_via))
             queue = nxt
         return list(best.values())
 
+    @cached_property
+    def _by_child(self) -> dict[str, list[tuple[int, Any]]]:
+        out: dict[str, list[tuple[int, Any]]] = {}
+        for i, e in enumerate(self.lineage.edges):
+            out.setdefault(e.child, []).append((i, e))
+        return out
+
     def relicensed_by(self, binding: Binding) -> str | None:
-        """A node on the path published by the ancestor's licensor (who may relicense its own work)."""
+        """The licensor's own model through which the ancestor reaches the subject, when every path on this
+        channel goes through one (the licensor may relicense its own work; a third party may not)."""
         lic = self.licenses[binding.node.id]
         orgs = {o.lower() for lid in lic.ids if lid in self.catalog.entries
                 for o in self.catalog.entries[lid].licensor_orgs}
         if not orgs:
             return None
-        for node_id in (self.lineage.subject, *binding.path[:-1]):
+
+        def by_licensor(node_id: str) -> bool:
             org = self.lineage.nodes[node_id].org
-            if org and org.lower() in orgs:
-                return node_id
-        return None
+            return bool(org and org.lower() in orgs)
+
+        subject = self.lineage.subject
+        if not by_licensor(subject):
+            # Is the ancestor reachable on this channel without passing a model published by its licensor?
+            queue, seen = [(subject, "weights")], {(subject, "weights")}
+            while queue:
+                node_id, channel = queue.pop()
+                for _, edge in self._by_child.get(node_id, ()):
+                    state = (edge.parent, next_channel(channel, edge.relation))
+                    if state == (binding.node.id, binding.channel):
+                        return None
+                    if state not in seen and edge.parent in self.lineage.nodes and not by_licensor(edge.parent):
+                        seen.add(state)
+                        queue.append(state)
+        return next((n for n in (subject, *binding.path[:-1]) if by_licensor(n)), subject)
 
 
 def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
@@ -263,8 +303,13 @@ def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding:
     explanation = tuple(rule.require.explain(ctx, want=True)) if rule.require is not None else ()
     render_ctx = {**ctx, "rule": {"id": rule.id, "title": rule.title, "severity": rule.severity},
                   "failed": list(explanation)}
-    message = render(rule.message, render_ctx)
-    remediation = render(rule.remediation, render_ctx) if rule.remediation else ""
+    try:
+        message = render(rule.message, render_ctx)
+        remediation = render(rule.remediation, render_ctx) if rule.remediation else ""
+    except Exception as exc:  # a fact the template needs is absent (e.g. a policy clause without params)
+        message = f"{rule.title} ({subject}{', ancestor ' + binding.node.id if binding else ''}; " \
+                  f"the message could not be rendered: {type(exc).__name__}: {exc})"
+        remediation = ""
     kind = rule.kind
     citation: dict[str, Any] | None
     if rule.cite == "clause" and clause is not None:
@@ -283,11 +328,12 @@ def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding:
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """One finding per (rule, ancestor, clause): an ancestor reached on two channels is reported once."""
-    seen: set[tuple[str, str | None, str | None, str | None]] = set()
+    """One finding per (rule, ancestor, clause): an ancestor reached on two channels is reported once; findings
+    about no ancestor (lineage problems, waivers) stay distinct by their message."""
+    seen: set[tuple[str | None, ...]] = set()
     out = []
     for f in findings:
-        key = (f.rule, f.ancestor, f.clause, f.license)
+        key = (f.rule, f.ancestor, f.clause, f.license, f.message if f.ancestor is None else None)
         if key not in seen:
             seen.add(key)
             out.append(f)
@@ -305,12 +351,11 @@ def _apply_waivers(findings: list[Finding], waivers: Sequence[Waiver], subject: 
     used: set[int] = set()
     out = []
     for f in findings:
-        for i, w in enumerate(relevant):
-            if _waiver_matches(w, f):
-                used.add(i)
-                if w.expires >= today:
-                    f = replace(f, status="waived", waiver=w.to_dict())
-                break
+        matching = [i for i, w in enumerate(relevant) if _waiver_matches(w, f)]
+        used.update(matching)
+        valid = [i for i in matching if relevant[i].expires >= today]
+        if valid:
+            f = replace(f, status="waived", waiver=relevant[valid[0]].to_dict())
         out.append(f)
     ctxs = [{**w.to_dict(), "expired": w.expires < today, "used": i in used,
              "days_left": (w.expires - today).days, "line": w.line}

@@ -138,17 +138,20 @@ class Catalog:
                 for p in e.text_patterns]
 
     def by_text(self, text: str) -> str | None:
-        """Identify a license from the title of its text (the head of a repo's LICENSE file)."""
-        head = text[:3000]
-        for pattern, lid in self._texts:
-            if pattern.search(head):
-                return lid
-        return None
+        """Identify a license by the title its text opens with (the first non-blank lines of a LICENSE file).
+
+        Only the title counts, not text further down (a Llama agreement may mention the Apache License), and a
+        title that matches more than one license identifies none.
+        """
+        title = "\n".join([line.strip() for line in text[:3000].splitlines() if line.strip()][:3])
+        found = {lid for pattern, lid in self._texts if pattern.search(title)}
+        return found.pop() if len(found) == 1 else None
 
     def needs_text(self, declared: DeclaredLicense) -> bool:
-        """True when `license: other` names nothing we recognise, so that only the LICENSE file can tell."""
+        """True for `license: other` with no `license_name` and no recognised link: only the LICENSE file can
+        tell. A name the card gives, even one we do not know, is never overridden by a file's title."""
         return (bool(declared.values) and all(_norm(v) == "other" for v in declared.values)
-                and not self.resolve(declared).known)
+                and not declared.name and not self.resolve(declared).known)
 
     def api_terms(self, model_id: str) -> str | None:
         """The provider-terms entry governing an API model id such as `openai/gpt-4o`, or None."""
@@ -217,7 +220,7 @@ class Catalog:
                 if lid:
                     reasons.append(f"license_link recognised as {lid}")
                     return lid, (frozenset({lid}),)
-            if declared.text:
+            if declared.text and not declared.name:
                 lid = self.by_text(declared.text)
                 if lid:
                     reasons.append(f"identified as {lid} from the title of the repo's {declared.text_file}")
@@ -253,7 +256,12 @@ class Catalog:
             return None
         if parsed is None:
             return None
-        return str(parsed), _minimal(tuple(_dnf(parsed)))
+        choices = _minimal(tuple(_dnf(parsed)))
+        placeholders = {i for c in choices for i in c} & PLACEHOLDERS
+        if placeholders:
+            reasons.append(f"'{value}' names {', '.join(sorted(placeholders))}, which identifies no license")
+            return None
+        return str(parsed), choices
 
 
 def _norm(text: str) -> str:

@@ -52,7 +52,8 @@ def infer_relation(node: ModelFacts, n_parents: int) -> tuple[str, bool]:
         return "merge", True
     if any(f.rsplit("/", 1)[-1] == "adapter_config.json" for f in node.files):
         return "adapter", True
-    tags = [str(t).lower() for t in node.card.get("tags") or [] if isinstance(t, str | int)]
+    raw_tags = node.card.get("tags")
+    tags = [str(t).lower() for t in (raw_tags if isinstance(raw_tags, list) else [raw_tags]) if t is not None]
     if (any(_QUANT_FILE.search(f) for f in node.files) or _QUANT_NAME.search(node.name)
             or any(t in ("gguf", "gptq", "awq", "mlx", "exl2") for t in tags)):
         return "quantized", True

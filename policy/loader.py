@@ -40,6 +40,7 @@ class Bundle:
     curations: Mapping[str, ModelOverlay]
     warnings: list[Diagnostic] = field(default_factory=list)
     files: tuple[str, ...] = ()
+    catalog_digest: str = ""  # sha256 over the catalog files' digests: which license facts judged a report
 
 
 @dataclass
@@ -190,8 +191,11 @@ def _build(docs: list[_Doc], marked: Mapping[str, MarkedYaml], *, check: bool,
             if lint:
                 warnings += lint_tests(pack, marked.get(doc.path))
             packs.append(pack)
+    digest_input = "".join(f"{Path(d.path).name}:{d.sha256}\n" for d in sorted(docs, key=lambda d: d.path)
+                           if d.kind in ("license", "curations"))
     bundle = Bundle(catalog=catalog, packs=tuple(packs), curations=merge_overlays(overlays),
-                    files=tuple(d.path for d in docs))
+                    files=tuple(d.path for d in docs),
+                    catalog_digest=hashlib.sha256(digest_input.encode()).hexdigest())
     return bundle, errors, warnings
 
 

@@ -103,6 +103,7 @@ class TargetError:
     message: str
     diagnostics: tuple[dict[str, Any], ...] = ()
     frames: tuple[str, ...] = ()  # diagnostics formatted with their code frames, for text output
+    internal: bool = False  # a bug in policycheck, not in the input (exit 4)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA, "tool": {"name": "policycheck", "version": __version__},

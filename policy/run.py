@@ -108,6 +108,8 @@ class Checker:
     def subject(self, target: str) -> ModelFacts:
         if Path(target).exists():
             return read_target(target)
+        if target.lower().endswith((".md", ".markdown", ".yaml", ".yml")) or target.startswith((".", "/", "~")):
+            raise InputError(f"{target}: no such file or folder")
         problem = repo_id_problem(target)
         if problem:
             raise InputError(f"{target}: not a file, a folder or a valid Hub repo id (org/name): {problem}")
@@ -124,12 +126,18 @@ class Checker:
             subject = self.subject(target)
             lineage = build_lineage(subject, self.sources, self.bundle.catalog,
                                     (self.bundle.curations, policy.models), policy.max_depth)
-            return evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today)
+            report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today)
+            return replace(report, catalog_digest=self.bundle.catalog_digest)
         except InputError as exc:
             return TargetError(target, exc.message, tuple(d.to_dict() for d in exc.diagnostics),
                                tuple(format_diagnostic(d) for d in exc.diagnostics))
         except PolicyError:
             raise  # configuration errors stop the run: every target would be judged by a broken policy
+        except Exception as exc:  # a bug: report it for this target (exit 4) and go on with the batch
+            import traceback
+
+            return TargetError(target, f"internal error while checking {target}: {type(exc).__name__}: {exc} "
+                               "(please report it)", frames=(traceback.format_exc(),), internal=True)
 
     def close(self) -> None:
         self.sources.close()

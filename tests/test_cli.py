@@ -151,7 +151,11 @@ def test_hub_id_known_from_curations_offline(run_cli: Any) -> None:
 
 def test_invalid_target_is_exit_2(run_cli: Any) -> None:
     result = run_cli("check", "../../etc/passwd-not-here", "--format", "json")
-    assert result.code == 2 and "not a file, a folder or a valid Hub repo id" in result.out
+    assert result.code == 2 and "no such file or folder" in result.out
+    typo = run_cli("check", "READMEE.md", "--format", "json")  # a file name is never taken for a Hub id
+    assert typo.code == 2 and "READMEE.md: no such file or folder" in typo.out
+    bad = run_cli("check", "acme/x?y=1", "--format", "json")
+    assert bad.code == 2 and "not a valid Hub repo id" in bad.out
 
 
 def test_fail_on_warning(tmp_path: Path, run_cli: Any) -> None:

@@ -109,3 +109,76 @@ def test_engine_is_deterministic_and_does_not_mutate_inputs(bundle: Any) -> None
     a = evaluate(lineage, bundle.packs, bundle.catalog, pol, TODAY).to_dict()
     b = evaluate(lineage, bundle.packs, bundle.catalog, pol, TODAY).to_dict()
     assert a == b and a["verdict"] == "fail" and a["date"] == "2026-11-24"
+
+
+def test_relicensing_counts_only_when_every_path_goes_through_the_licensor(bundle: Any) -> None:
+    v3 = {"license": "other", "license_name": "deepseek"}
+    via_r1 = {"parent": "deepseek-ai/DeepSeek-R1", "relation": "merge", "license": "mit"}
+    via_third_party = {"parent": "evil/V3-ft", "relation": "merge", "license": "mit"}
+    for order in ([via_r1, via_third_party], [via_third_party, via_r1]):
+        case = {"model": {"id": "acme/merge", "license": "mit"},
+                "lineage": [*order,
+                            {"child": "deepseek-ai/DeepSeek-R1", "parent": "deepseek-ai/DeepSeek-V3",
+                             "relation": "finetune", **v3},
+                            {"child": "evil/V3-ft", "parent": "deepseek-ai/DeepSeek-V3", "relation": "finetune"}]}
+        report = run(bundle, case)
+        assert report.verdict == "fail", order
+        assert any(f.rule == "derivative-drops-use-restrictions" and f.ancestor == "deepseek-ai/DeepSeek-V3"
+                   for f in report.open_findings)
+    only_r1 = {"model": {"id": "acme/merge", "license": "mit"},
+               "lineage": [via_r1, {"child": "deepseek-ai/DeepSeek-R1", "parent": "deepseek-ai/DeepSeek-V3",
+                                    "relation": "finetune", **v3}]}
+    assert run(bundle, only_r1).verdict == "pass"
+
+
+def test_wide_deep_merge_dag_is_linear_and_finds_distant_teachers(bundle: Any) -> None:
+    lineage = []
+    for level in range(12):  # 4 models per level, each merging all 4 of the next level: 4^12 paths
+        for i in range(4):
+            child = "acme/top" if level == 0 else f"acme/l{level}-{i}"
+            if level == 0 and i:
+                continue
+            lineage += [{"child": child, "parent": f"acme/l{level + 1}-{j}", "relation": "merge", "license": "mit"}
+                        for j in range(4)]
+    lineage.append({"child": "acme/l12-3", "parent": "meta-llama/Llama-2-70b-chat-hf", "relation": "distillation",
+                    "license": "llama2"})
+    report = run(bundle, {"model": {"id": "acme/top", "license": "mit"}, "lineage": lineage})
+    (ban,) = [f for f in report.findings if f.rule == "teacher-forbids-distillation"]
+    assert len(ban.via) == 13
+
+
+def test_an_expired_waiver_does_not_mask_a_valid_one(bundle: Any) -> None:
+    case = {"model": {"id": "acme/nc", "license": "cc-by-nc-4.0"}}
+    common = {"rule": "noncommercial-license", "model": "acme/nc", "reason": "legal-approved",
+              "justification": "x", "approved_by": "legal"}
+    report = run(bundle, case, {"waivers": [{**common, "expires": "2026-01-01"}, {**common, "expires": "2027-06-30"}]})
+    assert [f.status for f in report.findings if f.rule == "noncommercial-license"] == ["waived"]
+    assert {f.rule for f in report.findings} == {"noncommercial-license", "waiver-expired"}  # not waiver-unused
+
+
+def test_two_lineage_problems_are_two_findings(bundle: Any) -> None:
+    case = {"model": {"id": "acme/a", "license": "mit"},
+            "lineage": [{"parent": "acme/b", "relation": "finetune", "license": "mit"},
+                        {"child": "acme/b", "parent": "acme/a", "relation": "finetune"},
+                        {"parent": "acme/c", "relation": "merge", "license": "mit"},
+                        {"child": "acme/c", "parent": "acme/d", "relation": "finetune", "license": "mit"},
+                        {"child": "acme/d", "parent": "acme/c", "relation": "finetune"}]}
+    assert len([f for f in run(bundle, case).findings if f.rule == "lineage-problem"]) == 2
+
+
+def test_placeholders_inside_expressions_are_unknown_and_spdx_keeps_the_operator(bundle: Any) -> None:
+    report = run(bundle, {"model": {"id": "acme/m", "license": "mit OR other"}})
+    assert report.verdict == "review" and not report.subject["license"]["known"]
+    report = run(bundle, {"model": {"id": "acme/m", "license": "mit OR agpl-3.0"}})
+    assert report.subject["license"]["resolved"] == "MIT OR AGPL-3.0-only"
+
+
+def test_a_clause_without_the_params_its_message_needs_does_not_crash(bundle: Any) -> None:
+    case = {"model": {"id": "acme/student", "license": "mit"},
+            "lineage": [{"parent": "partner/p", "relation": "finetune", "license": "mit"}]}
+    policy = {"models": [{"id": "partner/p", "clauses": [{"type": "name-prefix", "applies_to": ["weights"],
+                                                          "citation": {"section": "§1", "source": "contract",
+                                                                       "grade": "policy"}}]}]}
+    report = run(bundle, case, policy)
+    (f,) = [f for f in report.findings if f.rule == "name-prefix-missing"]
+    assert "could not be rendered" in f.message and report.verdict == "fail"

@@ -146,13 +146,19 @@ def test_bad_expression_is_unknown_not_an_exception(bundle: Any) -> None:
 
 def test_license_identified_from_its_text_only_for_other(bundle: Any) -> None:
     llama = "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\nLlama 3.1 Version Release Date: July 23, 2024\n"
-    declared = DeclaredLicense(values=("other",), name="custom-thing", text=llama, text_file="LICENSE")
+    declared = DeclaredLicense(values=("other",), text=llama, text_file="LICENSE")
     r = bundle.catalog.resolve(declared)
     assert r.known and r.ids == ("llama3.1",) and "LICENSE" in r.reason
+    named = DeclaredLicense(values=("other",), name="acme-research-nc", text=llama, text_file="LICENSE")
+    assert not bundle.catalog.resolve(named).known  # a name the card gives is not overridden
+    body = "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\nVersion\nDate\n... code under the Apache License, Version 2.0"
+    assert bundle.catalog.by_text(body) == "llama3.1"  # only the title counts
+    assert bundle.catalog.by_text("MIT License\nApache License, Version 2.0\n") is None  # ambiguous title
     assert bundle.catalog.by_text("Tongyi Qianwen RESEARCH LICENSE AGREEMENT\n...") == "tongyi-qianwen-research"
     assert bundle.catalog.by_text("Tongyi Qianwen LICENSE AGREEMENT\n...") == "tongyi-qianwen"
     assert bundle.catalog.by_text("Qwen RESEARCH LICENSE AGREEMENT") == "qwen-research"
     assert bundle.catalog.by_text("Some bespoke terms") is None
-    assert bundle.catalog.needs_text(DeclaredLicense(values=("other",), name="custom-thing"))
+    assert bundle.catalog.needs_text(DeclaredLicense(values=("other",)))
+    assert not bundle.catalog.needs_text(DeclaredLicense(values=("other",), name="custom-thing"))
     assert not bundle.catalog.needs_text(DeclaredLicense(values=("other",), name="deepseek"))
     assert not bundle.catalog.needs_text(DeclaredLicense(values=("mit",)))

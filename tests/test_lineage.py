@@ -124,3 +124,10 @@ def test_local_source_reads_flat_and_nested_layouts(tmp_path: Any) -> None:
     assert src.fetch_one("org/absent", "model").status == UNAVAILABLE
     assert src.fetch_one("../../etc/passwd", "model").status == "invalid"
     assert src.fetch_one("Qwen/Qwen2.5-14B", "model").license.values == ("apache-2.0",)
+
+
+def test_odd_card_values_do_not_crash_the_walk(bundle: Any) -> None:
+    for tags in (5, True, "gguf", None, [None, 3]):
+        subject = model("acme/x", base_model="acme/base", tags=tags)
+        lineage = build_lineage(subject, DictSource([model("acme/base")]), bundle.catalog, ())
+        assert [e.parent for e in lineage.edges] == ["acme/base"]

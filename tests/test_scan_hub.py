@@ -189,7 +189,7 @@ def test_missing_private_and_invalid_subjects_are_one_line_errors(hubsim: HubSim
     nothing, secret, path, url = run.json()
     assert "not found on the Hub" in nothing["error"]["message"]
     assert "private without access" in secret["error"]["message"]
-    assert "is a path" in path["error"]["message"] and "is a URL" in url["error"]["message"]
+    assert "no such file or folder" in path["error"]["message"] and "is a URL" in url["error"]["message"]
     assert all("\n" not in r["error"]["message"] for r in (nothing, secret, path, url))
     assert not [r for r in hubsim.requests if "evil" in r.path or "no-such" in r.path]
 
@@ -285,7 +285,7 @@ def test_offline_without_cache_is_review(hubsim: HubSim, hub_env: dict[str, str]
 
 def test_license_file_is_read_only_when_the_card_cannot_tell(hubsim: HubSim, hub_env: dict[str, str]) -> None:
     llama = "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\nLlama 3.1 Version Release Date: July 23, 2024\n"
-    hubsim.add_model("acme/Llama-custom", {"README.md": make_card({"license": "other", "license_name": "acme-l31"}),
+    hubsim.add_model("acme/Llama-custom", {"README.md": make_card({"license": "other"}),
                                            "LICENSE": llama})
     hubsim.add_model("acme/plain", {"README.md": make_card({"license": "mit"}), "LICENSE": "MIT License\n"})
     run = policycheck(hub_env, "check", "acme/Llama-custom", "acme/plain", "--format", "json")
@@ -298,3 +298,12 @@ def test_license_file_is_read_only_when_the_card_cannot_tell(hubsim: HubSim, hub
     hubsim.clear_log()
     offline = policycheck(hub_env, "acme/Llama-custom", "--offline", "--format", "json").json()
     assert offline["subject"]["license"]["id"] == "llama3.1" and hubsim.requests == []
+
+
+def test_error_messages_never_carry_a_token(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policy.scan.hub import _one_line
+
+    monkeypatch.setenv("HF_TOKEN", "s3cr3t-token-value")
+    text = _one_line(Exception("401 Authorization: Bearer hf_ABCdef12345 token=xyz hf_QWErty98765 s3cr3t-token-value"))
+    assert "hf_ABCdef12345" not in text and "hf_QWErty98765" not in text and "s3cr3t-token-value" not in text
+    assert "xyz" not in text

@@ -440,7 +440,12 @@ def _node(repo_id: str, kind: str, status: str, detail: str) -> ModelFacts:
 
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
-    text = re.sub(r"(?i)(authorization|bearer|token)[=: ]+\S+", r"\1=<redacted>", text)
+    text = re.sub(r"(?i)\bbearer\s+\S+", "Bearer <redacted>", text)
+    text = re.sub(r"(?i)(authorization|token)[=:]\s*(?!Bearer <redacted>)\S+", r"\1=<redacted>", text)
+    text = re.sub(r"\bhf_[A-Za-z0-9]{8,}", "hf_<redacted>", text)
+    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
+    if token and len(token) >= 8:
+        text = text.replace(token, "<redacted>")
     return text[:200]
 
 
