@@ -307,3 +307,15 @@ def test_error_messages_never_carry_a_token(monkeypatch: pytest.MonkeyPatch) -> 
     text = _one_line(Exception("401 Authorization: Bearer hf_ABCdef12345 token=xyz hf_QWErty98765 s3cr3t-token-value"))
     assert "hf_ABCdef12345" not in text and "hf_QWErty98765" not in text and "s3cr3t-token-value" not in text
     assert "xyz" not in text
+
+
+def test_a_long_retry_after_on_downloads_is_bounded(hubsim: HubSim, hub_env: dict[str, str]) -> None:
+    hubsim.add_model("acme/m", {"README.md": make_card({"license": "mit"})})
+    hubsim.faults.status(429, path=r"^/acme/m/resolve/", headers={"Retry-After": "20"})
+    env = {**hub_env, "POLICYCHECK_HUB_MAX_WAIT": "1", "POLICYCHECK_HUB_TIMEOUT": "1"}
+    proc = subprocess.run([sys.executable, "-m", "policy.cli", "acme/m", "--format", "json"],
+                          env={**env, "POLICYCHECK_HUB_ATTEMPTS": "2", "POLICYCHECK_HUB_BACKOFF": "0.05"},
+                          capture_output=True, text=True, timeout=60, check=False)
+    report = json.loads(proc.stdout)
+    assert (proc.returncode, report["verdict"]) == (3, "review")
+    assert "README.md of acme/m" in findings(report)[0]["message"]

@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
@@ -53,6 +54,11 @@ class HubOptions:
     backoff: float = 0.5  # first wait; doubles, with jitter, capped at 8 s
     max_wait: float = 30.0  # longest Retry-After we honour before giving up on a node
     prefetch_depth: int = 16  # fetch declared parents as soon as a node arrives, up to this depth
+
+    @property
+    def deadline(self) -> float:
+        """The longest a download may take, retries and honoured waits included."""
+        return self.timeout * self.attempts + self.max_wait
 
     @classmethod
     def from_env(cls, offline: bool = False) -> HubOptions:
@@ -202,18 +208,24 @@ class HubSource:
         from huggingface_hub import hf_hub_download
         from huggingface_hub.errors import GatedRepoError, RemoteEntryNotFoundError, RepositoryNotFoundError
 
+        deadline = self.options.deadline
         if early is not None:
             try:
-                path = early.result()
+                path = early.result(timeout=deadline)
                 if sha is None or Path(path).parent.name == sha:  # .../snapshots/<commit>/README.md
                     return path
             except (GatedRepoError, RepositoryNotFoundError, RemoteEntryNotFoundError):
                 raise  # definitive answers: asking again pinned would only repeat them
-            except Exception:
+            except Exception:  # transient, or no answer in time: the pinned download below decides
                 pass
-        return self._call(lambda: hf_hub_download(
+        # The client retries downloads on its own (and honours Retry-After without a cap): bound the wait.
+        pinned = _speculate(self._call, lambda: hf_hub_download(
             repo_id, "README.md", repo_type=kind, revision=sha or revision, etag_timeout=self.options.timeout),
             f"README.md of {repo_id}")
+        try:
+            return pinned.result(timeout=deadline)
+        except FutureTimeout:
+            raise _Unavailable(f"README.md of {repo_id}: no answer within {deadline:g} s") from None
 
     def _facts(self, record: Mapping[str, Any], revision: str | None, *, online: bool,
                early: Future[str] | None = None) -> ModelFacts:
