@@ -87,9 +87,10 @@ class Condition:
 @dataclass(frozen=True)
 class All(Condition):
     items: tuple[Condition, ...]
+    combine = staticmethod(all)
 
     def test(self, ctx: Mapping[str, Any]) -> bool:
-        return all(c.test(ctx) for c in self.items)
+        return self.combine(c.test(ctx) for c in self.items)
 
     def explain(self, ctx: Mapping[str, Any], want: bool = True) -> list[dict[str, Any]]:
         return [leaf for c in self.items if c.test(ctx) != want for leaf in c.explain(ctx, want)]
@@ -99,17 +100,8 @@ class All(Condition):
 
 
 @dataclass(frozen=True)
-class Any_(Condition):
-    items: tuple[Condition, ...]
-
-    def test(self, ctx: Mapping[str, Any]) -> bool:
-        return any(c.test(ctx) for c in self.items)
-
-    def explain(self, ctx: Mapping[str, Any], want: bool = True) -> list[dict[str, Any]]:
-        return [leaf for c in self.items if c.test(ctx) != want for leaf in c.explain(ctx, want)]
-
-    def paths(self) -> list[str]:
-        return [p for c in self.items for p in c.paths()]
+class Any_(All):
+    combine = staticmethod(any)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-from policy.facts import GATED, OK, Citation, Lineage, ModelFacts
+from policy.facts import GATED, OK, Lineage, ModelFacts
 from policy.licenses import Catalog, Clause, ResolvedLicense
 from policy.policyfile import Policy, Waiver
 from policy.report import Finding, Obligation, Report
@@ -445,7 +445,3 @@ def _notes(subject: ModelFacts, policy: Policy) -> list[str]:
     for n in subject.notes:
         notes.append(f"card: {n.message}" + (f" (line {n.line})" if n.line else ""))
     return notes
-
-
-def citation_dict(c: Citation | None) -> dict[str, Any] | None:
-    return c.to_dict() if c else None

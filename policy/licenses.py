@@ -234,12 +234,10 @@ class Catalog:
             return None
         lid = self.lookup(value)
         if lid is not None:
-            entry = self.entries[lid]
             if lid in PLACEHOLDERS:
                 return None
             if _norm(value) != _norm(lid):
                 reasons.append(f"'{value}' recognised as {lid}")
-            del entry
             return lid, (frozenset({lid}),)
         if re.search(r"\s(and|or|with)\s|[()]", value, re.IGNORECASE):
             return self._parse_expression(value, reasons)

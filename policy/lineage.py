@@ -17,7 +17,6 @@ from policy.facts import (
     OK,
     UNAVAILABLE,
     WEIGHT_RELATIONS,
-    Citation,
     DeclaredLicense,
     Edge,
     Lineage,
@@ -211,7 +210,3 @@ def find_cycles(root: str, edges: Sequence[Edge]) -> list[LineageProblem]:
 
     visit(root)
     return problems
-
-
-def citation_text(citation: Citation | None) -> str:
-    return f"{citation.source} {citation.section}".strip() if citation else ""

@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from policy.conditions import Compiler, Condition, ConditionError
@@ -159,7 +158,3 @@ def lint_tests(pack: Pack, marked: MarkedYaml | None) -> list[Diagnostic]:
             out.append(Diagnostic(pack.file, line, col, "rule-tests", f"rule {rule.id} has no test: {missing}",
                                   severity="warning"))
     return out
-
-
-def pack_file_digest(path: Path) -> str:
-    return digest(path.read_bytes())
