@@ -8,7 +8,6 @@ so a missing fact never makes a rule pass silently.
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,27 +15,35 @@ from typing import Any
 from policy import licenses
 from policy.names import starts_with_prefix
 
+# `matches` uses RE2 (linear time: no catastrophic backtracking on `(a+)+$`) over at most MAX_MATCH_LENGTH
+# characters of the value; a longer value does not match. Patterns RE2 cannot compile (backreferences,
+# lookaround) are rule errors at load.
+MAX_MATCH_LENGTH = 4096
+MAX_PATTERN_LENGTH = 1024
+
 MISSING: Any = type("Missing", (), {"__repr__": lambda self: "<missing>", "__bool__": lambda self: False})()
 
 # The fact model a rule may read (documented in rules/README.md). Keys below `card`, `params` and `use` are free-form.
 LICENSE_FIELDS = frozenset({"id", "ids", "expression", "known", "categories", "name", "spdx", "status",
-                            "profile", "reason", "licensor", "declared", "present", "unverified", "kind", "url"})
+                            "profile", "reason", "licensor", "declared", "present", "unverified", "kind", "url",
+                            "conflict"})
 NODE_FIELDS = frozenset({"id", "name", "org", "kind", "source", "status", "status_detail", "revision",
                          "license", "clauses", "clause", "files", "card", "notes", "note_text",
-                         "weight_licenses", "weight_categories", "resolved", "gated"})
+                         "weight_licenses", "weight_categories", "weight_orgs", "resolved", "gated",
+                         "pipeline_tag", "language_model", "multimodal", "elected"})
 ANCESTOR_FIELDS = NODE_FIELDS | {"relation", "via", "path", "depth", "channel", "child", "declared_in",
-                                 "inferred", "relicensed_by"}
+                                 "inferred", "relicensed_by", "used_by", "party"}
 FACT_MODEL: dict[str, frozenset[str]] = {
     "model": NODE_FIELDS,
     "ancestor": ANCESTOR_FIELDS,
     "clause": frozenset({"type", "params", "obligation", "citation", "applies_to", "license", "verified",
-                         "channel", "accepts"}),
-    "policy": frozenset({"use", "licenses", "declared", "models"}),
+                         "channel", "accepts", "triggered", "unsettled", "licensor_orgs"}),
+    "policy": frozenset({"use", "licenses", "licensee", "declared", "models"}),
     "problem": frozenset({"code", "message", "path"}),
     "waiver": frozenset({"rule", "model", "ancestor", "reason", "justification", "approved_by", "ticket",
                          "expires", "expired", "used", "days_left", "file", "line"}),
 }
-FREE_BELOW = frozenset({"card", "params", "use", "licenses", "citation", "clause", "declared"})
+FREE_BELOW = frozenset({"card", "params", "use", "licenses", "licensee", "citation", "clause", "declared"})
 
 LICENSE_OPS = frozenset({"license_includes", "license_avoids", "license_satisfiable_with"})
 
@@ -205,7 +212,7 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "not_contains": lambda v, o: not _contains(v, o),
     "starts_with": lambda v, o: isinstance(v, str) and isinstance(o, str) and v.startswith(o),
     "ends_with": lambda v, o: isinstance(v, str) and isinstance(o, str) and v.endswith(o),
-    "matches": lambda v, o: isinstance(v, str) and o.fullmatch(v) is not None,
+    "matches": lambda v, o: isinstance(v, str) and len(v) <= MAX_MATCH_LENGTH and o.fullmatch(v) is not None,
     "exists": lambda v, o: True,  # handled in Leaf.test
     "empty": lambda v, o: (len(v) == 0) == bool(o) if hasattr(v, "__len__") else not o,
     "any_in": lambda v, o: bool(_as_set(v) & _as_set(o)),
@@ -220,6 +227,25 @@ OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     "license_avoids": _license_op(licenses.avoids),
     "license_satisfiable_with": _license_op(licenses.satisfiable_with),
 }
+
+
+def compile_regex(pattern: Any) -> tuple[Any, str]:
+    """A compiled RE2 pattern (full-match semantics through `.fullmatch`), or (None, the problem)."""
+    import re2
+
+    if not isinstance(pattern, str):
+        return None, "a regular expression must be a string"
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        return None, f"regular expression longer than {MAX_PATTERN_LENGTH} characters"
+    try:
+        options = re2.Options()
+        options.log_errors = False
+        return re2.compile(pattern, options), ""
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", errors="replace")
+        return None, f"invalid regular expression: {reason}"
 
 
 # --- compilation ----------------------------------------------------------------------------------------
@@ -278,11 +304,12 @@ class Compiler:
                 return None
             return Leaf(key, parts, op, Ref(ref_parts), OPERATORS[op])
         if op == "matches":
-            try:
-                operand = re.compile(str(operand))
-            except re.error as exc:
-                self.errors.append(ConditionError((*path, op), f"invalid regular expression: {exc}"))
+            compiled, problem = compile_regex(operand)
+            if compiled is None:
+                self.errors.append(ConditionError((*path, op), problem,
+                                                  "RE2 syntax: no backreferences or lookaround"))
                 return None
+            operand = compiled
         if op in ("in", "not_in", "any_in", "all_in", "none_in") and not isinstance(operand, list):
             self.errors.append(ConditionError((*path, op), f"'{op}' takes a list"))
             return None
@@ -290,9 +317,10 @@ class Compiler:
             ids = operand if isinstance(operand, list) else [operand]
             resolved = []
             for lid in ids:
-                cid = self.license_lookup(str(lid))
+                cid = self.license_lookup(lid) if isinstance(lid, str) else None  # never str() of a structure
                 if cid is None:
-                    self.errors.append(ConditionError((*path, op), f"unknown license id '{lid}'",
+                    shown = lid if isinstance(lid, str | int | float) else f"a {type(lid).__name__}"
+                    self.errors.append(ConditionError((*path, op), f"unknown license id '{shown}'",
                                                       "use a catalog id (policycheck licenses)"))
                     return None
                 resolved.append(cid)

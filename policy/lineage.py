@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from policy.cards import as_id_list
+from policy.cards import MAX_PARENTS, as_id_list
 from policy.facts import (
     GATED,
     OK,
@@ -42,7 +42,8 @@ class NodeSource(Protocol):
 
 def infer_relation(node: ModelFacts, n_parents: int) -> tuple[str, bool]:
     """The relation to a card's base models, as stated or as the Hub infers it (marked inferred)."""
-    stated = str(node.card.get("base_model_relation") or "").strip().lower()
+    raw_stated = node.card.get("base_model_relation")
+    stated = raw_stated.strip().lower() if isinstance(raw_stated, str) else ""  # never str() of card data
     if stated in HUB_RELATIONS:
         return stated, False
     if node.hub_relation in HUB_RELATIONS:
@@ -52,7 +53,7 @@ def infer_relation(node: ModelFacts, n_parents: int) -> tuple[str, bool]:
     if any(f.rsplit("/", 1)[-1] == "adapter_config.json" for f in node.files):
         return "adapter", True
     raw_tags = node.card.get("tags")
-    tags = [str(t).lower() for t in (raw_tags if isinstance(raw_tags, list) else [raw_tags]) if t is not None]
+    tags = [t.lower() for t in (raw_tags if isinstance(raw_tags, list) else [raw_tags]) if isinstance(t, str)]
     if (any(_QUANT_FILE.search(f) for f in node.files) or _QUANT_NAME.search(node.name)
             or any(t in ("gguf", "gptq", "awq", "mlx", "exl2") for t in tags)):
         return "quantized", True
@@ -70,7 +71,7 @@ def card_edges(node: ModelFacts, is_api: Callable[[str], object]) -> list[Edge]:
                 if base != node.id:
                     edges.append(Edge(node.id, base, relation, "card", inferred, "model"))
             stated = node.card.get("base_model_relation")
-            if stated and str(stated).strip().lower() not in HUB_RELATIONS:
+            if isinstance(stated, str) and stated.strip() and stated.strip().lower() not in HUB_RELATIONS:
                 edges = [replace(e, note=f"base_model_relation '{stated}' is not one of the Hub's four; inferred")
                          for e in edges]
         for dataset in as_id_list(node.card.get("datasets")):
@@ -80,6 +81,23 @@ def card_edges(node: ModelFacts, is_api: Callable[[str], object]) -> list[Edge]:
             kind = "api" if is_api(teacher) else "model"
             edges.append(Edge(node.id, teacher, "distillation", "card", False, kind))
     return edges
+
+
+def too_many_parents(node: ModelFacts) -> LineageProblem | None:
+    """A card listing more than `MAX_PARENTS` distinct base models, teachers or datasets: only the first
+    `MAX_PARENTS` of each list are walked (linear de-duplication keeps this cheap), and this says so."""
+    over = []
+    for key in ("base_model", "teacher_model", "datasets"):
+        value = node.card.get(key)
+        if isinstance(value, list | tuple) and len(value) > MAX_PARENTS:
+            n = len(as_id_list(value, limit=None))
+            if n > MAX_PARENTS:
+                over.append(f"{n} {key} entries")
+    if not over:
+        return None
+    return LineageProblem("too-many-parents",
+                          f"{node.id} declares {', '.join(over)}; only the first {MAX_PARENTS} of each were "
+                          "examined", (node.id,))
 
 
 def merge_edges(base: list[Edge], overlay: ModelOverlay | None, catalog: Catalog) -> list[Edge]:
@@ -151,6 +169,9 @@ def build_lineage(subject: ModelFacts, source: NodeSource, catalog: Catalog,
         level_edges: list[Edge] = []
         for node_id in frontier:
             node_edges = card_edges(nodes[node_id], catalog.api_terms)
+            wide = too_many_parents(nodes[node_id])
+            if wide is not None:
+                problems.append(wide)
             for ov in overlay_for(node_id):
                 node_edges = merge_edges(node_edges, ov, catalog)
             level_edges.extend(node_edges)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
-import pickle
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -81,14 +81,10 @@ def _cache_key(files: Iterable[Path]) -> str:
 def load_bundle(extra: Sequence[Path] = (), *, use_cache: bool = True, lint: bool = False) -> Bundle:
     files = rule_files(extra)
     key = _cache_key(files)
-    cache_file = _cache_dir() / f"rules-{key}.pickle"
+    cache_file = _cache_dir() / f"rules-{key}.json"
     docs: list[_Doc] | None = None
     if use_cache and not lint:
-        try:
-            with cache_file.open("rb") as fh:
-                docs = pickle.load(fh)  # our own cache file, written below
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
-            docs = None
+        docs = _read_cache(cache_file, key, files)
     warnings: list[Diagnostic] = []
     if docs is None:
         docs, marked, errors, warnings = _read_and_validate(files)
@@ -105,11 +101,57 @@ def load_bundle(extra: Sequence[Path] = (), *, use_cache: bool = True, lint: boo
     return bundle
 
 
+# The cache of validated rule data is plain JSON (it can hold data only, never code) and is trusted only when
+# it is exactly what this version wrote for these files: format, policycheck version, cache key, the set of
+# files, each document's shape, and a sha256 over the documents. Anything else: ignored, and rebuilt.
+CACHE_FORMAT = "policycheck/rules-cache/v1"
+MAX_CACHE_BYTES = 64 * 1024 * 1024
+
+
+def _docs_digest(docs: Sequence[Mapping[str, Any]]) -> str:
+    return hashlib.sha256(json.dumps(docs, sort_keys=True, separators=(",", ":"),
+                                     ensure_ascii=True).encode()).hexdigest()
+
+
+def _read_cache(cache_file: Path, key: str, files: Sequence[Path]) -> list[_Doc] | None:
+    try:
+        if cache_file.stat().st_size > MAX_CACHE_BYTES:
+            return None
+        payload = json.loads(cache_file.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # missing, unreadable, not JSON (json errors are ValueErrors)
+        return None
+    if not isinstance(payload, dict) or payload.get("format") != CACHE_FORMAT \
+            or payload.get("version") != __version__ or payload.get("key") != key:
+        return None
+    raw_docs = payload.get("docs")
+    names = {str(f) for f in files}
+    if not isinstance(raw_docs, list) or payload.get("digest") != _docs_digest(raw_docs):
+        return None
+    docs: list[_Doc] = []
+    for d in raw_docs:
+        if not (isinstance(d, dict) and set(d) == {"path", "kind", "data", "sha256"}
+                and d["path"] in names and d["kind"] in KINDS.values() and isinstance(d["data"], dict)
+                and isinstance(d["sha256"], str) and len(d["sha256"]) == 64):
+            return None
+        docs.append(_Doc(d["path"], d["kind"], d["data"], d["sha256"]))
+    return docs
+
+
 def _write_cache(cache_file: Path, docs: list[_Doc]) -> None:
+    raw_docs = [{"path": d.path, "kind": d.kind, "data": d.data, "sha256": d.sha256} for d in docs]
+    try:
+        text = json.dumps(raw_docs, ensure_ascii=True)
+        if json.loads(text) != raw_docs:  # data JSON cannot hold as it is (e.g. integer keys): do not cache
+            return
+    except (TypeError, ValueError):
+        return
+    payload = {"format": CACHE_FORMAT, "version": __version__, "key": cache_file.stem.removeprefix("rules-"),
+               "digest": _docs_digest(raw_docs), "docs": raw_docs}
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("wb", dir=cache_file.parent, delete=False) as tmp:
-            pickle.dump(docs, tmp, protocol=pickle.HIGHEST_PROTOCOL)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cache_file.parent, delete=False,
+                                         suffix=".tmp") as tmp:
+            json.dump(payload, tmp, ensure_ascii=True)
         os.replace(tmp.name, cache_file)
     except OSError:
         pass  # a read-only home is fine: we validate every run instead
@@ -125,25 +167,40 @@ def _read_and_validate(files: Sequence[Path]) -> tuple[list[_Doc], dict[str, Mar
     for path in files:
         name = str(path)
         raw = path.read_bytes()
-        text = raw.decode("utf-8-sig", errors="replace")
+        text, problem = decode_utf8(raw, name)
+        if problem is not None:
+            errors.append(problem)
+            continue
         try:
             marked = load_marked(text, name)
         except yaml.YAMLError as exc:
-            errors.append(syntax_diagnostic(exc, name))
+            errors.append(syntax_diagnostic(exc, name, text=text))
             continue
         errors.extend(marked.diagnostics)
         data = _jsonable(marked.data)
+        long_values = length_problems(data, marked, name)
+        if long_values:
+            errors.extend(long_values)
+            continue
         schema_id = data.get("schema") if isinstance(data, dict) else None
-        kind = KINDS.get(str(schema_id))
+        kind = KINDS.get(schema_id) if isinstance(schema_id, str) else None
         if kind is None:
             line, col = marked.mark(("schema",))
+            shown = repr(schema_id) if isinstance(schema_id, str | int | float | None) else "a " + type(
+                schema_id).__name__
             errors.append(Diagnostic(name, line, col, "unknown-format",
-                                     f"unknown or missing `schema:` {schema_id!r}",
+                                     f"unknown or missing `schema:` {shown[:80]}",
                                      help="one of: " + ", ".join(KINDS)))
             continue
-        schema_errors = validate(MarkedYaml(data, marked.marks, marked.key_marks), SCHEMAS[kind], name)
+        error_paths: list[tuple[Any, ...]] = []
+        schema_errors = validate(MarkedYaml(data, marked.marks, marked.key_marks), SCHEMAS[kind], name,
+                                 error_paths)
         errors.extend(schema_errors)
         if schema_errors:
+            partial = _valid_rules_only(data, marked, error_paths) if kind == "pack" else None
+            if partial is not None:  # still check the valid rules, so all problems come out in one run
+                docs.append(_Doc(name, "pack-partial", partial.data, digest(raw)))
+                marked_by_path[name] = partial
             continue
         if kind == "license" and path.stem != data["id"]:
             line, col = marked.mark(("id",))
@@ -153,6 +210,33 @@ def _read_and_validate(files: Sequence[Path]) -> tuple[list[_Doc], dict[str, Mar
         docs.append(_Doc(name, kind, data, digest(raw)))
         marked_by_path[name] = marked
     return docs, marked_by_path, errors, []
+
+
+def _valid_rules_only(data: Any, marked: MarkedYaml, error_paths: Sequence[tuple[Any, ...]]) -> MarkedYaml | None:
+    """A pack whose schema errors all lie inside some of its rules, reduced to the other rules (positions
+    re-keyed to the original indices), for the semantic pass; None when the pack itself is invalid."""
+    if not isinstance(data, dict) or not isinstance(data.get("rules"), list):
+        return None
+    bad = set()
+    for path in error_paths:
+        if len(path) < 2 or path[0] != "rules" or not isinstance(path[1], int):
+            return None
+        bad.add(path[1])
+    keep = [i for i in range(len(data["rules"])) if i not in bad]
+    new_index = {old: new for new, old in enumerate(keep)}
+
+    def rekey(table: Mapping[tuple[Any, ...], tuple[int, int]]) -> dict[tuple[Any, ...], tuple[int, int]]:
+        out = {}
+        for path, mark in table.items():
+            if len(path) >= 2 and path[0] == "rules" and isinstance(path[1], int):
+                if path[1] not in new_index:
+                    continue
+                path = ("rules", new_index[path[1]], *path[2:])
+            out[path] = mark
+        return out
+
+    reduced = {**data, "rules": [data["rules"][i] for i in keep]}
+    return MarkedYaml(reduced, rekey(marked.marks), rekey(marked.key_marks))
 
 
 def _build(docs: list[_Doc], marked: Mapping[str, MarkedYaml], *, check: bool,
@@ -183,6 +267,9 @@ def _build(docs: list[_Doc], marked: Mapping[str, MarkedYaml], *, check: bool,
                     errors.append(Diagnostic(doc.path, line, col, "unknown-license",
                                              f"curation for {overlay.id}: license {overlay.license.display()} "
                                              "is not in the catalog"))
+        elif doc.kind == "pack-partial":  # schema errors elsewhere in the file: semantic diagnostics only
+            source = PackSource(doc.path, doc.data, doc.sha256)
+            errors += compile_pack(source, catalog.lookup, check_templates=check, marked=marked.get(doc.path))[1]
         elif doc.kind == "pack":
             source = PackSource(doc.path, doc.data, doc.sha256)
             pack, diags = compile_pack(source, catalog.lookup, check_templates=check,
@@ -225,31 +312,43 @@ def load_policy(path: Path, catalog: Catalog, packs: Sequence[Pack]) -> Policy:
 
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{name}: cannot read the policy file ({exc.strerror})",
                           [Diagnostic(name, 0, 0, "policy-file", f"cannot read: {exc.strerror}")]) from None
+    text, problem = decode_utf8(raw, name)
+    if problem is not None:
+        raise ConfigError(f"{problem.location}: {problem.message}", [problem])
     try:
         marked = load_marked(text, name)
     except yaml.YAMLError as exc:
-        diag = syntax_diagnostic(exc, name)
+        diag = syntax_diagnostic(exc, name, text=text)
         raise ConfigError(f"{diag.location}: {diag.message}", [diag]) from None
     data = _jsonable(marked.data if marked.data is not None else {})
-    errors = list(marked.diagnostics)
+    errors = list(marked.diagnostics) + length_problems(data, marked, name)
     if not isinstance(data, dict):
         errors.append(Diagnostic(name, 1, 1, "policy-file", "the policy file must be a mapping"))
-    else:
-        errors += validate(MarkedYaml(data, marked.marks, marked.key_marks), "policy", name)
-    if errors:
         raise ConfigError(f"{name}: invalid policy file", errors)
+    error_paths: list[tuple[Any, ...]] = []
+    errors += validate(MarkedYaml(data, marked.marks, marked.key_marks), "policy", name, error_paths)
+
+    def valid(*prefix: Any) -> bool:  # no schema error at, above or below this entry
+        return not any(p[:len(prefix)] == prefix or prefix[:len(p)] == p for p in error_paths)
+
+    # The semantic checks run on the entries the schema accepted, so all problems come out in one run.
     rule_ids = {r.id for p in packs for r in p.rules}
     for section in ("allow", "deny"):
-        for i, lid in enumerate((data.get("licenses") or {}).get(section, ())):
+        lic = data.get("licenses")
+        for i, lid in enumerate(_list(lic.get(section) if isinstance(lic, dict) else None)):
+            if not valid("licenses", section, i):
+                continue
             if catalog.lookup(lid) is None:
                 line, col = marked.mark(("licenses", section, i))
                 errors.append(Diagnostic(name, line, col, "unknown-license", f"unknown license id '{lid}'",
                                          help="list the catalog with `policycheck licenses`"))
-    for i, w in enumerate(data.get("waivers", ())):
+    for i, w in enumerate(_list(data.get("waivers"))):
+        if not valid("waivers", i):
+            continue
         if w["rule"] not in rule_ids:
             line, col = marked.mark(("waivers", i, "rule"))
             errors.append(Diagnostic(name, line, col, "unknown-rule", f"waiver names unknown rule '{w['rule']}'",
@@ -260,7 +359,9 @@ def load_policy(path: Path, catalog: Catalog, packs: Sequence[Pack]) -> Policy:
             line, col = marked.mark(("waivers", i, "expires"))
             errors.append(Diagnostic(name, line, col, "schema", f"expires: '{w['expires']}' is not a date",
                                      help="write an ISO date such as 2026-12-31"))
-    for i, m in enumerate(data.get("models", ())):
+    for i, m in enumerate(_list(data.get("models"))):
+        if not valid("models", i):
+            continue
         overlay = overlay_from_dict(m, "policy", name)
         if overlay.license is not None and not catalog.resolve(overlay.license).known:
             line, col = marked.mark(("models", i, "license"))
@@ -270,6 +371,57 @@ def load_policy(path: Path, catalog: Catalog, packs: Sequence[Pack]) -> Policy:
         raise ConfigError(f"{name}: invalid policy file", errors)
     waiver_lines = {i: marked.mark(("waivers", i))[0] for i in range(len(data.get("waivers", ())))}
     return policy_from_dict(data, name, catalog.lookup, waiver_lines)
+
+
+# Lengths of strings in rule data and policy files: ids (license, rule, model ids and the lists of them) are
+# short; no string needs more than MAX_TEXT_LENGTH characters.
+MAX_ID_LENGTH = 256
+MAX_TEXT_LENGTH = 100_000
+_ID_KEYS = frozenset({"id", "model", "ancestor", "rule", "parent", "license", "spdx", "schema", "relation"})
+_ID_LIST_KEYS = frozenset({"allow", "deny", "accepts", "except_derivatives_of", "categories", "applies_to"})
+
+
+def length_problems(data: Any, marked: MarkedYaml, name: str) -> list[Diagnostic]:
+    """Over-long ids and texts, each at its position (the data is depth-bounded by the YAML loader)."""
+    out: list[Diagnostic] = []
+
+    def walk(value: Any, path: tuple[Any, ...], id_like: bool) -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                walk(v, (*path, k), k in _ID_KEYS)
+                if len(out) >= 20:
+                    return
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                walk(v, (*path, i), bool(path) and path[-1] in _ID_LIST_KEYS)
+        elif isinstance(value, str):
+            limit = MAX_ID_LENGTH if id_like else MAX_TEXT_LENGTH
+            if len(value) > limit:
+                line, col = marked.mark(path)
+                where = "/".join(str(p) for p in path) or "(top level)"
+                out.append(Diagnostic(name, line, col, "too-long",
+                                      f"{where}: {len(value)} characters; at most {limit} are allowed here"))
+
+    walk(data, (), False)
+    return out
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def decode_utf8(raw: bytes, name: str) -> tuple[str, Diagnostic | None]:
+    """The text of a YAML file (UTF-8, optional BOM), or a diagnostic at the first byte that is not UTF-8."""
+    try:
+        return raw.decode("utf-8-sig"), None
+    except UnicodeDecodeError as exc:
+        start = exc.start
+        before = raw[:start]
+        line = before.count(b"\n") + 1
+        col = len(before[before.rfind(b"\n") + 1:].decode("utf-8-sig", errors="replace")) + 1
+        return "", Diagnostic(name, line, col, "encoding",
+                              f"the file is not UTF-8 text (byte 0x{raw[start]:02x} at offset {start})",
+                              help="save the file as UTF-8")
 
 
 def _jsonable(value: Any) -> Any:

@@ -34,8 +34,10 @@ def _validator(name: str) -> Any:
     return Draft202012Validator(schema, registry=_registry())
 
 
-def validate(doc: MarkedYaml, schema: str, filename: str) -> list[Diagnostic]:
-    """All schema errors of `doc.data` (not just the first), each placed at its YAML node."""
+def validate(doc: MarkedYaml, schema: str, filename: str,
+             paths: list[tuple[Any, ...]] | None = None) -> list[Diagnostic]:
+    """All schema errors of `doc.data` (not just the first), each placed at its YAML node. `paths`, when
+    given, receives the JSON path of every error (so later passes can skip just the invalid parts)."""
     from jsonschema.exceptions import relevance
 
     out: list[Diagnostic] = []
@@ -47,6 +49,8 @@ def validate(doc: MarkedYaml, schema: str, filename: str) -> list[Diagnostic]:
         while leaf.context:
             leaf = min(leaf.context, key=relevance)
         path = tuple(leaf.absolute_path)
+        if paths is not None:
+            paths.extend(_error_paths(err, leaf))
         key = (path, leaf.message)
         if key in seen:
             continue
@@ -61,6 +65,18 @@ def validate(doc: MarkedYaml, schema: str, filename: str) -> list[Diagnostic]:
         out.append(Diagnostic(filename, line, col, "schema", f"{where}: {_short(leaf.message)}",
                               help=_help(leaf)))
     return out
+
+
+def _error_paths(err: Any, leaf: Any) -> list[tuple[Any, ...]]:
+    """The parts of the document an error makes invalid: a missing or extra key invalidates that key only
+    (not its siblings); any other error the whole node it is at."""
+    at = tuple(leaf.absolute_path)
+    if leaf is err and leaf.validator == "required" and isinstance(leaf.instance, dict):
+        return [(*at, k) for k in leaf.validator_value if k not in leaf.instance] or [at]
+    if leaf is err and leaf.validator == "additionalProperties":
+        extra = _extra_key(leaf)
+        return [(*at, extra)] if extra is not None else [at]
+    return [tuple(err.absolute_path)]
 
 
 def _extra_key(err: Any) -> str | None:

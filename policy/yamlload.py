@@ -1,7 +1,11 @@
-"""YAML loading: a fast path for trusted, cached data and a positioned path that keeps line marks.
+"""YAML loading: a fast path (cards) and a positioned path that keeps line marks (rule data, policy files).
 
-The positioned loader composes the node tree (libyaml when available), records the `(line, col)` of every
-value under its JSON path, and reports duplicate keys, which PyYAML would otherwise silently overwrite.
+Both parse with libyaml when available and compose with one guarded composer, because cards are written by
+anyone: nesting is bounded (`MAX_DEPTH`), aliases are counted and so are the nodes they expand to
+(`MAX_ALIASES`, `MAX_ALIAS_NODES`; recursive aliases are refused), and a value that cannot be constructed
+(`2024-02-30`, a 4,301-digit integer, `!!bool maybe`) is a `yaml.YAMLError` at its position, like a syntax
+error, never a bare ValueError. The positioned loader records the `(line, col)` of every value under its
+JSON path, and reports duplicate keys, which PyYAML would otherwise silently overwrite.
 """
 
 from __future__ import annotations
@@ -14,7 +18,114 @@ import yaml
 
 from policy.diagnostics import Diagnostic
 
-Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # type: ignore[assignment]
+# Limits on what one YAML document may make us build (cards are written by anyone on the Hub). Aliases are
+# legitimate but rare in cards and rule data; a billion-laughs document uses a few dozen aliases whose expansion
+# is exponential, so both the number of aliases and the nodes they bring in are capped, and so is the nesting.
+MAX_DEPTH = 64  # nested collections in one document
+MAX_ALIASES = 100  # `*alias` references in one document
+MAX_ALIAS_NODES = 10_000  # nodes that all aliases of one document together stand for, once expanded
+
+_VALUE_ERRORS = (ValueError, KeyError, AttributeError, TypeError, OverflowError, IndexError, RecursionError)
+
+
+class LimitError(yaml.MarkedYAMLError):
+    """The document exceeds one of the limits above (depth, aliases), or an alias is recursive."""
+
+
+class _Guard:
+    """Composer and constructor hooks shared by the guarded loaders: bounded composition, positioned values.
+
+    Composition runs in Python over the (C or pure) parser's events, so depth and aliases are counted before
+    any node is built; construction errors that PyYAML lets through as ValueError/KeyError/... (an impossible
+    date, a 4,301-digit integer, `!!bool maybe`) become `ConstructorError`s at the value's position.
+    """
+
+    def _guard_init(self) -> None:
+        self._depth = 0
+        self._aliases = 0
+        self._alias_nodes = 0
+        self._expanded = 0  # nodes composed so far, aliases counted at their expanded size
+        self._sizes: dict[int, int] = {}  # id(anchored node) -> its expanded size
+        self._open_anchors: set[str] = set()
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[attr-defined]
+        if isinstance(event, yaml.AliasEvent):
+            node = self.anchors.get(event.anchor)  # type: ignore[attr-defined]
+            if node is not None:
+                if event.anchor in self._open_anchors:
+                    raise LimitError(None, None, f"alias *{event.anchor} refers to a node that contains it "
+                                     "(recursive data is not allowed)", event.start_mark)
+                self._aliases += 1
+                size = self._sizes.get(id(node), 1)
+                self._alias_nodes += size
+                self._expanded += size
+                if self._aliases > MAX_ALIASES:
+                    raise LimitError(None, None, f"more than {MAX_ALIASES} aliases in one document",
+                                     event.start_mark)
+                if self._alias_nodes > MAX_ALIAS_NODES:
+                    raise LimitError(None, None, f"aliases expand to more than {MAX_ALIAS_NODES} nodes "
+                                     "(an alias bomb?)", event.start_mark)
+            return super().compose_node(parent, index)  # type: ignore[misc]
+        self._depth += 1
+        if self._depth > MAX_DEPTH:
+            raise LimitError(None, None, f"data nested more than {MAX_DEPTH} levels deep", event.start_mark)
+        anchor = getattr(event, "anchor", None)
+        before = self._expanded
+        self._expanded += 1
+        if anchor is not None:
+            self._open_anchors.add(anchor)
+        try:
+            node = super().compose_node(parent, index)  # type: ignore[misc]
+        finally:
+            self._depth -= 1
+            if anchor is not None:
+                self._open_anchors.discard(anchor)
+        if anchor is not None:
+            self._sizes[id(node)] = self._expanded - before
+        return node
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)  # type: ignore[misc]
+        except _VALUE_ERRORS as exc:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read this value: {_why(exc, node)}", node.start_mark) from None
+
+
+def _why(exc: BaseException, node: yaml.Node | None = None) -> str:
+    if node is not None and isinstance(node, yaml.ScalarNode):
+        tag = str(node.tag).replace("tag:yaml.org,2002:", "!!")
+        value = node.value if len(node.value) <= 40 else node.value[:37] + "..."
+        if isinstance(exc, ValueError) and "digits" in str(exc):
+            return f"an integer of {len(node.value)} digits is longer than allowed"
+        if isinstance(exc, ValueError):
+            return f"{value!r} is not a valid {tag} ({' '.join(str(exc).split())[:120]})"
+        return f"{value!r} is not a valid {tag}"
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 160 else text[:157] + "..."
+
+
+_CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None) if yaml.__with_libyaml__ else None
+
+if _CParser is not None:
+    class _GuardedLoader(_Guard, yaml.composer.Composer, _CParser,  # type: ignore[misc,valid-type]
+                         yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+        """libyaml parses; the Python composer (guarded) builds nodes; SafeConstructor builds values."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            yaml.composer.Composer.__init__(self)
+            yaml.constructor.SafeConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+            self._guard_init()
+else:  # pragma: no cover - PyYAML without libyaml
+    class _GuardedLoader(_Guard, yaml.SafeLoader):  # type: ignore[no-redef]
+        def __init__(self, stream: str) -> None:
+            yaml.SafeLoader.__init__(self, stream)
+            self._guard_init()
+
+Loader: type[Any] = _GuardedLoader
 
 JsonPath = tuple[str | int, ...]
 
@@ -40,12 +151,40 @@ class MarkedYaml:
 
 
 def load_fast(text: str) -> Any:
-    return yaml.load(text, Loader=Loader)  # Loader is a SafeLoader
+    """Load one document (safe tags only, bounded as above). Every problem is a `yaml.YAMLError`: syntax,
+    limits and values that cannot be constructed, each with a mark when the node is known."""
+    loader = Loader(text)
+    try:
+        return _guarded(loader.get_single_data)
+    finally:
+        loader.dispose()
 
 
-def syntax_diagnostic(exc: yaml.YAMLError, filename: str, line_offset: int = 0) -> Diagnostic:
+def _guarded(fn: Any) -> Any:
+    try:
+        return fn()
+    except yaml.YAMLError:
+        raise
+    except _VALUE_ERRORS as exc:  # raised outside any one node (e.g. while filling a mapping): no position
+        raise yaml.YAMLError(f"cannot read this YAML: {_why(exc)}") from None
+
+
+def syntax_diagnostic(exc: yaml.YAMLError, filename: str, line_offset: int = 0,
+                      text: str | None = None) -> Diagnostic:
     """Place a YAML syntax error where it starts: the construct being parsed (`context_mark`) when PyYAML
-    names one, else where the parser gave up (`problem_mark`, often the line after the real mistake)."""
+    names one, else where the parser gave up (`problem_mark`, often the line after the real mistake).
+    Reader errors (control characters, bad encodings) carry only an offset: `text` turns it into line:col."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        char = exc.character
+        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
+        message = f"invalid YAML: {exc.reason} ({shown})"
+        hint = "remove the control character or write it as an escape inside a double-quoted string"
+        if text is None:
+            return Diagnostic(filename, 0, 0, "yaml-syntax", message, help=hint)
+        pos = max(0, min(int(exc.position), len(text)))
+        line = text.count("\n", 0, pos) + 1
+        col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        return Diagnostic(filename, line + line_offset, col, "yaml-syntax", message, help=hint)
     problem_mark = getattr(exc, "problem_mark", None)
     context_mark = getattr(exc, "context_mark", None)
     mark = context_mark or problem_mark
@@ -57,9 +196,17 @@ def syntax_diagnostic(exc: yaml.YAMLError, filename: str, line_offset: int = 0) 
     if context_mark is not None and problem_mark is not None and problem_mark.line != context_mark.line:
         message += f" (noticed at line {problem_mark.line + 1 + line_offset})"
     hint = ""
-    if "\\t" in message or "'\\t'" in message or "tab" in message.lower():
+    code = "yaml-syntax"
+    if isinstance(exc, LimitError):
+        code = "yaml-limit"
+        hint = (f"policycheck reads YAML nested at most {MAX_DEPTH} levels deep, with at most {MAX_ALIASES} "
+                f"aliases that expand to at most {MAX_ALIAS_NODES} nodes, and no recursive aliases")
+    elif isinstance(exc, yaml.constructor.ConstructorError) and str(problem).startswith("cannot read this value"):
+        code = "yaml-value"
+        hint = "quote the value to keep it as text, or write a valid value for its type"
+    elif "\\t" in message or "'\\t'" in message or "tab" in message.lower():
         hint = "YAML does not allow tab characters for indentation; use spaces"
-    return Diagnostic(filename, mark.line + 1 + line_offset, mark.column + 1, "yaml-syntax",
+    return Diagnostic(filename, mark.line + 1 + line_offset, mark.column + 1, code,
                       f"invalid YAML: {message}", help=hint)
 
 
@@ -67,11 +214,11 @@ def load_marked(text: str, filename: str, line_offset: int = 0) -> MarkedYaml:
     """Parse `text`, keeping positions. Raises `yaml.YAMLError` on syntax errors."""
     loader = Loader(text)
     try:
-        node = loader.get_single_node()
+        node = _guarded(loader.get_single_node)
         result = MarkedYaml(data=None)
         if node is None:
             return result
-        result.data = _construct(loader, node, (), result, filename, line_offset)
+        result.data = _guarded(lambda: _construct(loader, node, (), result, filename, line_offset))
         return result
     finally:
         loader.dispose()

@@ -52,12 +52,14 @@ rules:
     severity: fatal
     message: "{{ model.id }}"
     references: [{source: x}]
+    kind: violation
   - id: bad-path
     title: Bad path
     severity: error
     when: {model.licence.id: mit}
     message: "{{ modle.id }}"
     references: [{source: x}]
+    kind: violation
 """
 
 
@@ -79,8 +81,8 @@ def test_semantic_errors_after_a_clean_schema(tmp_path: Path) -> None:
         load_bundle([tmp_path], use_cache=False)
     by_code = {d.code: d for d in info.value.diagnostics}
     assert "did you mean 'model.license'" in by_code["rule-condition"].help
-    assert by_code["rule-condition"].line == 13
-    assert "modle" in by_code["rule-template"].message and by_code["rule-template"].line == 14
+    assert by_code["rule-condition"].line == 14
+    assert "modle" in by_code["rule-template"].message and by_code["rule-template"].line == 15
 
 
 def test_duplicate_keys_and_bad_yaml(tmp_path: Path) -> None:
@@ -120,6 +122,6 @@ def test_cache_is_used_and_invalidated(tmp_path: Path, monkeypatch: pytest.Monke
     lic.write_text("schema: policycheck/license/v1\nid: acme\nname: ACME\ncategories: []\nstatus: unverified\n"
                    "profile: identity\n")
     assert load_bundle([rules]).catalog.get("acme").name == "ACME"
-    assert len(list((tmp_path / "cache").glob("rules-*.pickle"))) == 1
+    assert len(list((tmp_path / "cache").glob("rules-*.json"))) == 1
     lic.write_text(lic.read_text().replace("name: ACME", "name: ACME Two") + "\n")
     assert load_bundle([rules]).catalog.get("acme").name == "ACME Two"

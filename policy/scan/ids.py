@@ -6,11 +6,12 @@ import re
 
 # Optional namespace, then a name, as the Hub allows them (huggingface_hub's validate_repo_id, plus the
 # legacy namespace-less ids such as `gpt2`).
-_REPO_ID = re.compile(r"^(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}$")
+# Matched with `fullmatch`: `$` also matches before a trailing newline, which let `org/x\n` through.
+_REPO_ID = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9._-]{0,95}/)?[A-Za-z0-9][A-Za-z0-9._-]{0,95}")
 
 
 def looks_like_repo_id(text: str) -> bool:
-    return (bool(_REPO_ID.match(text)) and ".." not in text and "--" not in text
+    return (isinstance(text, str) and _REPO_ID.fullmatch(text) is not None and ".." not in text and "--" not in text
             and not text.endswith((".", "-")) and not text.lower().endswith(".git"))
 
 

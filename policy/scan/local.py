@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from policy.cards import declared_license, parse_card
+from policy.cards import declared_license, decode_card, parse_card
 from policy.errors import InputError
 from policy.facts import INVALID, OK, UNAVAILABLE, ModelFacts
 from policy.scan.ids import looks_like_repo_id, repo_id_problem
@@ -41,10 +41,10 @@ def read_card_file(path: Path, model_id: str | None = None, kind: str = "model",
                    files: Sequence[str] = ()) -> ModelFacts:
     """Facts from a card file. Raises InputError when it cannot be read or its front matter is broken."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    card = parse_card(text, str(path))
+    card = parse_card(decode_card(raw, str(path)), str(path))
     return ModelFacts(
         id=model_id or card_id_from_path(path), kind=kind, source="file", status=OK, revision=None,
         license=declared_license(card.fields), card=card.fields, card_text=card.body, files=tuple(files),
