@@ -1,7 +1,10 @@
 """Benchmark: check a lineage of 50 models through the loopback Hub emulator with 50 ms latency injected on
 every request, fetching sequentially (one worker) versus with the scanner's pool.
 
-    python3 benchmarks/bench_hub.py [--latency 0.05] [--workers 8] [--repeat 3]
+    .venv/bin/python benchmarks/bench_hub.py [--latency 0.05] [--workers 8] [--repeat 3]
+
+It imports the emulator from tests/hubsim, so it needs the test extras: run it with the environment the README's
+test command sets up (`.venv/bin/python -m pip install -e '.[test]'`).
 
 The lineage is a merge tree, the shape where fetching can overlap: the subject merges 7 models, each of which
 merges 6 others (1 + 7 + 42 = 50 models). A pure chain cannot be fetched faster than one node after another,

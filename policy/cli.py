@@ -1,7 +1,7 @@
 """The command line: a thin typer layer and the only place exceptions become exit codes.
 
-    policycheck org/model            same as `policycheck check org/model`
-    policycheck check TARGET...      card files, model folders or Hub ids
+    policycheck org/model            same as `policycheck check org/model` (also a card file or a folder)
+    policycheck check TARGET...      card files, model folders or Hub ids; `check gpt2` for a one-word Hub id
     policycheck rules list|validate|test
     policycheck licenses [--category C]
 
@@ -11,9 +11,11 @@ Exit codes: 0 pass, 1 fail, 3 review, 2 usage/configuration/input error, 4 inter
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -53,8 +55,19 @@ def _out(text: str) -> None:
     sys.stdout.flush()
 
 
+def _say(line: str) -> None:
+    """One line of text output whose values come from rule data or cards: control characters made visible."""
+    from policy.render.text import printable
+
+    _out(printable(line) + "\n")
+
+
 def _err(text: str) -> None:
-    sys.stderr.write(text if text.endswith("\n") else text + "\n")
+    """An error message for the terminal: its lines kept, control characters in them shown as escapes."""
+    from policy.render.text import printable
+
+    lines = text[:-1] if text.endswith("\n") else text
+    sys.stderr.write("\n".join(printable(line) for line in lines.split("\n")) + "\n")
 
 
 @app.command()
@@ -76,27 +89,41 @@ def check(
                                                  "commit.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-validate rule data instead of using "
                                            "the validated cache.")] = False,
+    hub_deadline: Annotated[float | None, typer.Option("--hub-deadline", min=0.0, metavar="SECONDS",
+                                                       help="Stop a target's Hub work after this long; "
+                                                            "what is missing then is a review finding "
+                                                            "(default: POLICYCHECK_HUB_DEADLINE or 60).")] = None,
 ) -> None:
     """Check models against the rule packs; the verdict decides the exit code."""
     from policy.report import TargetError
-    from policy.run import CheckOptions, check_targets
+    from policy.run import CheckOptions, iter_check
 
     day = _date(today)
     options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
                            fail_on=fail_on.value if fail_on else None, today=day, use_cache=not no_cache,
-                           offline=offline, revision=revision)
-    results = check_targets(targets, options)
+                           offline=offline, revision=revision, hub_deadline=hub_deadline)
+    codes: set[int] = set()  # results are written as they arrive and not kept: a batch's memory stays flat
+
+    def code_of(r: object, failed: bool = False) -> None:
+        codes.add(EXIT_INTERNAL if failed or (isinstance(r, TargetError) and r.internal) else
+                  EXIT_ERROR if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict])  # type: ignore[attr-defined]
+
+    results = iter_check(targets, options)
     if format is Format.json:
-        from policy.render.json import render_json
+        from policy.render.json import write_json
 
-        _out(render_json(results))
+        write_json(results, _out, code_of)
     else:
-        from policy.render.text import render_text
+        from policy.render.text import iter_text
 
-        _out(render_text(results, color=sys.stdout.isatty()))
-    codes = [(EXIT_INTERNAL if r.internal else EXIT_ERROR) if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict]
-             for r in results]
-    raise typer.Exit(_combine(codes))
+        def counted() -> Iterator[object]:
+            for r in results:
+                code_of(r)
+                yield r
+
+        for chunk in iter_text(counted(), color=sys.stdout.isatty()):  # type: ignore[arg-type]
+            _out(chunk)
+    raise typer.Exit(_combine(sorted(codes)))
 
 
 def _combine(codes: Sequence[int]) -> int:
@@ -129,7 +156,7 @@ def rules_list(rules: RulesOpt = None, format: FormatOpt = Format.text) -> None:
         return
     width = max(len(r["rule"]) for r in rows)
     for r in rows:
-        _out(f"{r['pack']}/{r['rule']:<{width}}  {r['severity']:<7}  {r['kind']:<9}  {r['title']}\n")
+        _say(f"{r['pack']}/{r['rule']:<{width}}  {r['severity']:<7}  {r['kind']:<9}  {r['title']}")
 
 
 @rules_app.command("validate")
@@ -158,13 +185,13 @@ def rules_test(rules: RulesOpt = None,
     results = run_pack_tests(bundle.packs, bundle.catalog, tuple(rule or ()))
     failed = [r for r in results if not r.ok]
     for r in failed:
-        _out(f"FAIL {r.pack}/{r.rule}: {r.case}\n")
+        _say(f"FAIL {r.pack}/{r.rule}: {r.case}")
         if r.error:
-            _out(f"  error: {r.error}\n")
+            _say(f"  error: {r.error}")
         for m in r.missing:
-            _out(f"  missing (false negative): {json.dumps(m)}\n")
+            _say(f"  missing (false negative): {json.dumps(m, default=str)}")
         for u in r.unexpected:
-            _out(f"  unexpected (false positive): {json.dumps(u)}\n")
+            _say(f"  unexpected (false positive): {json.dumps(u, default=str)}")
     _out(f"{len(results) - len(failed)} passed, {len(failed)} failed\n")
     raise typer.Exit(EXIT_FAIL if failed or not results else EXIT_PASS)
 
@@ -188,8 +215,8 @@ def licenses(
         _out(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
         return
     for r in rows:
-        _out(f"{r['id']:<36} {r['status']:<10} {r['profile']:<8} {len(r['clauses']):>2} clauses  "
-             f"{', '.join(r['categories'])}  ({r['name']})\n")
+        _say(f"{r['id']:<36} {r['status']:<10} {r['profile']:<8} {len(r['clauses']):>2} clauses  "
+             f"{', '.join(r['categories'])}  ({r['name']})")
     _out(f"{len(rows)} license(s)\n")
 
 
@@ -200,6 +227,18 @@ def version() -> None:
 
 
 COMMANDS = {"check", "rules", "licenses", "version"}
+_BARE_WORD = re.compile(r"[A-Za-z0-9_-]+")  # no `/`, no `.`: a command name, not a Hub id (org/name) or a file
+
+
+def _shorthand_problem(word: str) -> str | None:
+    """`policycheck WORD ...` means `policycheck check WORD ...` only for an `org/name` id, a card file or a
+    folder. A bare word is a usage error: a mistyped command (`licences`, `rule list`, `chek x`) must not turn
+    into a Hub lookup. One-word legacy Hub ids (`gpt2`) are checked with `policycheck check gpt2`."""
+    if not _BARE_WORD.fullmatch(word) or Path(word).exists():
+        return None
+    close = difflib.get_close_matches(word.lower(), sorted(COMMANDS), n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else f" ({', '.join(sorted(COMMANDS))})."
+    return f"'{word}' is not a command{hint} To check a one-word Hub id, run `policycheck check {word}`."
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -208,6 +247,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] not in COMMANDS and not args[0].startswith("-"):
+        problem = _shorthand_problem(args[0])
+        if problem:
+            _err(f"policycheck: usage error: {problem}")
+            return EXIT_ERROR
         args.insert(0, "check")
     try:
         app(args=args, prog_name="policycheck", standalone_mode=True)

@@ -17,7 +17,7 @@ class Finding:
     rule: str
     title: str
     severity: str
-    kind: str  # violation | review
+    kind: str  # violation | review | obligation | note | evidence (DESIGN §7)
     model: str
     ancestor: str | None
     via: tuple[str, ...]
@@ -52,10 +52,14 @@ class Obligation:
     citation: dict[str, Any]
     via: tuple[str, ...] = ()
     params: dict[str, Any] = field(default_factory=dict)
+    elected: str = ""  # for a choice of licenses (`mit OR gpl-3.0`): which alternative the duty comes from
 
     def to_dict(self) -> dict[str, Any]:
-        return {"clause": self.clause, "from": self.source, "license": self.license, "text": self.text,
-                "via": list(self.via), "params": self.params, "citation": self.citation}
+        d = {"clause": self.clause, "from": self.source, "license": self.license, "text": self.text,
+             "via": list(self.via), "params": self.params, "citation": self.citation}
+        if self.elected:
+            d["elected"] = self.elected
+        return d
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,9 @@ class Report:
     policy: dict[str, Any]
     notes: tuple[str, ...] = ()
     catalog_digest: str = ""
+    # Why the verdict rests on less than the subject's own card (Hub unreachable, read from the cache or only
+    # from curations): shown first in every format.
+    notices: tuple[str, ...] = ()
 
     @property
     def open_findings(self) -> tuple[Finding, ...]:
@@ -84,6 +91,7 @@ class Report:
             "disclaimer": DISCLAIMER,
             "subject": self.subject,
             "verdict": self.verdict,
+            "notices": list(self.notices),
             "lineage": list(self.lineage),
             "findings": [f.to_dict() for f in self.findings],
             "obligations": [o.to_dict() for o in self.obligations],

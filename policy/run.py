@@ -8,15 +8,15 @@ file fill in what is still missing. One bad target never aborts a batch: it beco
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from policy.diagnostics import format_diagnostic
 from policy.engine import evaluate
-from policy.errors import InputError, PolicyError
-from policy.facts import INVALID, MISSING, UNAVAILABLE, ModelFacts
+from policy.errors import InputError, PolicyError, UsageError
+from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, ModelFacts
 from policy.licenses import Catalog
 from policy.lineage import build_lineage
 from policy.loader import Bundle, load_bundle, load_policy
@@ -41,14 +41,17 @@ class CheckOptions:
     use_cache: bool = True
     offline: bool = False
     revision: str | None = None  # pins the subject(s) given as Hub ids
+    hub_deadline: float | None = None  # seconds for each target's Hub work (default POLICYCHECK_HUB_DEADLINE)
 
 
 class Sources:
     """Local cards first, then the Hub; the Hub client is created on first need."""
 
-    def __init__(self, cards: Sequence[Path], offline: bool, catalog: Catalog) -> None:
+    def __init__(self, cards: Sequence[Path], offline: bool, catalog: Catalog,
+                 hub_deadline: float | None = None) -> None:
         self.local = LocalSource(cards)
         self.offline = offline
+        self.hub_deadline = hub_deadline
         self.catalog = catalog
         self._hub: HubSource | None = None
 
@@ -57,8 +60,10 @@ class Sources:
         if self._hub is None:
             from policy.scan.hub import HubOptions, HubSource
 
-            self._hub = HubSource(HubOptions.from_env(offline=self.offline), self.catalog.api_terms,
-                                  self.catalog.needs_text)
+            options = HubOptions.from_env(offline=self.offline)
+            if self.hub_deadline is not None:
+                options = replace(options, run_deadline=self.hub_deadline)
+            self._hub = HubSource(options, self.catalog.api_terms, self.catalog.needs_text)
         return self._hub
 
     def fetch_many(self, keys: Sequence[Key]) -> Mapping[Key, ModelFacts]:
@@ -75,6 +80,11 @@ class Sources:
                 return local
         return self.hub.fetch_one(repo_id, "model", revision)
 
+    def start_target(self) -> None:
+        """Each target's Hub work has a deadline of its own (POLICYCHECK_HUB_DEADLINE)."""
+        if self._hub is not None:
+            self._hub.start_target()
+
     def close(self) -> None:
         if self._hub is not None:
             self._hub.close()
@@ -89,8 +99,13 @@ class Checker:
     _policies: dict[str | None, Policy] = field(default_factory=dict, init=False)
 
     def __post_init__(self) -> None:
+        for folder in self.options.cards:
+            if not Path(folder).is_dir():
+                raise UsageError(f"--cards {folder}: no such folder" if not Path(folder).exists()
+                                 else f"--cards {folder}: not a folder")
         self.bundle = load_bundle(self.options.rules, use_cache=self.options.use_cache)
-        self.sources = Sources(self.options.cards, self.options.offline, self.bundle.catalog)
+        self.sources = Sources(self.options.cards, self.options.offline, self.bundle.catalog,
+                               self.options.hub_deadline)
 
     def policy_for(self, target: str) -> Policy:
         path = self.options.policy_file
@@ -121,13 +136,14 @@ class Checker:
         return facts
 
     def check(self, target: str) -> Report | TargetError:
+        self.sources.start_target()
         try:
             policy = self.policy_for(target)
             subject = self.subject(target)
             lineage = build_lineage(subject, self.sources, self.bundle.catalog,
                                     (self.bundle.curations, policy.models), policy.max_depth)
             report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today)
-            return replace(report, catalog_digest=self.bundle.catalog_digest)
+            return _truthful(replace(report, catalog_digest=self.bundle.catalog_digest), subject, lineage.root)
         except InputError as exc:
             return TargetError(target, exc.message, tuple(d.to_dict() for d in exc.diagnostics),
                                tuple(format_diagnostic(d) for d in exc.diagnostics))
@@ -143,9 +159,43 @@ class Checker:
         self.sources.close()
 
 
-def check_targets(targets: Sequence[str], options: CheckOptions) -> list[Report | TargetError]:
+def _truthful(report: Report, read: ModelFacts, evaluated: ModelFacts) -> Report:
+    """Say where the subject's facts came from and whether its card was read, at the top of the report.
+
+    `read` is what the scanner returned, `evaluated` the node after curations and the policy file filled it in:
+    a subject whose card could not be read is `source: curation` (or `policy`) with the scanner's status, and
+    one read from the warm cache because the Hub was unreachable is `source: cache`.
+    """
+    source = evaluated.source if evaluated.source in ("hub", "file", "cache", "curation", "policy") else (
+        "none" if read.status != OK else "file")
+    subject = {**report.subject, "source": source, "status": read.status, "status_detail": read.status_detail}
+    notices: list[str] = []
+    notes = list(report.notes)
+    if source == "cache":
+        notices.append(read.status_detail)
+        notes.insert(0, read.status_detail)
+    elif source in ("curation", "policy"):
+        notices.append(f"the card of {read.id} was not read ({read.status_detail or read.status}); evaluated from "
+                       f"{'curated' if source == 'curation' else 'policy-file'} facts only, which a person must "
+                       "confirm: the verdict cannot be pass")
+    elif read.status not in (OK, GATED):
+        notices.append(f"{read.id} could not be examined: {read.status_detail or read.status}")
+    evaluated_nodes = report.evaluated
+    if source in ("curation", "policy"):  # the node row says what the scanner found, not the filled-in status
+        evaluated_nodes = tuple({**e, "status": read.status, "detail": read.status_detail}
+                                if e.get("id") == read.id else e for e in report.evaluated)
+    return replace(report, subject=subject, notes=tuple(notes), notices=tuple(notices), evaluated=evaluated_nodes)
+
+
+def iter_check(targets: Sequence[str], options: CheckOptions) -> Iterator[Report | TargetError]:
+    """Check targets one by one, yielding each result as soon as it is done (a batch's memory stays flat)."""
     checker = Checker(options)
     try:
-        return [checker.check(t) for t in targets]
+        for target in targets:
+            yield checker.check(target)
     finally:
         checker.close()
+
+
+def check_targets(targets: Sequence[str], options: CheckOptions) -> list[Report | TargetError]:
+    return list(iter_check(targets, options))

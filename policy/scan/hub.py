@@ -8,8 +8,19 @@ engine turns it into a review finding), never a traceback:
 
 - repo not found / private without access -> `missing`; gated without access -> `gated` (license from the API)
 - revision not found, malformed card -> `invalid`
-- 429 (Retry-After / RateLimit honoured within a bound), 5xx, timeouts, truncated bodies, refused
-  connections -> retried with backoff, then `unavailable`
+- 429 (Retry-After / RateLimit honoured within a bound), 5xx, timeouts, truncated bodies -> retried with
+  backoff, then `unavailable`
+- no network (a name that does not resolve, a refused connection) -> `unavailable` at once, for every node of
+  the run: it is not a transient fault, and the reason suggests `--offline`
+- each target's Hub work (its subject and whole lineage; a run of one target: the run's) has one overall
+  deadline (`POLICYCHECK_HUB_DEADLINE`, default 60 s): whatever has not arrived by then is `unavailable` with
+  that reason, so a Hub that accepts connections and never answers costs the deadline, not minutes per node;
+  and when not one request was answered before it, the Hub counts as down for the rest of the run
+- a node the Hub cannot serve now (any of the faults above) that is in the warm cache is evaluated from the
+  cache (`source: cache`, the date it was read in `status_detail`)
+
+The client's own log lines and warnings (`Retrying in 1s [Retry 1/5]`) are silenced: each node's failure is
+one line of policycheck's own.
 
 The client's own cache (`HF_HOME`/`HF_HUB_CACHE`) keeps the pinned READMEs; beside it, under
 `$HF_HOME/policycheck/`, a small record of each repo's API answer lets `--offline` (or `HF_HUB_OFFLINE=1`)
@@ -32,7 +43,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from policy.cards import declared_license, parse_card
+from policy.cards import check_card_fields, declared_license, decode_card, parse_card
 from policy.errors import InputError
 from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, CardNote, DeclaredLicense, ModelFacts
 from policy.scan.ids import repo_id_problem
@@ -54,6 +65,7 @@ class HubOptions:
     backoff: float = 0.5  # first wait; doubles, with jitter, capped at 8 s
     max_wait: float = 30.0  # longest Retry-After we honour before giving up on a node
     prefetch_depth: int = 16  # fetch declared parents as soon as a node arrives, up to this depth
+    run_deadline: float = 60.0  # one target's Hub work (subject and lineage), retries and waits included
 
     @property
     def deadline(self) -> float:
@@ -68,7 +80,8 @@ class HubOptions:
                    workers=int(env.get("POLICYCHECK_HUB_WORKERS", 16)),
                    attempts=int(env.get("POLICYCHECK_HUB_ATTEMPTS", 4)),
                    backoff=float(env.get("POLICYCHECK_HUB_BACKOFF", 0.5)),
-                   max_wait=float(env.get("POLICYCHECK_HUB_MAX_WAIT", 30)))
+                   max_wait=float(env.get("POLICYCHECK_HUB_MAX_WAIT", 30)),
+                   run_deadline=float(env.get("POLICYCHECK_HUB_DEADLINE", 60)))
 
 
 class _Unavailable(Exception):
@@ -76,7 +89,11 @@ class _Unavailable(Exception):
 
 
 class _HubDown(_Unavailable):
-    """The endpoint refuses connections: later nodes fail fast instead of retrying again."""
+    """No network (the endpoint does not resolve or refuses connections): every node fails fast."""
+
+
+class _DeadlinePassed(_Unavailable):
+    """The run's Hub deadline has passed: nothing more is asked."""
 
 
 def _prepare_environment(options: HubOptions) -> None:
@@ -89,6 +106,21 @@ def _prepare_environment(options: HubOptions) -> None:
         os.environ["HF_HUB_OFFLINE"] = "1"
 
 
+def _quiet_client() -> None:
+    """The client logs its retries (`Retrying in 1s [Retry 1/5]`) and warns on stderr; policycheck reports
+    each failure in one line of its own instead, so neither reaches the user's terminal."""
+    import logging
+    import sys
+    import warnings
+
+    # The client sets its logger's level from HF_HUB_VERBOSITY when its logging module is first imported
+    # (lazily, with the HTTP stack); if that already happened, set the level directly.
+    os.environ["HF_HUB_VERBOSITY"] = "critical"
+    if "huggingface_hub.utils.logging" in sys.modules:
+        logging.getLogger("huggingface_hub").setLevel(logging.CRITICAL)
+    warnings.filterwarnings("ignore", module=r"huggingface_hub(\..*)?$")
+
+
 class HubSource:
     """Ancestor (and subject) facts from the Hub. Thread-safe; each (id, kind, revision) is fetched once."""
 
@@ -98,6 +130,7 @@ class HubSource:
         self._is_api = is_api
         self._needs_text = needs_license_text
         _prepare_environment(self.options)
+        _quiet_client()
         from huggingface_hub import constants
 
         self._api_client: Any = None
@@ -111,6 +144,9 @@ class HubSource:
         # the pool); with one worker, requests stay one at a time.
         self._early = self.options.workers > 1 and not self.options.offline
         self._down: str | None = None
+        self._deadline_at: float | None = None  # monotonic time; set by the first request of each target
+        self._expired = False
+        self._answered = False  # a request of the current target got an answer (any HTTP status)
 
     @property
     def _api(self) -> Any:
@@ -121,30 +157,77 @@ class HubSource:
         return self._api_client
 
     def close(self) -> None:
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        # Past the deadline, workers still waiting on a request end on their own (every request's timeout is
+        # capped by the deadline); nothing waits for them here.
+        self._pool.shutdown(wait=not self._expired, cancel_futures=True)
+
+    # -- the deadline ------------------------------------------------------------------------------------
+    def start_target(self) -> None:
+        """A new target of the batch: its Hub work gets a deadline of its own, from its first request."""
+        with self._lock:
+            self._deadline_at = None
+            self._answered = False
+
+    def _remaining(self) -> float:
+        if self._deadline_at is None:
+            return self.options.run_deadline
+        return self._deadline_at - time.monotonic()
+
+    def _deadline_detail(self) -> str:
+        return (f"no answer from the Hub within the deadline of {self.options.run_deadline:g} s "
+                "(POLICYCHECK_HUB_DEADLINE or --hub-deadline)")
+
+    def _expire(self) -> None:
+        self._expired = True
+        if not self._answered and not self._down:  # accepts connections, never answers: down for this run
+            self._down = (f"the Hub at {self.endpoint} answered nothing within the deadline of "
+                          f"{self.options.run_deadline:g} s; without a working Hub, use --offline to evaluate "
+                          "from the cache, local cards and curations")
+
+    def _check_deadline(self) -> None:
+        if self._remaining() <= 0:
+            self._expire()
+            raise _DeadlinePassed(self._deadline_detail())
+
+    def _timeout(self) -> float:
+        """Seconds for the next request: the per-request timeout, capped by what is left of the deadline."""
+        return max(0.2, min(self.options.timeout, self._remaining()))
+
+    def _wait(self, fut: Future[ModelFacts], repo_id: str, kind: str, revision: str | None = None) -> ModelFacts:
+        try:
+            return fut.result(timeout=max(0.0, self._remaining()) + 1.0)
+        except FutureTimeout:
+            self._expire()
+            return self._cache_fallback(_node(repo_id, kind, UNAVAILABLE, self._deadline_detail()), revision)
 
     # -- NodeSource ----------------------------------------------------------------------------------------
     def fetch_many(self, keys: Sequence[tuple[str, str]]) -> Mapping[tuple[str, str], ModelFacts]:
         futures = {key: self._submit(key[0], key[1], None) for key in keys}
-        return {key: fut.result() for key, fut in futures.items()}
+        return {key: self._wait(fut, *key) for key, fut in futures.items()}
 
     def fetch_one(self, repo_id: str, kind: str = "model", revision: str | None = None) -> ModelFacts:
-        return self._submit(repo_id, kind, revision).result()
+        return self._wait(self._submit(repo_id, kind, revision), repo_id, kind, revision)
 
     def _submit(self, repo_id: str, kind: str, revision: str | None, depth: int = 0) -> Future[ModelFacts]:
         key = (repo_id, kind, revision)
         with self._lock:
+            if self._deadline_at is None and not self.options.offline:
+                self._deadline_at = time.monotonic() + self.options.run_deadline
             fut = self._futures.get(key)
             if fut is None:
-                fut = self._futures[key] = self._pool.submit(self._fetch_and_prefetch, repo_id, kind, revision,
-                                                             depth)
+                try:
+                    fut = self._pool.submit(self._fetch_and_prefetch, repo_id, kind, revision, depth)
+                except RuntimeError:  # the pool is shut down (a late prefetch): nothing more is fetched
+                    fut = Future()
+                    fut.set_result(_node(repo_id, kind, UNAVAILABLE, self._deadline_detail()))
+                self._futures[key] = fut
             return fut
 
     def _fetch_and_prefetch(self, repo_id: str, kind: str, revision: str | None, depth: int) -> ModelFacts:
         """Fetch a node, then start on the parents its card declares without waiting for the lineage walk to
         ask: a deep or wide lineage is fetched as fast as the pool allows, not one level at a time."""
         facts = self._fetch(repo_id, kind, revision)
-        if facts.status in (OK, GATED) and depth < self.options.prefetch_depth:
+        if facts.status in (OK, GATED) and depth < self.options.prefetch_depth and self._remaining() > 0:
             from policy.lineage import card_edges
 
             for edge in card_edges(facts, self._is_api):
@@ -160,11 +243,33 @@ class HubSource:
         try:
             if self.options.offline:
                 return self._from_cache(repo_id, kind, revision)
-            return self._from_hub(repo_id, kind, revision)
+            facts = self._from_hub(repo_id, kind, revision)
         except _Unavailable as exc:
-            return _node(repo_id, kind, UNAVAILABLE, str(exc))
+            facts = _node(repo_id, kind, UNAVAILABLE, str(exc))
         except Exception as exc:  # a client error we did not foresee: still one line, still not a pass
-            return _node(repo_id, kind, UNAVAILABLE, f"Hub request failed: {type(exc).__name__}: {_one_line(exc)}")
+            facts = _node(repo_id, kind, UNAVAILABLE,
+                          f"Hub request failed: {type(exc).__name__}: {_one_line(exc)}")
+        if facts.status == UNAVAILABLE:
+            return self._cache_fallback(facts, revision)
+        return facts
+
+    def _cache_fallback(self, failed: ModelFacts, revision: str | None) -> ModelFacts:
+        """The Hub could not serve a node now: the warm cache gives the report an offline run would give,
+        saying so (`source: cache`); else the failure stands."""
+        record = self._load_record(failed.id, failed.kind, revision)
+        if record is None:
+            return failed
+        try:
+            cached = self._facts(record, revision, online=False)
+        except Exception:
+            return failed
+        if cached.status == UNAVAILABLE:
+            return failed
+        when = str(record.get("retrieved_at") or "an unknown date")[:10]
+        detail = f"Hub unreachable; evaluated from the cache of {when} ({failed.status_detail})"
+        if cached.status_detail:
+            detail = f"{cached.status_detail}; {detail}"
+        return replace(cached, source="cache", status_detail=detail)
 
     def _from_hub(self, repo_id: str, kind: str, revision: str | None) -> ModelFacts:
         from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError, RevisionNotFoundError
@@ -177,7 +282,7 @@ class HubSource:
                  if self._early and not self._down else None)
         try:
             info = self._call(lambda: info_fn(repo_id, revision=revision, expand=expand,
-                                              timeout=self.options.timeout), f"{kind} info of {repo_id}")
+                                              timeout=self._timeout()), f"{kind} info of {repo_id}")
         except RevisionNotFoundError:
             return _node(repo_id, kind, INVALID, f"revision '{revision}' not found in {repo_id}")
         except GatedRepoError:
@@ -200,7 +305,7 @@ class HubSource:
         from huggingface_hub import hf_hub_download
 
         return hf_hub_download(repo_id, "README.md", repo_type=kind, revision=revision,
-                               etag_timeout=self.options.timeout)
+                               etag_timeout=self._timeout())
 
     def _readme(self, repo_id: str, kind: str, sha: str | None, revision: str | None,
                 early: Future[str] | None) -> str:
@@ -208,7 +313,7 @@ class HubSource:
         from huggingface_hub import hf_hub_download
         from huggingface_hub.errors import GatedRepoError, RemoteEntryNotFoundError, RepositoryNotFoundError
 
-        deadline = self.options.deadline
+        deadline = max(0.0, min(self.options.deadline, self._remaining()))
         if early is not None:
             try:
                 path = early.result(timeout=deadline)
@@ -220,18 +325,23 @@ class HubSource:
                 pass
         # The client retries downloads on its own (and honours Retry-After without a cap): bound the wait.
         pinned = _speculate(self._call, lambda: hf_hub_download(
-            repo_id, "README.md", repo_type=kind, revision=sha or revision, etag_timeout=self.options.timeout),
+            repo_id, "README.md", repo_type=kind, revision=sha or revision, etag_timeout=self._timeout()),
             f"README.md of {repo_id}")
+        deadline = max(0.0, min(self.options.deadline, self._remaining()))
         try:
             return pinned.result(timeout=deadline)
         except FutureTimeout:
+            self._check_deadline()
             raise _Unavailable(f"README.md of {repo_id}: no answer within {deadline:g} s") from None
 
     def _facts(self, record: Mapping[str, Any], revision: str | None, *, online: bool,
                early: Future[str] | None = None) -> ModelFacts:
         repo_id, kind, sha = record["id"], record["kind"], record.get("sha")
         files = tuple(record.get("files") or ())
-        fields: dict[str, Any] = dict(record.get("card_data") or {})
+        # The API's cardData gets the same shape checks as front matter: text fields that are not text are
+        # dropped and noted, never turned into text.
+        api_fields, api_notes = check_card_fields(record.get("card_data") or {})
+        fields: dict[str, Any] = api_fields
         notes: list[CardNote] = []
         body = ""
         status, detail = OK, ""
@@ -250,15 +360,17 @@ class HubSource:
             elif outcome == "not-cached":
                 return _node(repo_id, kind, UNAVAILABLE, "not available offline (card not in the local Hub cache)")
             else:
+                name = f"{repo_id}@{(sha or 'main')[:12]}/README.md"
                 try:
-                    card = parse_card(Path(path).read_text(encoding="utf-8", errors="replace"),
-                                      f"{repo_id}@{(sha or 'main')[:12]}/README.md")
+                    card = parse_card(decode_card(Path(path).read_bytes(), name), name)
                 except InputError as exc:
                     return ModelFacts(id=repo_id, kind=kind, source="hub", status=INVALID,
                                       status_detail=exc.message, revision=sha, files=files,
                                       retrieved_at=record.get("retrieved_at"))
                 fields, body = dict(card.fields), card.body
                 notes.extend(card.notes)
+                api_notes = []  # the README's own front matter replaces the API's card data
+        notes.extend(api_notes)
         if gated and status == OK:
             detail = f"gated ({gated}); card read with access"
         declared = declared_license(fields, "card")
@@ -284,9 +396,10 @@ class HubSource:
             if online:
                 from huggingface_hub import hf_hub_download
 
-                path = self._call(lambda: hf_hub_download(
+                path = _speculate(self._call, lambda: hf_hub_download(
                     record["id"], name, repo_type=record["kind"], revision=record["sha"],
-                    etag_timeout=self.options.timeout), f"{name} of {record['id']}")
+                    etag_timeout=self._timeout()), f"{name} of {record['id']}").result(
+                    timeout=max(0.0, min(self.options.deadline, self._remaining())))
             else:
                 folder = f"{record['kind']}s--{record['id'].replace('/', '--')}"
                 from huggingface_hub import constants
@@ -339,9 +452,13 @@ class HubSource:
             raise _HubDown(self._down)
         last = ""
         for attempt in range(self.options.attempts):
+            self._check_deadline()
             try:
-                return fn()
+                result = fn()
+                self._answered = True
+                return result
             except HfHubHTTPError as exc:
+                self._answered = True
                 code = exc.response.status_code if exc.response is not None else None
                 if code == 429:
                     wait = _retry_after(exc.response)
@@ -357,11 +474,13 @@ class HubSource:
                 if os.environ.get("HF_HUB_OFFLINE") == "1" or "outgoing traffic" in str(exc):
                     raise
                 wait, last = self._backoff(attempt), f"download of {what} failed ({_one_line(exc)})"
-            except httpx2.ConnectError:
-                last = f"cannot connect to the Hub at {self.endpoint}"
-                wait = self._backoff(attempt)
-                if attempt == self.options.attempts - 1:
-                    self._down = last
+            except httpx2.ConnectError as exc:  # (a ConnectTimeout is a timeout, retried below)
+                # The name does not resolve or the connection is refused: no network, so no retry, and no
+                # later node of this run asks again.
+                self._down = (f"cannot connect to the Hub at {self.endpoint} ({_connect_reason(exc)}); "
+                              "without network, use --offline to evaluate from the cache, local cards "
+                              "and curations")
+                raise _HubDown(self._down) from None
             except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
                 wait = self._backoff(attempt)
                 last = f"{type(exc).__name__} on {what} (timeout {self.options.timeout:g} s)"
@@ -370,6 +489,10 @@ class HubSource:
                     raise
                 wait, last = self._backoff(attempt), f"bad response for {what} ({_one_line(exc)})"
             if attempt < self.options.attempts - 1:
+                if wait >= self._remaining():
+                    self._check_deadline()
+                    self._expire()
+                    raise _DeadlinePassed(f"{last}; {self._deadline_detail()}")
                 time.sleep(wait)
         raise _Unavailable(f"{last}; gave up after {self.options.attempts} attempts")
 
@@ -448,6 +571,16 @@ def _retry_after(response: Any) -> float:
 
 def _node(repo_id: str, kind: str, status: str, detail: str) -> ModelFacts:
     return ModelFacts(id=repo_id, kind=kind, source="hub", status=status, status_detail=detail)
+
+
+def _connect_reason(exc: BaseException) -> str:
+    """Why a connection failed, in a few words: a name that does not resolve, or a refusal."""
+    text = _one_line(exc).lower()
+    if any(s in text for s in ("name or service", "nodename", "getaddrinfo", "name resolution", "no address")):
+        return "the host name does not resolve"
+    if "refused" in text:
+        return "connection refused"
+    return _one_line(exc)[:80] or type(exc).__name__
 
 
 def _one_line(exc: BaseException) -> str:
