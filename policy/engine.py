@@ -20,6 +20,7 @@ from policy.licenses import Catalog, Clause, ResolvedLicense
 from policy.policyfile import Policy, Waiver
 from policy.report import Finding, Obligation, Report
 from policy.rules import Pack, Rule, severity_rank
+from policy.tasks import is_language_model, is_multimodal
 from policy.templating import render
 
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations).
@@ -27,7 +28,8 @@ OBLIGATION_TYPES = frozenset({
     "license-copy", "notice-file", "state-changes", "attribution-display", "name-prefix",
     "use-restrictions-passthrough", "mau-limit", "retain-notices", "network-source-offer", "copyleft",
     "share-alike", "no-endorsement", "region-exclusion", "no-guardrail-bypass", "non-commercial",
-    "research-only", "non-production", "no-derivatives", "no-patent-grant"})
+    "research-only", "non-production", "no-derivatives", "no-patent-grant", "corresponding-source",
+    "use-latest-version", "no-conflicting-terms", "use-policy"})
 STATUS_RANK = {"verified": 0, "partial": 1, "unverified": 2}
 PROFILE_RANK = {"full": 0, "identity": 1}
 
@@ -70,6 +72,7 @@ class _Facts:
         self.licenses: dict[str, ResolvedLicense] = {
             nid: catalog.resolve(node.license) for nid, node in lineage.nodes.items()}
         self._license_ctx: dict[str, dict[str, Any]] = {}
+        self._reach_cache: dict[frozenset[str], frozenset[tuple[str, str]]] = {}
         self.bindings = self._bindings()
 
     # -- licenses --------------------------------------------------------------------------------------
@@ -94,6 +97,7 @@ class _Facts:
             "unverified": status != "verified" or profile != "full",
             "kind": entries[0].kind if len(entries) == 1 else None,
             "url": entries[0].url if len(entries) == 1 else None,
+            "conflict": lic.conflict or None,
             "_resolved": lic,
         }
 
@@ -105,15 +109,56 @@ class _Facts:
 
         return re.sub(r"[^\s()]+", spdx, lic.expression)
 
-    def clauses_for(self, node: ModelFacts, channel: str) -> list[Clause]:
-        lic = self.licenses[node.id]
-        out = [c for lid in lic.ids if lid in self.catalog.entries
+    def clauses_for(self, node: ModelFacts, channel: str, choice: frozenset[str] | None = None) -> list[Clause]:
+        """The clauses binding on `channel`: of every license named, or of one elected alternative (`choice`,
+        for `mit OR gpl-3.0`), plus the clauses the policy file attaches to the node."""
+        ids = sorted(choice) if choice is not None else self.licenses[node.id].ids
+        out = [c for lid in ids if lid in self.catalog.entries
                for c in self.catalog.entries[lid].clauses if channel in c.applies_to]
         for raw in node.extra_clauses:
             clause = Clause.from_dict(raw, str(raw.get("license", f"policy:{node.id}")))
             if channel in clause.applies_to:
                 out.append(clause)
         return out
+
+    def clause_ctx(self, clause: Clause, channel: str) -> dict[str, Any]:
+        entry = self.catalog.entries.get(clause.license_id)
+        triggers = clause.params.get("triggers") or ()
+        return {"type": clause.type, "params": dict(clause.params), "obligation": clause.obligation,
+                "citation": clause.citation.to_dict(), "applies_to": sorted(clause.applies_to),
+                "license": clause.license_id, "verified": clause.verified, "channel": channel,
+                "accepts": list(clause.params.get("accepts") or [clause.license_id]),
+                # does the intended use trigger the clause (GPL copyleft binds when the work is conveyed)?
+                "triggered": not triggers or any(self.policy.use.get(t, True) for t in triggers),
+                "unsettled": channel in (clause.params.get("unsettled") or ()),
+                "licensor_orgs": sorted(o.lower() for o in entry.licensor_orgs) if entry else []}
+
+    def used_by(self, binding: Binding) -> str | None:
+        """Who used the ancestor's outputs: the child of the first distillation edge on the path (through a
+        generated dataset, the model trained on it). None when the ancestor is not reached through outputs."""
+        if "distillation" not in binding.via:
+            return None
+        chain = (self.lineage.subject, *binding.path)
+        i = binding.via.index("distillation")
+        while i > 0 and self.lineage.nodes[chain[i]].kind == "dataset":
+            i -= 1
+        return chain[i]
+
+    def is_party(self, user: str | None) -> bool:
+        """Is the subject the party bound by a covenant on the use of outputs (it, or a model its own
+        publisher trained, used them)? A third party further down the lineage is not."""
+        if user is None or user == self.lineage.subject:
+            return True
+        org, mine = self.lineage.nodes[user].org, self.lineage.root.org
+        return bool(org and mine and org.lower() == mine.lower())
+
+    def language_model(self) -> bool | None:
+        """Is the subject a language model: by its own pipeline_tag, else by its weights ancestors'."""
+        own = is_language_model(self.lineage.root.card)
+        if own is not None:
+            return own
+        seen = {is_language_model(b.node.card) for b in self.bindings if b.channel == "weights"} - {None}
+        return seen.pop() if len(seen) == 1 else None
 
     # -- ancestors -------------------------------------------------------------------------------------
     def _bindings(self) -> list[Binding]:
@@ -153,29 +198,40 @@ class _Facts:
         """The licensor's own model through which the ancestor reaches the subject, when every path on this
         channel goes through one (the licensor may relicense its own work; a third party may not)."""
         lic = self.licenses[binding.node.id]
-        orgs = {o.lower() for lid in lic.ids if lid in self.catalog.entries
-                for o in self.catalog.entries[lid].licensor_orgs}
+        orgs = frozenset(o.lower() for lid in lic.ids if lid in self.catalog.entries
+                         for o in self.catalog.entries[lid].licensor_orgs)
         if not orgs:
             return None
-
-        def by_licensor(node_id: str) -> bool:
-            org = self.lineage.nodes[node_id].org
-            return bool(org and org.lower() in orgs)
-
         subject = self.lineage.subject
-        if not by_licensor(subject):
-            # Is the ancestor reachable on this channel without passing a model published by its licensor?
-            queue, seen = [(subject, "weights")], {(subject, "weights")}
-            while queue:
-                node_id, channel = queue.pop()
-                for _, edge in self._by_child.get(node_id, ()):
-                    state = (edge.parent, next_channel(channel, edge.relation))
-                    if state == (binding.node.id, binding.channel):
-                        return None
-                    if state not in seen and edge.parent in self.lineage.nodes and not by_licensor(edge.parent):
-                        seen.add(state)
-                        queue.append(state)
-        return next((n for n in (subject, *binding.path[:-1]) if by_licensor(n)), subject)
+        if not self._by_orgs(subject, orgs) and (binding.node.id, binding.channel) in self._reach_avoiding(orgs):
+            return None  # reachable without passing a model published by its licensor
+        return next((n for n in (subject, *binding.path[:-1]) if self._by_orgs(n, orgs)), subject)
+
+    def _by_orgs(self, node_id: str, orgs: frozenset[str]) -> bool:
+        org = self.lineage.nodes[node_id].org
+        return bool(org and org.lower() in orgs)
+
+    def _reach_avoiding(self, orgs: frozenset[str]) -> frozenset[tuple[str, str]]:
+        """Every (node, channel) reachable from the subject without passing through a model published by
+        `orgs` (the last step may land on one). One walk per licensor, so the check is linear in the graph."""
+        cached = self._reach_cache.get(orgs)
+        if cached is not None:
+            return cached
+        start = (self.lineage.subject, "weights")
+        reached: set[tuple[str, str]] = set()
+        queue, expanded = [start], {start}
+        while queue:
+            node_id, channel = queue.pop()
+            for _, edge in self._by_child.get(node_id, ()):
+                if edge.parent not in self.lineage.nodes:
+                    continue
+                state = (edge.parent, next_channel(channel, edge.relation))
+                reached.add(state)
+                if state not in expanded and not self._by_orgs(edge.parent, orgs):
+                    expanded.add(state)
+                    queue.append(state)
+        result = self._reach_cache[orgs] = frozenset(reached)
+        return result
 
 
 def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
@@ -186,78 +242,135 @@ def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
         "notes": [n.code for n in node.notes],
         "note_text": "; ".join(n.message + (f" (line {n.line})" if n.line else "") for n in node.notes),
         "resolved": node.status in (OK, GATED) and facts.licenses[node.id].known, "gated": node.gated,
+        "pipeline_tag": node.card.get("pipeline_tag") if isinstance(node.card.get("pipeline_tag"), str) else None,
+        "language_model": is_language_model(node.card), "multimodal": is_multimodal(node.card, node.name),
     }
 
 
-def _clause_ctx(clause: Clause, channel: str) -> dict[str, Any]:
-    return {"type": clause.type, "params": dict(clause.params), "obligation": clause.obligation,
-            "citation": clause.citation.to_dict(), "applies_to": sorted(clause.applies_to),
-            "license": clause.license_id, "verified": clause.verified, "channel": channel,
-            "accepts": list(clause.params.get("accepts") or [clause.license_id])}
-
-
-def _clause_map(clauses: Iterable[Clause], channel: str) -> dict[str, dict[str, Any]]:
+def _clause_map(facts: _Facts, clauses: Iterable[Clause], channel: str) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for c in clauses:
-        out.setdefault(c.type, _clause_ctx(c, channel))
+        if c.type not in out:
+            out[c.type] = facts.clause_ctx(c, channel)
     return out
+
+
+def _score(rules: Sequence[Rule], ctxs: Iterable[Mapping[str, Any]], threshold: int) -> tuple[int, int, int]:
+    """How badly one license alternative fares: (violations at or above --fail-on, reviews, findings)."""
+    violations = reviews = total = 0
+    for ctx in ctxs:
+        for rule in rules:
+            if rule.applies(ctx):
+                total += 1
+                if rule.kind == "violation" and severity_rank(rule.severity) >= threshold:
+                    violations += 1
+                elif rule.kind in ("review", "evidence"):
+                    reviews += 1
+    return violations, reviews, total
+
+
+def _elect(lic: ResolvedLicense, score: Any) -> frozenset[str] | None:
+    """For a choice of licenses (`mit OR gpl-3.0`) the licensee elects the alternative that fares best (no
+    violation if one has none; fewest findings, then the first as written). None: there is no choice."""
+    if len(lic.choices) < 2:
+        return None
+    return min(lic.choices, key=score)
+
+
+def _elected_text(lic: ResolvedLicense, choice: frozenset[str] | None) -> str:
+    if choice is None:
+        return ""
+    return f"{' AND '.join(sorted(choice))}, elected from {lic.expression}"
 
 
 def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: Policy,
              today: dt.date) -> Report:
     facts = _Facts(lineage, catalog, policy)
     subject = lineage.root
-    model = _node_ctx(facts, subject)
-    own_clauses = facts.clauses_for(subject, "self")
-    model["clauses"] = [c.type for c in own_clauses]
-    model["clause"] = _clause_map(own_clauses, "self")
+    fail_on = policy.fail_on or "error"
+    threshold = severity_rank(fail_on)
+    rules_for: dict[str, list[Rule]] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            rules_for.setdefault(rule.for_each, []).append(rule)
 
-    ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]] = []
-    weight_licenses: set[str] = set()  # licenses of ancestors whose weights the model contains
-    for b in facts.bindings:
-        relicensor = facts.relicensed_by(b)
-        clauses = [] if relicensor else facts.clauses_for(b.node, b.channel)
-        ctx = _node_ctx(facts, b.node)
-        edge = lineage.edges[b.edge_index]
-        ctx.update({"relation": b.via[-1], "via": list(b.via), "path": list(b.path), "depth": len(b.path),
-                    "channel": b.channel, "child": b.child, "declared_in": edge.declared_in,
-                    "inferred": edge.inferred, "relicensed_by": relicensor,
-                    "clauses": [c.type for c in clauses], "clause": _clause_map(clauses, b.channel)})
-        ancestors.append((b, ctx, clauses))
-        if b.channel == "weights" and not relicensor:
-            weight_licenses.update(facts.licenses[b.node.id].ids)
-    model["weight_licenses"] = sorted(weight_licenses)
-    model["weight_categories"] = sorted({c for lid in weight_licenses | set(facts.licenses[subject.id].ids)
-                                         if lid in catalog.entries for c in catalog.entries[lid].categories})
+    model = _node_ctx(facts, subject)
+    model["language_model"] = facts.language_model()
     policy_ctx = {"use": dict(policy.use), "declared": policy.file is not None,
                   "licenses": {"allow": sorted(policy.allow) if policy.allow is not None else None,
                                "deny": sorted(policy.deny)},
+                  "licensee": {"region": policy.region, "in_eu": policy.in_eu},
                   "models": sorted(policy.models)}
     base = {"model": model, "policy": policy_ctx}
 
+    relicensors = [facts.relicensed_by(b) for b in facts.bindings]
+    weight_bindings = [b for b, r in zip(facts.bindings, relicensors, strict=True)
+                       if b.channel == "weights" and not r]
+    _set_weight_facts(model, facts, weight_bindings, {})  # every alternative, until the elections are made
+
+    # The subject's own license: elect an alternative of a choice, then bind its clauses.
+    subject_lic = facts.licenses[subject.id]
+    own_choice = _elect(subject_lic, lambda choice: _score(
+        rules_for.get("model-clauses", ()),
+        ({**base, "clause": facts.clause_ctx(c, "self")} for c in facts.clauses_for(subject, "self", choice)),
+        threshold))
+    own_clauses = facts.clauses_for(subject, "self", own_choice)
+    model["clauses"] = [c.type for c in own_clauses]
+    model["clause"] = _clause_map(facts, own_clauses, "self")
+    model["elected"] = sorted(own_choice) if own_choice is not None else None
+
+    ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]] = []
+    elections: dict[str, frozenset[str]] = {}
+    for b, relicensor in zip(facts.bindings, relicensors, strict=True):
+        ctx = _node_ctx(facts, b.node)
+        edge = lineage.edges[b.edge_index]
+        user = facts.used_by(b)
+        ctx.update({"relation": b.via[-1], "via": list(b.via), "path": list(b.path), "depth": len(b.path),
+                    "channel": b.channel, "child": b.child, "declared_in": edge.declared_in,
+                    "inferred": edge.inferred, "relicensed_by": relicensor, "used_by": user,
+                    "party": facts.is_party(user)})
+
+        def bind(choice: frozenset[str] | None, b: Binding = b, ctx: dict[str, Any] = ctx,
+                 relicensor: str | None = relicensor) -> tuple[dict[str, Any], list[Clause]]:
+            clauses = [] if relicensor else facts.clauses_for(b.node, b.channel, choice)
+            actx = {**ctx, "clauses": [c.type for c in clauses], "clause": _clause_map(facts, clauses, b.channel),
+                    "elected": sorted(choice) if choice is not None else None}
+            return actx, clauses
+
+        def score(choice: frozenset[str], bind: Any = bind) -> tuple[int, int, int]:
+            actx, clauses = bind(choice)
+            return _score(rules_for.get("ancestor-clauses", ()),
+                          ({**base, "ancestor": actx, "clause": facts.clause_ctx(c, actx["channel"])}
+                           for c in clauses), threshold)
+
+        choice = None if relicensor else _elect(facts.licenses[b.node.id], score)
+        if choice is not None:
+            elections[b.node.id] = choice
+        actx, clauses = bind(choice)
+        ancestors.append((b, actx, clauses))
+    _set_weight_facts(model, facts, weight_bindings, elections, own_choice)
+
     findings: list[Finding] = []
-    waiver_rules: list[Rule] = []
     bindings: dict[str, list[tuple[dict[str, Any], Clause | None, Binding | None]]] = {}
     for pack in packs:
         for rule in pack.rules:
             if rule.for_each == "waivers":
-                waiver_rules.append(rule)
                 continue
             if rule.for_each not in bindings:  # built once per evaluation, shared by the rules that need it
-                bindings[rule.for_each] = list(_contexts(rule.for_each, base, own_clauses, ancestors, lineage))
+                bindings[rule.for_each] = list(_contexts(rule.for_each, base, own_clauses, ancestors, lineage,
+                                                         facts))
             for ctx, clause, binding in bindings[rule.for_each]:
                 if rule.applies(ctx):
                     findings.append(_finding(rule, ctx, clause, binding, subject.id))
     findings = _dedupe(findings)
     findings, waiver_ctxs = _apply_waivers(findings, policy.waivers, subject.id, today)
-    for rule in waiver_rules:
+    for rule in rules_for.get("waivers", ()):
         for wctx in waiver_ctxs:
             ctx = {**base, "waiver": wctx}
             if rule.applies(ctx):
                 findings.append(_finding(rule, ctx, None, None, subject.id))
 
-    obligations = _obligations(facts, subject, own_clauses, ancestors)
-    fail_on = policy.fail_on or "error"
+    obligations = _obligations(facts, subject, own_clauses, ancestors, own_choice, elections)
     return Report(
         subject=_subject(facts, subject),
         verdict=verdict(findings, fail_on),
@@ -271,28 +384,42 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
                          "path": n.path} for n in lineage.nodes.values()),
         date=today.isoformat(),
         policy={"file": policy.file, "use": dict(policy.use), "use_declared": policy.use_declared,
-                "fail_on": fail_on,
+                "fail_on": fail_on, "licensee": {"region": policy.region},
                 "allow": sorted(policy.allow) if policy.allow is not None else None,
                 "deny": sorted(policy.deny)},
         notes=tuple(_notes(subject, policy)),
     )
 
 
+def _set_weight_facts(model: dict[str, Any], facts: _Facts, weight_bindings: Sequence[Binding],
+                      elections: Mapping[str, frozenset[str]], own_choice: frozenset[str] | None = None) -> None:
+    """The licenses, categories and publishers of the weights the model contains (elected alternatives only)."""
+    catalog, subject = facts.catalog, facts.lineage.root
+    licenses: set[str] = set()
+    for b in weight_bindings:
+        licenses.update(elections.get(b.node.id) or facts.licenses[b.node.id].ids)
+    own = own_choice if own_choice is not None else facts.licenses[subject.id].ids
+    model["weight_licenses"] = sorted(licenses)
+    model["weight_categories"] = sorted({c for lid in licenses | set(own) if lid in catalog.entries
+                                         for c in catalog.entries[lid].categories})
+    model["weight_orgs"] = sorted({o.lower() for o in (subject.org, *(b.node.org for b in weight_bindings)) if o})
+
+
 def _contexts(fe: str, base: dict[str, Any], own: list[Clause],
               ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]],
-              lineage: Lineage) -> Iterable[tuple[dict[str, Any], Clause | None, Binding | None]]:
+              lineage: Lineage, facts: _Facts) -> Iterable[tuple[dict[str, Any], Clause | None, Binding | None]]:
     if fe == "model":
         yield base, None, None
     elif fe == "model-clauses":
         for c in own:
-            yield {**base, "clause": _clause_ctx(c, "self")}, c, None
+            yield {**base, "clause": facts.clause_ctx(c, "self")}, c, None
     elif fe == "ancestors":
         for b, actx, _ in ancestors:
             yield {**base, "ancestor": actx}, None, b
     elif fe == "ancestor-clauses":
         for b, actx, clauses in ancestors:
             for c in clauses:
-                yield {**base, "ancestor": actx, "clause": _clause_ctx(c, b.channel)}, c, b
+                yield {**base, "ancestor": actx, "clause": facts.clause_ctx(c, b.channel)}, c, b
     elif fe == "problems":
         for p in lineage.problems:
             yield {**base, "problem": {"code": p.code, "message": p.message, "path": list(p.path)}}, None, None
@@ -314,10 +441,15 @@ def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding:
     citation: dict[str, Any] | None
     if rule.cite == "clause" and clause is not None:
         citation = {**clause.citation.to_dict(), "license": clause.license_id}
+        channel = binding.channel if binding is not None else "self"
         if not clause.verified and kind == "violation":
             kind = "review"
             message += (f" [the clause is graded {clause.citation.grade}: not verified against the primary "
                         "text, so this needs legal review rather than a fail]")
+        elif channel in (clause.params.get("unsettled") or ()) and kind == "violation":
+            kind = "review"
+            message += (f" [whether this clause reaches a model derived through the licensed model's {channel} "
+                        "is an open legal question: a person must decide]")
     else:
         citation = rule.references[0].to_dict() if rule.references else None
     return Finding(rule=rule.id, title=rule.title, severity=rule.severity, kind=kind, model=subject,
@@ -377,11 +509,12 @@ def verdict(findings: Iterable[Finding], fail_on: str = "error") -> str:
 
 
 def _obligations(facts: _Facts, subject: ModelFacts, own: list[Clause],
-                 ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]]) -> list[Obligation]:
+                 ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]],
+                 own_choice: frozenset[str] | None, elections: Mapping[str, frozenset[str]]) -> list[Obligation]:
     out: list[Obligation] = []
     seen: set[tuple[str, str, str]] = set()
 
-    def add(clause: Clause, source: str, via: tuple[str, ...]) -> None:
+    def add(clause: Clause, source: str, via: tuple[str, ...], elected: str = "") -> None:
         if clause.type not in OBLIGATION_TYPES:
             return
         text = clause.obligation or clause.type
@@ -390,20 +523,24 @@ def _obligations(facts: _Facts, subject: ModelFacts, own: list[Clause],
             return
         seen.add(key)
         out.append(Obligation(clause=clause.type, source=source, license=clause.license_id, text=text,
-                              citation=clause.citation.to_dict(), via=via, params=dict(clause.params)))
+                              citation=clause.citation.to_dict(), via=via, params=dict(clause.params),
+                              elected=elected))
 
+    own_elected = _elected_text(facts.licenses[subject.id], own_choice)
     for c in own:
-        add(c, subject.id, ())
+        add(c, subject.id, (), own_elected)
     for b, _, clauses in sorted(ancestors, key=lambda a: (len(a[0].path), a[0].node.id)):
+        elected = _elected_text(facts.licenses[b.node.id], elections.get(b.node.id))
         for c in clauses:
-            add(c, b.node.id, b.via)
+            add(c, b.node.id, b.via, elected)
     return out
 
 
 def _subject(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
     lic = facts.licenses[node.id]
     ctx = facts.license_ctx(node.id)
-    return {"id": node.id, "source": "hub" if node.source == "hub" else "file", "revision": node.revision,
+    source = node.source if node.source in ("hub", "cache", "curation", "policy") else "file"
+    return {"id": node.id, "source": source, "revision": node.revision,
             "path": node.path, "last_modified": node.last_modified, "name": node.name,
             "license": {"declared": lic.declared.display() if lic.declared.present else None,
                         "resolved": ctx["spdx"] if lic.known else None, "id": ctx["id"] if lic.known else None,
@@ -414,6 +551,8 @@ def _subject(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
 def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]]) -> list[
         dict[str, Any]]:
     relicensed = {b.node.id: ctx["relicensed_by"] for b, ctx, _ in ancestors if ctx["relicensed_by"]}
+    elected = {b.node.id: _elected_text(facts.licenses[b.node.id], frozenset(ctx["elected"]))
+               for b, ctx, _ in ancestors if ctx["elected"]}
     out = []
     for e in facts.lineage.edges:
         parent = facts.lineage.nodes.get(e.parent)
@@ -434,6 +573,8 @@ def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any
             entry["note"] = e.note
         if e.parent in relicensed:
             entry["relicensed_by"] = relicensed[e.parent]
+        if e.parent in elected:
+            entry["elected"] = elected[e.parent]
         out.append(entry)
     return out
 

@@ -59,6 +59,7 @@ class LicenseEntry:
     aliases: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
     api_models: tuple[str, ...] = ()
+    open_weights: tuple[str, ...] = ()
     text_patterns: tuple[str, ...] = ()
     clauses: tuple[Clause, ...] = ()
     notes: tuple[str, ...] = ()
@@ -75,7 +76,8 @@ class LicenseEntry:
             hub_id=bool(d.get("hub_id", False)), url=str(d.get("url", "")),
             licensor=str(licensor.get("name", "")), licensor_orgs=frozenset(licensor.get("orgs", ())),
             aliases=tuple(d.get("aliases", ())), links=tuple(d.get("links", ())),
-            api_models=tuple(d.get("api_models", ())), text_patterns=tuple(d.get("text_patterns", ())),
+            api_models=tuple(d.get("api_models", ())), open_weights=tuple(d.get("open_weights", ())),
+            text_patterns=tuple(d.get("text_patterns", ())),
             clauses=tuple(Clause.from_dict(c, lid) for c in d.get("clauses", ())),
             notes=tuple(d.get("notes", ())), file=file)
 
@@ -99,6 +101,7 @@ class ResolvedLicense:
     declared: DeclaredLicense
     reason: str = ""  # why it is unknown, or how it was recognised (alias, link)
     unknown_terms: tuple[str, ...] = ()
+    conflict: str = ""  # the card's license fields name different licenses (license vs license_name/link)
 
 
 class Catalog:
@@ -133,6 +136,10 @@ class Catalog:
         return [(re.compile(p, re.IGNORECASE), e.id) for e in self.entries.values() for p in e.api_models]
 
     @cached_property
+    def _open_weights(self) -> list[re.Pattern[str]]:
+        return [re.compile(p, re.IGNORECASE) for e in self.entries.values() for p in e.open_weights]
+
+    @cached_property
     def _texts(self) -> list[tuple[re.Pattern[str], str]]:
         return [(re.compile(p, re.IGNORECASE | re.MULTILINE), e.id) for e in self.entries.values()
                 for p in e.text_patterns]
@@ -154,7 +161,13 @@ class Catalog:
                 and not declared.name and not self.resolve(declared).known)
 
     def api_terms(self, model_id: str) -> str | None:
-        """The provider-terms entry governing an API model id such as `openai/gpt-4o`, or None."""
+        """The provider-terms entry governing an API model id such as `openai/gpt-4o`, or None.
+
+        A provider's open-weight Hub repos (`openai/gpt2`, `openai/gpt-oss-20b`) are models with a card and a
+        license of their own: provider terms govern the API, not those weights.
+        """
+        if any(p.fullmatch(model_id) for p in self._open_weights):
+            return None
         for pattern, lid in self._api:
             if pattern.fullmatch(model_id):
                 return lid
@@ -204,7 +217,35 @@ class Catalog:
         for _, part_choices in parts:
             choices = tuple(a | b for a in choices for b in part_choices)
         ids = tuple(sorted({i for c in choices for i in c}))
-        return ResolvedLicense(expression, ids, _minimal(choices), True, declared, "; ".join(reasons))
+        return ResolvedLicense(expression, ids, _minimal(choices), True, declared, "; ".join(reasons),
+                               conflict=self._conflict(declared, frozenset(ids)))
+
+    def _conflict(self, declared: DeclaredLicense, ids: frozenset[str]) -> str:
+        """Why `license_name` or `license_link` names another license than the one resolved, or "".
+
+        A name or link that identifies the same license (an alias, the license's own URL) agrees; a link that
+        names no catalog license (the repo's own LICENSE file) says nothing either way.
+        """
+        problems = []
+        concrete = [v for v in declared.values if _norm(v) not in PLACEHOLDERS]
+        if declared.name and concrete:
+            named = self.lookup(declared.name)
+            if named is None and not self._loosely_names(declared.name, ids):
+                problems.append(f"license_name '{declared.name}' is not {' AND '.join(concrete)}")
+            elif named is not None and named not in ids and named not in PLACEHOLDERS:
+                problems.append(f"license_name '{declared.name}' names {named}, not {' AND '.join(concrete)}")
+        if declared.link:
+            linked = self.by_link(declared.link)
+            if linked is not None and linked not in ids:
+                problems.append(f"license_link {declared.link} is {linked}, not {' AND '.join(sorted(ids))}")
+        return "; ".join(problems)
+
+    def _loosely_names(self, name: str, ids: frozenset[str]) -> bool:
+        """`Apache License, Version 2.0` names apache-2.0: the same words once filler words are dropped."""
+        wanted = _loose(name)
+        return bool(wanted) and any(
+            wanted in {_loose(t) for t in (e.id, e.name, e.spdx, *e.aliases)}
+            for e in (self.entries[i] for i in ids if i in self.entries))
 
     def _resolve_value(self, value: str, declared: DeclaredLicense,
                        reasons: list[str]) -> tuple[str, tuple[frozenset[str], ...]] | None:
@@ -264,6 +305,13 @@ class Catalog:
 
 def _norm(text: str) -> str:
     return re.sub(r"[\s_]+", "-", str(text).strip().lower())
+
+
+_FILLER = re.compile(r"\b(the|license|licence|agreement|version|v|community|public)\b|[^a-z0-9.+]")
+
+
+def _loose(text: str) -> str:
+    return _FILLER.sub("", str(text).lower())
 
 
 def _is_symbol(text: str) -> bool:

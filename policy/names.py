@@ -31,14 +31,28 @@ def lookalikes(text: str) -> list[str]:
     return out
 
 
+# Hub repo names cannot contain spaces: where a required prefix has a space ("Llama 3"), the name may join the
+# words with one hyphen, one underscore, a space, or nothing ("Llama-3-8B", "Llama_3", "Llama3").
+SEPARATORS = frozenset(" -_")
+
+
 def starts_with_prefix(name: str, prefix: str) -> bool:
-    """True when `name` begins with `prefix` (ASCII-case-insensitive), letter for letter, with nothing hidden."""
-    if not name or not prefix:
+    """True when `name` begins with `prefix` (ASCII-case-insensitive), letter for letter, with nothing hidden.
+
+    Each space in `prefix` may be written as one space, hyphen or underscore, or left out.
+    """
+    words = prefix.split()
+    if not name or not words:
         return False
-    head = name[: len(prefix)]
-    if invisible_chars(head) or not head.isascii():
-        return False
-    return head.lower() == prefix.lower()
+    pos = 0
+    for index, word in enumerate(words):
+        if index and pos < len(name) and name[pos] in SEPARATORS:
+            pos += 1
+        head = name[pos: pos + len(word)]
+        if invisible_chars(head) or not head.isascii() or head.lower() != word.lower():
+            return False
+        pos += len(word)
+    return True
 
 
 def describe_name_problem(name: str, prefix: str) -> str:

@@ -12,6 +12,10 @@ from policy.overlays import ModelOverlay, merge_overlays, overlay_from_dict
 
 POLICY_FILENAMES = ("policycheck.yaml", ".policycheck.yaml")
 DEFAULT_USE: Mapping[str, bool] = {"commercial": True, "distributed": True, "hosted": True, "competing": True}
+# "EU" itself and the member states (ISO 3166-1 alpha-2; Greece is "GR", the EU's own code for it is "EL").
+EU_REGIONS = frozenset({
+    "EU", "AT", "BE", "BG", "HR", "CY", "CZ", "DK", "EE", "FI", "FR", "DE", "GR", "EL", "HU", "IE", "IT", "LV",
+    "LT", "LU", "MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES", "SE"})
 WAIVER_REASONS = ("legal-approved", "license-acquired", "not-distributed", "false-positive", "fix-scheduled")
 
 
@@ -44,6 +48,14 @@ class Policy:
     fail_on: str | None = None
     max_depth: int = 16
     file: str | None = None
+    region: str | None = None  # the licensee's domicile: ISO 3166-1 alpha-2 code or "EU"; None = not declared
+
+    @property
+    def in_eu(self) -> bool | None:
+        """Whether the licensee is domiciled in the European Union (None when the policy does not say)."""
+        if self.region is None:
+            return None
+        return self.region.upper() in EU_REGIONS
 
 
 def find_policy(start: Path) -> Path | None:
@@ -74,6 +86,8 @@ def policy_from_dict(data: Mapping[str, Any], file: str | None, license_lookup: 
                               justification=str(w["justification"]), approved_by=str(w["approved_by"]),
                               expires=expires, ancestor=w.get("ancestor"), ticket=str(w.get("ticket", "")),
                               line=(waiver_lines or {}).get(i, 0)))
-    return Policy(use=use, use_declared="use" in data, allow=allow, deny=deny, models=overlays,
+    region = (data.get("licensee") or {}).get("region")
+    return Policy(use=use, use_declared="use" in data, region=str(region).upper() if region else None,
+                  allow=allow, deny=deny, models=overlays,
                   waivers=tuple(waivers), fail_on=data.get("fail_on"), max_depth=int(data.get("max_depth", 16)),
                   file=file)

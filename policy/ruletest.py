@@ -23,7 +23,7 @@ from policy.policyfile import policy_from_dict
 from policy.rules import Pack, Rule
 
 DEFAULT_TODAY = dt.date(2026, 6, 1)
-NODE_KEYS = ("license", "license_name", "license_link")
+NODE_KEYS = ("license", "license_name", "license_link", "pipeline_tag", "tags")
 
 
 @dataclass(frozen=True)

@@ -53,7 +53,8 @@ def test_violation_on_an_unverified_clause_is_review_not_fail(bundle: Any) -> No
 
 def test_transitive_quantization_of_a_distillation(bundle: Any) -> None:
     case = {"model": {"id": "acme/Student-GGUF", "license": "apache-2.0"},
-            "lineage": [{"parent": "acme/Student", "relation": "quantized", "license": "apache-2.0"},
+            "lineage": [{"parent": "acme/Student", "relation": "quantized", "license": "apache-2.0",
+                         "pipeline_tag": "text-generation"},
                         {"child": "acme/Student", "parent": "meta-llama/Llama-2-70b-chat-hf",
                          "relation": "distillation", "license": "llama2"}]}
     report = run(bundle, case)
@@ -142,7 +143,8 @@ def test_wide_deep_merge_dag_is_linear_and_finds_distant_teachers(bundle: Any) -
                         for j in range(4)]
     lineage.append({"child": "acme/l12-3", "parent": "meta-llama/Llama-2-70b-chat-hf", "relation": "distillation",
                     "license": "llama2"})
-    report = run(bundle, {"model": {"id": "acme/top", "license": "mit"}, "lineage": lineage})
+    report = run(bundle, {"model": {"id": "acme/top", "license": "mit", "pipeline_tag": "text-generation"},
+                          "lineage": lineage})
     (ban,) = [f for f in report.findings if f.rule == "teacher-forbids-distillation"]
     assert len(ban.via) == 13
 

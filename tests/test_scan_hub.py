@@ -117,7 +117,8 @@ def test_r1_distill_llama_8b_then_offline_without_a_request(hubsim: HubSim, hub_
 def test_three_hop_chain_merge_gated_cycle_missing(hubsim: HubSim, hub_env: dict[str, str]) -> None:
     hubsim.add_model("meta-llama/Llama-2-70b-chat-hf", {"README.md": make_card({"license": "llama2"})},
                      gated="auto")
-    hubsim.add_model("mistralai/Mistral-7B-v0.1", {"README.md": make_card({"license": "apache-2.0"})})
+    hubsim.add_model("mistralai/Mistral-7B-v0.1", {"README.md": make_card(
+        {"license": "apache-2.0", "pipeline_tag": "text-generation"})})
     hubsim.add_model("acme/student", {"README.md": make_card(
         {"license": "apache-2.0", "base_model": "mistralai/Mistral-7B-v0.1",
          "teacher_model": "meta-llama/Llama-2-70b-chat-hf"})})
@@ -161,7 +162,7 @@ def test_dataset_generated_by_a_teacher_with_a_no_distillation_clause(hubsim: Hu
     hubsim.add_dataset("acme/synthetic-chats", {"README.md": make_card(
         {"license": "cc-by-4.0", "teacher_model": ["meta-llama/Llama-2-70b-chat-hf"]})})
     hubsim.add_model("acme/qwen-student", {"README.md": make_card(
-        {"license": "apache-2.0", "datasets": ["acme/synthetic-chats"]})})
+        {"license": "apache-2.0", "datasets": ["acme/synthetic-chats"], "pipeline_tag": "text-generation"})})
     report = policycheck(hub_env, "acme/qwen-student", "--format", "json").json()
     (ban,) = [f for f in findings(report) if f["rule"] == "teacher-forbids-distillation"]
     assert ban["ancestor"] == "meta-llama/Llama-2-70b-chat-hf" and ban["via"] == ["trained_on", "distillation"]
