@@ -13,7 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import os
 import re
+import shutil
 import sys
 from collections.abc import Iterator, Sequence
 from enum import Enum
@@ -121,7 +123,12 @@ def check(
                 code_of(r)
                 yield r
 
-        for chunk in iter_text(counted(), color=sys.stdout.isatty()):  # type: ignore[arg-type]
+        tty = sys.stdout.isatty()
+        # Colour only on a terminal and never under NO_COLOR (https://no-color.org); 80 columns unless the
+        # terminal says otherwise (COLUMNS or its size), and never wider than 120.
+        color = tty and not os.environ.get("NO_COLOR")
+        width = min(shutil.get_terminal_size((80, 24)).columns, 120) if tty or "COLUMNS" in os.environ else 80
+        for chunk in iter_text(counted(), color=color, width=max(width, 60)):  # type: ignore[arg-type]
             _out(chunk)
     raise typer.Exit(_combine(sorted(codes)))
 

@@ -222,3 +222,14 @@ def test_the_main_job_gives_the_verdicts_the_examples_readme_promises(run_cli: A
     readme = (examples / "README.md").read_text()
     for model in fails:
         assert model.split("/")[1].split("-Distill-")[0] in readme
+
+
+def test_text_output_fits_80_columns_and_leads_with_the_verdict(run_cli: Any) -> None:
+    examples = Path(__file__).parent.parent / "examples" / "cards"
+    result = run_cli("check", "--offline", "--cards", examples, *sorted(examples.glob("*.md")))
+    lines = result.out.splitlines()
+    assert lines and max(len(line) for line in lines) <= 80
+    assert not [line for line in lines if line != line.rstrip()]
+    firsts = [lines[0]] + [lines[i + 1] for i, line in enumerate(lines[:-1]) if set(line) == {"─"}]
+    assert all(line.split()[0] in ("PASS", "FAIL", "REVIEW", "ERROR", "Summary:") for line in firsts)
+    assert "it is not legal advice" in result.out

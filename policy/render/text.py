@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from rich.console import Console
 from rich.markup import escape
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 
@@ -22,7 +23,7 @@ from policy.report import DISCLAIMER, Report, TargetError
 # C0 and DEL, C1, and the invisible format characters that reorder or hide text (bidi embeddings, overrides and
 # isolates, line/paragraph separators, zero-width joiners are left alone: they cannot move the cursor).
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\ufeff]")
-TREE_INDENT_CAP = 12  # levels of indentation in the lineage tree; deeper levels say their depth instead
+TREE_INDENT_CAP = 8  # levels of indentation in the lineage tree; deeper levels say their depth instead
 
 
 def printable(value: object) -> str:
@@ -54,11 +55,14 @@ VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "review": "bold yello
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "note": "cyan"}
 
 
-def render_text(results: Sequence[Report | TargetError], *, color: bool = False, width: int = 110) -> str:
+_TRAILING_BLANKS = re.compile(r"[ \t]+(?=\n)")
+
+
+def render_text(results: Sequence[Report | TargetError], *, color: bool = False, width: int = 80) -> str:
     return "".join(iter_text(results, color=color, width=width))
 
 
-def iter_text(results: Iterable[Report | TargetError], *, color: bool = False, width: int = 110) -> Iterator[str]:
+def iter_text(results: Iterable[Report | TargetError], *, color: bool = False, width: int = 80) -> Iterator[str]:
     """The text output in chunks, one per target as it arrives (then the summary): a batch is never held."""
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False,
@@ -68,7 +72,7 @@ def iter_text(results: Iterable[Report | TargetError], *, color: bool = False, w
         text = buf.getvalue()
         buf.seek(0)
         buf.truncate()
-        return text
+        return _TRAILING_BLANKS.sub("", text)  # rich pads wrapped lines to the width
 
     counts: dict[str, int] = {}
     n = 0
@@ -86,7 +90,8 @@ def iter_text(results: Iterable[Report | TargetError], *, color: bool = False, w
     if n > 1:
         console.rule(style="dim")
         console.print("Summary: " + ", ".join(f"{k} {v}" for v, k in sorted(counts.items())))
-    console.print(f"[dim]{escape(DISCLAIMER)}[/dim]")
+    # One sentence a line, so that "not legal advice" is never split by the wrap.
+    console.print("[dim]" + escape(DISCLAIMER.replace("; it is not", ";\nit is not")) + "[/dim]")
     yield flush()
 
 
@@ -113,30 +118,30 @@ def _report(console: Console, r: Report) -> None:
     if r.lineage:
         console.print(_lineage_tree(r))
     if r.findings:
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
-        table.add_column("severity", no_wrap=True)
-        table.add_column("rule", no_wrap=True)
-        table.add_column("finding")
+        console.print("[bold]findings[/bold]")
         for f in r.findings:
-            sev = f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]"
-            if f.kind == "review":
-                sev += " (review)"
-            if f.status == "waived":
-                sev = f"[dim]waived[/] ({f.severity})"
-            cite = ""
+            effect = {"violation": "", "review": " · review"}.get(f.kind, f" · {f.kind}")
+            status = f"[dim]waived[/dim] ({f.severity})" if f.status == "waived" else \
+                f"[{SEVERITY_STYLE[f.severity]}]{f.severity}[/]{effect}"
+            console.print(f"  {status}  [bold]{_safe(f.rule)}[/bold]")
+            console.print(Padding(Text(printable(f.message)), (0, 0, 0, 4), expand=False))
             if f.citation:
-                cite = f"\n[dim]{_safe(_cite(f.citation))}[/dim]"
-            table.add_row(sev, _safe(f.rule), _safe(f.message) + cite)
-        console.print(table)
+                console.print(Padding(Text(printable(_cite(f.citation)), style="dim"), (0, 0, 0, 4), expand=False))
+            if f.status == "waived" and f.waiver:
+                console.print(Padding(Text(printable(
+                    f"waived until {f.waiver.get('expires')} ({f.waiver.get('reason')}, "
+                    f"{f.waiver.get('approved_by')})"), style="dim"), (0, 0, 0, 4), expand=False))
     if r.obligations:
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, title_justify="left")
-        table.add_column("obligation")
-        table.add_column("source", no_wrap=False)
+        console.print("[bold]obligations[/bold]")
+        grid = Table.grid(padding=(0, 1), pad_edge=False)
+        grid.add_column(width=3, justify="right")
+        grid.add_column()
         for o in r.obligations:
-            table.add_row("• " + _safe(o.text),
-                          f"[dim]{_safe(o.license)} {_safe(o.citation.get('section', ''))}\n"
-                          f"from {_safe(o.source)}[/dim]")
-        console.print(table)
+            source = f"{o.license} {o.citation.get('section', '')}, from {o.source}"
+            if o.elected:
+                source += f" ({o.elected})"
+            grid.add_row("•", Text(printable(o.text)) + Text("\n" + printable(source), style="dim"))
+        console.print(grid)
     for note in r.notes:
         console.print(f"[dim]note: {_safe(note)}[/dim]")
     packs = ", ".join(f"{p['id']} {p['version']}" for p in r.packs)
