@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The test extras install ruff beside the interpreter running the tests (the venv need not be activated).
+RUFF = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
 
 
-@pytest.mark.skipif(shutil.which("ruff") is None, reason="ruff is installed with the test extras")
+@pytest.mark.skipif(RUFF is None, reason="ruff is installed with the test extras")
 def test_ruff_clean() -> None:
-    result = subprocess.run(["ruff", "check", "policy", "tests", "benchmarks"], cwd=ROOT, capture_output=True,
+    result = subprocess.run([str(RUFF), "check", "policy", "tests", "benchmarks"], cwd=ROOT, capture_output=True,
                             text=True)
     assert result.returncode == 0, result.stdout + result.stderr
