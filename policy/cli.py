@@ -10,6 +10,7 @@ Exit codes: 0 pass, 1 fail, 3 review, 2 usage/configuration/input error, 4 inter
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 import json
@@ -17,7 +18,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -39,6 +40,17 @@ VERDICT_EXIT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "review": EXIT_REVIEW}
 class Format(str, Enum):
     text = "text"
     json = "json"
+
+
+class ReportFormat(str, Enum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+    html = "html"
+    sarif = "sarif"
+    junit = "junit"
+    spdx_json = "spdx-json"
+    spdx_tv = "spdx-tv"
 
 
 class Severity(str, Enum):
@@ -75,7 +87,15 @@ def _err(text: str) -> None:
 @app.command()
 def check(
     targets: Annotated[list[str], typer.Argument(help="Model card files, model folders or Hub ids (org/name).")],
-    format: FormatOpt = Format.text,
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Output format.")] = ReportFormat.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the output to this file "
+                                                "instead of standard output.")] = None,
+    templates: Annotated[list[Path] | None, typer.Option("--templates", help="Folder of templates that "
+                                                         "override the shipped ones (repeatable).")] = None,
+    color: Annotated[bool | None, typer.Option("--color/--no-color", help="Colour the text output "
+                                               "(default: on a terminal, unless NO_COLOR is set).")] = None,
+    concise: Annotated[bool, typer.Option("--concise", help="Text: one line per target (verdict, id, the "
+                                          "decisive finding), then the summary.")] = False,
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
                                                  "found upward from the target).")] = None,
     rules: RulesOpt = None,
@@ -110,27 +130,66 @@ def check(
         codes.add(EXIT_INTERNAL if failed or (isinstance(r, TargetError) and r.internal) else
                   EXIT_ERROR if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict])  # type: ignore[attr-defined]
 
+    for folder in templates or ():
+        if not folder.is_dir():
+            raise PolicyError(f"--templates {folder}: no such folder")
     results = iter_check(targets, options)
-    if format is Format.json:
-        from policy.render.json import write_json
+    with _output(output) as write:
+        if format is ReportFormat.json:
+            from policy.render.json import write_json
 
-        write_json(results, _out, code_of)
-    else:
-        from policy.render.text import iter_text
+            write_json(results, write, code_of)
+        elif format is ReportFormat.text:
+            from policy.render.text import iter_text
 
-        def counted() -> Iterator[object]:
-            for r in results:
+            def counted() -> Iterator[object]:
+                for r in results:
+                    code_of(r)
+                    yield r
+
+            tty = output is None and sys.stdout.isatty()
+            # Colour only on a terminal and never under NO_COLOR (https://no-color.org) unless asked for; 80
+            # columns unless the terminal says otherwise (COLUMNS or its size), and never wider than 120.
+            use_color = color if color is not None else tty and not os.environ.get("NO_COLOR")
+            width = min(shutil.get_terminal_size((80, 24)).columns, 120) if tty or "COLUMNS" in os.environ else 80
+            for chunk in iter_text(counted(), color=use_color, width=max(width, 60),  # type: ignore[arg-type]
+                                   concise=concise):
+                write(chunk)
+        else:
+            from policy.render import RenderOptions, render_document
+
+            collected = []
+            for r in results:  # a document covers the whole batch
                 code_of(r)
-                yield r
-
-        tty = sys.stdout.isatty()
-        # Colour only on a terminal and never under NO_COLOR (https://no-color.org); 80 columns unless the
-        # terminal says otherwise (COLUMNS or its size), and never wider than 120.
-        color = tty and not os.environ.get("NO_COLOR")
-        width = min(shutil.get_terminal_size((80, 24)).columns, 120) if tty or "COLUMNS" in os.environ else 80
-        for chunk in iter_text(counted(), color=color, width=max(width, 60)):  # type: ignore[arg-type]
-            _out(chunk)
+                collected.append(r)
+            document = render_document(format.value, collected, RenderOptions(templates=tuple(templates or ())))
+            write(document)
     raise typer.Exit(_combine(sorted(codes)))
+
+
+@contextlib.contextmanager
+def _output(path: Path | None) -> Iterator[Callable[[str | bytes], None]]:
+    """A writer for the output: standard output, or a file written whole (a half-written report never
+    replaces a good one: it goes to a temporary file that is renamed at the end)."""
+    if path is None:
+        def write_stdout(chunk: str | bytes) -> None:
+            if isinstance(chunk, bytes):
+                sys.stdout.flush()
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.buffer.flush()
+            else:
+                _out(chunk)
+        yield write_stdout
+        return
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            yield lambda chunk: fh.write(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8"))
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise PolicyError(f"--output {path}: cannot write ({exc.strerror})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def _combine(codes: Sequence[int]) -> int:

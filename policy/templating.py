@@ -1,13 +1,17 @@
-"""The one sandboxed Jinja environment: rule messages now, reports and annexes later."""
+"""Sandboxed Jinja, the only way templates run: rule messages, and the documents (reports, annexes) rendered
+from finished reports. Nothing here ever compiles text that came from a card: card values are data."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
+from pathlib import Path
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, meta, nodes
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 
 @cache
@@ -67,3 +71,49 @@ def _internal_access(ast: nodes.Template) -> str | None:
 
 def render(source: str, context: Mapping[str, Any]) -> str:
     return " ".join(_compiled(source).render(**context).split())
+
+
+# --- documents (reports, annexes) ----------------------------------------------------------------------------
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
+
+
+def md_escape(value: Any) -> str:
+    """A value for Markdown: its markup characters escaped, so that text from a card (`<script>`, `[x](y)`,
+    `|`) renders as the text it is. Line breaks become spaces (a table cell or a list item stays one line)."""
+    if isinstance(value, Markup):
+        return str(value)
+    text = " ".join(str(value).split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _finalize_markdown(value: Any) -> Any:
+    """Every `{{ ... }}` of a Markdown template is escaped unless the template marks it safe (`|safe`)."""
+    if value is None or isinstance(value, bool | int | float | Markup):
+        return value
+    return md_escape(value)
+
+
+@cache
+def document_environment(template_dirs: Sequence[str] = (), kind: str = "text") -> SandboxedEnvironment:
+    """The sandboxed environment for document templates: the user's folders first, then the shipped
+    `templates/`. `kind` is `html` (autoescape everything), `markdown` (escape every value for Markdown) or
+    `text` (values as they are, for formats that escape in code)."""
+    from policy.resources import templates_dir
+
+    loader = ChoiceLoader([FileSystemLoader(str(Path(d))) for d in template_dirs]
+                         + [FileSystemLoader(str(templates_dir()))])
+    env = SandboxedEnvironment(
+        loader=loader, undefined=StrictUndefined, autoescape=kind == "html", trim_blocks=True,
+        lstrip_blocks=True, keep_trailing_newline=True,
+        finalize=_finalize_markdown if kind == "markdown" else None)
+    env.filters["via"] = lambda via: " > ".join(via or ()) or "(direct)"
+    env.filters["md"] = md_escape
+    return env
+
+
+def render_document_template(name: str, context: Mapping[str, Any], template_dirs: Sequence[str | Path] = (),
+                             kind: str = "text") -> str:
+    env = document_environment(tuple(str(d) for d in template_dirs), kind)
+    return env.get_template(name).render(**context)
+

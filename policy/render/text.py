@@ -62,7 +62,8 @@ def render_text(results: Sequence[Report | TargetError], *, color: bool = False,
     return "".join(iter_text(results, color=color, width=width))
 
 
-def iter_text(results: Iterable[Report | TargetError], *, color: bool = False, width: int = 80) -> Iterator[str]:
+def iter_text(results: Iterable[Report | TargetError], *, color: bool = False, width: int = 80,
+              concise: bool = False) -> Iterator[str]:
     """The text output in chunks, one per target as it arrives (then the summary): a batch is never held."""
     buf = io.StringIO()
     console = Console(file=buf, force_terminal=color, no_color=not color, width=width, highlight=False,
