@@ -61,15 +61,23 @@ def _readme_commands() -> list[str]:
 
 def test_readme_setup_uses_a_virtual_environment_and_ci_runs_its_test_command() -> None:
     main_job, tests = _readme_commands()
-    for command in (main_job, tests):
+    setup = (ROOT / "tests" / "setup.sh").read_text(encoding="utf-8")
+    assert tests == "sh tests/setup.sh && .venv/bin/python -m pytest -q"
+    for command in (main_job, setup):
         assert "-m venv .venv" in command  # works where the system Python refuses pip (PEP 668)
         assert "pip install" not in command.replace(".venv/bin/python -m pip install", "")
-    assert ".venv/bin/policycheck check" in main_job and ".venv/bin/python -m pytest -q" in tests
+    assert ".venv/bin/policycheck check" in main_job
+    assert "pip install -q -e '.[test]'" in setup  # the test extras (pytest, ruff) go into .venv
+    # the HTML report's browser test needs Debian's chromium: installed when missing, as root, with apt-get
+    assert "apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium" in setup
+    assert 'id -u' in setup and "command -v chromium" in setup
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert tests in ci  # CI runs exactly the README's test command
+    assert 'export POLICYCHECK_CACHE="$PWD/.venv/policycheck-cache"' in ci
     bench = (ROOT / "benchmarks" / "bench_hub.py").read_text(encoding="utf-8")
     assert ".[test]" in bench.split('"""')[1]  # it imports tests/hubsim: needs the test extras
 
 
 def test_bash_syntax_of_ci_run() -> None:
     assert subprocess.run(["bash", "-n", str(ROOT / ".ci" / "run")], check=False).returncode == 0
+    assert subprocess.run(["sh", "-n", str(ROOT / "tests" / "setup.sh")], check=False).returncode == 0
