@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -40,6 +40,8 @@ _STRICT_CHECK_LIMIT = 256 * 1024
 _FRONT_MATTER = re.compile(r"\A(\s*---[ \t]*\n)(.*?)(\n---[ \t]*(?:\n|\Z))", re.DOTALL)
 _EMPTY_FRONT_MATTER = re.compile(r"\A(\s*---[ \t]*\n)(---[ \t]*(?:\n|\Z))")
 _LEADING_TABS = re.compile(r"^([ \t]*\t[ \t]*)", re.MULTILINE)
+_TOP_KEY = re.compile(r"""(?:"([^"]+)"|'([^']+)'|([^\s:'"]+))[ \t]*:(?:[ \t]|$)""")
+LINE_KEYS = ("license", "license_name", "license_link", "base_model", "teacher_model", "datasets")
 
 # Misspellings seen in the wild -> the key the Hub reads.
 MISSPELLED_KEYS = {
@@ -59,6 +61,9 @@ class Card:
     body: str
     notes: tuple[CardNote, ...] = ()
     front_matter_line: int = 0  # line of the opening `---`, 0 when there is none
+    # 1-based line of each top-level key of LINE_KEYS in the file (after BOM/CRLF normalisation): where a
+    # SARIF result about the license or a parent points. A misspelled key (`licence:`) counts for the key read.
+    key_lines: Mapping[str, int] = field(default_factory=dict)
 
 
 def decode_card(raw: bytes, filename: str) -> str:
@@ -113,7 +118,31 @@ def parse_card(text: str, filename: str) -> Card:
                         f"front matter must be a mapping of keys, found a {type(data).__name__}")])
     fields = _fix_keys(data, notes)
     fields = _check_shapes(fields, yaml_text, start_line, notes)
-    return Card(fields, body, tuple(notes), start_line)
+    return Card(fields, body, tuple(notes), start_line, _key_lines(yaml_text, start_line))
+
+
+def _key_lines(yaml_text: str, start_line: int) -> dict[str, int]:
+    """The line of each top-level key of LINE_KEYS (or of its misspelling), first occurrence; one pass over the
+    front-matter lines, no second parse."""
+    wanted = {key: key for key in LINE_KEYS}
+    wanted.update({wrong: right for wrong, right in MISSPELLED_KEYS.items() if right in LINE_KEYS})
+    lines: dict[str, int] = {}
+    misspelt: dict[str, int] = {}
+    for number, line in enumerate(yaml_text.split("\n"), start_line + 1):
+        if not line or line[0] in " \t#-":
+            continue
+        m = _TOP_KEY.match(line)
+        if m is None:
+            continue
+        key = m.group(1) or m.group(2) or m.group(3)
+        right = wanted.get(key)
+        if right is None:
+            continue
+        target = lines if key == right else misspelt
+        target.setdefault(right, number)
+    for key, number in misspelt.items():
+        lines.setdefault(key, number)
+    return lines
 
 
 def _load_front_matter(yaml_text: str, filename: str, start_line: int, notes: list[CardNote]) -> Any:

@@ -545,7 +545,8 @@ def _subject(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
             "license": {"declared": lic.declared.display() if lic.declared.present else None,
                         "resolved": ctx["spdx"] if lic.known else None, "id": ctx["id"] if lic.known else None,
                         "known": lic.known, "reason": lic.reason, "categories": ctx["categories"]},
-            "card_notes": [{"code": n.code, "message": n.message, "line": n.line} for n in node.notes]}
+            "card_notes": [{"code": n.code, "message": n.message, "line": n.line} for n in node.notes],
+            "card_lines": dict(node.card_lines)}
 
 
 def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]]) -> list[
@@ -562,6 +563,7 @@ def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any
             "inferred": e.inferred, "parent_kind": e.parent_kind,
             "parent_license": (lic.expression if lic and lic.known else
                                (lic.declared.display() if lic and lic.declared.present else None)),
+            "parent_spdx": facts.license_ctx(e.parent)["spdx"] if lic and lic.known else None,
             "resolved": bool(parent and parent.status in (OK, GATED) and lic and lic.known),
             "parent_status": parent.status if parent else "unavailable",
             "parent_source": parent.source if parent else None,

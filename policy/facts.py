@@ -102,6 +102,7 @@ class ModelFacts:
     hub_relation: str | None = None  # the relation the Hub's model tree states (baseModels), if fetched
     retrieved_at: str | None = None  # when the scanner read it (UTC ISO)
     requested_revision: str | None = None  # the revision asked for (--revision), resolved to `revision`
+    card_lines: Mapping[str, int] = field(default_factory=dict)  # line of license/base_model/... in the card file
 
     @property
     def org(self) -> str | None:

@@ -344,6 +344,7 @@ class HubSource:
         fields: dict[str, Any] = api_fields
         notes: list[CardNote] = []
         body = ""
+        card_lines: dict[str, int] = {}
         status, detail = OK, ""
         gated = record.get("gated") or False
         if "README.md" not in files:
@@ -367,7 +368,7 @@ class HubSource:
                     return ModelFacts(id=repo_id, kind=kind, source="hub", status=INVALID,
                                       status_detail=exc.message, revision=sha, files=files,
                                       retrieved_at=record.get("retrieved_at"))
-                fields, body = dict(card.fields), card.body
+                fields, body, card_lines = dict(card.fields), card.body, dict(card.key_lines)
                 notes.extend(card.notes)
                 api_notes = []  # the README's own front matter replaces the API's card data
         notes.extend(api_notes)
@@ -380,7 +381,7 @@ class HubSource:
             id=repo_id, kind=kind, source="hub", status=status, status_detail=detail, revision=sha,
             last_modified=record.get("last_modified"), license=declared, card=fields,
             card_text=body, files=files, notes=tuple(notes), gated=gated, hub_relation=record.get("relation"),
-            retrieved_at=record.get("retrieved_at"), requested_revision=revision)
+            retrieved_at=record.get("retrieved_at"), requested_revision=revision, card_lines=card_lines)
 
     def _with_license_text(self, record: Mapping[str, Any], declared: DeclaredLicense,
                            online: bool) -> DeclaredLicense:

@@ -48,7 +48,7 @@ def read_card_file(path: Path, model_id: str | None = None, kind: str = "model",
     return ModelFacts(
         id=model_id or card_id_from_path(path), kind=kind, source="file", status=OK, revision=None,
         license=declared_license(card.fields), card=card.fields, card_text=card.body, files=tuple(files),
-        notes=card.notes, path=str(path))
+        notes=card.notes, path=str(path), card_lines=card.key_lines)
 
 
 def read_target(target: str) -> ModelFacts:

@@ -1,0 +1,262 @@
+"""SARIF 2.1.0, as GitHub code scanning reads it: one run for the whole batch.
+
+- `tool.driver.rules`: one reporting descriptor per rule that produced a finding, `id` = the pack's rule id
+  (stable forever, DESIGN §5), `defaultConfiguration.level` from the rule's severity.
+- `results`: one per finding. `level`: a violation keeps its severity (error/warning/note); a review finding is
+  `warning` (a person must decide; GitHub shows it), obligations, notes and evidence are `note`. The result
+  `kind` stays the default `fail`, because SARIF requires `level: none` for any other kind and GitHub would then
+  hide review findings.
+- Locations: a local card file gets a physicalLocation relative to the working directory (`uriBaseId`
+  `%SRCROOT%`, left for the consumer to bind: code scanning binds it to the checkout) at the card line the
+  finding is about: the `license:` line for findings about the model itself, `base_model:` for ancestors
+  reached through weights, `teacher_model:` for teachers (outputs) and `datasets:` for data and
+  dataset-generating teachers. When the lineage came from a curation or the policy
+  file (the card does not name the parent), the `license:` line is where the fix goes; else line 1. A Hub target
+  gets a logicalLocation (the repo id) and the card's Hub URL as its artifact.
+- `partialFingerprints["policycheck/v1"]`: sha256 of rule|model|ancestor|clause, stable across runs and card edits.
+- Waived findings carry `suppressions: [{kind: external, status: accepted, justification}]`.
+- Targets that could not be evaluated are `toolExecutionNotifications` of the invocation (which then did not
+  succeed). `run.properties` carries the verdict of each subject and the "not legal advice" disclaimer.
+
+Output is deterministic: no clock, no absolute path of this machine (a card path outside the working directory
+is given as a file URI, as the user named it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from policy import __version__
+from policy.report import DISCLAIMER, Finding, Report, TargetError
+
+SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+# The project has no public home yet: this reserved-TLD URI is a stable placeholder (RFC 2606), to be replaced
+# by the project's public URL. Rule help URIs hang off it by pack and rule id.
+INFORMATION_URI = "https://policycheck.invalid/"
+FINGERPRINT_KEY = "policycheck/v1"
+HUB = "https://huggingface.co"
+
+LEVELS = {"error": "error", "warning": "warning", "note": "note"}
+WEIGHT_RELATIONS = frozenset({"finetune", "adapter", "merge", "quantized"})
+# Where on the card a finding about an ancestor points, by the first relation from the subject.
+RELATION_KEYS = {"distillation": ("teacher_model",), "trained_on": ("datasets",)}
+LICENSE_KEYS = ("license", "license_name", "license_link")
+
+
+def render(results: Sequence[Report | TargetError], options: object = None, fmt: str = "sarif") -> str:
+    return json.dumps(sarif_log(results), indent=2, ensure_ascii=False, default=str) + "\n"
+
+
+def sarif_log(results: Sequence[Report | TargetError]) -> dict[str, Any]:
+    reports = [r for r in results if isinstance(r, Report)]
+    errors = [r for r in results if isinstance(r, TargetError)]
+    rules: dict[str, dict[str, Any]] = {}
+    index: dict[str, int] = {}
+    out: list[dict[str, Any]] = []
+    for report in reports:
+        seen: dict[str, int] = {}
+        for finding in report.findings:
+            if finding.rule not in rules:
+                rules[finding.rule] = _rule(finding)
+                index[finding.rule] = len(index)
+            # Two findings with one key (e.g. waiver findings about no ancestor) are told apart by their order.
+            key = fingerprint(finding)
+            seen[key] = seen.get(key, 0) + 1
+            if seen[key] > 1:
+                key = hashlib.sha256(f"{key}#{seen[key]}".encode()).hexdigest()
+            out.append(_result(report, finding, index[finding.rule], key))
+    invocation: dict[str, Any] = {"executionSuccessful": not errors}
+    if errors:
+        invocation["toolExecutionNotifications"] = [_notification(e) for e in errors]
+    run: dict[str, Any] = {
+        "tool": {"driver": {
+            "name": "policycheck", "version": __version__, "semanticVersion": __version__,
+            "informationUri": INFORMATION_URI, "rules": list(rules.values())}},
+        "invocations": [invocation],
+        "results": out,
+        "columnKind": "unicodeCodePoints",
+        "properties": {
+            "disclaimer": DISCLAIMER,
+            "date": reports[0].date if reports else None,
+            "packs": _packs(reports),
+            "subjects": [{"id": r.subject.get("id"), "revision": r.subject.get("revision"),
+                          "source": r.subject.get("source"), "verdict": r.verdict,
+                          "license": (r.subject.get("license") or {}).get("resolved"),
+                          "fail_on": r.policy.get("fail_on"),
+                          "open_findings": len(r.open_findings),
+                          "waived_findings": len(r.findings) - len(r.open_findings)} for r in reports]
+                        + [{"id": e.target, "verdict": "error", "error": e.message} for e in errors],
+        },
+    }
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+
+
+def _packs(reports: Sequence[Report]) -> list[dict[str, str]]:
+    seen: dict[tuple[str, str, str], dict[str, str]] = {}
+    for r in reports:
+        for p in r.packs:
+            seen.setdefault((p.get("id", ""), p.get("version", ""), p.get("sha256", "")), dict(p))
+    return list(seen.values())
+
+
+def rule_name(rule_id: str) -> str:
+    """`teacher-forbids-distillation` -> `TeacherForbidsDistillation` (SARIF's human-readable rule name)."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", rule_id) if part) or rule_id
+
+
+def _rule(f: Finding) -> dict[str, Any]:
+    help_text = f.remediation or f.title
+    citation = f.citation or {}
+    markdown = help_text
+    if citation.get("source"):
+        where = f"{citation.get('section') or 'source'}"
+        markdown += f"\n\nSee {where}: <{citation['source']}>"
+    return {
+        "id": f.rule,
+        "name": rule_name(f.rule),
+        "shortDescription": {"text": f.title},
+        "fullDescription": {"text": f.title},
+        "help": {"text": help_text, "markdown": markdown},
+        "helpUri": f"{INFORMATION_URI}rules/{quote(f.pack, safe='')}#{quote(f.rule, safe='')}",
+        "defaultConfiguration": {"level": LEVELS.get(f.severity, "warning")},
+        "properties": {"kind": f.kind, "pack": f.pack, "severity": f.severity,
+                       "tags": ["license-compliance", f.kind]},
+    }
+
+
+def result_level(f: Finding) -> str:
+    if f.kind == "violation":
+        return LEVELS.get(f.severity, "warning")
+    if f.kind == "review":
+        return "warning"
+    return "note"
+
+
+def fingerprint(f: Finding) -> str:
+    key = "|".join((f.rule, f.model, f.ancestor or "", f.clause or ""))
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def card_line(f: Finding, lines: dict[str, int]) -> int:
+    """The 1-based card line a finding is about (see the module docstring)."""
+    keys: tuple[str, ...] = LICENSE_KEYS
+    if f.ancestor is not None and f.via:
+        first = f.via[0]
+        if first in WEIGHT_RELATIONS:
+            keys = ("base_model", *LICENSE_KEYS)
+        elif first in RELATION_KEYS:
+            keys = (*RELATION_KEYS[first], *LICENSE_KEYS)
+    for key in keys:
+        line = lines.get(key)
+        if isinstance(line, int) and line > 0:
+            return line
+    return 1
+
+
+def _local_path(subject: dict[str, Any]) -> tuple[str, bool] | None:
+    """(uri, relative) of a local card, or None. Relative to the working directory when the card lies in it."""
+    path = subject.get("path")
+    if subject.get("source") != "file" or not path:
+        return None
+    p = Path(path)
+    if p.is_absolute():
+        try:
+            p = p.relative_to(Path.cwd())
+        except ValueError:
+            return p.as_uri(), False
+    rel = PurePosixPath(*p.parts) if p.parts else PurePosixPath(".")
+    return quote(str(rel), safe="/"), True
+
+
+def _location(report: Report, f: Finding) -> dict[str, Any]:
+    subject = report.subject
+    lines = subject.get("card_lines") or {}
+    region = {"startLine": card_line(f, lines)}
+    local = _local_path(subject)
+    if local is not None:
+        uri, relative = local
+        artifact: dict[str, Any] = {"uri": uri}
+        if relative:
+            artifact["uriBaseId"] = "%SRCROOT%"
+        return {"physicalLocation": {"artifactLocation": artifact, "region": region}}
+    repo = str(subject.get("id") or "")
+    location: dict[str, Any] = {"logicalLocations": [
+        {"name": repo.rsplit("/", 1)[-1], "fullyQualifiedName": repo, "kind": "module"}]}
+    if subject.get("source") in ("hub", "cache") and repo:
+        rev = subject.get("revision") or "main"
+        uri = f"{HUB}/{quote(repo, safe='/')}/blob/{quote(str(rev), safe='')}/README.md"
+        location["physicalLocation"] = {"artifactLocation": {"uri": uri}, "region": region}
+    return location
+
+
+def _message(f: Finding) -> str:
+    text = f.message or f.title
+    if f.ancestor and f.ancestor not in text:
+        text += f" (ancestor: {f.ancestor})"
+    return text
+
+
+def _result(report: Report, f: Finding, rule_index: int, key: str) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "ruleId": f.rule,
+        "ruleIndex": rule_index,
+        "level": result_level(f),
+        "message": {"text": _message(f)},
+        "locations": [_location(report, f)],
+        "partialFingerprints": {FINGERPRINT_KEY: key},
+    }
+    if f.status == "waived":
+        w = f.waiver or {}
+        justification = str(w.get("justification") or "waived in the policy file")
+        details = [f"{k.replace('_', ' ')}: {w[k]}" for k in ("reason", "approved_by", "expires") if w.get(k)]
+        if details:
+            justification += f" ({'; '.join(details)})"
+        result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": justification}]
+    props: dict[str, Any] = {"kind": f.kind, "severity": f.severity, "model": f.model, "status": f.status,
+                             "verdict": report.verdict}
+    if f.ancestor is not None:
+        props["ancestor"] = f.ancestor
+        props["via"] = list(f.via)
+    if f.clause:
+        props["clause"] = f.clause
+    if f.license:
+        props["license"] = f.license
+    if f.remediation:
+        props["remediation"] = f.remediation
+    if f.citation:
+        props["citation"] = dict(f.citation)
+    result["properties"] = props
+    return result
+
+
+def _notification(e: TargetError) -> dict[str, Any]:
+    note: dict[str, Any] = {"level": "error", "message": {"text": f"{e.target}: {e.message}"},
+                            "descriptor": {"id": "target-error"}}
+    diag = next((d for d in e.diagnostics if d.get("file")), None)
+    if diag is not None:
+        p = Path(str(diag["file"]))
+        if p.is_absolute():
+            try:
+                p = p.relative_to(Path.cwd())
+            except ValueError:
+                p = Path()
+        if p.parts:
+            phys: dict[str, Any] = {"artifactLocation": {"uri": quote(PurePosixPath(*p.parts).as_posix(), safe="/"),
+                                                         "uriBaseId": "%SRCROOT%"}}
+            line = diag.get("line")
+            if isinstance(line, int) and line > 0:
+                region: dict[str, Any] = {"startLine": line}
+                col = diag.get("col")
+                if isinstance(col, int) and col > 0:
+                    region["startColumn"] = col
+                phys["region"] = region
+            note["locations"] = [{"physicalLocation": phys}]
+    return note
+
+

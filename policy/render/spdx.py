@@ -1,0 +1,333 @@
+"""SPDX 2.3 (`spdx-json`, `spdx-tv`), built and written with spdx-tools: one Document for the whole batch.
+
+Packages: one per model, dataset and API teacher of each report's lineage (the subject and every evaluated
+ancestor; a node shared by several reports is one package). SPDXID: `SPDXRef-<kind>-<id, other characters as
+'-'>-<8 hex of sha256(kind:id)>`, so it is deterministic and unique. `version`: the commit sha evaluated, omitted
+when there is none (an SPDX version of "NOASSERTION" would read as a version string). `downloadLocation`:
+`https://huggingface.co/<id>` (datasets `/datasets/<id>`) for Hub repos (every ancestor named by a Hub id, even
+when its card was read from `--cards`), NOASSERTION for a subject given as a local card and for an API model.
+`filesAnalyzed` is false (policycheck reads cards, not the files).
+
+Licenses: `licenseConcluded` is the resolved license (catalog ids mapped to their SPDX ids or `LicenseRef-*`),
+NOASSERTION when it could not be resolved; `licenseDeclared` is what the card declares, mapped the same way when
+the catalog knows it, a `LicenseRef-policycheck-declared-<hash>` whose extracted text is the declaration as
+written when it does not, NONE when the card declares nothing and NOASSERTION when the card was not read. Every
+`LicenseRef-` used gets an ExtractedLicensingInfo (name, "See <url>", the URL as cross reference).
+
+External refs: `purl` (PACKAGE-MANAGER) `pkg:huggingface/<org>/<name>[@<sha>]` for Hub models (the purl type has
+no dataset form, so datasets get none); no purl for a subject given as a local card, whose Hub identity is only
+its file name.
+
+Relationships (child → parent, SPDX 2.3 semantics):
+    DOCUMENT DESCRIBES each subject
+    finetune, adapter, merge → child DESCENDANT_OF parent  (same lineage, a modified version of the parent's work)
+    quantized               → child GENERATED_FROM parent  (produced mechanically from the parent's weights)
+    distillation            → child GENERATED_FROM teacher (a student trained on, or a dataset made of, the
+                                                            teacher's outputs)
+    trained_on              → model DEPENDS_ON dataset     (the model's terms depend on the data's; TEST_DATA_OF
+                                                            and DATA_FILE_OF describe files, not training)
+each with a comment naming the policycheck relation, where it was declared and whether it was inferred.
+
+Creation info: created = the report date at 00:00:00Z, creator `Tool: policycheck-<version>`, namespace
+`https://policycheck.invalid/spdx/<sha256 of the subjects (id@revision) and the date>`: the same batch gives the
+same bytes. Verdicts, packs and "not legal advice" are in the document comment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+from urllib.parse import quote
+
+from policy import __version__
+from policy.report import DISCLAIMER, Report, TargetError
+
+HUB = "https://huggingface.co"
+NAMESPACE_BASE = "https://policycheck.invalid/spdx/"
+KIND_PREFIX = {"model": "Model", "dataset": "Dataset", "api": "API"}
+_OPERATORS = frozenset({"AND", "OR", "WITH"})
+_TOKEN = re.compile(r"[^\s()]+")
+_IDSTRING = re.compile(r"[^A-Za-z0-9.-]+")
+
+
+@dataclass(frozen=True)
+class _LicenseInfo:
+    name: str
+    url: str
+
+
+@lru_cache(maxsize=1)
+def _catalog() -> Any:
+    """The shipped license catalog (id -> SPDX id, name, url), for ancestors the report names by catalog id."""
+    from policy.loader import load_bundle
+
+    return load_bundle().catalog
+
+
+def spdx_id(kind: str, node_id: str) -> str:
+    digest = hashlib.sha256(f"{kind}:{node_id}".encode()).hexdigest()[:8]
+    slug = _IDSTRING.sub("-", node_id).strip("-")[:80] or "x"
+    return f"SPDXRef-{KIND_PREFIX.get(kind, 'Item')}-{slug}-{digest}"
+
+
+class _Licenses:
+    """Catalog expressions to SPDX expressions, collecting the LicenseRef- ids that need extracted text."""
+
+    def __init__(self) -> None:
+        self.refs: dict[str, _LicenseInfo] = {}
+
+    def from_catalog(self, expression: str | None) -> str | None:
+        """An expression over catalog ids as SPDX, or None when a term is not a catalog id."""
+        if not expression:
+            return None
+        catalog = _catalog()
+        out: list[str] = []
+        pos = 0
+        for m in _TOKEN.finditer(expression):
+            token = m.group(0)
+            out.append(expression[pos:m.start()])
+            pos = m.end()
+            if token in _OPERATORS:
+                out.append(token)
+                continue
+            entry = catalog.get(token)
+            if entry is None:
+                return None
+            out.append(self._use(entry.spdx, entry.name, entry.url))
+        out.append(expression[pos:])
+        return "".join(out)
+
+    def from_spdx(self, expression: str | None) -> str | None:
+        """An SPDX expression already resolved by the engine; LicenseRef- ids get their catalog name and URL."""
+        if not expression:
+            return None
+        catalog = _catalog()
+        by_spdx = {e.spdx: e for e in catalog.entries.values()}
+        for token in _TOKEN.findall(expression):
+            if token.startswith("LicenseRef-"):
+                entry = by_spdx.get(token)
+                self._use(token, entry.name if entry else token, entry.url if entry else "")
+        return expression
+
+    def declared_text(self, text: str) -> str:
+        """A LicenseRef- for a declaration the catalog does not know, its text the declaration as written."""
+        ref = "LicenseRef-policycheck-declared-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        self.refs.setdefault(ref, _LicenseInfo(name=f"As declared: {text}"[:200], url=""))
+        return ref
+
+    def _use(self, spdx: str, name: str, url: str) -> str:
+        if spdx.startswith("LicenseRef-"):
+            self.refs.setdefault(spdx, _LicenseInfo(name=name or spdx, url=url))
+        return spdx
+
+
+@dataclass
+class _Node:
+    id: str
+    kind: str
+    source: str
+    status: str
+    revision: str | None
+    declared: str | None  # SPDX expression, "NONE", "NOASSERTION"
+    concluded: str | None
+    comment: str
+    subject: bool = False
+
+
+def _expression(value: str | None) -> Any:
+    from spdx_tools.common.spdx_licensing import spdx_licensing
+    from spdx_tools.spdx.model import SpdxNoAssertion, SpdxNone
+
+    if value is None or value == "NOASSERTION":
+        return SpdxNoAssertion()
+    if value == "NONE":
+        return SpdxNone()
+    return spdx_licensing.parse(value)
+
+
+def _nodes(report: Report, lic: _Licenses) -> list[_Node]:
+    subject = report.subject
+    slic = subject.get("license") or {}
+    evaluated = {str(e.get("id")): e for e in report.evaluated}
+    parent_license: dict[str, tuple[str | None, bool]] = {}
+    for entry in report.lineage:
+        parent_license.setdefault(str(entry.get("parent")), (entry.get("parent_license"), bool(entry.get("resolved"))))
+    out: list[_Node] = []
+    sid = str(subject.get("id"))
+    s_eval = evaluated.get(sid, {})
+    if slic.get("known") and slic.get("resolved"):
+        concluded = lic.from_spdx(str(slic["resolved"]))
+        declared = concluded
+    else:
+        concluded = None
+        text = slic.get("declared")
+        declared = lic.declared_text(str(text)) if text else "NONE"
+    out.append(_Node(sid, str(s_eval.get("kind") or "model"), str(s_eval.get("source") or subject.get("source")),
+                     str(s_eval.get("status") or "ok"), subject.get("revision"), declared, concluded,
+                     f"subject of the report; verdict {report.verdict}", subject=True))
+    for nid, e in evaluated.items():
+        if nid == sid:
+            continue
+        status = str(e.get("status") or "")
+        kind = str(e.get("kind") or "model")
+        raw, resolved = parent_license.get(nid, (None, False))
+        mapped = lic.from_catalog(raw) if raw else None
+        if mapped is not None:
+            concluded = mapped if resolved else None  # resolved: read (ok/gated) and known to the catalog
+            declared = mapped
+        elif raw:
+            concluded, declared = None, lic.declared_text(str(raw))
+        else:
+            concluded = None
+            declared = "NONE" if status == "ok" and kind != "api" else "NOASSERTION"
+        detail = f"status {status}" + (f": {e.get('detail')}" if e.get("detail") else "")
+        out.append(_Node(nid, kind, str(e.get("source") or ""), status, e.get("revision"), declared, concluded,
+                         f"ancestor of {sid}; {detail}"))
+    return out
+
+
+def _on_hub(node: _Node) -> bool:
+    """A Hub repo: an ancestor named by a Hub id (wherever its card was read), or a subject read from the Hub.
+    A subject given as a local card file is not (its id comes from the file name)."""
+    if node.kind == "api" or not node.id or node.id.startswith(("/", ".")):
+        return False
+    return node.source in ("hub", "cache") if node.subject else node.status != "invalid"
+
+
+def _download(node: _Node) -> Any:
+    from spdx_tools.spdx.model import SpdxNoAssertion
+
+    if not _on_hub(node):
+        return SpdxNoAssertion()
+    path = quote(node.id, safe="/")
+    return f"{HUB}/datasets/{path}" if node.kind == "dataset" else f"{HUB}/{path}"
+
+
+def purl(node_id: str, revision: str | None) -> str:
+    parts = [quote(p, safe="") for p in node_id.split("/")]
+    version = f"@{quote(revision, safe='')}" if revision else ""
+    return "pkg:huggingface/" + "/".join(parts) + version
+
+
+def _package(node: _Node) -> Any:
+    from spdx_tools.spdx.model import (
+        ExternalPackageRef,
+        ExternalPackageRefCategory,
+        Package,
+        SpdxNoAssertion,
+    )
+
+    refs = []
+    if node.kind == "model" and _on_hub(node):
+        refs.append(ExternalPackageRef(ExternalPackageRefCategory.PACKAGE_MANAGER, "purl",
+                                       purl(node.id, node.revision)))
+    return Package(
+        spdx_id=spdx_id(node.kind, node.id), name=node.id, download_location=_download(node),
+        version=node.revision or None, files_analyzed=False,
+        license_concluded=_expression(node.concluded), license_declared=_expression(node.declared),
+        copyright_text=SpdxNoAssertion(), external_references=refs,
+        comment=f"{node.kind} ({node.source}); {node.comment}")
+
+
+def _relationships(report: Report, ids: dict[str, str]) -> list[Any]:
+    from spdx_tools.spdx.model import Relationship, RelationshipType
+
+    kinds = {str(e.get("id")): str(e.get("kind") or "model") for e in report.evaluated}
+    out = [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, ids[str(report.subject.get("id"))])]
+    for e in report.lineage:
+        child, parent, relation = str(e.get("child")), str(e.get("parent")), str(e.get("relation"))
+        if child not in ids or parent not in ids:
+            continue
+        if relation in ("finetune", "adapter", "merge"):
+            rtype = RelationshipType.DESCENDANT_OF
+        elif relation in ("quantized", "distillation"):
+            rtype = RelationshipType.GENERATED_FROM
+        elif relation == "trained_on":
+            rtype = RelationshipType.DEPENDS_ON
+        else:
+            rtype = RelationshipType.OTHER
+        comment = f"policycheck relation {relation}" + (" (inferred)" if e.get("inferred") else "") + \
+            f", declared in {e.get('declared_in')}"
+        if relation == "distillation":
+            comment += (": the dataset was generated by this teacher" if kinds.get(child) == "dataset" else
+                        ": trained on this teacher's outputs")
+        out.append(Relationship(ids[child], rtype, ids[parent], comment=comment))
+    return out
+
+
+def _packs(report: Report) -> str:
+    return ", ".join(f"{p.get('id')} {p.get('version')}" for p in report.packs) or "none"
+
+
+def build_document(results: Sequence[Report | TargetError]) -> Any:
+    from spdx_tools.spdx.model import (
+        Actor,
+        ActorType,
+        CreationInfo,
+        Document,
+        ExtractedLicensingInfo,
+    )
+
+    reports = [r for r in results if isinstance(r, Report)]
+    errors = [r for r in results if isinstance(r, TargetError)]
+    day = dt.date.fromisoformat(reports[0].date) if reports else dt.date(1970, 1, 1)
+    created = dt.datetime(day.year, day.month, day.day)
+    subjects = [f"{r.subject.get('id')}@{r.subject.get('revision') or ''}" for r in reports]
+    digest = hashlib.sha256("\n".join([*subjects, *(e.target for e in errors), day.isoformat()]).encode()
+                            ).hexdigest()
+    lic = _Licenses()
+    packages: dict[str, Any] = {}
+    ids: dict[str, str] = {}
+    relationships: list[Any] = []
+    for report in reports:
+        local_ids: dict[str, str] = {}
+        for node in _nodes(report, lic):
+            pid = spdx_id(node.kind, node.id)
+            local_ids[node.id] = pid
+            if pid not in packages:
+                packages[pid] = _package(node)
+        ids.update(local_ids)
+        for rel in _relationships(report, local_ids):
+            key = (rel.spdx_element_id, rel.relationship_type, rel.related_spdx_element_id)
+            if all((r.spdx_element_id, r.relationship_type, r.related_spdx_element_id) != key
+                   for r in relationships):
+                relationships.append(rel)
+    comment = [DISCLAIMER, *(f"{r.subject.get('id')}: verdict {r.verdict} (packs {_packs(r)}; catalog sha256 "
+                             f"{r.catalog_digest or 'n/a'})" for r in reports),
+               *(f"{e.target}: not evaluated: {e.message}" for e in errors)]
+    name = "policycheck " + (", ".join(str(r.subject.get("id")) for r in reports[:3]) or "report")
+    if len(reports) > 3:
+        name += f" and {len(reports) - 3} more"
+    info = CreationInfo(
+        spdx_version="SPDX-2.3", spdx_id="SPDXRef-DOCUMENT", name=name, data_license="CC0-1.0",
+        document_namespace=NAMESPACE_BASE + digest, creators=[Actor(ActorType.TOOL, f"policycheck-{__version__}")],
+        created=created, creator_comment=DISCLAIMER, document_comment="\n".join(comment))
+    extracted = [ExtractedLicensingInfo(
+        license_id=ref, extracted_text=f"See {info_.url}" if info_.url else info_.name, license_name=info_.name,
+        cross_references=[info_.url] if info_.url else [],
+        comment="policycheck catalog entry" if info_.url else "license as declared; not in the policycheck catalog")
+        for ref, info_ in sorted(lic.refs.items())]
+    return Document(info, packages=list(packages.values()), relationships=relationships,
+                    extracted_licensing_info=extracted)
+
+
+def render(results: Sequence[Report | TargetError], options: Any = None, fmt: str = "spdx-json") -> str:
+    document = build_document(results)
+    validate = bool(document.packages)
+    stream = io.StringIO()
+    if fmt == "spdx-tv":
+        from spdx_tools.spdx.writer.tagvalue.tagvalue_writer import write_document_to_stream as write_tv
+
+        write_tv(document, stream, validate=validate)
+    else:
+        from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream as write_json
+
+        write_json(document, stream, validate=validate)
+    text = stream.getvalue()
+    return text if text.endswith("\n") else text + "\n"
