@@ -167,6 +167,81 @@ def check(
     raise typer.Exit(_combine(sorted(codes)))
 
 
+class AnnexFormat(str, Enum):
+    markdown = "markdown"
+    docx = "docx"
+
+
+@app.command()
+def annex(
+    targets: Annotated[list[str], typer.Argument(help="The licensed models: card files, model folders or Hub ids.")],
+    party: Annotated[str | None, typer.Option("--party", help="The Provider (the party supplying the models): "
+                                              "its legal name (parameter party.name).")] = None,
+    counterparty: Annotated[str | None, typer.Option("--counterparty", help="The Recipient: its legal name "
+                                                     "(parameter counterparty.name).")] = None,
+    params: Annotated[Path | None, typer.Option("--params", help="YAML file of annex parameters (schema: "
+                                                "policycheck/annex/v1; see rules/schema/annex.json).")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", metavar="NAME=VALUE", help="Set one parameter, "
+                                                    "e.g. --param governing_law='the laws of Germany' "
+                                                    "(repeatable; overrides --params).")] = None,
+    governing_law: Annotated[str | None, typer.Option("--governing-law", help="Parameter governing_law.")] = None,
+    format: Annotated[AnnexFormat, typer.Option("--format", "-f", help="Output format (docx needs "
+                                                "--output).")] = AnnexFormat.markdown,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the annex to this file.")] = None,
+    templates: Annotated[list[Path] | None, typer.Option("--templates", help="Folder overriding the shipped "
+                                                         "annex/ and clauses/ templates (repeatable).")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
+                                                 "found upward from the target).")] = None,
+    rules: RulesOpt = None,
+    cards: Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards to resolve "
+                                                      "ancestors offline.")] = None,
+    today: Annotated[str | None, typer.Option("--today", help="Date of the annex and of waiver checks "
+                                              "(YYYY-MM-DD; default: today).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Send no request to the Hub.")] = False,
+    revision: Annotated[str | None, typer.Option("--revision", help="Pin Hub targets to this revision.")] = None,
+) -> None:
+    """Render a partner-agreement annex (a draft for counsel, not legal advice) from the checks of TARGETs.
+
+    The exit code is the checks' (0 pass, 1 fail, 3 review; the annex is written in every case and lists the
+    open findings for counsel); 2 for a usage or parameter error or a target that cannot be read."""
+    from policy.annex import load_params, merge_params, parse_param_option
+    from policy.errors import UsageError
+    from policy.loader import load_bundle
+    from policy.render.annex import render_annex
+    from policy.report import TargetError
+    from policy.run import CheckOptions, iter_check
+
+    if format is AnnexFormat.docx and output is None:
+        raise UsageError("--format docx writes a Word file: give it with --output FILE.docx")
+    for folder in templates or ():
+        if not folder.is_dir():
+            raise UsageError(f"--templates {folder}: no such folder")
+    overrides: dict[str, object] = dict(parse_param_option(p) for p in param or ())
+    overrides.update({k: v for k, v in (("party.name", party), ("counterparty.name", counterparty),
+                                        ("governing_law", governing_law)) if v is not None})
+    values = merge_params(load_params(params) if params else {}, overrides)
+    options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
+                           today=_date(today), offline=offline, revision=revision)
+    results = list(iter_check(targets, options))
+    failed = [r for r in results if isinstance(r, TargetError)]
+    if failed:
+        for r in failed:
+            _err(f"policycheck: {r.message}")
+            for frame in r.frames:
+                _err(frame)
+        _err("policycheck: no annex written: every licensed model must be checked")
+        raise typer.Exit(EXIT_INTERNAL if any(r.internal for r in failed) else EXIT_ERROR)
+    names = {e.id: e.name for e in load_bundle(tuple(rules or ())).catalog.entries.values()}
+    document = render_annex(results, values, format.value,  # type: ignore[arg-type]
+                            template_dirs=tuple(templates or ()), license_names=names)
+    with _output(output) as write:
+        write(document.content)
+    if document.missing_parameters:
+        _err(f"policycheck: annex written with {len(document.missing_parameters)} parameter(s) not set, shown as "
+             f"[PARAMETER: name]: {', '.join(document.missing_parameters)}")
+    raise typer.Exit(_combine(sorted({VERDICT_EXIT[r.verdict] for r in results})))  # type: ignore[union-attr]
+
+
 @contextlib.contextmanager
 def _output(path: Path | None) -> Iterator[Callable[[str | bytes], None]]:
     """A writer for the output: standard output, or a file written whole (a half-written report never
@@ -292,7 +367,7 @@ def version() -> None:
     _out(f"policycheck {__version__}\n")
 
 
-COMMANDS = {"check", "rules", "licenses", "version"}
+COMMANDS = {"check", "annex", "rules", "licenses", "version"}
 _BARE_WORD = re.compile(r"[A-Za-z0-9_-]+")  # no `/`, no `.`: a command name, not a Hub id (org/name) or a file
 
 
