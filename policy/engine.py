@@ -388,6 +388,9 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
                 "allow": sorted(policy.allow) if policy.allow is not None else None,
                 "deny": sorted(policy.deny)},
         notes=tuple(_notes(subject, policy)),
+        licenses={lid: {"spdx": e.spdx, "name": e.name, "url": e.url}
+                  for lic in facts.licenses.values() for lid in lic.ids
+                  if (e := catalog.entries.get(lid)) is not None},
     )
 
 

@@ -78,6 +78,9 @@ class Report:
     # Why the verdict rests on less than the subject's own card (Hub unreachable, read from the cache or only
     # from curations): shown first in every format.
     notices: tuple[str, ...] = ()
+    # The catalog facts of every license the report names (catalog id -> spdx, name, url), so that renderers
+    # never need the catalog itself.
+    licenses: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def open_findings(self) -> tuple[Finding, ...]:
@@ -100,6 +103,7 @@ class Report:
             "evaluated": list(self.evaluated),
             "policy": self.policy,
             "notes": list(self.notes),
+            "licenses": self.licenses,
         }
 
 

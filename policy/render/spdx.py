@@ -41,7 +41,6 @@ import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -62,14 +61,6 @@ class _LicenseInfo:
     url: str
 
 
-@lru_cache(maxsize=1)
-def _catalog() -> Any:
-    """The shipped license catalog (id -> SPDX id, name, url), for ancestors the report names by catalog id."""
-    from policy.loader import load_bundle
-
-    return load_bundle().catalog
-
-
 def spdx_id(kind: str, node_id: str) -> str:
     digest = hashlib.sha256(f"{kind}:{node_id}".encode()).hexdigest()[:8]
     slug = _IDSTRING.sub("-", node_id).strip("-")[:80] or "x"
@@ -79,14 +70,14 @@ def spdx_id(kind: str, node_id: str) -> str:
 class _Licenses:
     """Catalog expressions to SPDX expressions, collecting the LicenseRef- ids that need extracted text."""
 
-    def __init__(self) -> None:
+    def __init__(self, table: dict[str, dict[str, str]]) -> None:
+        self.table = table  # catalog id -> {spdx, name, url}: the reports' own `licenses`
         self.refs: dict[str, _LicenseInfo] = {}
 
     def from_catalog(self, expression: str | None) -> str | None:
         """An expression over catalog ids as SPDX, or None when a term is not a catalog id."""
         if not expression:
             return None
-        catalog = _catalog()
         out: list[str] = []
         pos = 0
         for m in _TOKEN.finditer(expression):
@@ -96,10 +87,10 @@ class _Licenses:
             if token in _OPERATORS:
                 out.append(token)
                 continue
-            entry = catalog.get(token)
+            entry = self.table.get(token)
             if entry is None:
                 return None
-            out.append(self._use(entry.spdx, entry.name, entry.url))
+            out.append(self._use(entry["spdx"], entry["name"], entry["url"]))
         out.append(expression[pos:])
         return "".join(out)
 
@@ -107,12 +98,11 @@ class _Licenses:
         """An SPDX expression already resolved by the engine; LicenseRef- ids get their catalog name and URL."""
         if not expression:
             return None
-        catalog = _catalog()
-        by_spdx = {e.spdx: e for e in catalog.entries.values()}
+        by_spdx = {e["spdx"]: e for e in self.table.values()}
         for token in _TOKEN.findall(expression):
             if token.startswith("LicenseRef-"):
                 entry = by_spdx.get(token)
-                self._use(token, entry.name if entry else token, entry.url if entry else "")
+                self._use(token, entry["name"] if entry else token, entry["url"] if entry else "")
         return expression
 
     def declared_text(self, text: str) -> str:
@@ -281,7 +271,7 @@ def build_document(results: Sequence[Report | TargetError]) -> Any:
     subjects = [f"{r.subject.get('id')}@{r.subject.get('revision') or ''}" for r in reports]
     digest = hashlib.sha256("\n".join([*subjects, *(e.target for e in errors), day.isoformat()]).encode()
                             ).hexdigest()
-    lic = _Licenses()
+    lic = _Licenses({lid: info for r in reports for lid, info in r.licenses.items()})
     packages: dict[str, Any] = {}
     ids: dict[str, str] = {}
     relationships: list[Any] = []
