@@ -2,6 +2,7 @@
 
     policycheck org/model            same as `policycheck check org/model` (also a card file or a folder)
     policycheck check TARGET...      card files, model folders or Hub ids; `check gpt2` for a one-word Hub id
+    policycheck lint CARD... [--fix] card metadata problems and rule findings at the line to change
     policycheck rules list|validate|test
     policycheck licenses [--category C]
 
@@ -165,6 +166,85 @@ def check(
             document = render_document(format.value, collected, RenderOptions(templates=tuple(templates or ())))
             write(document)
     raise typer.Exit(_combine(sorted(codes)))
+
+
+class LintFormat(str, Enum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class Unresolved(str, Enum):
+    warn = "warn"
+    fail = "fail"
+
+
+@app.command()
+def lint(
+    cards_: Annotated[list[Path], typer.Argument(metavar="CARD...", help="Model card files (README.md with YAML "
+                                                 "front matter).")],
+    offline: Annotated[bool, typer.Option("--offline", help="Send no request (the default; kept for "
+                                          "symmetry with `check`).")] = False,
+    online: Annotated[bool, typer.Option("--online", help="Let ancestors that are not local be read from the "
+                                         "Hub.")] = False,
+    unresolved: Annotated[Unresolved, typer.Option("--unresolved", help="An ancestor that cannot be resolved "
+                                                   "offline: a warning (warn) or a failure (fail).")] = Unresolved.warn,
+    cards: Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards to resolve "
+                                                      "ancestors offline.")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
+                                                 "found upward from the card).")] = None,
+    rules: RulesOpt = None,
+    format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes (license id case, misspelled keys, "
+                                      "relation spelling) in place, then report what is left.")] = False,
+) -> None:
+    """Lint model cards: metadata problems and rule findings at the line to change (offline by default).
+
+    Exit codes: 0 clean, 1 a lint error or a violation (or an unresolved ancestor with --unresolved fail),
+    3 review, 2 a card that cannot be read."""
+    from policy.lint import LintOptions, iter_text, json_document, run_lint, sarif_document
+
+    options = LintOptions(cards=tuple(cards or ()), policy_file=policy, rules=tuple(rules or ()),
+                          online=online and not offline, unresolved=unresolved.value)
+    results = run_lint([str(c) for c in cards_], options, write=_write_in_place if fix else None)
+    codes: set[int] = set()
+
+    def counted() -> Iterator[object]:
+        for r in results:
+            codes.add(r.exit_code)
+            yield r
+
+    if format is LintFormat.text:
+        for chunk in iter_text(counted()):  # type: ignore[arg-type]
+            _say_block(chunk)
+    else:
+        collected = list(counted())
+        document = (json_document(collected, _combine(sorted(codes))) if format is LintFormat.json  # type: ignore[arg-type]
+                    else sarif_document(collected))  # type: ignore[arg-type]
+        from policy.render.json import dumps
+
+        _out(dumps(document) + "\n")
+    raise typer.Exit(_combine(sorted(codes)))
+
+
+def _say_block(text: str) -> None:
+    from policy.render.text import printable
+
+    _out("\n".join(printable(line) for line in text.split("\n")))
+
+
+def _write_in_place(path: str, data: bytes) -> None:
+    """Replace a card with its fixed text: written beside it and renamed, keeping its permissions."""
+    target = Path(path)
+    tmp = target.with_name(f".{target.name}.policycheck-fix")
+    try:
+        tmp.write_bytes(data)
+        shutil.copymode(target, tmp)
+        os.replace(tmp, target)
+    except OSError as exc:
+        raise PolicyError(f"{path}: cannot write the fixed card ({exc.strerror})") from None
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 class AnnexFormat(str, Enum):
@@ -367,7 +447,7 @@ def version() -> None:
     _out(f"policycheck {__version__}\n")
 
 
-COMMANDS = {"check", "annex", "rules", "licenses", "version"}
+COMMANDS = {"check", "lint", "annex", "rules", "licenses", "version"}
 _BARE_WORD = re.compile(r"[A-Za-z0-9_-]+")  # no `/`, no `.`: a command name, not a Hub id (org/name) or a file
 
 

@@ -15,10 +15,14 @@ from policy.errors import InputError
 from policy.facts import INVALID, OK, UNAVAILABLE, ModelFacts
 from policy.scan.ids import looks_like_repo_id, repo_id_problem
 
+CARD_FILE_NAMES = ("readme.md", "model_card.md")
+
 
 def card_id_from_path(path: Path) -> str:
-    """`org__name.md` -> `org/name`; `.../org/name/README.md` -> `org/name`; else the file or folder name."""
-    if path.name.lower() == "readme.md":
+    """`org__name.md` -> `org/name`; `.../org/name/README.md` -> `org/name`; else the file or folder name.
+
+    A repo's card file (`README.md`, or `MODEL_CARD.md` as some teams keep it) is named by its folder."""
+    if path.name.lower() in CARD_FILE_NAMES:
         folder = path.resolve().parent
         parent = folder.parent.name
         if parent and parent not in ("", "/") and looks_like_repo_id(f"{parent}/{folder.name}") and \

@@ -1,0 +1,844 @@
+"""Card lint: metadata problems at `file:line:col`, rule findings at the card key that caused them, and the safe
+fixes (DESIGN §10).
+
+The core is pure over text: `scan_front_matter` finds every top-level key, scalar value and list item of the
+front matter with its line and column in the file as written (BOM, CRLF and all), `lint_text` turns a card's
+text into `Problem`s and `Fix`es, `apply_fixes` applies fixes as text edits that leave every other byte alone
+(comments, order, quoting, line ends), and `locate_findings` places a rule engine `Report`'s findings on the
+card. `run_lint` drives it for files: it reads them, evaluates each with the engine (offline unless asked
+otherwise) and hands fixed text to a writer the caller supplies (the CLI writes files).
+
+Exit codes, per file and for a run (the worst): 0 clean, 1 a lint error or a violation at or above the
+policy's `fail_on` (or an ancestor that cannot be resolved, under `unresolved="fail"`), 3 a review finding, 2 a
+card that cannot be read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from policy.cards import MISSPELLED_KEYS, as_id_list, declared_license, decode_card, parse_card
+from policy.diagnostics import Diagnostic, code_frame
+from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, EXIT_REVIEW, InputError
+from policy.scan.ids import repo_id_problem
+
+if TYPE_CHECKING:
+    from policy.licenses import Catalog
+    from policy.report import Finding, Report
+    from policy.rules import Rule
+
+SCHEMA = "policycheck/lint/v1"
+
+# The Hub's four relations (hub-api.md §1) and the spellings seen for them that are safe to correct.
+HUB_RELATIONS = ("finetune", "adapter", "merge", "quantized")
+RELATION_SPELLINGS = {
+    "fine-tune": "finetune", "fine_tune": "finetune", "fine tune": "finetune", "finetuned": "finetune",
+    "fine-tuned": "finetune", "fine_tuned": "finetune", "finetuning": "finetune", "fine-tuning": "finetune",
+    "fine-tune-full": "finetune", "finetune": "finetune",
+    "quantization": "quantized", "quantisation": "quantized", "quantised": "quantized", "quantize": "quantized",
+    "quantise": "quantized", "quant": "quantized", "quantized": "quantized",
+    "adapters": "adapter", "adaptor": "adapter", "adapter": "adapter",
+    "merged": "merge", "merging": "merge", "merges": "merge", "merge": "merge",
+}
+DISTILL_WORDS = frozenset({"distill", "distilled", "distillation", "distilation", "distil", "distillation-from"})
+
+# Top-level metadata keys the Hub reads (hub-docs modelcard.md / datasetcard.md), plus policycheck's
+# `teacher_model` convention (DESIGN §3). Keys outside this list are allowed; they are only checked against it
+# for spelling and case.
+HUB_KEYS = frozenset({
+    "license", "license_name", "license_link", "license_details", "base_model", "base_model_relation",
+    "teacher_model", "datasets", "new_version", "tags", "library_name", "pipeline_tag", "model-index",
+    "model_name", "language", "metrics", "thumbnail", "widget", "inference", "co2_eq_emissions", "gated",
+    "extra_gated_prompt", "extra_gated_fields", "extra_gated_heading", "extra_gated_description",
+    "extra_gated_button_content", "extra_gated_eu_disallowed", "language_bcp47", "pretty_name",
+    "task_categories", "task_ids", "size_categories", "annotations_creators", "language_creators",
+    "multilinguality", "source_datasets", "paperswithcode_id", "configs", "dataset_info", "train-eval-index",
+    "viewer", "language_details", "arxiv", "private", "duplicated_from", "emoji", "title", "sdk",
+})
+# Keys whose near-misses (difflib) are reported: the ones that carry licensing and lineage.
+LINEAGE_KEYS = ("license", "license_name", "license_link", "base_model", "base_model_relation",
+                "teacher_model", "datasets")
+ID_KEYS = ("base_model", "teacher_model", "datasets")
+MAX_REPORTED = 50  # problems of one kind reported per key (a 10,000-entry list gives 50 and a count)
+HUB_LICENSES_URL = "https://huggingface.co/docs/hub/repositories-licenses"
+
+# Rule findings that lint reports more precisely itself (at the key, with a fix): not repeated.
+_REDUNDANT = {"card-metadata-irregular": (), "license-metadata-contradictory": ("license-conflict",),
+              "license-unknown": ("unknown-license", "license-other-unnamed", "license-not-hub-id")}
+_UNAVAILABLE = frozenset({"unavailable"})
+_TOP_KEY = re.compile(r"""(?:"([^"]+)"|'([^']+)'|([^\s:'"#][^:#]*?))[ \t]*:(?:[ \t]|$)""")
+_ITEM = re.compile(r"([ \t]*)-(?:[ \t]+|$)")
+
+
+# --- positions in the front matter ---------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Text at a 1-based line and column of the file (the text inside quotes for a quoted scalar)."""
+
+    line: int
+    col: int
+    text: str
+    quote: str = ""
+
+
+@dataclass(slots=True)
+class KeyEntry:
+    key: Span
+    value: Span | None = None  # a scalar on the key's line
+    items: list[Span] = field(default_factory=list)  # block (`- x`) or one-line flow (`[x, y]`) list items
+    is_list: bool = False
+    empty: bool = False  # nothing after the colon and no items below
+    index: dict[str, Span] | None = None  # value text -> its first span (built on first lookup)
+
+
+@dataclass(slots=True)
+class FrontMatter:
+    open_line: int  # line of the opening `---` (0: no front matter)
+    close_line: int
+    keys: list[KeyEntry] = field(default_factory=list)
+
+    def get(self, key: str) -> KeyEntry | None:
+        return next((k for k in self.keys if k.key.text == key), None)
+
+
+def _lines(text: str) -> list[str]:
+    return text.split("\n")  # each line keeps its "\r" under CRLF
+
+
+def _scalar(line_no: int, s: str, j: int) -> Span | None:
+    """The scalar starting at index `j` of line `s` (without its `\\r`), or None for none/flow/block."""
+    while j < len(s) and s[j] in " \t":
+        j += 1
+    if j >= len(s) or s[j] in "#[{|>&*!":
+        return None
+    c = s[j]
+    if c in "\"'":
+        k = j + 1
+        while k < len(s) and s[k] != c:
+            k += 2 if (c == '"' and s[k] == "\\") else 1
+        return Span(line_no, j + 2, s[j + 1:min(k, len(s))], c)
+    m = re.search(r"[ \t]#", s[j:])
+    end = j + m.start() if m else len(s)
+    return Span(line_no, j + 1, s[j:end].rstrip(" \t"))
+
+
+def _flow_items(line_no: int, s: str, j: int) -> list[Span] | None:
+    """Items of a one-line flow sequence `[a, "b"]` starting at index `j`, or None if it spans lines."""
+    while j < len(s) and s[j] in " \t":
+        j += 1
+    if j >= len(s) or s[j] != "[":
+        return None
+    close = s.find("]", j)
+    if close < 0:
+        return None
+    items: list[Span] = []
+    k = j + 1
+    while k < close:
+        while k < close and s[k] in " \t,":
+            k += 1
+        if k >= close:
+            break
+        if s[k] in "\"'":
+            q = s.find(s[k], k + 1)
+            q = close if q < 0 else q
+            items.append(Span(line_no, k + 2, s[k + 1:q], s[k]))
+            k = q + 1
+        else:
+            e = s.find(",", k, close)
+            e = close if e < 0 else e
+            items.append(Span(line_no, k + 1, s[k:e].rstrip(" \t")))
+            k = e
+        nxt = s.find(",", k, close)
+        k = close if nxt < 0 else nxt + 1
+    return items
+
+
+def scan_front_matter(text: str) -> FrontMatter | None:
+    """Where the front matter and its top-level keys are in `text` (a BOM already removed), as the Hub finds
+    the block (blank lines before the opening `---` allowed). None when there is no front matter."""
+    lines = _lines(text)
+    i = 0
+    while i < len(lines) and not lines[i].strip():
+        i += 1
+    if i >= len(lines) or lines[i].strip() != "---":
+        return None
+    close = next((j for j in range(i + 1, len(lines)) if lines[j].rstrip(" \t\r") == "---"), None)
+    if close is None:
+        return None
+    fm = FrontMatter(i + 1, close + 1)
+    current: KeyEntry | None = None
+    item_indent: str | None = None
+    for idx in range(i + 1, close):
+        s = lines[idx].rstrip("\r")
+        n = idx + 1
+        if not s.strip() or s.lstrip().startswith("#"):
+            continue
+        if s[0] not in " \t-":
+            m = _TOP_KEY.match(s)
+            if m is None:
+                current = None
+                continue
+            g = 1 if m.group(1) is not None else 2 if m.group(2) is not None else 3
+            key = Span(n, m.start(g) + 1, m.group(g).strip(), "" if g == 3 else s[m.start(g) - 1])
+            current = KeyEntry(key)
+            item_indent = None
+            rest = m.end()
+            flow = _flow_items(n, s, rest)
+            if flow is not None:
+                current.items, current.is_list = flow, True
+            else:
+                current.value = _scalar(n, s, rest)
+                current.empty = current.value is None and not s[rest:].strip(" \t")
+            fm.keys.append(current)
+            continue
+        if current is None:
+            continue
+        m = _ITEM.match(s)
+        if m is None or (item_indent is not None and m.group(1) != item_indent):
+            if not (current.is_list or current.value):
+                current.empty = False  # a nested mapping or a block scalar below the key
+            continue
+        if item_indent is None:
+            item_indent = m.group(1)
+        current.is_list, current.empty = True, False
+        item = _scalar(n, s, m.end())
+        if item is not None:
+            current.items.append(item)
+    return fm
+
+
+# --- problems and fixes --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    """Replace `old` at `line`:`col` (1-based, in the text without BOM) by `new`."""
+
+    line: int
+    col: int
+    old: str
+    new: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"line": self.line, "col": self.col, "old": self.old, "new": self.new}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    diag: Diagnostic
+    source: str = "lint"  # lint | rule
+    fix: Fix | None = None
+    kind: str | None = None  # a rule finding's kind (violation | review | ...)
+    unresolved: bool = False  # a review finding caused by an ancestor that could not be read offline
+    ancestor: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {**self.diag.to_dict(), "source": self.source, "fixable": self.fix is not None}
+        if self.source == "rule":
+            d.update(kind=self.kind, ancestor=self.ancestor, unresolved=self.unresolved)
+        return d
+
+
+def _problem(code: str, span: Span | None, message: str, help: str = "", severity: str = "error",
+             file: str = "", fix: Fix | None = None, length: int | None = None) -> Problem:
+    line, col = (span.line, span.col) if span else (1, 1)
+    n = length if length is not None else (len(span.text) if span and span.text else 1)
+    return Problem(Diagnostic(file, line, col, code, message, help, severity, max(n, 1)), fix=fix)
+
+
+def _suggest(value: str, catalog: Catalog) -> list[str]:
+    """Close Hub ids and catalog aliases for an unknown license id (the catalog ids they stand for)."""
+    candidates: dict[str, str] = {}
+    for e in catalog.entries.values():
+        for text in (e.id, *e.aliases):
+            if text and len(text) <= 80:
+                candidates.setdefault(text.lower(), e.id)
+    out: list[str] = []
+    for match in difflib.get_close_matches(value.lower(), list(candidates), n=8, cutoff=0.6):
+        lid = candidates[match]
+        if lid not in out and lid not in ("other", "unknown"):
+            out.append(lid)
+    return out[:3]
+
+
+def _right_key(key: str) -> str | None:
+    """The Hub key a misspelled or miscased key stands for, or None when it is fine or unrelated."""
+    if key in HUB_KEYS:
+        return None
+    if key in MISSPELLED_KEYS:
+        return MISSPELLED_KEYS[key]
+    low = key.lower()
+    if low in MISSPELLED_KEYS:
+        return MISSPELLED_KEYS[low]
+    norm = re.sub(r"[\s-]+", "_", low)
+    for known in HUB_KEYS:
+        if norm == re.sub(r"[\s-]+", "_", known):
+            return known
+    close = difflib.get_close_matches(norm, LINEAGE_KEYS, n=1, cutoff=0.85)
+    return close[0] if close else None
+
+
+def lint_text(text: str, filename: str, catalog: Catalog,
+              exists: Callable[[str], bool] | None = None, repo_id: str | None = None) -> list[Problem]:
+    """The metadata problems of a card's text, each with its fix when one is safe. `exists(relpath)` tells
+    whether a file is in the card's repo (None: not checked). Raises `InputError` for unreadable front
+    matter."""
+    bom = text.startswith("\ufeff")
+    body = text[1:] if bom else text
+    card = parse_card(body, filename)  # raises InputError (YAML syntax) with a positioned diagnostic
+    fm = scan_front_matter(body)
+    out: list[Problem] = []
+    lines = _lines(body)
+
+    def add(p: Problem) -> None:
+        out.append(replace(p, diag=replace(p.diag, file=filename)))
+
+    if bom:
+        add(_problem("bom", Span(1, 1, ""), "the card starts with a byte-order mark",
+                     "save the card as UTF-8 without BOM", "warning"))
+    if fm is None:
+        if any(n.code == "no-front-matter" for n in card.notes):
+            add(_problem("no-front-matter", Span(1, 1, ""), "the card has no YAML front matter, so it declares "
+                         "no license and no lineage", "start the file with a '---' block holding `license:` "
+                         "(and `base_model:` for a derivative)", "warning"))
+        return out
+    if fm.open_line > 1:
+        add(_problem("front-matter-not-at-top", Span(1, 1, ""),
+                     f"{fm.open_line - 1} blank line(s) before the front matter's opening '---' (line "
+                     f"{fm.open_line}); the Hub accepts them, most YAML front-matter tools do not",
+                     "delete the blank lines so that '---' is the first line", "warning"))
+    crlf = next((i for i, s in enumerate(lines[:fm.close_line]) if s.endswith("\r")), None)
+    if crlf is not None:
+        add(_problem("crlf", Span(crlf + 1, len(lines[crlf]), ""), "the card uses CRLF (Windows) line ends",
+                     "save it with LF line ends (git: `* text=auto eol=lf` in .gitattributes)", "warning"))
+    tab_lines = [i + 1 for i in range(fm.open_line, fm.close_line - 1) if "\t" in lines[i]]
+    if tab_lines:
+        first = lines[tab_lines[0] - 1]
+        more = f" (and {len(tab_lines) - 1} more line(s), up to line {tab_lines[-1]})" if len(tab_lines) > 1 else ""
+        add(_problem("tabs", Span(tab_lines[0], first.index("\t") + 1, "\t"),
+                     f"a tab character in the YAML front matter{more}; YAML forbids tabs for indentation and "
+                     "strict parsers (huggingface_hub's) reject the card", "indent with spaces", "warning"))
+
+    first_at: dict[str, Span] = {}
+    for entry in fm.keys:
+        earlier = first_at.setdefault(entry.key.text, entry.key)
+        if earlier is not entry.key:
+            add(_problem("duplicate-key", entry.key, f"key '{entry.key.text}' appears again (first at line "
+                         f"{earlier.line}); YAML readers disagree on which one counts",
+                         "keep one of them", "warning"))
+    present = {k.key.text for k in fm.keys}
+    renamed: set[str] = set()
+    source_of: dict[str, KeyEntry] = {}
+    for entry in fm.keys:
+        if entry.key.text in HUB_KEYS:
+            source_of.setdefault(entry.key.text, entry)
+    for entry in fm.keys:
+        key = entry.key.text
+        right = _right_key(key)
+        if right is None:
+            continue
+        if right in present:
+            other = fm.get(right)
+            where = f" (line {other.key.line})" if other else ""
+            add(_problem("misspelled-key", entry.key, f"key '{key}' is not read by the Hub; did you mean "
+                         f"'{right}'? '{right}' is also present{where}",
+                         f"merge its value into '{right}' and delete '{key}'", "warning"))
+            continue
+        fix = None
+        if right not in renamed and not entry.key.quote:
+            fix = Fix(entry.key.line, entry.key.col, key, right)
+            renamed.add(right)
+        source_of.setdefault(right, entry)
+        add(_problem("misspelled-key", entry.key, f"key '{key}' is not read by the Hub; did you mean '{right}'?",
+                     f"rename it to '{right}'", "error", fix=fix))
+
+    fields = dict(card.fields)  # read a misspelled or miscased key as the key it stands for
+    for right, entry in source_of.items():
+        if right not in fields and entry.key.text in fields:
+            fields[right] = fields[entry.key.text]
+    _lint_license(fields, source_of, catalog, exists, repo_id, add)
+    _lint_ids(fields, source_of, add)
+    _lint_relation(fields, source_of, add)
+    for note in card.notes:
+        if note.code in ("non-string-value", "too-many-parents"):
+            span = Span(note.line or 1, 1, "")
+            add(_problem("not-a-string" if note.code == "non-string-value" else note.code, span, note.message,
+                         "write a single text value" if note.code == "non-string-value" else "",
+                         "error" if note.code == "non-string-value" else "warning"))
+    out.sort(key=lambda p: (p.diag.line, p.diag.col, p.diag.code))
+    return out
+
+
+def _value_spans(entry: KeyEntry | None) -> list[Span]:
+    if entry is None:
+        return []
+    return entry.items if entry.is_list else [entry.value] if entry.value else []
+
+
+def _span_of(entry: KeyEntry | None, value: str) -> Span | None:
+    """Where `value` is written under `entry` (its first occurrence), else the key. Linear once per entry."""
+    if entry is None:
+        return None
+    if entry.index is None:
+        entry.index = {}
+        for span in _value_spans(entry):
+            entry.index.setdefault(span.text.strip(), span)
+    return entry.index.get(value, entry.key)
+
+
+def _lint_license(fields: Mapping[str, Any], source_of: Mapping[str, KeyEntry], catalog: Catalog,
+                  exists: Callable[[str], bool] | None, repo_id: str | None,
+                  add: Callable[[Problem], None]) -> None:
+    from policy.facts import DeclaredLicense
+
+    entry = source_of.get("license")
+    raw = fields.get("license")
+    if isinstance(raw, list) and entry is not None:
+        one = len(raw) == 1 and isinstance(raw[0], str)
+        add(_problem("license-list", entry.key, "'license' is a list; the Hub reads one license id for a "
+                     "model", f"write `license: {raw[0]}`" if one else "write one id, or `license: other` with "
+                     "`license_name`, for a combination", "warning"))
+    declared = declared_license(fields)
+    for value in declared.values[:MAX_REPORTED]:
+        span = _span_of(entry, value)
+        low = value.lower()
+        if low in ("other", "unknown"):
+            continue
+        lid = catalog.lookup(value)
+        e = catalog.get(lid) if lid else None
+        if e is not None and e.hub_id:
+            if value == lid:
+                continue
+            if low == lid and span is not None and span.text.strip() == value and span is not entry.key:
+                add(_problem("license-case", span, f"license id '{value}' is written '{lid}' on the Hub",
+                             f"write `license: {lid}`", fix=Fix(span.line, span.col, span.text, lid)))
+            else:
+                add(_problem("license-not-hub-id", span, f"'{value}' is not a Hub license id; it names {e.name}",
+                             f"write `license: {lid}`"))
+            continue
+        if e is not None:
+            add(_problem("license-not-hub-id", span, f"'{value}' is not a Hub license id; it names {e.name}, "
+                         "which the Hub has no id for", f"write `license: other` with `license_name: {lid}` and "
+                         "`license_link` to its text"))
+            continue
+        if catalog.resolve(DeclaredLicense(values=(value,))).known:
+            continue  # an expression of known ids
+        close = _suggest(value, catalog)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        add(_problem("unknown-license", span, f"unknown license id '{value}'",
+                     f"{hint}use a Hub id ({HUB_LICENSES_URL}), or `license: other` with `license_name` and "
+                     "`license_link`"))
+    if declared.values and all(v.lower() == "other" for v in declared.values) and not declared.name \
+            and not declared.link:
+        add(_problem("license-other-unnamed", _span_of(entry, declared.values[0]), "`license: other` without "
+                     "`license_name` or `license_link`: nobody can tell which license this is",
+                     "add `license_name: <short-id>` and `license_link: LICENSE` (a file in the repo)"))
+    link_entry = source_of.get("license_link")
+    link = declared.link
+    if link and exists is not None:
+        rel = _repo_path(link, repo_id)
+        if rel is not None and rel and not exists(rel):
+            add(_problem("license-link-missing", _span_of(link_entry, link), f"license_link '{link}' points to "
+                         f"'{rel}', which is not in the repo", f"add the license text as '{rel}' next to the "
+                         "card, or link to where the text is"))
+    if declared.values:
+        resolved = catalog.resolve(declared)
+        if resolved.conflict:
+            name_entry = source_of.get("license_name") if declared.name else link_entry
+            add(_problem("license-conflict", _span_of(name_entry, declared.name or link or "") or
+                         (entry.key if entry else None), f"contradictory license keys: {resolved.conflict}",
+                         "make `license`, `license_name` and `license_link` name the same license (for a "
+                         "license the Hub has no id for: `license: other`)"))
+
+
+def _repo_path(link: str, repo_id: str | None) -> str | None:
+    """The path inside the card's repo a license_link points to, or None for a link elsewhere."""
+    link = link.strip()
+    if re.match(r"^[a-z][a-z0-9+.-]*:", link, re.IGNORECASE) or link.startswith("//"):
+        if repo_id and "/" in repo_id:
+            m = re.match(rf"^https?://(?:www\.)?huggingface\.co/{re.escape(repo_id)}/(?:blob|resolve|raw)/"
+                         r"[^/]+/(.+?)(?:[?#].*)?$", link, re.IGNORECASE)
+            if m:
+                return m.group(1)
+        return None
+    path = link.split("#", 1)[0].split("?", 1)[0]
+    while path.startswith("./"):
+        path = path[2:]
+    if path.startswith("/") or ".." in path.split("/"):
+        return None
+    return path
+
+
+def _lint_ids(fields: Mapping[str, Any], source_of: Mapping[str, KeyEntry], add: Callable[[Problem], None]) -> None:
+    for key in ID_KEYS:
+        entry = source_of.get(key)
+        if entry is None:
+            continue
+        value = fields.get(key)
+        items = value if isinstance(value, list | tuple) else [value]
+        if value is None or value == "" or value == [] or all(i is None or i == "" for i in items):
+            add(_problem("empty-list", entry.key, f"'{entry.key.text}' is empty", f"name the {key} ids, or "
+                         f"delete the '{entry.key.text}' key", "warning"))
+            continue
+        if any(i is None or i == "" for i in items):
+            add(_problem("empty-list", entry.key, f"'{entry.key.text}' has an empty entry",
+                         "delete the empty '-' line", "warning"))
+        bad = [(item, problem) for item in as_id_list(value, limit=None)
+               if (problem := repo_id_problem(item)) is not None]
+        for item, problem in bad[:MAX_REPORTED]:
+            add(_problem("invalid-repo-id", _span_of(entry, item), f"{key}: {problem}",
+                         "write the Hub id as org/name (e.g. meta-llama/Llama-3.1-8B)"))
+        if len(bad) > MAX_REPORTED:
+            add(_problem("invalid-repo-id", entry.key, f"{key}: {len(bad) - MAX_REPORTED} more entries are not "
+                         "valid Hub repo ids", "write each Hub id as org/name"))
+
+
+def _lint_relation(fields: Mapping[str, Any], source_of: Mapping[str, KeyEntry],
+                   add: Callable[[Problem], None]) -> None:
+    entry = source_of.get("base_model_relation")
+    value = fields.get("base_model_relation")
+    if entry is None or not isinstance(value, str | int | float):
+        return
+    text = str(value).strip()
+    if text in HUB_RELATIONS:
+        return
+    span = entry.value or entry.key
+    low = text.lower()
+    right = RELATION_SPELLINGS.get(low) or RELATION_SPELLINGS.get(re.sub(r"[\s_]+", "-", low))
+    if right:
+        fix = Fix(span.line, span.col, span.text, right) if entry.value and entry.value.text == text else None
+        add(_problem("relation-invalid", span, f"base_model_relation '{text}' is not one of the Hub's four "
+                     f"({', '.join(HUB_RELATIONS)})", f"write `base_model_relation: {right}`", fix=fix))
+    elif low in DISTILL_WORDS or "distil" in low:
+        add(_problem("relation-invalid", span, f"base_model_relation '{text}' is not one of the Hub's four "
+                     f"({', '.join(HUB_RELATIONS)}); distillation is not a relation to a base model",
+                     "list the teacher(s) whose outputs trained the model under `teacher_model:` and keep "
+                     "`base_model:` (relation finetune) for the weights it started from"))
+    else:
+        add(_problem("relation-invalid", span, f"base_model_relation '{text}' is not one of the Hub's four "
+                     f"({', '.join(HUB_RELATIONS)})", "use one of them, or delete the key (the Hub infers it)"))
+
+
+def apply_fixes(text: str, fixes: Sequence[Fix]) -> str:
+    """`text` with each fix applied; every other byte kept. A fix whose `old` text is not where it says is
+    skipped."""
+    bom = "\ufeff" if text.startswith("\ufeff") else ""
+    lines = _lines(text[len(bom):])
+    for f in sorted(set(fixes), key=lambda f: (f.line, f.col), reverse=True):
+        if not 1 <= f.line <= len(lines):
+            continue
+        s = lines[f.line - 1]
+        start = f.col - 1
+        if s[start:start + len(f.old)] != f.old:
+            continue
+        lines[f.line - 1] = s[:start] + f.new + s[start + len(f.old):]
+    return bom + "\n".join(lines)
+
+
+# --- rule findings on the card -------------------------------------------------------------------------
+
+def finding_key(f: Finding, rule: Rule | None) -> tuple[str, ...]:
+    """The card keys, best first, a finding is about: the license for findings the model's own license must
+    answer (the rule requires something of `model.license`), else the key naming the ancestor by the first
+    relation from the subject (as SARIF locates them), then the license."""
+    from policy.render.sarif import LICENSE_KEYS, RELATION_KEYS, WEIGHT_RELATIONS
+
+    if rule is not None and rule.require is not None and any(
+            p == "model.license" or p.startswith("model.license.") for p in rule.require.paths()):
+        return LICENSE_KEYS
+    if f.ancestor is not None and f.via:
+        first = f.via[0]
+        if first in WEIGHT_RELATIONS:
+            return ("base_model", *LICENSE_KEYS)
+        if first in RELATION_KEYS:
+            return (*RELATION_KEYS[first], *LICENSE_KEYS)
+    return LICENSE_KEYS
+
+
+def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str, Rule],
+                    lint_codes: frozenset[str] = frozenset()) -> list[Problem]:
+    """The report's open findings as problems at the card key that caused them."""
+    body = text[1:] if text.startswith("\ufeff") else text
+    fm = scan_front_matter(body)
+    entries: dict[str, KeyEntry] = {}
+    for entry in fm.keys if fm else ():
+        if entry.key.text in HUB_KEYS:
+            entries.setdefault(entry.key.text, entry)
+    for entry in fm.keys if fm else ():  # a misspelled key stands in where the right one is absent
+        right = _right_key(entry.key.text)
+        if right and right not in entries:
+            entries[right] = entry
+    status = {e.get("id"): e.get("status") for e in report.evaluated}
+    out: list[Problem] = []
+    for f in report.open_findings:
+        if f.rule in _REDUNDANT and (not _REDUNDANT[f.rule] or lint_codes & set(_REDUNDANT[f.rule])):
+            continue
+        rule = rules.get(f.rule)
+        span: Span | None = None
+        for key in finding_key(f, rule):
+            entry = entries.get(key)
+            if entry is None:
+                continue
+            span = entry.key
+            if f.ancestor and key in ID_KEYS:
+                span = _span_of(entry, f.ancestor)
+            elif key == "license":
+                values = _value_spans(entry)
+                span = values[0] if values else entry.key
+            break
+        # An ancestor that could not be read (offline, not cached, no local card): not a fact about the card.
+        # A malformed id is (lint reports it as invalid-repo-id).
+        unresolved = f.kind == "review" and f.ancestor is not None and (
+            status.get(f.ancestor) in _UNAVAILABLE
+            or (f.rule == "ancestor-unresolved" and status.get(f.ancestor) not in ("invalid",)))
+        severity = "note" if f.kind in ("obligation", "note") else (
+            f.severity if f.kind == "violation" else "warning")
+        message = f.message or f.title
+        diag = Diagnostic(filename, span.line if span else 1, span.col if span else 1, f.rule, message,
+                          f.remediation, severity, max(len(span.text), 1) if span else 1)
+        out.append(Problem(diag, "rule", None, f.kind, unresolved, f.ancestor))
+    return out
+
+
+# --- files ---------------------------------------------------------------------------------------------
+
+@dataclass
+class LintOptions:
+    cards: Sequence[Path] = ()
+    policy_file: Path | None = None
+    rules: Sequence[Path] = ()
+    online: bool = False
+    unresolved: str = "warn"  # warn | fail
+
+
+@dataclass
+class FileLint:
+    file: str
+    text: str | None = None
+    problems: list[Problem] = field(default_factory=list)
+    fixed: list[Fix] = field(default_factory=list)  # fixes applied (with --fix)
+    verdict: str | None = None  # the engine's verdict
+    error: str | None = None  # the card could not be read
+    error_diagnostics: tuple[Diagnostic, ...] = ()
+    exit_code: int = EXIT_PASS
+
+    @property
+    def fixes(self) -> list[Fix]:
+        return [p.fix for p in self.problems if p.fix is not None]
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"file": self.file, "exit_code": self.exit_code, "verdict": self.verdict,
+                             "problems": [p.to_dict() for p in self.problems],
+                             "fixes": [{**f.to_dict(), "applied": True} for f in self.fixed]
+                             + [{**f.to_dict(), "applied": False} for f in self.fixes]}
+        if self.error is not None:
+            d["error"] = {"message": self.error, "diagnostics": [x.to_dict() for x in self.error_diagnostics]}
+        return d
+
+
+def exit_code_of(problems: Sequence[Problem], verdict: str | None, unresolved: str) -> int:
+    if verdict == "fail" or any(p.source == "lint" and p.diag.severity == "error" for p in problems):
+        return EXIT_FAIL
+    rule = [p for p in problems if p.source == "rule"]
+    if unresolved == "fail" and any(p.unresolved for p in rule):
+        return EXIT_FAIL
+    if any(p.kind in ("review", "evidence") and not p.unresolved for p in rule):
+        return EXIT_REVIEW
+    return EXIT_PASS
+
+
+def run_lint(paths: Sequence[str], options: LintOptions,
+             write: Callable[[str, bytes], None] | None = None) -> Iterator[FileLint]:
+    """Lint each card file and evaluate it with the engine; with `write`, apply the safe fixes through it first
+    (then what is reported is what is left)."""
+    from policy.run import Checker, CheckOptions
+
+    checker = Checker(CheckOptions(policy_file=options.policy_file, rules=tuple(options.rules),
+                                   cards=tuple(options.cards), offline=not options.online))
+    rules = {r.id: r for p in checker.bundle.packs for r in p.rules}
+    try:
+        for path in paths:
+            yield _lint_file(path, checker, rules, options, write)
+    finally:
+        checker.close()
+
+
+def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: LintOptions,
+               write: Callable[[str, bytes], None] | None) -> FileLint:
+    from policy.report import TargetError
+    from policy.scan.local import card_id_from_path
+
+    result = FileLint(path)
+    p = Path(path)
+    if p.is_dir():  # a model folder: its card
+        p = next((p / n for n in ("README.md", "readme.md", "Readme.md") if (p / n).is_file()), p / "README.md")
+        path = result.file = str(p)
+    try:
+        if not p.is_file():
+            raise InputError(f"{path}: no such file" if not p.exists() else f"{path}: not a file")
+        try:
+            raw = p.read_bytes()
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror})") from None
+        text = decode_card(raw, path)
+        result.text = text  # for the code frame of a syntax error
+        folder = p.parent
+        exists = (lambda rel: (folder / rel).exists())  # noqa: E731
+        repo_id = card_id_from_path(p)
+        problems = lint_text(text, path, checker.bundle.catalog, exists, repo_id)
+        fixes = [x.fix for x in problems if x.fix is not None]
+        if write is not None and fixes:
+            fixed = apply_fixes(text, fixes)
+            if fixed != text:
+                write(path, fixed.encode("utf-8"))
+                result.fixed = fixes
+                text = fixed
+                problems = lint_text(text, path, checker.bundle.catalog, exists, repo_id)
+    except InputError as exc:
+        result.error, result.error_diagnostics, result.exit_code = exc.message, exc.diagnostics, EXIT_ERROR
+        return result
+    result.text = text
+    report = checker.check(path)
+    if isinstance(report, TargetError):
+        from policy.errors import EXIT_INTERNAL
+
+        result.error = report.message
+        result.exit_code = EXIT_INTERNAL if report.internal else EXIT_ERROR
+        return result
+    codes = frozenset(x.diag.code for x in problems)
+    located = locate_findings(report, text, path, rules, codes)
+    result.problems = sorted([*problems, *located], key=lambda x: (x.diag.line, x.diag.col, x.source))
+    result.verdict = report.verdict
+    result.exit_code = exit_code_of(result.problems, report.verdict, options.unresolved)
+    return result
+
+
+# --- output --------------------------------------------------------------------------------------------
+
+def _wrap(text: str, width: int, indent: str, first: str = "") -> list[str]:
+    import textwrap
+
+    return textwrap.wrap(text, width=width, initial_indent=first, subsequent_indent=indent,
+                         break_long_words=True, break_on_hyphens=False) or [first.rstrip()]
+
+
+def _headed(head: str, message: str, width: int) -> list[str]:
+    """`head message` wrapped to `width`; the head (`file:line:col: severity[code]:`) is never broken, and
+    stands alone on its line when the path makes it too long."""
+    if len(head) + 1 + len(message.split(" ", 1)[0]) > width:
+        return [head, *_wrap(message, width, "    ", "    ")]
+    mark = head.replace(" ", "\u00a0")
+    return [line.replace("\u00a0", " ") for line in _wrap(f"{mark} {message}", width, "    ")]
+
+
+def _clip(line: str, width: int) -> str:
+    return line if len(line) <= width else line[:width - 1] + "…"
+
+
+def format_problem(p: Problem, text: str | None, width: int = 80) -> str:
+    """`file:line:col: severity[code]: message`, the code frame and `help:`, in `width` columns."""
+    d = p.diag
+    # The `file:line:col: severity[code]:` head is never broken (editors and CI parse it); the message wraps.
+    out = _headed(f"{d.location}: {d.severity}[{d.code}]:", d.message, width)
+    if text is not None and d.line:
+        body = text[1:] if text.startswith("\ufeff") else text
+        frame = code_frame(body, d.line, d.col, d.span)
+        out.extend(_clip(line, width) for line in frame.split("\n") if frame)
+    if d.help:
+        out.extend(_wrap(d.help, width, "        ", "  help: "))
+    if p.fix is not None:
+        out.append(_clip(f"  fix: {p.fix.old} -> {p.fix.new} (run with --fix)", width))
+    return "\n".join(out)
+
+
+def iter_text(results: Iterator[FileLint], width: int = 80) -> Iterator[str]:
+    errors = warnings = files = fixable = 0
+    for r in results:
+        files += 1
+        chunks: list[str] = []
+        if r.fixed:
+            chunks.append("\n".join(f"{r.file}:{f.line}: fixed: {f.old} -> {f.new}"
+                                    for f in sorted(r.fixed, key=lambda f: (f.line, f.col))))
+        if r.error is not None:
+            errors += 1
+            if r.error_diagnostics:
+                chunks.extend(format_problem(Problem(d), r.text if d.file == r.file else None, width)
+                              for d in r.error_diagnostics)
+            else:
+                message = r.error[len(r.file) + 2:] if r.error.startswith(f"{r.file}: ") else r.error
+                chunks.append("\n".join(_headed(f"{r.file}: error[unreadable]:", message, width)))
+        for p in r.problems:
+            errors += p.diag.severity == "error"
+            warnings += p.diag.severity == "warning"
+            fixable += p.fix is not None
+            chunks.append(format_problem(p, r.text, width))
+        if chunks:
+            yield "\n\n".join(chunks) + "\n\n"
+    tail = f"; {fixable} fixable with --fix" if fixable else ""
+    yield f"{errors} error(s), {warnings} warning(s) in {files} card(s){tail}\n"
+
+
+def json_document(results: Sequence[FileLint], exit_code: int) -> dict[str, Any]:
+    from policy import __version__
+
+    return {"schema": SCHEMA, "tool": {"name": "policycheck", "version": __version__}, "exit_code": exit_code,
+            "files": [r.to_dict() for r in results]}
+
+
+def sarif_document(results: Sequence[FileLint]) -> dict[str, Any]:
+    """SARIF 2.1.0: one run, a result per problem at its line and column (rule findings keep their rule id)."""
+    import hashlib
+    from urllib.parse import quote
+
+    from policy import __version__
+    from policy.render.sarif import FINGERPRINT_KEY, INFORMATION_URI, SCHEMA_URI, rule_name
+
+    descriptors: dict[str, dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
+    notes: list[dict[str, Any]] = []
+    for r in results:
+        rel = Path(r.file)
+        if rel.is_absolute():
+            try:
+                rel = rel.relative_to(Path.cwd())
+            except ValueError:
+                pass
+        artifact: dict[str, Any] = {"uri": rel.as_uri()} if rel.is_absolute() else {
+            "uri": quote(rel.as_posix(), safe="/"), "uriBaseId": "%SRCROOT%"}
+        if r.error is not None:
+            notes.append({"level": "error", "message": {"text": f"{r.file}: {r.error}"},
+                          "descriptor": {"id": "target-error"}})
+        for p in r.problems:
+            d = p.diag
+            if d.code not in descriptors:
+                descriptors[d.code] = {"id": d.code, "name": rule_name(d.code),
+                                       "shortDescription": {"text": d.code.replace("-", " ")},
+                                       "helpUri": f"{INFORMATION_URI}lint#{quote(d.code, safe='')}",
+                                       "properties": {"source": p.source}}
+            key = hashlib.sha256(f"{d.code}|{r.file}|{d.message}".encode()).hexdigest()
+            result: dict[str, Any] = {
+                "ruleId": d.code, "ruleIndex": list(descriptors).index(d.code),
+                "level": d.severity if d.severity in ("error", "warning", "note") else "warning",
+                "message": {"text": d.message + (f" Help: {d.help}" if d.help else "")},
+                "locations": [{"physicalLocation": {"artifactLocation": artifact, "region": {
+                    "startLine": d.line or 1, "startColumn": d.col or 1,
+                    "endColumn": (d.col or 1) + max(d.span, 1)}}}],
+                "partialFingerprints": {FINGERPRINT_KEY: key}}
+            if p.fix is not None:
+                result["fixes"] = [{"description": {"text": f"{p.fix.old} -> {p.fix.new}"}, "artifactChanges": [{
+                    "artifactLocation": artifact, "replacements": [{"deletedRegion": {
+                        "startLine": p.fix.line, "startColumn": p.fix.col,
+                        "endColumn": p.fix.col + len(p.fix.old)}, "insertedContent": {"text": p.fix.new}}]}]}]
+            out.append(result)
+    invocation: dict[str, Any] = {"executionSuccessful": not notes}
+    if notes:
+        invocation["toolExecutionNotifications"] = notes
+    run = {"tool": {"driver": {"name": "policycheck", "version": __version__, "semanticVersion": __version__,
+                               "informationUri": INFORMATION_URI, "rules": list(descriptors.values())}},
+           "invocations": [invocation], "results": out, "columnKind": "unicodeCodePoints"}
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
