@@ -307,7 +307,22 @@ def _check_catalog(catalog: Catalog, docs: list[_Doc], marked: Mapping[str, Mark
     return errors
 
 
-def load_policy(path: Path, catalog: Catalog, packs: Sequence[Pack]) -> Policy:
+def _policy_digest(raw: bytes) -> str:
+    from policy.resources import schema_path
+
+    h = hashlib.sha256(__version__.encode() + b"\0" + schema_path("policy").read_bytes() + b"\0" + raw)
+    return h.hexdigest()[:32]
+
+
+def _touch(marker: Path) -> None:
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:
+        pass  # an unwritable cache only costs time
+
+
+def load_policy(path: Path, catalog: Catalog, packs: Sequence[Pack], *, use_cache: bool = True) -> Policy:
     from policy.schema import validate
 
     name = str(path)
@@ -330,7 +345,14 @@ def load_policy(path: Path, catalog: Catalog, packs: Sequence[Pack]) -> Policy:
         errors.append(Diagnostic(name, 1, 1, "policy-file", "the policy file must be a mapping"))
         raise ConfigError(f"{name}: invalid policy file", errors)
     error_paths: list[tuple[Any, ...]] = []
-    errors += validate(MarkedYaml(data, marked.marks, marked.key_marks), "policy", name, error_paths)
+    # Schema validation costs a jsonschema import (~70 ms) on every commit the hook checks: a policy text that
+    # passed once is remembered by its digest (with the version and the schema's), and is not checked again.
+    marker = _cache_dir() / f"policy-valid-{_policy_digest(raw)}"
+    if not (use_cache and marker.is_file()):
+        schema_errors = validate(MarkedYaml(data, marked.marks, marked.key_marks), "policy", name, error_paths)
+        errors += schema_errors
+        if use_cache and not schema_errors:
+            _touch(marker)
 
     def valid(*prefix: Any) -> bool:  # no schema error at, above or below this entry
         return not any(p[:len(prefix)] == prefix or prefix[:len(p)] == p for p in error_paths)

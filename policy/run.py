@@ -114,7 +114,8 @@ class Checker:
             path = find_policy(start.resolve())
         key = str(path) if path else None
         if key not in self._policies:
-            policy = load_policy(path, self.bundle.catalog, self.bundle.packs) if path else Policy()
+            policy = load_policy(path, self.bundle.catalog, self.bundle.packs,
+                                 use_cache=self.options.use_cache) if path else Policy()
             if self.options.fail_on:
                 policy = replace(policy, fail_on=self.options.fail_on)
             self._policies[key] = policy

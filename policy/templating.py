@@ -7,15 +7,20 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateSyntaxError, meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
+
+if TYPE_CHECKING:  # jinja2 costs ~30 ms to import: a check whose card has no finding never needs it
+    from jinja2 import nodes
+    from jinja2.sandbox import SandboxedEnvironment
 
 
 @cache
 def environment() -> SandboxedEnvironment:
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
     env.filters["via"] = lambda via: " > ".join(via or ()) or "(direct)"
     return env
@@ -28,6 +33,8 @@ def _compiled(source: str) -> Any:
 
 def check_template(source: str, allowed: Iterable[str]) -> str | None:
     """None when `source` compiles and uses only `allowed` top-level names; else the problem."""
+    from jinja2 import TemplateSyntaxError, meta
+
     env = environment()
     try:
         ast = env.parse(source)
@@ -51,6 +58,8 @@ _INTERNAL_NAMES = frozenset({"mro", "gi_frame", "gi_code", "cr_frame", "cr_code"
 
 def _internal_access(ast: nodes.Template) -> str | None:
     """The first `x._name` / `x['_name']` / `x.mro` / `x|attr('_name')` in the template, or None."""
+    from jinja2 import nodes
+
     for node in ast.find_all((nodes.Getattr, nodes.Getitem, nodes.Filter)):
         name: Any = None
         if isinstance(node, nodes.Getattr):
@@ -99,6 +108,9 @@ def document_environment(template_dirs: Sequence[str] = (), kind: str = "text") 
     """The sandboxed environment for document templates: the user's folders first, then the shipped
     `templates/`. `kind` is `html` (autoescape everything), `markdown` (escape every value for Markdown) or
     `text` (values as they are, for formats that escape in code)."""
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
     from policy.resources import templates_dir
 
     loader = ChoiceLoader([FileSystemLoader(str(Path(d))) for d in template_dirs]
