@@ -27,7 +27,7 @@ from typing import Annotated
 import typer
 
 from policy import __version__
-from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_REVIEW, PolicyError
+from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_REVIEW, PolicyError, combine_exit_codes
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="policycheck: license and compliance checks for ML models and their lineage. "
@@ -168,83 +168,15 @@ def check(
     raise typer.Exit(_combine(sorted(codes)))
 
 
-class LintFormat(str, Enum):
-    text = "text"
-    json = "json"
-    sarif = "sarif"
-
-
-class Unresolved(str, Enum):
-    warn = "warn"
-    fail = "fail"
-
-
-@app.command()
-def lint(
-    cards_: Annotated[list[Path], typer.Argument(metavar="CARD...", help="Model card files (README.md with YAML "
-                                                 "front matter).")],
-    offline: Annotated[bool, typer.Option("--offline", help="Send no request (the default; kept for "
-                                          "symmetry with `check`).")] = False,
-    online: Annotated[bool, typer.Option("--online", help="Let ancestors that are not local be read from the "
-                                         "Hub.")] = False,
-    unresolved: Annotated[Unresolved, typer.Option("--unresolved", help="An ancestor that cannot be resolved "
-                                                   "offline: a warning (warn) or a failure (fail).")] = Unresolved.warn,
-    cards: Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards to resolve "
-                                                      "ancestors offline.")] = None,
-    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
-                                                 "found upward from the card).")] = None,
-    rules: RulesOpt = None,
-    format: Annotated[LintFormat, typer.Option("--format", "-f", help="Output format.")] = LintFormat.text,
-    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes (license id case, misspelled keys, "
-                                      "relation spelling) in place, then report what is left.")] = False,
-) -> None:
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True,
+                                "help_option_names": []}, add_help_option=False)
+def lint(ctx: typer.Context) -> None:
     """Lint model cards: metadata problems and rule findings at the line to change (offline by default).
 
-    Exit codes: 0 clean, 1 a lint error or a violation (or an unresolved ancestor with --unresolved fail),
-    3 review, 2 a card that cannot be read."""
-    from policy.lint import LintOptions, iter_text, json_document, run_lint, sarif_document
+    Options and help: `policycheck lint -h` (policy/lint_command.py)."""
+    from policy.lint_command import run
 
-    options = LintOptions(cards=tuple(cards or ()), policy_file=policy, rules=tuple(rules or ()),
-                          online=online and not offline, unresolved=unresolved.value)
-    results = run_lint([str(c) for c in cards_], options, write=_write_in_place if fix else None)
-    codes: set[int] = set()
-
-    def counted() -> Iterator[object]:
-        for r in results:
-            codes.add(r.exit_code)
-            yield r
-
-    if format is LintFormat.text:
-        for chunk in iter_text(counted()):  # type: ignore[arg-type]
-            _say_block(chunk)
-    else:
-        collected = list(counted())
-        document = (json_document(collected, _combine(sorted(codes))) if format is LintFormat.json  # type: ignore[arg-type]
-                    else sarif_document(collected))  # type: ignore[arg-type]
-        from policy.render.json import dumps
-
-        _out(dumps(document) + "\n")
-    raise typer.Exit(_combine(sorted(codes)))
-
-
-def _say_block(text: str) -> None:
-    from policy.render.text import printable
-
-    _out("\n".join(printable(line) for line in text.split("\n")))
-
-
-def _write_in_place(path: str, data: bytes) -> None:
-    """Replace a card with its fixed text: written beside it and renamed, keeping its permissions."""
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.policycheck-fix")
-    try:
-        tmp.write_bytes(data)
-        shutil.copymode(target, tmp)
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise PolicyError(f"{path}: cannot write the fixed card ({exc.strerror})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+    raise typer.Exit(run(ctx.args))
 
 
 class AnnexFormat(str, Enum):
@@ -349,10 +281,7 @@ def _output(path: Path | None) -> Iterator[Callable[[str | bytes], None]]:
 
 def _combine(codes: Sequence[int]) -> int:
     """A batch exits with its worst outcome: internal error, input error, then fail, review, pass."""
-    for code in (EXIT_INTERNAL, EXIT_ERROR, EXIT_FAIL, EXIT_REVIEW):
-        if code in codes:
-            return code
-    return EXIT_PASS
+    return combine_exit_codes(codes)
 
 
 def _date(text: str | None) -> dt.date:
@@ -464,7 +393,7 @@ def _shorthand_problem(word: str) -> str | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. `policycheck org/model ...` is shorthand for `policycheck check org/model ...`."""
-    from policy.diagnostics import format_diagnostic
+    from policy.errors import guarded
 
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] not in COMMANDS and not args[0].startswith("-"):
@@ -473,24 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _err(f"policycheck: usage error: {problem}")
             return EXIT_ERROR
         args.insert(0, "check")
-    try:
-        app(args=args, prog_name="policycheck", standalone_mode=True)
-    except SystemExit as exc:  # typer/click end every command this way, usage errors with code 2
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
-    except PolicyError as exc:
-        _err(f"policycheck: {exc.message}")
-        for d in exc.diagnostics:
-            _err(format_diagnostic(d))
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except Exception:  # a bug in policycheck
-        import traceback
-
-        _err("policycheck: internal error; please report it with the traceback below")
-        traceback.print_exc()
-        return EXIT_INTERNAL
-    return EXIT_PASS
+    return guarded(lambda: app(args=args, prog_name="policycheck", standalone_mode=True))
 
 
 if __name__ == "__main__":

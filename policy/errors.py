@@ -1,11 +1,13 @@
-"""The one error hierarchy of policycheck, and the exit codes the CLI maps it to.
+"""The one error hierarchy of policycheck, the exit codes, and the one handler that maps errors to them.
 
-Only `policy.cli` turns these into exit codes; every other module raises them.
+Only the command line (`policy.cli`, `policy.lint_command`, through `guarded`) turns these into exit codes;
+every other module raises them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import sys
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -39,3 +41,42 @@ class InputError(PolicyError):
 
 class UsageError(PolicyError):
     """The command line is wrong."""
+
+
+def combine_exit_codes(codes: Iterable[int]) -> int:
+    """A batch exits with its worst outcome: internal error, input error, then fail, review, pass."""
+    seen = set(codes)
+    for code in (EXIT_INTERNAL, EXIT_ERROR, EXIT_FAIL, EXIT_REVIEW):
+        if code in seen:
+            return code
+    return EXIT_PASS
+
+
+def guarded(command: Callable[[], int | None]) -> int:
+    """Run a command; report a PolicyError as one line (plus its diagnostics) and its exit code, a bug as an
+    internal error with the traceback. The only place errors become exit codes."""
+    from policy.diagnostics import format_diagnostic
+    from policy.render.text import printable
+
+    def err(text: str) -> None:
+        sys.stderr.write("\n".join(printable(line) for line in text.rstrip("\n").split("\n")) + "\n")
+
+    try:
+        code = command()
+    except SystemExit as exc:  # typer/click end every command this way, usage errors with code 2
+        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
+    except PolicyError as exc:
+        err(f"policycheck: {exc.message}")
+        for d in exc.diagnostics:
+            err(format_diagnostic(d))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except Exception:  # a bug in policycheck
+        import traceback
+
+        err("policycheck: internal error; please report it with the traceback below")
+        traceback.print_exc()
+        return EXIT_INTERNAL
+    return EXIT_PASS if code is None else code
+

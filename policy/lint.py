@@ -671,7 +671,7 @@ def run_lint(paths: Sequence[str], options: LintOptions,
 def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: LintOptions,
                write: Callable[[str, bytes], None] | None) -> FileLint:
     from policy.report import TargetError
-    from policy.scan.local import card_id_from_path
+    from policy.scan.local import CARD_FILE_NAMES, card_id_from_path
 
     result = FileLint(path)
     p = Path(path)
@@ -688,7 +688,9 @@ def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: Lint
         text = decode_card(raw, path)
         result.text = text  # for the code frame of a syntax error
         folder = p.parent
-        exists = (lambda rel: (folder / rel).exists())  # noqa: E731
+        # Only a repo's own card (README.md, MODEL_CARD.md) sits beside the repo's files; a card in a folder of
+        # cards (org__name.md) does not, so its links to repo files cannot be checked.
+        exists = (lambda rel: (folder / rel).exists()) if p.name.lower() in CARD_FILE_NAMES else None
         repo_id = card_id_from_path(p)
         problems = lint_text(text, path, checker.bundle.catalog, exists, repo_id)
         fixes = [x.fix for x in problems if x.fix is not None]

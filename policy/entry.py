@@ -1,0 +1,23 @@
+"""The `policycheck` console script: `lint` (the pre-commit hook's command) starts without the typer app; every
+other command goes through `policy.cli`. Both end in the one handler of `policy.errors.guarded`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["lint"]:
+        from policy.errors import guarded
+        from policy.lint_command import run
+
+        return guarded(lambda: run(args[1:]))
+    from policy.cli import main as cli_main
+
+    return cli_main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
