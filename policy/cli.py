@@ -29,11 +29,27 @@ import typer
 from policy import __version__
 from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_REVIEW, PolicyError, combine_exit_codes
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+HELP = {"help_option_names": ["-h", "--help"]}
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, context_settings=HELP,
                   help="policycheck: license and compliance checks for ML models and their lineage. "
                        "Not legal advice.")
-rules_app = typer.Typer(add_completion=False, no_args_is_help=True, help="List, validate and test rule packs.")
+rules_app = typer.Typer(add_completion=False, no_args_is_help=True, context_settings=HELP,
+                        help="List, validate and test rule packs.")
 app.add_typer(rules_app, name="rules")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"policycheck {__version__}\n")
+        raise typer.Exit(EXIT_PASS)
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option("--version", "-V", callback=_print_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
+    """policycheck: license and compliance checks for ML models and their lineage. Not legal advice."""
 
 VERDICT_EXIT = {"pass": EXIT_PASS, "fail": EXIT_FAIL, "review": EXIT_REVIEW}
 

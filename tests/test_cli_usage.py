@@ -81,3 +81,15 @@ def test_readme_setup_uses_a_virtual_environment_and_ci_runs_its_test_command() 
 def test_bash_syntax_of_ci_run() -> None:
     assert subprocess.run(["bash", "-n", str(ROOT / ".ci" / "run")], check=False).returncode == 0
     assert subprocess.run(["sh", "-n", str(ROOT / "tests" / "setup.sh")], check=False).returncode == 0
+
+
+def test_version_and_short_help(run_cli: Any) -> None:
+    from policy import __version__
+
+    for flag in ("--version", "-V"):
+        result = run_cli(flag)
+        assert (result.code, result.out) == (0, f"policycheck {__version__}\n")
+    result = run_cli("-h")
+    assert result.code == 0 and "Commands:" in result.out and "lint" in result.out
+    result = run_cli("check", "-h")
+    assert result.code == 0 and "--format" in result.out
