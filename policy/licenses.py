@@ -43,6 +43,13 @@ class Clause:
                 "verified": self.verified, "license": self.license_id}
 
 
+def license_ref(license_id: str) -> str:
+    """The `LicenseRef-` SPDX id of a catalog id that has no SPDX id: SPDX allows only letters, digits, `.` and
+    `-` (`openrail++` -> `LicenseRef-policycheck-openrail-plus-plus`)."""
+    text = re.sub(r"[^A-Za-z0-9.-]+", "-", license_id.replace("+", "-plus"))
+    return "LicenseRef-policycheck-" + text.strip("-")
+
+
 @dataclass(frozen=True, slots=True)
 class LicenseEntry:
     id: str
@@ -70,7 +77,7 @@ class LicenseEntry:
         lid = str(d["id"])
         licensor = d.get("licensor") or {}
         return cls(
-            id=lid, name=str(d["name"]), spdx=str(d.get("spdx") or f"LicenseRef-policycheck-{lid}"),
+            id=lid, name=str(d["name"]), spdx=str(d.get("spdx") or license_ref(lid)),
             categories=frozenset(d.get("categories", ())), status=str(d.get("status", "unverified")),
             profile=str(d.get("profile", "identity")), kind=str(d.get("kind", "license")),
             hub_id=bool(d.get("hub_id", False)), url=str(d.get("url", "")),

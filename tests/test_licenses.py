@@ -162,3 +162,14 @@ def test_license_identified_from_its_text_only_for_other(bundle: Any) -> None:
     assert not bundle.catalog.needs_text(DeclaredLicense(values=("other",), name="custom-thing"))
     assert not bundle.catalog.needs_text(DeclaredLicense(values=("other",), name="deepseek"))
     assert not bundle.catalog.needs_text(DeclaredLicense(values=("mit",)))
+
+
+def test_every_spdx_id_is_a_valid_spdx_license_id(bundle: Any) -> None:
+    """SPDX ids are SPDX list ids or `LicenseRef-` followed by letters, digits, `.` and `-` only."""
+    import re
+
+    bad = {e.id: e.spdx for e in bundle.catalog.entries.values()
+           if not re.fullmatch(r"LicenseRef-[A-Za-z0-9.-]+|[A-Za-z0-9.+-]+", e.spdx)
+           or (e.spdx.startswith("LicenseRef-") and "+" in e.spdx)}
+    assert not bad
+    assert bundle.catalog.entries["openrail++"].spdx == "LicenseRef-policycheck-openrail-plus-plus"
