@@ -124,7 +124,7 @@ def test_no_network_gives_up_at_once_with_one_line_suggesting_offline(tmp_path: 
     unresolved = [f for f in open_findings(report) if f["rule"] == "ancestor-unresolved"]
     assert len(unresolved) == 5
     assert all("cannot connect to the Hub" in f["message"] and "--offline" in f["message"] for f in unresolved)
-    assert run.seconds < 4, run.seconds  # no backoff per node (interpreter start-up included)
+    assert run.seconds < 8, run.seconds  # no 4 s of retries per node (interpreter start-up included)
     assert run.err == ""
 
 
@@ -143,7 +143,7 @@ def test_a_host_name_that_does_not_resolve_gives_up_at_once(hub_env: dict[str, s
     assert (run.code, report["verdict"]) == (3, "review")
     (finding,) = open_findings(report)
     assert "does not resolve" in finding["message"] and "--offline" in finding["message"]
-    assert run.seconds < 6, run.seconds
+    assert run.seconds < 10, run.seconds
 
 
 # -- a Hub that accepts connections and never answers -----------------------------------------------------
@@ -160,7 +160,7 @@ def test_never_answering_hub_costs_the_deadline_not_minutes(hubsim: HubSim, hub_
     unresolved = {f["ancestor"]: f["message"] for f in open_findings(report) if f["rule"] == "ancestor-unresolved"}
     assert set(unresolved) == {f"acme/b{i}" for i in range(40)}
     assert any("within the deadline of 3 s" in m for m in unresolved.values())
-    assert run.seconds <= deadline + 2.5, run.seconds  # + interpreter start-up and the rule load
+    assert run.seconds <= deadline + 5, run.seconds  # + start-up and rule load on a loaded machine (was 131 s)
 
 
 def test_silent_endpoint_subject_is_review_within_the_deadline(hub_env: dict[str, str], silent_server: str) -> None:
@@ -173,7 +173,7 @@ def test_silent_endpoint_subject_is_review_within_the_deadline(hub_env: dict[str
         assert finding["rule"] == "subject-unavailable"
     # a Hub that answered nothing within one target's deadline is down for the rest of the batch
     assert "answered nothing within the deadline" in open_findings(reports[-1])[0]["message"]
-    assert run.seconds <= 2 + 2.5, run.seconds
+    assert run.seconds <= 2 + 5, run.seconds
 
 
 def test_each_target_of_a_batch_gets_its_own_deadline(hubsim: HubSim, hub_env: dict[str, str]) -> None:

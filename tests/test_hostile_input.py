@@ -78,7 +78,7 @@ def test_alias_bomb_card_fails_fast_under_a_memory_cap() -> None:
                           capture_output=True, text=True, timeout=20)
     assert proc.returncode == 0, proc.stderr
     elapsed, outcome = proc.stdout.splitlines()[:2]
-    assert float(elapsed) < 0.5
+    assert float(elapsed) < 2  # a hang guard (it took 82 s), not a speed measurement
     assert outcome.startswith("bomb.md:6:") and "aliases expand to more than" in outcome
 
 
@@ -86,7 +86,7 @@ def test_alias_bomb_as_an_ancestor_in_cards_dir_is_an_invalid_node(tmp_path: Pat
     source = LocalSource([cards_dir(tmp_path, "alias_bomb.md")])
     start = time.perf_counter()
     node = source.fetch_one("org/bad", "model")
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 2  # a hang guard, not a speed measurement
     assert node.status == INVALID and "alias" in node.status_detail
 
 
@@ -127,7 +127,7 @@ def test_shared_structures_from_the_hub_api_are_never_expanded() -> None:
     start = time.perf_counter()
     lic = declared_license(fields)
     ids = as_id_list(fields["base_model"])
-    assert time.perf_counter() - start < 0.1
+    assert time.perf_counter() - start < 1  # bounded: the expansion would take hours
     assert (lic.values, lic.name, lic.link, ids) == ((), None, None, [])
 
 
@@ -246,7 +246,7 @@ def test_matches_is_linear_time_with_fullmatch_semantics() -> None:
     start = time.perf_counter()
     assert not matches("a" * 32 + "!", pattern)  # 37 s with backtracking
     assert matches("a" * 32, pattern)
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 2  # a hang guard, not a speed measurement
     llama, _ = compile_regex("Llama.*")
     assert matches("Llama-3", llama) and not matches("xLlama-3", llama)
     abc, _ = compile_regex("abc")
@@ -261,7 +261,7 @@ def test_catastrophic_pattern_in_a_pack_loads_and_runs_fast(tmp_path: Path) -> N
     rule = next(r for p in bundle.packs for r in p.rules if r.id == "redos")
     start = time.perf_counter()
     assert rule.when is not None and not rule.when.test({"model": {"name": "a" * 32 + "!"}})
-    assert time.perf_counter() - start < 0.5
+    assert time.perf_counter() - start < 2  # a hang guard, not a speed measurement
 
 
 def pack_diagnostic(tmp_path: Path, fixture: str, code: str) -> Any:
