@@ -1,0 +1,1 @@
+"""The descendant (model-tree) audit: state.py (SQLite resume state); tree.py (listing -> engine -> rows) later."""
