@@ -114,16 +114,6 @@ def parameter_names() -> dict[str, str]:
     return out
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    return value
-
-
 def parse_params(text: str, filename: str) -> dict[str, Any]:
     """A parameters file, validated against `rules/schema/annex.json`; every problem at once, at file:line:col."""
     from policy.schema import validate
@@ -133,7 +123,9 @@ def parse_params(text: str, filename: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         diag = syntax_diagnostic(exc, filename, text=text)
         raise ConfigError(f"{diag.location}: {diag.message}", [diag]) from None
-    data = _jsonable(marked.data)
+    from policy.loader import jsonable
+
+    data = jsonable(marked.data)
     errors = list(marked.diagnostics)
     if not isinstance(data, dict):
         errors.append(Diagnostic(filename, 1, 1, "annex-params", "the parameters file must be a mapping with "

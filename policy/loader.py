@@ -177,7 +177,7 @@ def _read_and_validate(files: Sequence[Path]) -> tuple[list[_Doc], dict[str, Mar
             errors.append(syntax_diagnostic(exc, name, text=text))
             continue
         errors.extend(marked.diagnostics)
-        data = _jsonable(marked.data)
+        data = jsonable(marked.data)
         long_values = length_problems(data, marked, name)
         if long_values:
             errors.extend(long_values)
@@ -339,7 +339,7 @@ def load_policy(path: Path, catalog: Catalog, packs: Sequence[Pack], *, use_cach
     except yaml.YAMLError as exc:
         diag = syntax_diagnostic(exc, name, text=text)
         raise ConfigError(f"{diag.location}: {diag.message}", [diag]) from None
-    data = _jsonable(marked.data if marked.data is not None else {})
+    data = jsonable(marked.data if marked.data is not None else {})
     errors = list(marked.diagnostics) + length_problems(data, marked, name)
     if not isinstance(data, dict):
         errors.append(Diagnostic(name, 1, 1, "policy-file", "the policy file must be a mapping"))
@@ -446,12 +446,12 @@ def decode_utf8(raw: bytes, name: str) -> tuple[str, Diagnostic | None]:
                               help="save the file as UTF-8")
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """YAML dates become ISO strings so that JSON Schema sees what the user wrote."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, dt.date):
         return value.isoformat()
     return value

@@ -9,22 +9,19 @@ of the rule data shows up in the goldens only where it changes what a report say
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.test_cli import POLICY as CLI_POLICY
-from tests.test_cli import STUDENT as CLI_STUDENT
+from tests.golden import check_golden as compare_golden
+from tests.test_cli import POLICY, WAIVER, student_repo
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "markdown"
 CARDS_REL = Path("tests/fixtures/cards")  # relative to ROOT: the documents show paths as given
 TODAY = "2026-12-01"
-UPDATE = os.environ.get("POLICYCHECK_UPDATE_GOLDEN") == "1"
 
 # Real corpus cards, one per kind of outcome.
 GOLDEN_CASES = {
@@ -51,18 +48,7 @@ def render_markdown(run_cli: Any, *targets: str | Path, extra: tuple[str, ...] =
 
 
 def check_golden(name: str, text: str) -> None:
-    path = GOLDEN / f"{name}.md"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        return
-    assert path.is_file(), f"no golden file {path}: run with POLICYCHECK_UPDATE_GOLDEN=1 to create it"
-    expected = path.read_text(encoding="utf-8")
-    if text != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), text.splitlines(True),
-                                            f"golden/{path.name}", "rendered now"))
-        pytest.fail(f"{path.name} differs from the rendered report (POLICYCHECK_UPDATE_GOLDEN=1 regenerates "
-                    f"it):\n{diff}", pytrace=False)
+    compare_golden(GOLDEN / f"{name}.md", text)
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_CASES))
@@ -117,26 +103,9 @@ def test_policy_file_path_is_shown_relative(run_cli: Any, monkeypatch: pytest.Mo
     assert "- Policy file: examples/policycheck.yaml" in out and str(ROOT) not in out
 
 
-# The custom no-distillation scenario of tests/test_cli.py, with the finding waived.
-STUDENT = CLI_STUDENT
-POLICY = CLI_POLICY + """\
-waivers:
-  - rule: teacher-forbids-distillation
-    model: acme/student
-    ancestor: partner/teacher-x
-    reason: license-acquired
-    justification: Written permission from the partner, LEGAL-1234.
-    approved_by: legal@acme.example
-    expires: 2026-12-31
-"""
-
-
 def test_waived_findings_have_their_own_section(run_cli: Any, tmp_path: Path) -> None:
-    folder = tmp_path / "acme" / "student"
-    folder.mkdir(parents=True)
-    (folder / "README.md").write_text(STUDENT)
-    (folder / "model.safetensors").write_bytes(b"")
-    (tmp_path / "policycheck.yaml").write_text(POLICY)
+    # the custom no-distillation scenario of tests/test_cli.py, with the finding waived
+    folder = student_repo(tmp_path, POLICY + WAIVER)
     code, out = render_markdown(run_cli, folder)
     assert code == 0 and "**Verdict: PASS.**" in out
     waived = out.split("### Waived findings", 1)[1].split("### Obligations", 1)[0]
