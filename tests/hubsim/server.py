@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
-from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, unquote_plus, urlencode, urlsplit
 
 import yaml
 
@@ -535,33 +535,41 @@ class FaultRule:
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
 
-    def matches(self, method: str, path: str) -> bool:
+    query: re.Pattern[str] | None = None
+
+    def matches(self, method: str, path: str, query: str = "") -> bool:
         if self.remaining is not None and self.remaining <= 0:
             return False
         if self.method is not None and self.method != method:
+            return False
+        if self.query is not None and self.query.search(query) is None:
             return False
         return self.pattern is None or self.pattern.search(path) is not None
 
 
 class Faults:
-    """Run-time switches. ``path`` is a regex searched in the decoded URL path (no query string);
+    """Run-time switches. ``path`` is a regex searched in the decoded URL path (no query string), ``query`` one
+    searched in the decoded query string (``filter=base_model:org/name``: one node's listing);
     ``times`` limits a rule to the first N matching requests; ``method`` limits it to one HTTP method."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._rules: list[FaultRule] = []
 
-    def _add(self, kind: str, path: str | None, times: int | None, method: str | None, **kw: Any) -> None:
+    def _add(self, kind: str, path: str | None, times: int | None, method: str | None, *,
+             query: str | None = None, **kw: Any) -> None:
         pattern = re.compile(path) if path is not None else None
-        rule = FaultRule(kind, pattern, method.upper() if method else None, times, **kw)
+        rule = FaultRule(kind, pattern, method.upper() if method else None, times, **kw,
+                         query=re.compile(query) if query is not None else None)
         with self._lock:
             self._rules.append(rule)
 
     def latency(
-        self, seconds: float, path: str | None = None, times: int | None = None, method: str | None = None
+        self, seconds: float, path: str | None = None, times: int | None = None, method: str | None = None,
+        query: str | None = None,
     ) -> None:
         """Delay matching requests by ``seconds`` (several matching latency rules add up), then answer."""
-        self._add("latency", path, times, method, seconds=seconds)
+        self._add("latency", path, times, method, seconds=seconds, query=query)
 
     def status(
         self,
@@ -570,15 +578,17 @@ class Faults:
         times: int | None = None,
         headers: Mapping[str, str] | None = None,
         method: str | None = None,
+        query: str | None = None,
     ) -> None:
         """Answer matching requests with ``code``, body ``{"error": ...}`` and the extra ``headers``."""
-        self._add("status", path, times, method, status=code, headers=dict(headers or {}))
+        self._add("status", path, times, method, status=code, headers=dict(headers or {}), query=query)
 
     def hang(
-        self, seconds: float, path: str | None = None, times: int | None = None, method: str | None = None
+        self, seconds: float, path: str | None = None, times: int | None = None, method: str | None = None,
+        query: str | None = None,
     ) -> None:
         """Say nothing for ``seconds`` (to trip client timeouts), then answer normally."""
-        self._add("hang", path, times, method, seconds=seconds)
+        self._add("hang", path, times, method, seconds=seconds, query=query)
 
     def truncate(self, path: str | None = None, times: int | None = None, method: str | None = None) -> None:
         """Declare the full Content-Length, send the body only up to the middle of the resource, close."""
@@ -593,12 +603,12 @@ class Faults:
         with self._lock:
             return list(self._rules)
 
-    def take(self, kind: str, method: str, path: str, *, every: bool = False) -> list[FaultRule]:
+    def take(self, kind: str, method: str, path: str, *, every: bool = False, query: str = "") -> list[FaultRule]:
         """Consume the first (or, with ``every``, all) active rules of ``kind`` matching this request."""
         taken: list[FaultRule] = []
         with self._lock:
             for rule in self._rules:
-                if rule.kind == kind and rule.matches(method, path):
+                if rule.kind == kind and rule.matches(method, path, query):
                     if rule.remaining is not None:
                         rule.remaining -= 1
                     taken.append(rule)
@@ -621,7 +631,7 @@ def children_model_count(repo: Repo, ctx: RenderContext) -> dict[str, int] | Non
     if repo.kind != "model":
         return None
     counts: dict[str, int] = {}
-    for other in iter_repos(ctx.hub.root, "models"):
+    for other in ctx.hub.indexed("models", [f"base_model:{repo.repo_id}"]):
         if repo.repo_id in other.base_models and other.relation and not other.renamed_to:
             counts[other.relation] = counts.get(other.relation, 0) + 1
     return counts
@@ -795,7 +805,7 @@ def list_repos(hub: HubSim, req: Request, params: Mapping[str, str]) -> Response
         fields += ("config",) if req.flag("config") else ()
     repos = [
         r
-        for r in iter_repos(hub.root, kind)
+        for r in hub.indexed(kind, req.query.get("filter", []))
         if not r.renamed_to and (not r.private or req.token in hub.granted_tokens) and listing_matches(r, req)
     ]
     repos = sort_repos(repos, req)
@@ -1048,6 +1058,32 @@ class _Handler(BaseHTTPRequestHandler):
 # The public object
 
 
+class _Index:
+    """Repos of one kind by id, and their ids by tag (for listings filtered by tags)."""
+
+    def __init__(self, repos: Iterable[Repo]) -> None:
+        self.repos: dict[str, Repo] = {}
+        self.by_tag: dict[str, set[str]] = {}
+        for repo in repos:
+            self.put(repo.repo_id, repo)
+
+    def put(self, repo_id: str, repo: Repo | None) -> None:
+        old = self.repos.pop(repo_id, None)
+        for tag in old.tags if old is not None else ():
+            self.by_tag.get(tag, set()).discard(repo_id)
+        if repo is not None:
+            self.repos[repo_id] = repo
+            for tag in repo.tags:
+                self.by_tag.setdefault(tag, set()).add(repo_id)
+
+    def select(self, tags: list[str]) -> list[Repo]:
+        if not tags:
+            ids: Iterable[str] = self.repos
+        else:
+            ids = set.intersection(*(self.by_tag.get(t, set()) for t in tags))
+        return [self.repos[i] for i in sorted(ids)]
+
+
 class HubSim:
     """A Hub emulator on a free loopback port.  Use as a context manager or call ``start()``/``stop()``."""
 
@@ -1061,6 +1097,8 @@ class HubSim:
         self.server_errors: list[str] = []
         self._log: list[RequestRecord] = []
         self._log_lock = threading.Lock()
+        self._index: dict[str, _Index] = {}
+        self._index_lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -1112,11 +1150,43 @@ class HubSim:
     # fixtures ------------------------------------------------------------------------------------------------
     def add_model(self, repo_id: str, files: Mapping[str, str | bytes] | None = None, **meta: Any) -> Path:
         """Write (or replace) ``<root>/models/<repo_id>`` with ``files``; ``meta`` goes to ``_hubsim.yaml``."""
-        return write_repo(self.root, "models", repo_id, files, meta)
+        folder = write_repo(self.root, "models", repo_id, files, meta)
+        self._reindex("models", repo_id)
+        return folder
 
     def add_dataset(self, repo_id: str, files: Mapping[str, str | bytes] | None = None, **meta: Any) -> Path:
         """Same as ``add_model`` for ``<root>/datasets/<repo_id>``."""
-        return write_repo(self.root, "datasets", repo_id, files, meta)
+        folder = write_repo(self.root, "datasets", repo_id, files, meta)
+        self._reindex("datasets", repo_id)
+        return folder
+
+    def remove(self, repo_id: str, repo_type: str = "model") -> None:
+        """Delete a repo (a later request for it is a 404, as when a repo is deleted mid-walk)."""
+        kind = f"{repo_type}s"
+        shutil.rmtree(self.root / kind / repo_id, ignore_errors=True)
+        self._reindex(kind, repo_id)
+
+    def invalidate(self) -> None:
+        """Forget the listing index (call after writing repo folders by hand, not through ``add_*``)."""
+        with self._index_lock:
+            self._index.clear()
+
+    def indexed(self, kind: str, tags: Iterable[str] = ()) -> list[Repo]:
+        """The repos of ``kind`` carrying every tag of ``tags``, by id, from an index read once from disk.
+
+        Listings go through this index (a listing used to reread every repo folder: a 2,000-repo tree walked
+        node by node took minutes); ``add_*``/``remove`` keep it current, other endpoints read the disk."""
+        with self._index_lock:
+            index = self._index.get(kind)
+            if index is None:
+                index = self._index[kind] = _Index(list(iter_repos(self.root, kind)))
+            return index.select(list(tags))
+
+    def _reindex(self, kind: str, repo_id: str) -> None:
+        with self._index_lock:
+            index = self._index.get(kind)
+            if index is not None:
+                index.put(repo_id, load_repo(self.root, kind, repo_id))
 
     def repo(self, repo_id: str, repo_type: str = "model") -> Repo | None:
         """The repo as the server sees it (sha, tags, card data...), for assertions."""
@@ -1150,14 +1220,16 @@ class HubSim:
     def _answer(self, req: Request) -> tuple[Response, list[str]]:
         """Apply latency, hang and status faults, then route the request."""
         applied: list[str] = []
-        delay = sum(rule.seconds for rule in self.faults.take("latency", req.method, req.path, every=True))
+        query = unquote_plus(req.raw_query)
+        delay = sum(rule.seconds for rule in self.faults.take("latency", req.method, req.path, every=True,
+                                                              query=query))
         if delay:
             applied.append("latency")
             self._stopping.wait(delay)
-        for rule in self.faults.take("hang", req.method, req.path):
+        for rule in self.faults.take("hang", req.method, req.path, query=query):
             applied.append("hang")
             self._stopping.wait(rule.seconds)
-        for rule in self.faults.take("status", req.method, req.path):
+        for rule in self.faults.take("status", req.method, req.path, query=query):
             applied.append("status")
             message = f"hubsim injected HTTP {rule.status}"
             return json_response({"error": message}, rule.status, rule.headers), applied
