@@ -8,6 +8,7 @@ from typing import Any
 from policy import __version__
 
 SCHEMA = "policycheck/report/v1"
+SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}
 DISCLAIMER = ("policycheck reports what licenses and declared lineage say and where; it is not legal advice. "
               "Findings marked review need a person to decide.")
 
@@ -105,6 +106,19 @@ class Report:
             "notes": list(self.notes),
             "licenses": self.licenses,
         }
+
+
+def decisive(r: Report) -> Finding | None:
+    """The finding that decides the verdict: the most severe open violation, else the first open finding that
+    needs a person, else none."""
+    open_ = r.open_findings
+    violations = [f for f in open_ if f.kind == "violation"]
+    if violations:
+        return min(violations, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
+    reviews = [f for f in open_ if f.kind in ("review", "evidence")]
+    if reviews:
+        return min(reviews, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
+    return None
 
 
 @dataclass(frozen=True)

@@ -42,16 +42,19 @@ class CheckOptions:
     offline: bool = False
     revision: str | None = None  # pins the subject(s) given as Hub ids
     hub_deadline: float | None = None  # seconds for each target's Hub work (default POLICYCHECK_HUB_DEADLINE)
+    prefetch: bool = True  # fetch a node's declared parents as soon as it arrives (off for the tree audit,
+    # whose in-tree parents come from the listing)
 
 
 class Sources:
     """Local cards first, then the Hub; the Hub client is created on first need."""
 
     def __init__(self, cards: Sequence[Path], offline: bool, catalog: Catalog,
-                 hub_deadline: float | None = None) -> None:
+                 hub_deadline: float | None = None, prefetch: bool = True) -> None:
         self.local = LocalSource(cards)
         self.offline = offline
         self.hub_deadline = hub_deadline
+        self.prefetch = prefetch
         self.catalog = catalog
         self._hub: HubSource | None = None
 
@@ -63,6 +66,8 @@ class Sources:
             options = HubOptions.from_env(offline=self.offline)
             if self.hub_deadline is not None:
                 options = replace(options, run_deadline=self.hub_deadline)
+            if not self.prefetch:
+                options = replace(options, prefetch_depth=0)
             self._hub = HubSource(options, self.catalog.api_terms, self.catalog.needs_text)
         return self._hub
 
@@ -105,7 +110,7 @@ class Checker:
                                  else f"--cards {folder}: not a folder")
         self.bundle = load_bundle(self.options.rules, use_cache=self.options.use_cache)
         self.sources = Sources(self.options.cards, self.options.offline, self.bundle.catalog,
-                               self.options.hub_deadline)
+                               self.options.hub_deadline, self.options.prefetch)
 
     def policy_for(self, target: str) -> Policy:
         path = self.options.policy_file

@@ -52,7 +52,7 @@ def test_round_trip(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     meta = dict(db.execute("SELECT key, value FROM meta"))
-    assert meta["root"] == ROOT and meta["schema_version"] == "1"
+    assert meta["root"] == ROOT and meta["schema_version"] == "2"
     db.close()
 
 
@@ -170,3 +170,20 @@ def test_rows_are_streamed(tmp_path: Path) -> None:
             tracemalloc.stop()
         assert count == 50_000
         assert peak < 2_000_000, peak  # the rows total over 12 MB of JSON; one fetch of 256 is in memory
+
+
+def test_the_hub_wide_index_gives_children_and_a_finite_size_on_cycles(tmp_path: Path) -> None:
+    with AuditState(tmp_path / "s.sqlite", ROOT, OPTIONS) as state:
+        state.start_index()
+        state.index_child(ROOT, child(1))
+        state.index_child(ROOT, child(2))
+        state.index_child("org/m-00001", child(3, depth=0))
+        state.index_child("org/m-00003", child(1, depth=0))  # a cycle back to m-00001
+        state.end_index()
+        assert state.meta("index") == "complete"
+        assert [d.id for d in state.indexed_children(ROOT)] == ["org/m-00001", "org/m-00002"]
+        assert state.indexed_children("org/m-00002") == []
+        assert state.index_size(ROOT, None) == 3
+        assert state.index_size(ROOT, 1) == 2
+        state.start_index()  # a new pass drops the old one
+        assert state.indexed_children(ROOT) == [] and state.meta("index") == "partial"

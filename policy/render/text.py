@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.report import DISCLAIMER, Finding, Report, TargetError
+from policy.report import DISCLAIMER, SEVERITY_RANK, Finding, Report, TargetError, decisive
 
 # C0 and DEL, C1, and the invisible format characters that reorder or hide text (bidi embeddings, overrides and
 # isolates, line/paragraph separators, zero-width joiners are left alone: they cannot move the cursor).
@@ -62,7 +62,6 @@ def _safe_lines(text: str) -> str:
 _SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "magenta": "35", "cyan": "36"}
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "review": "bold yellow", "error": "bold magenta"}
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "note": "cyan"}
-SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}
 VERDICT_ORDER = ("error", "fail", "review", "pass")  # the summary names the groups that need action first
 
 Style = Callable[[str, str], str]
@@ -314,19 +313,6 @@ def _license_text(r: Report) -> str:
     declared = lic.get("declared") or "(none)"
     resolved = (lic.get("id") or lic.get("resolved") or "?") if lic.get("known") else "unknown"
     return f"license {_safe(declared)} → {_safe(resolved)}"
-
-
-def decisive(r: Report) -> Finding | None:
-    """The finding that decides the verdict: the most severe open violation, else the first open finding that
-    needs a person, else none."""
-    open_ = r.open_findings
-    violations = [f for f in open_ if f.kind == "violation"]
-    if violations:
-        return min(violations, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
-    reviews = [f for f in open_ if f.kind == "review"]
-    if reviews:
-        return min(reviews, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
-    return None
 
 
 def _concise(r: Report, st: Style, width: int) -> list[str]:

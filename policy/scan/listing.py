@@ -29,11 +29,12 @@ import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import islice
 from typing import Any
 
-from policy.cards import as_id_list, check_card_fields
-from policy.facts import WEIGHT_RELATIONS
+from policy.cards import as_id_list, check_card_fields, declared_license
+from policy.facts import OK, WEIGHT_RELATIONS, ModelFacts
 from policy.scan.hub import HubOptions, _one_line, _prepare_environment, _quiet_client
 from policy.scan.ids import repo_id_problem
 
@@ -72,6 +73,19 @@ class Descendant:
                    last_modified=d.get("last_modified"))
 
 
+def listing_facts(d: Descendant) -> ModelFacts:
+    """The facts the listing carries for a descendant: its card data as the Hub parsed it (licenses, bases,
+    teachers, datasets), sha, gating and the relation the Hub states. No card body and no file list: a rule
+    that needs them (a `license: other` known only from the LICENSE file) needs the full fetch instead."""
+    detail = "card metadata from the Hub listing"
+    if d.gated:
+        detail = f"gated ({d.gated}); {detail}, which the Hub serves without access"
+    return ModelFacts(
+        id=d.id, kind="model", source="hub", status=OK, status_detail=detail, revision=d.sha,
+        last_modified=d.last_modified, license=declared_license(d.card_data, "card"), card=d.card_data,
+        gated=d.gated, hub_relation=None if d.inferred else d.relation)
+
+
 class ListingError(Exception):
     """The Hub listing of a node's children failed after the retries (one line, no secrets)."""
 
@@ -83,7 +97,11 @@ class ListingError(Exception):
 
 def iter_descendants(root: str, *, relations: frozenset[str] | None = None, max_depth: int | None = None,
                      limit: int | None = None, min_downloads: int = 0, options: HubOptions | None = None,
-                     on_request: Callable[[], None] | None = None) -> Iterator[Descendant]:
+                     on_request: Callable[[], None] | None = None,
+                     listed: Callable[[str], list[Descendant] | None] | None = None,
+                     on_listed: Callable[[str, list[Descendant]], None] | None = None,
+                     on_error: Callable[[ListingError], None] | None = None,
+                     on_frontier: Callable[[int], None] | None = None) -> Iterator[Descendant]:
     """The descendants of `root`, breadth-first, each once (cycle-safe).
 
     - `relations`: only edges of these relations are followed and yielded;
@@ -91,8 +109,13 @@ def iter_descendants(root: str, *, relations: frozenset[str] | None = None, max_
     - `limit`: stop after this many descendants (later pages and nodes are never requested);
     - `min_downloads`: descendants with fewer downloads are not yielded, but their children still are (a
       popular quantization of an unpopular fine-tune still derives from the root);
-    - `on_request`: called once per listing page requested (the client's own retries are not counted).
-    Raises `ListingError` when a listing fails after the retries, `ValueError` for a bad root id."""
+    - `on_request`: called once per listing page requested (the client's own retries are not counted);
+    - `listed(node)`: the children of `node` already listed by an interrupted run (None: list it now);
+    - `on_listed(node, children)`: `node`'s listing was read to the end (children before any filter);
+    - `on_error(error)`: a node's listing failed; the walk goes on without its children;
+    - `on_frontier(n)`: before each node's listing, how many discovered nodes are still to be listed.
+    Raises `ListingError` when a listing fails after the retries and there is no `on_error`, `ValueError` for a
+    bad root id."""
     problem = repo_id_problem(root)
     if problem:
         raise ValueError(problem)
@@ -114,47 +137,111 @@ def iter_descendants(root: str, *, relations: frozenset[str] | None = None, max_
     pending: deque[tuple[str, int]] = deque([(root, 0)])
     pagers: dict[str, _Pager] = {}
 
+    pool = _DaemonPool(workers)
+
     def start(node: str) -> _Pager:
         if on_request is not None:
             on_request()
-        return _Pager(lambda: api.list_models(filter=f"base_model:{node}", expand=EXPAND), node)
+        return _Pager(lambda: api.list_models(filter=f"base_model:{node}", expand=EXPAND), node, pool)
 
-    def listed(depth: int) -> bool:
+    def deep_enough(depth: int) -> bool:
         return max_depth is None or depth < max_depth
+
+    def known(node: str) -> list[Descendant] | None:
+        return listed(node) if listed is not None else None
 
     yielded = 0
     try:
         while pending:
             node, depth = pending.popleft()
-            if not listed(depth):
+            if not deep_enough(depth):
                 continue
-            pager = pagers.pop(node, None) or start(node)
+            if on_frontier is not None:
+                on_frontier(len(pending))
+            cached = known(node)
+            items: Iterator[Descendant | None]
+            if cached is not None:
+                items = (c if c.depth == depth + 1 and c.parent == node else replace(c, parent=node, depth=depth + 1)
+                         for c in cached)
+            else:
+                pager = pagers.pop(node, None) or start(node)
+                items = (_descendant(item, node, depth + 1) for item in _children(pager, options, on_request))
             # The first pages of the next nodes of the frontier are asked for now, in parallel (at most
             # `workers` listings in flight); they are consumed in breadth-first order, so the output does not
             # depend on timing. Nothing is asked ahead before the walk reaches the node in front of them.
             ahead = 0
             for next_node, next_depth in pending:
-                if ahead >= workers - 1 or not listed(next_depth):
+                if ahead >= workers - 1 or not deep_enough(next_depth):
                     break  # breadth-first: every later node is at least as deep
-                if next_node not in pagers:
+                if next_node not in pagers and (listed is None or known(next_node) is None):
                     pagers[next_node] = start(next_node)
                 ahead += 1
-            for item in _children(pager, options, on_request):
-                child = _descendant(item, node, depth + 1)
-                if child is None or child.id in visited:
-                    continue
-                if relations is not None and child.relation not in relations:
-                    continue  # not visited: another parent may reach it through an allowed relation
-                visited.add(child.id)
-                pending.append((child.id, child.depth))
-                if child.downloads >= min_downloads:
-                    yield child
-                    yielded += 1
-                    if limit is not None and yielded >= limit:
-                        return
+            collected: list[Descendant] | None = [] if on_listed is not None and cached is None else None
+            try:
+                for child in items:
+                    if child is None:
+                        continue
+                    if collected is not None:
+                        collected.append(child)
+                    if child.id in visited:
+                        continue
+                    if relations is not None and child.relation not in relations:
+                        continue  # not visited: another parent may reach it through an allowed relation
+                    visited.add(child.id)
+                    pending.append((child.id, child.depth))
+                    if child.downloads >= min_downloads:
+                        yield child
+                        yielded += 1
+                        if limit is not None and yielded >= limit:
+                            return
+            except ListingError as exc:
+                if on_error is None:
+                    raise
+                on_error(exc)
+                continue
+            if collected is not None and on_listed is not None:
+                on_listed(node, collected)
     finally:
         for pager in pagers.values():
             pager.close()
+        pool.close()
+
+
+def iter_hub_index(*, options: HubOptions | None = None,
+                   on_request: Callable[[], None] | None = None) -> Iterator[tuple[str, Descendant]]:
+    """(parent, child) for every declared parent of every model on the Hub, from one pass over the Hub's whole
+    listing (`list_models(expand=EXPAND)`, 1,000 models a page, with the same card data as a node's listing).
+
+    The cost does not depend on the tree: ceil(models on the Hub / 1,000) requests, after which every node's
+    children are known without a request. Cheaper than the walk (one listing per node) for a tree of more than
+    about a thousandth of the Hub, and for auditing many roots or the whole Hub at once. The child's `depth` is
+    0 here (the walk sets it). Raises `ListingError` when a page fails after the retries."""
+    options = options or HubOptions.from_env()
+    if options.offline:
+        raise ListingError("the Hub", "offline: the Hub-wide index needs the Hub listing (network)")
+    _prepare_environment(options)
+    _quiet_client()
+    from huggingface_hub import HfApi
+
+    api = HfApi()
+    pool = _DaemonPool(1)
+    if on_request is not None:
+        on_request()
+    pager = _Pager(lambda: api.list_models(expand=EXPAND), "the Hub (whole listing)", pool)
+    try:
+        for item in _children(pager, options, on_request):
+            tags = getattr(item, "tags", None) or ()
+            parents = [t[len("base_model:"):] for t in tags
+                       if isinstance(t, str) and t.startswith("base_model:") and t.count(":") == 1]
+            for parent in dict.fromkeys(parents):
+                if repo_id_problem(parent):
+                    continue
+                child = _descendant(item, parent, 0)
+                if child is not None and child.id != parent:
+                    yield parent, child
+    finally:
+        pager.close()
+        pool.close()
 
 
 def relation_of(parent: str, tags: tuple[str, ...], card: Mapping[str, Any], repo_id: str) -> tuple[str, bool]:
@@ -217,44 +304,66 @@ def _children(pager: _Pager, options: HubOptions, on_request: Callable[[], None]
         pager.close()
 
 
-class _Pager:
-    """Pulls one page (`PAGE_SIZE` items) of the client's lazy iterator at a time on a daemon thread, so a page
-    the client keeps retrying (or a server that never answers) costs at most the deadline. The first page is
-    asked for at once; each later page only when the walk has consumed the one before."""
+class _DaemonPool:
+    """A few daemon threads that run the listing pages for the whole walk (one thread per node would start
+    tens of thousands of threads on a large tree, each leaving its own malloc arena and stack behind). Daemon,
+    so that a request the Hub never answers can hold a thread but never the process's exit."""
 
-    def __init__(self, start: Callable[[], Any], node: str) -> None:
+    def __init__(self, size: int) -> None:
+        self._tasks: queue.Queue[tuple[Callable[[], Any], queue.Queue[tuple[str, Any]]] | None] = queue.Queue()
+        self._threads = [threading.Thread(target=self._work, name="policycheck-listing", daemon=True)
+                         for _ in range(max(1, size))]
+        for thread in self._threads:
+            thread.start()
+
+    def submit(self, fn: Callable[[], Any]) -> queue.Queue[tuple[str, Any]]:
+        box: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=1)
+        self._tasks.put((fn, box))
+        return box
+
+    def _work(self) -> None:
+        while True:
+            task = self._tasks.get()
+            if task is None:
+                return
+            fn, box = task
+            try:
+                box.put(("page", fn()))
+            except BaseException as exc:  # handed to the walk
+                box.put(("error", exc))
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+
+
+class _Pager:
+    """One node's listing, one page (`PAGE_SIZE` items) of the client's lazy iterator at a time, on the walk's
+    pool, so a page the client keeps retrying (or a server that never answers) costs at most the deadline. The
+    first page is asked for at once; each later page only when the walk has consumed the one before."""
+
+    def __init__(self, start: Callable[[], Any], node: str, pool: _DaemonPool) -> None:
         self._start = start
         self._node = node
-        self._demand: queue.Queue[bool] = queue.Queue()
-        self._results: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self._pool = pool
+        self._iterator: Iterator[Any] | None = None
+        self._lock = threading.Lock()  # one page at a time: a generator must not run in two threads at once
         self._closed = False
-        self._demand.put(True)
-        self._thread = threading.Thread(target=self._run, name="policycheck-listing", daemon=True)
-        self._thread.start()
+        self._box = pool.submit(self._page)
 
-    def _run(self) -> None:
-        iterator = None
-        while self._demand.get():
-            page: list[Any] = []
-            try:
-                if iterator is None:
-                    iterator = iter(self._start())
-                for item in iterator:
-                    page.append(item)
-                    if len(page) >= PAGE_SIZE:
-                        break
-            except BaseException as exc:  # handed to the walk
-                self._results.put(("error", exc))
-                return
-            self._results.put(("page", page))
-            if len(page) < PAGE_SIZE:
-                return
+    def _page(self) -> list[Any]:
+        with self._lock:
+            if self._closed:
+                return []
+            if self._iterator is None:
+                self._iterator = iter(self._start())
+            return list(islice(self._iterator, PAGE_SIZE))
 
     def next_page(self, deadline: float, *, ask: bool = True) -> list[Any]:
         if ask:
-            self._demand.put(True)
+            self._box = self._pool.submit(self._page)
         try:
-            kind, value = self._results.get(timeout=max(0.1, deadline))
+            kind, value = self._box.get(timeout=max(0.1, deadline))
         except queue.Empty:
             raise ListingError(self._node, f"no answer from the Hub within {deadline:g} s") from None
         if kind == "error":
@@ -262,9 +371,7 @@ class _Pager:
         return list(value)
 
     def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._demand.put(False)
+        self._closed = True  # a page already asked for is still read, and dropped
 
 
 def _reason(exc: BaseException) -> str:
