@@ -33,7 +33,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS discovered (
     id TEXT PRIMARY KEY, parent TEXT NOT NULL, relation TEXT NOT NULL, depth INTEGER NOT NULL, sha TEXT,
-    payload TEXT NOT NULL);
+    key TEXT, run INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS discovered_parent ON discovered (parent, id);
 CREATE TABLE IF NOT EXISTS listing (node TEXT NOT NULL, payload TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS listing_node ON listing (node);
@@ -103,6 +103,7 @@ class AuditState:
         self._options = _canonical(options)
         self._pending = 0
         self._closed = False
+        self._run = 0
         self._lock = threading.RLock()
         try:
             self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
@@ -150,10 +151,17 @@ class AuditState:
             if self._pending >= self.batch_size:
                 self._commit()
 
-    def discovered(self, d: Descendant) -> None:
-        self._write("INSERT OR REPLACE INTO discovered (id, parent, relation, depth, sha, payload) "
-                    "VALUES (?, ?, ?, ?, ?, ?)",
-                    (d.id, d.parent, d.relation, d.depth, d.sha, json.dumps(d.to_dict(), default=_jsonable)))
+    def discovered(self, d: Descendant, key: str | None = None) -> None:
+        """`d` was found by this run's walk; `key` is what its row is judged at (see `record`)."""
+        self._write("INSERT OR REPLACE INTO discovered (id, parent, relation, depth, sha, key, run, payload) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (d.id, d.parent, d.relation, d.depth, d.sha, key, self._run, json.dumps(d.to_dict(),
+                                                                                          default=_jsonable)))
+
+    def key_of(self, repo_id: str) -> str | None:
+        with self._lock:
+            found = self._db.execute("SELECT key FROM discovered WHERE id = ?", (repo_id,)).fetchone()
+        return found[0] if found else None
 
     def record(self, repo_id: str, sha: str | None, verdict: str, row: Mapping[str, Any]) -> None:
         """The row of `repo_id`, judged at `sha` (the caller's key: the repo's sha, or a digest of everything
@@ -169,27 +177,47 @@ class AuditState:
                          str(row.get("license") or ""), spdx if isinstance(spdx, str) else None,
                          json.dumps(dict(row), default=_jsonable)))
 
-    def listed(self, node: str, children: list[Descendant]) -> None:
-        """`node`'s listing was read to the end and returned `children` (before any filter)."""
-        with self._lock:
-            self._write("DELETE FROM listing WHERE node = ?", (node,))
-            for d in children:
-                self._write("INSERT INTO listing (node, payload) VALUES (?, ?)",
-                            (node, json.dumps(d.to_dict(), default=_jsonable)))
-            self._write("INSERT OR REPLACE INTO listed (node, error) VALUES (?, NULL)", (node,))
+    def listing_child(self, node: str, d: Descendant) -> None:
+        """One child in `node`'s listing (before any filter), written as it arrives."""
+        self._write("INSERT INTO listing (node, payload) VALUES (?, ?)",
+                    (node, json.dumps(d.to_dict(), default=_jsonable)))
+
+    def listed(self, node: str) -> None:
+        """`node`'s listing was read to the end (its children are the `listing_child` rows before this)."""
+        self._write("INSERT OR REPLACE INTO listed (node, error) VALUES (?, NULL)", (node,))
 
     def listing_failed(self, node: str, reason: str) -> None:
         self._write("INSERT OR REPLACE INTO listed (node, error) VALUES (?, ?)", (node, reason))
 
-    def listed_children(self, node: str) -> list[Descendant] | None:
-        """The children of a node listed to the end by an earlier, interrupted run; None to list it now."""
+    def listed_children(self, node: str) -> Iterator[Descendant] | None:
+        """The children of a node listed to the end by an earlier, interrupted run, streamed; None to list it
+        now (and what an interrupted listing of it left is dropped)."""
         with self._lock:
             found = self._db.execute("SELECT error FROM listed WHERE node = ?", (node,)).fetchone()
             if found is None or found[0] is not None:
+                self._write("DELETE FROM listing WHERE node = ?", (node,))
                 return None
-            payloads = self._db.execute("SELECT payload FROM listing WHERE node = ? ORDER BY rowid",
-                                        (node,)).fetchall()
-        return [Descendant.from_dict(json.loads(p)) for (p,) in payloads]
+        return self._children(node)
+
+    def _children(self, node: str) -> Iterator[Descendant]:
+        for payload in self._stream("SELECT payload FROM listing WHERE node = ? ORDER BY rowid", (node,)):
+            yield Descendant.from_dict(json.loads(payload))
+
+    def _stream(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[str]:
+        """The first column of `sql`'s rows, a few hundred in memory at a time."""
+        cursor = self._db.cursor()
+        try:
+            with self._lock:
+                cursor.execute(sql, params)
+            while True:
+                with self._lock:
+                    batch = cursor.fetchmany(256)
+                if not batch:
+                    return
+                for (value,) in batch:
+                    yield value
+        finally:
+            cursor.close()
 
     # -- the Hub-wide index (--discovery index) -------------------------------------------------------------
     def index_child(self, parent: str, d: Descendant) -> None:
@@ -210,12 +238,9 @@ class AuditState:
             self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('index', 'complete')", ())
             self._commit()
 
-    def indexed_children(self, node: str) -> list[Descendant]:
-        """The children of `node` in the Hub-wide index (none: a leaf)."""
-        with self._lock:
-            payloads = self._db.execute("SELECT payload FROM listing WHERE node = ? ORDER BY rowid",
-                                        (node,)).fetchall()
-        return [Descendant.from_dict(json.loads(p)) for (p,) in payloads]
+    def indexed_children(self, node: str) -> Iterator[Descendant]:
+        """The children of `node` in the Hub-wide index (none: a leaf), streamed."""
+        return self._children(node)
 
     def index_size(self, root: str, max_depth: int | None) -> int:
         """How many descendants of `root` the Hub-wide index holds (each once, to `max_depth`): the total a
@@ -252,19 +277,22 @@ class AuditState:
             if not resuming:
                 self._write("DELETE FROM listed", ())
                 self._write("DELETE FROM listing", ())
+            # Each walk has a number; a resumed walk keeps its own, so what it found before the interruption
+            # counts as found by it.
+            self._run = int(self.meta("run") or 0) + (0 if resuming else 1)
+            self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('run', ?)", (str(self._run),))
             self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '0')", ())
             self._commit()
             return resuming
 
-    def end_walk(self, seen: set[str] | None = None) -> None:
-        """The walk reached its end: rows of descendants it no longer found (deleted, or no longer derived
-        from the root) are dropped, and the audit is complete."""
+    def end_walk(self, *, prune: bool = True) -> None:
+        """The walk reached its end: with `prune`, rows of descendants this run did not find (deleted, or no
+        longer derived from the root) are dropped; the audit is complete."""
         with self._lock:
-            if seen is not None:
-                gone = [i for (i,) in self._db.execute("SELECT id FROM discovered") if i not in seen]
-                for repo_id in gone:
-                    self._write("DELETE FROM discovered WHERE id = ?", (repo_id,))
-                    self._write("DELETE FROM evaluated WHERE id = ?", (repo_id,))
+            if prune:
+                self._write("DELETE FROM evaluated WHERE id IN (SELECT id FROM discovered WHERE run != ?)",
+                            (self._run,))
+                self._write("DELETE FROM discovered WHERE run != ?", (self._run,))
             self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '1')", ())
             self._commit()
 
@@ -319,18 +347,8 @@ class AuditState:
         sql = {"depth": "SELECT row FROM evaluated ORDER BY depth, id",
                "downloads": "SELECT row FROM evaluated ORDER BY downloads DESC, id",
                "preorder": _PREORDER}[order]
-        cursor = self._db.cursor()
-        try:
-            cursor.execute(sql, (self.root,) if order == "preorder" else ())
-            while True:
-                with self._lock:
-                    batch = cursor.fetchmany(256)
-                if not batch:
-                    return
-                for (text,) in batch:
-                    yield json.loads(text)
-        finally:
-            cursor.close()
+        for text in self._stream(sql, (self.root,) if order == "preorder" else ()):
+            yield json.loads(text)
 
     def top(self, verdict: str, n: int) -> list[Mapping[str, Any]]:
         """The `n` rows of `verdict` with the most downloads."""

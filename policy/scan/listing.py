@@ -28,7 +28,7 @@ from __future__ import annotations
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
@@ -98,8 +98,9 @@ class ListingError(Exception):
 def iter_descendants(root: str, *, relations: frozenset[str] | None = None, max_depth: int | None = None,
                      limit: int | None = None, min_downloads: int = 0, options: HubOptions | None = None,
                      on_request: Callable[[], None] | None = None,
-                     listed: Callable[[str], list[Descendant] | None] | None = None,
-                     on_listed: Callable[[str, list[Descendant]], None] | None = None,
+                     listed: Callable[[str], Iterable[Descendant] | None] | None = None,
+                     on_child: Callable[[str, Descendant], None] | None = None,
+                     on_listed: Callable[[str], None] | None = None,
                      on_error: Callable[[ListingError], None] | None = None,
                      on_frontier: Callable[[int], None] | None = None) -> Iterator[Descendant]:
     """The descendants of `root`, breadth-first, each once (cycle-safe).
@@ -110,8 +111,10 @@ def iter_descendants(root: str, *, relations: frozenset[str] | None = None, max_
     - `min_downloads`: descendants with fewer downloads are not yielded, but their children still are (a
       popular quantization of an unpopular fine-tune still derives from the root);
     - `on_request`: called once per listing page requested (the client's own retries are not counted);
-    - `listed(node)`: the children of `node` already listed by an interrupted run (None: list it now);
-    - `on_listed(node, children)`: `node`'s listing was read to the end (children before any filter);
+    - `listed(node)`: the children of `node` already listed (by an interrupted run, or in the Hub-wide index);
+      None: list it now;
+    - `on_child(node, child)`: each child a listing returns (before any filter), as it arrives;
+    - `on_listed(node)`: `node`'s listing was read to the end;
     - `on_error(error)`: a node's listing failed; the walk goes on without its children;
     - `on_frontier(n)`: before each node's listing, how many discovered nodes are still to be listed.
     Raises `ListingError` when a listing fails after the retries and there is no `on_error`, `ValueError` for a
@@ -136,6 +139,7 @@ def iter_descendants(root: str, *, relations: frozenset[str] | None = None, max_
     visited = {root}
     pending: deque[tuple[str, int]] = deque([(root, 0)])
     pagers: dict[str, _Pager] = {}
+    prepared: dict[str, Iterable[Descendant]] = {}  # nodes ahead whose children are already known
 
     pool = _DaemonPool(workers)
 
@@ -147,7 +151,7 @@ def iter_descendants(root: str, *, relations: frozenset[str] | None = None, max_
     def deep_enough(depth: int) -> bool:
         return max_depth is None or depth < max_depth
 
-    def known(node: str) -> list[Descendant] | None:
+    def known(node: str) -> Iterable[Descendant] | None:
         return listed(node) if listed is not None else None
 
     yielded = 0
@@ -158,7 +162,7 @@ def iter_descendants(root: str, *, relations: frozenset[str] | None = None, max_
                 continue
             if on_frontier is not None:
                 on_frontier(len(pending))
-            cached = known(node)
+            cached = prepared.pop(node) if node in prepared else None if node in pagers else known(node)
             items: Iterator[Descendant | None]
             if cached is not None:
                 items = (c if c.depth == depth + 1 and c.parent == node else replace(c, parent=node, depth=depth + 1)
@@ -173,16 +177,20 @@ def iter_descendants(root: str, *, relations: frozenset[str] | None = None, max_
             for next_node, next_depth in pending:
                 if ahead >= workers - 1 or not deep_enough(next_depth):
                     break  # breadth-first: every later node is at least as deep
-                if next_node not in pagers and (listed is None or known(next_node) is None):
-                    pagers[next_node] = start(next_node)
+                if next_node not in pagers and next_node not in prepared:
+                    ready = known(next_node)
+                    if ready is None:
+                        pagers[next_node] = start(next_node)
+                    else:
+                        prepared[next_node] = ready
                 ahead += 1
-            collected: list[Descendant] | None = [] if on_listed is not None and cached is None else None
+            fresh = cached is None
             try:
                 for child in items:
                     if child is None:
                         continue
-                    if collected is not None:
-                        collected.append(child)
+                    if fresh and on_child is not None:
+                        on_child(node, child)
                     if child.id in visited:
                         continue
                     if relations is not None and child.relation not in relations:
@@ -199,8 +207,8 @@ def iter_descendants(root: str, *, relations: frozenset[str] | None = None, max_
                     raise
                 on_error(exc)
                 continue
-            if collected is not None and on_listed is not None:
-                on_listed(node, collected)
+            if fresh and on_listed is not None:
+                on_listed(node)
     finally:
         for pager in pagers.values():
             pager.close()
