@@ -1,0 +1,517 @@
+"""`policycheck tree`: the audit of a Hub model's descendants in text, json, csv, markdown, html or sarif.
+
+One entry point, `iter_tree(fmt, summary, rows)`: pure and streaming. The summary (verdict, counts, the declared
+licenses against the root's, the top violations, the problems that make the audit incomplete) is small and
+given up front; the rows come from `rows(order)`, a fresh iterator per call (`"depth"`: by depth then id;
+`"preorder"`: depth-first pre-order, children right after their parent), read one at a time and never held,
+so the memory of any format stays flat however many descendants there are. Chunks are yielded as they are
+made (a few KB each).
+
+Every string of a row may come from a hostile model card: each format escapes in its own way.
+
+- text: `printable` (control characters and bidi overrides as visible escapes), every line at most `width`
+  cells, colour only when `color=True`.
+- json: `json.dumps` (ASCII, so no raw control or bidi character reaches a terminal).
+- csv: line breaks become spaces, other control characters visible escapes, and a cell that a spreadsheet
+  would take for a formula (`= + - @`, tab, CR, and their full-width forms) starts with an apostrophe.
+- markdown: `templates/tree/tree.md.j2` in the sandboxed Markdown environment (every value escaped: `|`,
+  backticks, `<`, `>`, `[`, `]`; line breaks become spaces); values are made `printable` first.
+- html: `policy/render/tree_html.py` (`templates/tree/tree.html.j2`, autoescaped).
+- sarif: SARIF 2.1.0, one result per fail/review row; `tool` comes after `results` in the run (JSON key order is
+  free) so that the rules met while streaming can be listed.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
+from urllib.parse import quote
+
+from policy import __version__
+from policy.render.text import (
+    TREE_INDENT_CAP,
+    VERDICT_STYLE,
+    Style,
+    _cells,
+    _disclaimer,
+    _safe,
+    _styler,
+    _truncate,
+    _wrap,
+    printable,
+)
+from policy.report import DISCLAIMER
+
+Rows = Callable[[str], Iterable[Mapping[str, Any]]]
+FORMATS = ("text", "json", "csv", "markdown", "html", "sarif")
+CHUNK = 16_384  # characters gathered before a chunk is yielded
+HUB = "https://huggingface.co"
+# A URL safe to print as a link: https, a host, a path of plain characters (no quote, no angle bracket, no space).
+_SAFE_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~%/@+-]*)?")
+SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2, "note": 2}
+VERDICT_RANK = {"fail": 0, "review": 1, "pass": 2}
+UNREADABLE_RULE = "tree-descendant-unreadable"
+FALLBACK_RULES = {"fail": "tree-descendant-fails", "review": "tree-descendant-needs-review"}
+PROBLEMS_SHOWN = 10  # problems listed in text/markdown/html; the rest are counted
+VIEW_REASON_CAP = 1000  # characters of a reason in markdown/html (json and csv keep it whole)
+
+
+def iter_tree(fmt: str, summary: Mapping[str, Any], rows: Rows, *, color: bool = False,
+              width: int = 80) -> Iterator[str]:
+    """Chunks of the tree audit in `fmt` (text|json|csv|markdown|html|sarif); pure, streaming."""
+    if fmt == "text":
+        chunks = _text(summary, rows, color=color, width=width)
+    elif fmt == "json":
+        chunks = _json(summary, rows)
+    elif fmt == "csv":
+        chunks = _csv(rows)
+    elif fmt == "markdown":
+        chunks = _markdown(summary, rows)
+    elif fmt == "html":
+        from policy.render.tree_html import iter_html
+
+        chunks = iter_html(summary, rows)
+    elif fmt == "sarif":
+        chunks = _sarif(summary, rows)
+    else:
+        raise ValueError(f"unknown tree output format {fmt!r} (one of {', '.join(FORMATS)})")
+    return gather(chunks)
+
+
+def render_tree(fmt: str, summary: Mapping[str, Any], rows: Rows, *, color: bool = False, width: int = 80) -> str:
+    """The whole output as one string (for tests and small audits)."""
+    return "".join(iter_tree(fmt, summary, rows, color=color, width=width))
+
+
+def gather(pieces: Iterable[str], size: int = CHUNK) -> Iterator[str]:
+    """`pieces` joined into chunks of about `size` characters."""
+    buf: list[str] = []
+    n = 0
+    for piece in pieces:
+        buf.append(piece)
+        n += len(piece)
+        if n >= size:
+            yield "".join(buf)
+            buf, n = [], 0
+    if buf:
+        yield "".join(buf)
+
+
+# -- shared helpers ---------------------------------------------------------------------------------------------
+def decisive(row: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The finding that decides the row's verdict: the most severe violation of a fail row, the first review
+    (or evidence) finding of a review row; None when the row has none."""
+    findings = [f for f in row.get("findings") or () if isinstance(f, Mapping)]
+    verdict = row.get("verdict")
+    kinds: tuple[str, ...] = ("violation",) if verdict == "fail" else ("review", "evidence")
+    chosen = [f for f in findings if f.get("kind") in kinds]
+    if not chosen and verdict == "review":
+        chosen = [f for f in findings if f.get("kind") == "violation"]  # below --fail-on: still the reason
+    if not chosen:
+        return None
+    return min(chosen, key=lambda f: SEVERITY_RANK.get(str(f.get("severity")), 3))
+
+
+def rule_of(row: Mapping[str, Any]) -> str:
+    """The rule id a fail/review row is reported under."""
+    if row.get("source") == "error":
+        return UNREADABLE_RULE
+    f = decisive(row)
+    if f is not None and f.get("rule"):
+        return str(f["rule"])
+    return FALLBACK_RULES.get(str(row.get("verdict")), FALLBACK_RULES["review"])
+
+
+def safe_url(url: object, repo_id: object = None) -> str | None:
+    """`url` when it is a plain https URL; else the Hub URL of `repo_id` (quoted); else None."""
+    if isinstance(url, str) and _SAFE_URL.fullmatch(url):
+        return url
+    if isinstance(repo_id, str) and repo_id:
+        return f"{HUB}/{quote(repo_id, safe='/')}"
+    return None
+
+
+def license_label(license_: object, spdx: object) -> str:
+    """`declared → SPDX` of the root, made printable (rows show the declared license only: the license table
+    gives the SPDX form of each)."""
+    declared = _safe(license_) or "(none)"
+    resolved = _safe(spdx) if spdx else "unknown"
+    return declared if declared.lower() == resolved.lower() else f"{declared} → {resolved}"
+
+
+def declared_label(license_: object) -> str:
+    return _safe(license_) or "(no license)"
+
+
+def gated_text(value: object) -> str:
+    return "no" if value in (False, None, "") else _safe(value)
+
+
+def _int(value: object) -> int:
+    try:
+        return int(value)  # type: ignore[call-overload, no-any-return]
+    except (TypeError, ValueError):
+        return 0
+
+
+def why_lines(summary: Mapping[str, Any]) -> list[str]:
+    """What qualifies the verdict (said at the top): the problems, or why the audit is incomplete or review."""
+    problems = [str(p) for p in summary.get("problems") or ()]
+    out = problems[:PROBLEMS_SHOWN]
+    if len(problems) > PROBLEMS_SHOWN:
+        out.append(f"… and {len(problems) - PROBLEMS_SHOWN} more problem(s)")
+    complete = bool(summary.get("complete"))
+    if not complete and not problems:
+        out.append("the audit is incomplete: not every descendant was listed or evaluated")
+    counts = summary.get("counts") or {}
+    if summary.get("verdict") == "review" and not problems and _int(counts.get("review")):
+        out.append(f"{_int(counts.get('review'))} descendant(s) need a person to decide")
+    return out
+
+
+def counts_text(summary: Mapping[str, Any]) -> str:
+    c = summary.get("counts") or {}
+    return (f"{_int(c.get('fail'))} fail, {_int(c.get('review'))} review, {_int(c.get('pass'))} pass "
+            f"({_int(c.get('evaluated'))} evaluated of {_int(c.get('discovered'))} discovered)")
+
+
+# -- text -------------------------------------------------------------------------------------------------------
+_MAYBE_WIDE = re.compile("[\u1100-\U0010ffff]")  # no East Asian wide or full-width character lies below U+1100
+
+
+def _width(text: str) -> int:
+    """`_cells` of policy/render/text.py, without looking at each character of a line that is mostly ASCII."""
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(1 for ch in _MAYBE_WIDE.findall(text) if unicodedata.east_asian_width(ch) in "WF")
+
+
+def _clip(text: str, width: int) -> str:
+    """`_truncate` of policy/render/text.py (same cells, same ellipsis), fast: the listing calls it once or twice
+    per row."""
+    if text.isascii():
+        return text if len(text) <= width else text[:width - 1].rstrip() + "…"
+    if len(text) <= width and _width(text) <= width:
+        return text
+    w = 0
+    for i, ch in enumerate(text):
+        w += 2 if ch >= "\u1100" and unicodedata.east_asian_width(ch) in "WF" else 1
+        if w > width - 1:
+            return text[:i].rstrip() + "…"
+    return text
+
+
+def _pad(text: str, width: int, right: bool = False) -> str:
+    text = _truncate(text, width)
+    fill = " " * max(0, width - _cells(text))
+    return fill + text if right else text + fill
+
+
+def _text(summary: Mapping[str, Any], rows: Rows, *, color: bool, width: int) -> Iterator[str]:
+    st = _styler(color)
+    width = max(int(width), 40)
+    root = summary.get("root") or {}
+    verdict = str(summary.get("verdict") or "review")
+    v = _safe(verdict.upper())
+    complete = "complete" if summary.get("complete") else "INCOMPLETE"
+    c = summary.get("counts") or {}
+    tally = ", ".join(f"{_int(c.get(k))} {k}" for k in ("fail", "review", "pass"))
+    head = _wrap(f"{v}  tree audit of {_safe(root.get('id', '?'))} ({complete}): {tally}", width, "", "      ")
+    head[0] = st(v, VERDICT_STYLE.get(verdict, "bold")) + head[0][len(v):]
+    lines = head
+    for why in why_lines(summary):
+        wrapped = _wrap(f"! {_safe(why)}", width, "  ", "    ")
+        wrapped[0] = "  " + st("!", "bold yellow") + wrapped[0][3:]
+        lines.extend(wrapped)
+    lines.append(st("counts", "bold"))
+    for key in ("fail", "review", "pass", "evaluated", "discovered"):
+        lines.append(f"  {key:<11}{_int(c.get(key)):>9,}")
+    lines.append(st("declared licenses", "bold"))
+    lines.extend(_wrap(f"root license: {license_label(root.get('license'), root.get('spdx'))}", width, "  ",
+                       "    "))
+    lines.extend(_license_table(summary.get("licenses") or (), width))
+    top = list(summary.get("top_violations") or ())
+    if top:
+        lines.append(st(f"top violations by downloads ({len(top)})", "bold"))
+        for row in top:
+            lines.append(_clip(f"  {_int(row.get('downloads')):>11,}  {_safe(row.get('id', '?'))}  "
+                               f"{declared_label(row.get('license'))}", width))
+            if row.get("reason"):
+                lines.append(_clip("               " + _safe(row.get("reason")), width))
+    yield "\n".join(lines) + "\n"
+
+    yield st(f"descendants ({_int(c.get('evaluated'))} evaluated, tree order)", "bold") + "\n"
+    for row in rows("preorder"):
+        yield "\n".join(_text_row(row, st, width)) + "\n"
+
+    packs = ", ".join(f"{_safe(p.get('id'))} {_safe(p.get('version'))}" for p in summary.get("packs") or ()) or "none"
+    footer = f"policycheck {_safe(summary.get('policycheck') or __version__)}; packs {packs}"
+    if summary.get("catalog_digest"):
+        footer += f"; catalog {_safe(str(summary['catalog_digest'])[:12])}"
+    footer += f"; evaluated {_safe(summary.get('evaluated_at') or '?')}"
+    req = summary.get("requests") or {}
+    footer += f"; hub requests: {_int(req.get('listing'))} listing, {_int(req.get('fetch'))} fetch"
+    o = view_summary(summary)["options"]
+    footer += (f"; options: relations {o['relations']}, depth {o['depth']}, limit {o['limit']}, "
+               f"min downloads {o['min_downloads']}")
+    tail = [st(line, "dim") for line in _wrap(footer, width, "", "  ")]
+    if root.get("sha"):
+        tail.extend(st(line, "dim") for line in _wrap(f"root commit: {_safe(root['sha'])}", width, "", "  "))
+    text = str(summary.get("disclaimer") or DISCLAIMER)
+    disclaimer = _disclaimer(width) if text == DISCLAIMER else _wrap(_safe(text), width)
+    tail.extend(st(line, "dim") for line in disclaimer)
+    yield "\n".join(tail) + "\n"
+
+
+def _license_table(licenses: Iterable[Mapping[str, Any]], width: int) -> list[str]:
+    items = list(licenses)  # the summary's: small
+    if not items:
+        return ["  (no descendant evaluated)"]
+    nums = "  root  count   pass   fail review"  # 34 cells
+    room = width - 2 - len(nums) - 2
+    if room < 24:  # too narrow for a table: two lines a license
+        lines: list[str] = []
+        for x in items:
+            same = "same as the root's" if x.get("same_as_root") else "differs from the root's"
+            lines.extend(_wrap(f"{license_label(x.get('license'), x.get('spdx'))} ({same})", width, "  ", "    "))
+            lines.append(_clip(f"    {_int(x.get('count')):,}: {_int(x.get('pass')):,} pass, {_int(x.get('fail')):,} "
+                               f"fail, {_int(x.get('review')):,} review", width))
+        return lines
+    decl = [_safe(x.get("license")) or "(none)" for x in items]
+    spdx = [_safe(x.get("spdx")) if x.get("spdx") else "unknown" for x in items]
+    w1 = min(max(_cells("declared"), *(_cells(d) for d in decl)), max(8, room // 2))
+    w2 = max(6, min(max(_cells("spdx"), *(_cells(s) for s in spdx)), room - w1))
+    lines = [_truncate(f"  {_pad('declared', w1)}  {_pad('spdx', w2)}{nums}", width)]
+    for x, d, s in zip(items, decl, spdx, strict=True):
+        same = "same" if x.get("same_as_root") else "diff"
+        line = (f"  {_pad(d, w1)}  {_pad(s, w2)}  {same:>4}{_int(x.get('count')):>7,}{_int(x.get('pass')):>7,}"
+                f"{_int(x.get('fail')):>7,}{_int(x.get('review')):>7,}")
+        lines.append(_truncate(line, width))
+    return lines
+
+
+def _text_row(row: Mapping[str, Any], st: Style, width: int) -> list[str]:
+    depth = max(1, _int(row.get("depth")))
+    indent = "  " * min(depth, TREE_INDENT_CAP)
+    verdict = str(row.get("verdict") or "review")
+    v = _safe(verdict.upper())
+    deep = f"[depth {depth}] " if depth > TREE_INDENT_CAP else ""
+    extras = [_safe(row.get("relation") or "?")]
+    if row.get("inferred"):
+        extras.append("inferred")
+    if row.get("gated"):
+        extras.append(f"gated {gated_text(row.get('gated'))}")
+    if row.get("source") == "error":
+        extras.append("unreadable")
+    words = (f"{v:<6} {deep}{_safe(row.get('id', '?'))}  {declared_label(row.get('license'))}, "
+             f"{_int(row.get('downloads')):,} downloads, {', '.join(extras)}")
+    first = _clip(indent + words, width)
+    lines = [indent + st(v, VERDICT_STYLE.get(verdict, "bold")) + first[len(indent) + len(v):]]
+    reason = row.get("reason")
+    if reason:
+        lines.append(_clip(indent + "       " + _safe(reason), width))
+    return lines
+
+
+# -- json -------------------------------------------------------------------------------------------------------
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=True, default=str)
+
+
+def _json(summary: Mapping[str, Any], rows: Rows) -> Iterator[str]:
+    head = {"schema": summary.get("schema", "policycheck/tree/v1")}
+    head.update((k, v) for k, v in summary.items() if k not in ("schema", "rows"))
+    yield "{" + ", ".join(f"{_dumps(k)}: {_dumps(v)}" for k, v in head.items()) + ', "rows": ['
+    sep = "\n"
+    for row in rows("depth"):
+        yield sep + _dumps(dict(row))
+        sep = ",\n"
+    yield "\n]}\n"
+
+
+# -- csv --------------------------------------------------------------------------------------------------------
+CSV_FIELDS = ("id", "parent", "relation", "inferred", "depth", "downloads", "gated", "license", "spdx", "verdict",
+              "reason", "sha", "url")
+_FORMULA_START = tuple("=+-@\t\r＝＋－＠")
+_BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x85\x0b\x0c]")
+
+
+def csv_cell(value: Any) -> str | int:
+    """One CSV cell: numbers as numbers, booleans as true/false, text made inert for a spreadsheet."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return value
+    text = str(value)
+    lead = "'" if text.startswith(_FORMULA_START) else ""
+    text = printable(_BREAKS.sub(" ", text))
+    return lead + text
+
+
+def _csv(rows: Rows) -> Iterator[str]:
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(CSV_FIELDS)
+    for row in rows("depth"):
+        writer.writerow([csv_cell(row.get(k)) for k in CSV_FIELDS])
+        if buf.tell() >= CHUNK:
+            yield buf.getvalue()
+            buf.seek(0)
+            buf.truncate()
+    yield buf.getvalue()
+
+
+# -- markdown ---------------------------------------------------------------------------------------------------
+MARKDOWN_TEMPLATE = "tree/tree.md.j2"
+
+
+def view_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row for the templates: strings printable, numbers numbers, the URL checked, the rule decided."""
+    verdict = str(row.get("verdict") or "review")
+    return {
+        "id": _safe(row.get("id")), "parent": _safe(row.get("parent")), "relation": _safe(row.get("relation")),
+        "inferred": bool(row.get("inferred")), "depth": max(1, _int(row.get("depth"))),
+        "downloads": _int(row.get("downloads")), "downloads_text": f"{_int(row.get('downloads')):,}",
+        "gated": gated_text(row.get("gated")),
+        "license": _safe(row.get("license")) or "(none)",
+        "spdx": _safe(row.get("spdx")) if row.get("spdx") else "unknown",
+        "verdict": verdict if verdict in VERDICT_RANK else "review", "verdict_label": _safe(verdict.upper()),
+        "verdict_rank": VERDICT_RANK.get(verdict, 1), "reason": _clip(_safe(row.get("reason")), VIEW_REASON_CAP),
+        "rule": rule_of(row) if verdict in ("fail", "review") else "",
+        "sha": _safe(row.get("sha")), "source": _safe(row.get("source")),
+        "url": safe_url(row.get("url"), row.get("id")),
+    }
+
+
+def view_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary for the templates, made safe the same way as the rows."""
+    root = summary.get("root") or {}
+    counts = {k: _int((summary.get("counts") or {}).get(k)) for k in ("discovered", "evaluated", "pass", "fail",
+                                                                          "review")}
+    verdict = str(summary.get("verdict") or "review")
+    options = summary.get("options") or {}
+    relations = options.get("relations")
+    return {
+        "schema": _safe(summary.get("schema")), "version": _safe(summary.get("policycheck") or __version__),
+        "root": {"id": _safe(root.get("id")), "sha": _safe(root.get("sha")),
+                 "license": _safe(root.get("license")) or "(none)",
+                 "spdx": _safe(root.get("spdx")) if root.get("spdx") else "unknown",
+                 "url": safe_url(root.get("url"), root.get("id"))},
+        "verdict": verdict if verdict in VERDICT_RANK else "review", "verdict_label": _safe(verdict.upper()),
+        "complete": bool(summary.get("complete")), "counts": counts, "counts_text": counts_text(summary),
+        "why": [_safe(w) for w in why_lines(summary)],
+        "licenses": [{"license": _safe(x.get("license")) or "(none)",
+                      "spdx": _safe(x.get("spdx")) if x.get("spdx") else "unknown",
+                      "same_as_root": bool(x.get("same_as_root")),
+                      **{k: _int(x.get(k)) for k in ("count", "pass", "fail", "review")}}
+                     for x in summary.get("licenses") or ()],
+        "top_violations": [view_row(r) for r in summary.get("top_violations") or ()],
+        "options": {"relations": ", ".join(_safe(r) for r in relations) if relations else "all",
+                    "depth": _safe(options.get("depth")) if options.get("depth") is not None else "unlimited",
+                    "limit": _safe(options.get("limit")) if options.get("limit") is not None else "none",
+                    "min_downloads": _int(options.get("min_downloads"))},
+        "requests": {k: _int((summary.get("requests") or {}).get(k)) for k in ("listing", "fetch")},
+        "evaluated_at": _safe(summary.get("evaluated_at")), "catalog_digest": _safe(summary.get("catalog_digest")),
+        "packs": [{"id": _safe(p.get("id")), "version": _safe(p.get("version")), "digest": _safe(p.get("digest"))}
+                  for p in summary.get("packs") or ()],
+        "disclaimer": _safe(summary.get("disclaimer") or DISCLAIMER),
+    }
+
+
+def _markdown(summary: Mapping[str, Any], rows: Rows) -> Iterator[str]:
+    from policy.templating import document_environment
+
+    template = document_environment((), "markdown").get_template(MARKDOWN_TEMPLATE)
+    view = view_summary(summary)
+    yield from template.generate(**view, rows=(view_row(r) for r in rows("depth")))
+
+
+# -- sarif ------------------------------------------------------------------------------------------------------
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+INFORMATION_URI = "https://policycheck.invalid/"
+FINGERPRINT_KEY = "policycheck/v1"
+
+
+def sarif_fingerprint(repo_id: str, rule: str) -> str:
+    return hashlib.sha256(f"{repo_id}|{rule}".encode()).hexdigest()
+
+
+def _sarif_result(row: Mapping[str, Any], rule: str, index: int) -> dict[str, Any]:
+    repo = str(row.get("id") or "")
+    verdict = str(row.get("verdict"))
+    reason = str(row.get("reason") or "") or ("fails the policy" if verdict == "fail" else "needs review")
+    uri = safe_url(row.get("url"), repo) or HUB
+    props: dict[str, Any] = {k: row.get(k) for k in ("verdict", "parent", "relation", "inferred", "depth",
+                                                     "downloads", "gated", "license", "spdx", "sha", "source")}
+    f = decisive(row)
+    if f is not None and f.get("ancestor"):
+        props["ancestor"] = f.get("ancestor")
+    return {
+        "ruleId": rule, "ruleIndex": index, "level": "error" if verdict == "fail" else "warning",
+        "message": {"text": f"{repo}: {reason}"},
+        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}},
+                       "logicalLocations": [{"name": repo.rsplit("/", 1)[-1], "fullyQualifiedName": repo,
+                                             "kind": "module"}]}],
+        "partialFingerprints": {FINGERPRINT_KEY: sarif_fingerprint(repo, rule)},
+        "properties": props,
+    }
+
+
+def _sarif_rule(rule: str, level: str) -> dict[str, Any]:
+    from policy.render.sarif import rule_name
+
+    if rule == UNREADABLE_RULE:
+        text = "A descendant could not be read from the Hub (a person must decide)"
+    elif rule in FALLBACK_RULES.values():
+        text = "A descendant's verdict has no single decisive finding (see the result's message)"
+    else:
+        text = f"policycheck rule {rule}"
+    return {"id": rule, "name": rule_name(rule), "shortDescription": {"text": text},
+            "helpUri": f"{INFORMATION_URI}rules#{quote(rule, safe='')}",
+            "defaultConfiguration": {"level": level},
+            "properties": {"tags": ["license-compliance", "tree-audit"]}}
+
+
+def _sarif(summary: Mapping[str, Any], rows: Rows) -> Iterator[str]:
+    yield (f'{{"$schema": {_dumps(SARIF_SCHEMA)}, "version": "2.1.0", "runs": [{{\n'
+           f'"columnKind": "unicodeCodePoints",\n"results": [')
+    index: dict[str, int] = {}
+    levels: dict[str, str] = {}
+    sep = "\n"
+    for row in rows("depth"):
+        if row.get("verdict") not in ("fail", "review") and row.get("source") != "error":
+            continue
+        rule = rule_of(row)
+        if rule not in index:
+            index[rule] = len(index)
+        result = _sarif_result(row, rule, index[rule])
+        if result["level"] == "error" or rule not in levels:
+            levels[rule] = result["level"]
+        yield sep + _dumps(result)
+        sep = ",\n"
+    complete = bool(summary.get("complete"))
+    invocation: dict[str, Any] = {"executionSuccessful": complete}
+    problems = [str(p) for p in summary.get("problems") or ()]
+    if problems:
+        invocation["toolExecutionNotifications"] = [
+            {"level": "warning", "message": {"text": p}, "descriptor": {"id": "tree-audit-incomplete"}}
+            for p in problems]
+    version = str(summary.get("policycheck") or __version__)
+    tool = {"driver": {"name": "policycheck", "version": version, "semanticVersion": version,
+                       "informationUri": INFORMATION_URI,
+                       "rules": [_sarif_rule(rule, levels[rule]) for rule in index]}}
+    properties = {"schema": summary.get("schema"), "verdict": summary.get("verdict"), "complete": complete,
+                  "root": summary.get("root"), "counts": summary.get("counts"), "problems": problems,
+                  "options": summary.get("options"), "requests": summary.get("requests"),
+                  "date": summary.get("evaluated_at"), "catalog_digest": summary.get("catalog_digest"),
+                  "packs": summary.get("packs"), "disclaimer": summary.get("disclaimer") or DISCLAIMER}
+    yield (f'\n],\n"tool": {_dumps(tool)},\n"invocations": [{_dumps(invocation)}],\n'
+           f'"properties": {_dumps(properties)}\n}}]}}\n')
