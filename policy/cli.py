@@ -3,6 +3,7 @@
     policycheck org/model            same as `policycheck check org/model` (also a card file or a folder)
     policycheck check TARGET...      card files, model folders or Hub ids; `check gpt2` for a one-word Hub id
     policycheck lint CARD... [--fix] card metadata problems and rule findings at the line to change
+    policycheck tree org/model       audit every descendant of a Hub model (resumable with --state FILE)
     policycheck rules list|validate|test
     policycheck licenses [--category C]
 
@@ -79,6 +80,24 @@ class Severity(str, Enum):
 RulesOpt = Annotated[list[Path] | None, typer.Option("--rules", help="Extra rule data: a folder of packs, "
                                                       "catalog entries and curations (repeatable).")]
 FormatOpt = Annotated[Format, typer.Option("--format", "-f", help="Output format.")]
+FailOnOpt = Annotated[Severity | None, typer.Option("--fail-on", help="Lowest severity that fails "
+                                                    "(default: error).")]
+TodayOpt = Annotated[str | None, typer.Option("--today", help="Evaluate waivers as of this date "
+                                              "(YYYY-MM-DD; default: today).")]
+NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Re-validate rule data instead of using the "
+                                          "validated cache.")]
+ColorOpt = Annotated[bool | None, typer.Option("--color/--no-color", help="Colour the text output (default: "
+                                               "on a terminal, unless NO_COLOR is set).")]
+
+
+def _terminal(output: Path | None, color: bool | None) -> tuple[bool, int]:
+    """(colour, width) of text output. Colour only on a terminal and never under NO_COLOR
+    (https://no-color.org) unless asked for; 80 columns unless the terminal says otherwise (COLUMNS or its
+    size), never fewer than 60 nor more than 120."""
+    tty = output is None and sys.stdout.isatty()
+    use_color = color if color is not None else tty and not os.environ.get("NO_COLOR")
+    width = min(shutil.get_terminal_size((80, 24)).columns, 120) if tty or "COLUMNS" in os.environ else 80
+    return use_color, max(width, 60)
 
 
 def _out(text: str) -> None:
@@ -109,8 +128,7 @@ def check(
                                                 "instead of standard output.")] = None,
     templates: Annotated[list[Path] | None, typer.Option("--templates", help="Folder of templates that "
                                                          "override the shipped ones (repeatable).")] = None,
-    color: Annotated[bool | None, typer.Option("--color/--no-color", help="Colour the text output "
-                                               "(default: on a terminal, unless NO_COLOR is set).")] = None,
+    color: ColorOpt = None,
     concise: Annotated[bool, typer.Option("--concise", help="Text: one line per target (verdict, id, the "
                                           "decisive finding), then the summary.")] = False,
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
@@ -118,16 +136,13 @@ def check(
     rules: RulesOpt = None,
     cards: Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards (org__name.md or "
                                                       "org/name/README.md) to resolve ancestors offline.")] = None,
-    fail_on: Annotated[Severity | None, typer.Option("--fail-on", help="Lowest severity that fails "
-                                                      "(default: error).")] = None,
-    today: Annotated[str | None, typer.Option("--today", help="Evaluate waivers as of this date "
-                                              "(YYYY-MM-DD; default: today).")] = None,
+    fail_on: FailOnOpt = None,
+    today: TodayOpt = None,
     offline: Annotated[bool, typer.Option("--offline", help="Use only local cards, the Hub cache and "
                                           "curations; send no request (also HF_HUB_OFFLINE=1).")] = False,
     revision: Annotated[str | None, typer.Option("--revision", help="Pin Hub targets to this branch, tag or "
                                                  "commit.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Re-validate rule data instead of using "
-                                           "the validated cache.")] = False,
+    no_cache: NoCacheOpt = False,
     hub_deadline: Annotated[float | None, typer.Option("--hub-deadline", min=0.0, metavar="SECONDS",
                                                        help="Stop a target's Hub work after this long; "
                                                             "what is missing then is a review finding "
@@ -164,12 +179,8 @@ def check(
                     code_of(r)
                     yield r
 
-            tty = output is None and sys.stdout.isatty()
-            # Colour only on a terminal and never under NO_COLOR (https://no-color.org) unless asked for; 80
-            # columns unless the terminal says otherwise (COLUMNS or its size), and never wider than 120.
-            use_color = color if color is not None else tty and not os.environ.get("NO_COLOR")
-            width = min(shutil.get_terminal_size((80, 24)).columns, 120) if tty or "COLUMNS" in os.environ else 80
-            for chunk in iter_text(counted(), color=use_color, width=max(width, 60),  # type: ignore[arg-type]
+            use_color, width = _terminal(output, color)
+            for chunk in iter_text(counted(), color=use_color, width=width,  # type: ignore[arg-type]
                                    concise=concise):
                 write(chunk)
         else:
@@ -268,6 +279,96 @@ def annex(
         _err(f"policycheck: annex written with {len(document.missing_parameters)} parameter(s) not set, shown as "
              f"[PARAMETER: name]: {', '.join(document.missing_parameters)}")
     raise typer.Exit(_combine(sorted({VERDICT_EXIT[r.verdict] for r in results})))  # type: ignore[union-attr]
+
+
+class TreeFormat(str, Enum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    html = "html"
+    sarif = "sarif"
+
+
+class Discovery(str, Enum):
+    walk = "walk"
+    index = "index"
+
+
+class Relation(str, Enum):
+    finetune = "finetune"
+    adapter = "adapter"
+    merge = "merge"
+    quantized = "quantized"
+
+
+@app.command()
+def tree(
+    root: Annotated[str, typer.Argument(help="The Hub id (org/name) whose descendants to audit.")],
+    format: Annotated[TreeFormat, typer.Option("--format", "-f", help="Output format.")] = TreeFormat.text,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the output to this file "
+                                                "instead of standard output.")] = None,
+    state: Annotated[Path | None, typer.Option("--state", help="SQLite file keeping the audit's progress: an "
+                                               "interrupted audit resumes from it, a re-run judges again only "
+                                               "what changed (default: a temporary file).")] = None,
+    relation: Annotated[list[Relation] | None, typer.Option("--relation", help="Follow only these relations "
+                                                            "(repeatable; default: all four).")] = None,
+    depth: Annotated[int | None, typer.Option("--depth", min=1, help="Descend at most this many levels "
+                                              "(1: the root's children only).")] = None,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Stop after this many "
+                                              "descendants.")] = None,
+    min_downloads: Annotated[int, typer.Option("--min-downloads", min=0, help="Leave out descendants with "
+                                               "fewer downloads (their own descendants are still "
+                                               "audited).")] = 0,
+    discovery: Annotated[Discovery, typer.Option("--discovery", help="walk: one listing request per node "
+                                                 "(the Hub's base_model tag names direct parents only); index: "
+                                                 "one pass over the Hub's whole listing, ~1 request per 1,000 "
+                                                 "models on the Hub, whatever the tree's size.")] = Discovery.walk,
+    color: ColorOpt = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on standard error.")] = False,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
+                                                 "found upward from the current folder).")] = None,
+    rules: RulesOpt = None,
+    fail_on: FailOnOpt = None,
+    today: TodayOpt = None,
+    no_cache: NoCacheOpt = False,
+    hub_deadline: Annotated[float | None, typer.Option("--hub-deadline", min=0.0, metavar="SECONDS",
+                                                       help="Stop each batch's Hub fetches after this "
+                                                            "long (default: POLICYCHECK_HUB_DEADLINE "
+                                                            "or 60).")] = None,
+) -> None:
+    """Audit every descendant of a Hub model (fine-tunes, adapters, merges, quantizations), from the Hub's
+    listing; the audit's verdict decides the exit code."""
+    from policy.audit.progress import ProgressDisplay
+    from policy.audit.tree import TreeOptions, audit_tree
+    from policy.render.tree import iter_tree
+    from policy.scan.ids import repo_id_problem
+
+    problem = repo_id_problem(root)
+    if problem:
+        raise typer.BadParameter(f"'{root}' is not a Hub repo id (org/name): {problem}", param_hint="ROOT")
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise PolicyError("policycheck tree needs the Hub's listing, and HF_HUB_OFFLINE is set")
+    options = TreeOptions(root=root, relations=frozenset(r.value for r in relation) if relation else None,
+                          depth=depth, limit=limit, min_downloads=min_downloads, state=state,
+                          policy_file=policy, rules=tuple(rules or ()), fail_on=fail_on.value if fail_on else None,
+                          today=_date(today), use_cache=not no_cache, hub_deadline=hub_deadline,
+                          discovery=discovery.value)
+    use_color, width = _terminal(output, color)
+    err_color = color if color is not None else not os.environ.get("NO_COLOR")
+    try:
+        with ProgressDisplay(root, enabled=not quiet, color=err_color) as progress:
+            result = audit_tree(options, progress)
+    except KeyboardInterrupt:
+        where = f"; run the same command again to resume from {state}" if state else (
+            "; nothing was kept (give --state FILE to make an audit resumable)")
+        _err(f"policycheck: tree audit of {root} interrupted{where}")
+        raise typer.Exit(130) from None
+    with result, _output(output) as write:
+        for chunk in iter_tree(format.value, result.summary, result.rows,
+                               color=use_color and format is TreeFormat.text, width=width):
+            write(chunk)
+    raise typer.Exit(VERDICT_EXIT[result.verdict])
 
 
 @contextlib.contextmanager
@@ -392,7 +493,7 @@ def version() -> None:
     _out(f"policycheck {__version__}\n")
 
 
-COMMANDS = {"check", "lint", "annex", "rules", "licenses", "version"}
+COMMANDS = {"check", "lint", "annex", "tree", "rules", "licenses", "version"}
 _BARE_WORD = re.compile(r"[A-Za-z0-9_-]+")  # no `/`, no `.`: a command name, not a Hub id (org/name) or a file
 
 

@@ -1,0 +1,432 @@
+"""The tree audit: every descendant of a model, judged by the engine against the lineage that joins it to the root.
+
+Data flow, one way: the Hub listing (`policy.scan.listing`, one request per listed node, 1,000 children a page)
+-> facts of each descendant from its listing entry (card data, sha, gating; no request per child) -> the engine,
+over the lineage that connects the descendant to the root plus its own other bases, teachers and datasets -> one
+row per descendant in the SQLite state (`policy.audit.state`) -> the summary, computed there. Rows are streamed
+from the file to the renderers, so memory stays flat however large the tree.
+
+A child is fetched in full (`model_info` and its README, through the scanner) only when a rule needs what the
+listing lacks: a `license: other` that names nothing, which only the LICENSE file can tell. Ancestors outside the
+tree (another base of a merge, a teacher, a dataset) are fetched once for the whole audit, in parallel, a batch
+of descendants at a time, with the scanner's retries, backoff, deadlines and fallbacks. Whatever could not be
+read is a `review` row with the reason; a listing that failed makes its node's row and the audit `review`.
+
+Resumable: an interrupted run (Ctrl-C, kill, crash) continues from its state file without listing again the
+nodes it listed to the end, and without judging again what it finished. A re-run of a complete audit lists every
+node again and judges again only descendants whose own sha, an in-tree ancestor's sha, the root's sha or the
+rules changed (each row is keyed by a digest of all of them).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from policy import __version__
+from policy.audit.state import AuditState
+from policy.engine import evaluate
+from policy.errors import InputError, UsageError
+from policy.facts import INVALID, MISSING, ModelFacts
+from policy.lineage import build_lineage, card_edges
+from policy.report import DISCLAIMER, Report, decisive
+from policy.scan.listing import Descendant, ListingError, iter_descendants, iter_hub_index, listing_facts
+
+if TYPE_CHECKING:
+    from policy.run import Checker
+
+Key = tuple[str, str]
+MAX_ROW_FINDINGS = 10
+TOP = 10
+_LRU = 256  # facts of in-tree ancestors kept in memory (breadth-first: siblings share them; the rest are
+# read back from the state file)
+
+
+@dataclass(frozen=True)
+class TreeOptions:
+    root: str
+    relations: frozenset[str] | None = None
+    depth: int | None = None
+    limit: int | None = None
+    min_downloads: int = 0
+    state: Path | None = None  # None: a temporary file, removed at the end (nothing to resume)
+    policy_file: Path | None = None
+    rules: Sequence[Path] = ()
+    fail_on: str | None = None
+    today: dt.date = field(default_factory=dt.date.today)
+    use_cache: bool = True
+    hub_deadline: float | None = None
+    batch: int = 64  # descendants judged together: their out-of-tree ancestors are fetched in parallel
+    discovery: str = "walk"  # walk: one listing per node; index: one pass over the Hub's whole listing
+
+    def walk_options(self) -> dict[str, Any]:
+        """What decides which descendants the audit finds (a state file belongs to one such audit)."""
+        return {"relations": sorted(self.relations) if self.relations is not None else None,
+                "depth": self.depth, "limit": self.limit, "min_downloads": self.min_downloads,
+                "discovery": self.discovery}
+
+
+@dataclass
+class Progress:
+    discovered: int = 0
+    evaluated: int = 0  # judged in this run
+    reused: int = 0  # finished by an earlier run at the same key: not judged again
+    listings: int = 0  # listing pages requested
+    indexed: int = 0  # parent-child pairs read from the Hub-wide listing (--discovery index)
+    to_list: int = 0  # discovered nodes whose listing is still to come (walk)
+    total: int | None = None  # descendants in all, when known before the end (--discovery index)
+    fetched: int = 0  # repos fetched in full (children that needed it, out-of-tree ancestors)
+    resumed: bool = False
+    done: bool = False
+
+
+class TreeResult:
+    """The audit's summary and its rows, streamed from the state file. Close it (or use `with`)."""
+
+    def __init__(self, summary: dict[str, Any], state: AuditState, cleanup: Path | None) -> None:
+        self.summary = summary
+        self._state = state
+        self._cleanup = cleanup
+
+    @property
+    def verdict(self) -> str:
+        return str(self.summary["verdict"])
+
+    def rows(self, order: str = "depth") -> Iterator[Mapping[str, Any]]:
+        return self._state.rows(order)
+
+    def close(self) -> None:
+        self._state.close()
+        if self._cleanup is not None:
+            for suffix in ("", "-wal", "-shm"):
+                Path(f"{self._cleanup}{suffix}").unlink(missing_ok=True)
+
+    def __enter__(self) -> TreeResult:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+class _TreeSource:
+    """Ancestor facts for the engine: in-tree nodes from their listing entry (kept in the state file, the most
+    recent in memory), the rest through the scanner, which fetches each repo once per run."""
+
+    def __init__(self, state: AuditState, checker: Checker, root: str) -> None:
+        self.state = state
+        self.hub = checker.sources.hub
+        self.root = root
+        self.full: set[str] = set()  # in-tree repos fetched in full: the scanner's facts win
+        self._recent: OrderedDict[str, ModelFacts] = OrderedDict()
+
+    def remember(self, d: Descendant, facts: ModelFacts) -> None:
+        self._recent[d.id] = facts
+        self._recent.move_to_end(d.id)
+        while len(self._recent) > _LRU:
+            self._recent.popitem(last=False)
+
+    def in_tree(self, repo_id: str) -> ModelFacts | None:
+        if repo_id == self.root or repo_id in self.full:
+            return None
+        facts = self._recent.get(repo_id)
+        if facts is not None:
+            self._recent.move_to_end(repo_id)
+            return facts
+        d = self.state.known(repo_id)
+        if d is None:
+            return None
+        facts = listing_facts(d)
+        self.remember(d, facts)
+        return facts
+
+    def fetch_many(self, keys: Sequence[Key]) -> Mapping[Key, ModelFacts]:
+        out: dict[Key, ModelFacts] = {}
+        rest: list[Key] = []
+        for key in keys:
+            facts = self.in_tree(key[0]) if key[1] == "model" else None
+            if facts is not None:
+                out[key] = facts
+            else:
+                rest.append(key)
+        if rest:
+            out.update(self.hub.fetch_many(rest))
+        return out
+
+
+class TreeAudit:
+    def __init__(self, options: TreeOptions, progress: Callable[[Progress], None] | None = None) -> None:
+        from policy.run import Checker, CheckOptions  # run imports the scanner; keep this module light
+
+        if options.depth is not None and options.depth < 1:
+            raise UsageError("--depth must be at least 1")
+        if options.limit is not None and options.limit < 1:
+            raise UsageError("--limit must be at least 1")
+        self.options = options
+        self.checker = Checker(CheckOptions(policy_file=options.policy_file, rules=options.rules,
+                                            fail_on=options.fail_on, today=options.today,
+                                            use_cache=options.use_cache, hub_deadline=options.hub_deadline,
+                                            prefetch=False))
+        self.bundle = self.checker.bundle
+        self.policy = self.checker.policy_for(options.root)
+        self.progress = Progress()
+        self._report = progress or (lambda _p: None)
+        packs = ",".join(f"{p.id}@{p.version}:{p.sha256}" for p in self.bundle.packs)
+        # Everything a row's verdict rests on besides the repos: rules, catalog, policy file and --fail-on.
+        self._rules_digest = _digest(__version__, self.bundle.catalog_digest, packs,
+                                     _file_digest(Path(self.policy.file) if self.policy.file else None),
+                                     self.policy.fail_on or "", options.today.isoformat())
+
+    # -- the run -------------------------------------------------------------------------------------------
+    def run(self) -> TreeResult:
+        options = self.options
+        cleanup: Path | None = None
+        path = options.state
+        if path is None:
+            fd, name = tempfile.mkstemp(prefix="policycheck-tree-", suffix=".sqlite")
+            os.close(fd)
+            path = cleanup = Path(name)
+        state = AuditState(path, options.root, options.walk_options())
+        try:
+            summary = self._walk(state)
+        except BaseException:
+            TreeResult({}, state, cleanup).close()  # rows recorded so far stay in a --state file
+            raise
+        finally:
+            self.checker.close()
+        return TreeResult(summary, state, cleanup)
+
+    def _walk(self, state: AuditState) -> dict[str, Any]:
+        options = self.options
+        self.checker.sources.start_target()
+        root = self.checker.sources.hub.fetch_one(options.root, "model")
+        if root.status in (MISSING, INVALID):
+            raise InputError(f"{options.root}: {root.status_detail}")
+        root_key = _digest(self._rules_digest, root.revision or "")
+        source = _TreeSource(state, self.checker, options.root)
+        keys = _Keys(state, root_key, options.root)
+        failures: list[ListingError] = []
+        self.progress.resumed = state.start_walk()
+        batch: list[tuple[Descendant, str]] = []
+
+        def counted() -> None:
+            self.progress.listings += 1
+
+        listed = state.listed_children if self.progress.resumed else None
+        if options.discovery == "index":
+            listed = state.indexed_children
+            if not (self.progress.resumed and state.meta("index") == "complete"):
+                if not self._index(state, counted):
+                    failures.append(ListingError(options.root, self._index_error))
+                    listed = lambda _node: []  # noqa: E731 - nothing to walk: the index is incomplete
+        if options.discovery == "index" and not failures:
+            self.progress.total = state.index_size(options.root, options.depth)
+
+        def frontier(n: int) -> None:
+            self.progress.to_list = n
+
+        walk = iter_descendants(
+            options.root, relations=options.relations, max_depth=options.depth, limit=options.limit,
+            min_downloads=options.min_downloads, options=self.checker.sources.hub.options, on_request=counted,
+            listed=listed, on_child=state.listing_child if options.discovery == "walk" else None,
+            on_listed=state.listed if options.discovery == "walk" else None,
+            on_error=lambda exc: (failures.append(exc), state.listing_failed(exc.node, exc.reason)),
+            on_frontier=frontier)
+        for d in walk:
+            key = keys.add(d)
+            self.progress.discovered += 1
+            if d.sha is not None and state.finished(d.id, key) is not None:
+                self.progress.reused += 1
+            else:
+                batch.append((d, key))
+                if len(batch) >= options.batch:
+                    self._judge(batch, source, state)
+                    batch = []
+            self._report(self.progress)
+        if batch:
+            self._judge(batch, source, state)
+        for exc in failures:
+            state.update_row(exc.node, {"verdict": "review", "reason": f"its children could not be listed: "
+                                        f"{exc.reason}", "source": "error"})
+        root_failed = any(exc.node == options.root for exc in failures)
+        if not failures:
+            state.end_walk(prune=options.limit is None)
+        else:
+            state.commit()
+        self.progress.done = True
+        self._report(self.progress)
+        return self._summary(state, root, failures, root_failed)
+
+    def _index(self, state: AuditState, counted: Callable[[], None]) -> bool:
+        """Read the Hub's whole listing into the state file (--discovery index); False when it failed."""
+        state.start_index()
+        try:
+            for parent, child in iter_hub_index(options=self.checker.sources.hub.options, on_request=counted):
+                state.index_child(parent, child)
+                self.progress.indexed += 1
+                if self.progress.indexed % 1000 == 0:
+                    self._report(self.progress)
+        except ListingError as exc:
+            self._index_error = f"the Hub-wide listing failed after {self.progress.indexed:,} entries: {exc.reason}"
+            state.commit()
+            return False
+        state.end_index()
+        return True
+
+    _index_error = ""
+
+    def _judge(self, batch: list[tuple[Descendant, str]], source: _TreeSource, state: AuditState) -> None:
+        """Judge a batch: fetch in parallel what its descendants need beyond the listing, then evaluate each."""
+        catalog = self.bundle.catalog
+        hub = self.checker.sources.hub
+        self.checker.sources.start_target()  # each batch's Hub work has a deadline of its own
+        facts = {d.id: listing_facts(d) for d, _ in batch}
+        for d, _ in batch:
+            source.remember(d, facts[d.id])
+        wanted: set[Key] = set()
+        for d, _ in batch:
+            if catalog.needs_text(facts[d.id].license):
+                wanted.add((d.id, "model"))
+                source.full.add(d.id)
+            for edge in card_edges(facts[d.id], catalog.api_terms):
+                if edge.parent_kind != "api" and edge.parent != self.options.root and (
+                        edge.parent_kind != "model" or source.in_tree(edge.parent) is None):
+                    wanted.add((edge.parent, edge.parent_kind))
+        fetched = hub.fetch_many(sorted(wanted)) if wanted else {}
+        self.progress.fetched += len(wanted)
+        for d, key in batch:
+            subject = fetched.get((d.id, "model"), facts[d.id])
+            state.record(d.id, key, *self._evaluate(d, subject, source, d.id in source.full))
+            self.progress.evaluated += 1
+
+    def _evaluate(self, d: Descendant, subject: ModelFacts, source: _TreeSource,
+                  full: bool) -> tuple[str, dict[str, Any]]:
+        try:
+            lineage = build_lineage(subject, source, self.bundle.catalog,
+                                    (self.bundle.curations, self.policy.models), self.policy.max_depth)
+            report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, self.policy, self.options.today)
+        except Exception as exc:  # a bug: this row needs a person, the audit goes on
+            return "review", self._row(d, subject, None, f"internal error while judging it: "
+                                       f"{type(exc).__name__}: {exc} (please report it)", full)
+        return report.verdict, self._row(d, subject, report, "", full)
+
+    def _row(self, d: Descendant, subject: ModelFacts, report: Report | None, error: str,
+             full: bool) -> dict[str, Any]:
+        lic = subject.license if subject.license.present else listing_facts(d).license  # a repo gone since
+        declared = ", ".join(lic.values) or (lic.name or "")
+        resolved = report.subject.get("license", {}) if report is not None else {}
+        findings = [f for f in report.open_findings if f.kind in ("violation", "review", "evidence")] \
+            if report is not None else []
+        top = decisive(report) if report is not None else None
+        reason = error or (top.message if top is not None else "")
+        if not reason and report is not None and report.verdict != "pass" and report.notices:
+            reason = report.notices[0]
+        return {
+            "id": d.id, "parent": d.parent, "relation": d.relation, "inferred": d.inferred, "depth": d.depth,
+            "sha": d.sha, "downloads": d.downloads, "gated": d.gated, "license": declared,
+            "spdx": resolved.get("resolved") if resolved.get("known") else None,
+            "verdict": report.verdict if report is not None else "review", "reason": reason,
+            "findings": [{"rule": f.rule, "kind": f.kind, "severity": f.severity, "message": f.message,
+                          "ancestor": f.ancestor} for f in findings[:MAX_ROW_FINDINGS]],
+            "source": "error" if error else ("hub" if full else "listing"),
+            "url": f"{self._endpoint()}/{d.id}",
+        }
+
+    def _endpoint(self) -> str:
+        return str(self.checker.sources.hub.endpoint).rstrip("/")
+
+    # -- the summary ---------------------------------------------------------------------------------------
+    def _root_spdx(self, root: ModelFacts) -> str | None:
+        """The root's license as the rows give theirs (the engine's resolution), or None when unknown."""
+        lineage = build_lineage(root, self.checker.sources.hub, self.bundle.catalog,
+                                (self.bundle.curations, self.policy.models), self.policy.max_depth)
+        report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, self.policy, self.options.today)
+        resolved = report.subject.get("license", {})
+        return resolved.get("resolved") if resolved.get("known") else None
+
+    def _summary(self, state: AuditState, root: ModelFacts, failures: list[ListingError],
+                 root_failed: bool) -> dict[str, Any]:
+        counts = dict(state.counts())
+        verdicts = {v: int(counts.get(v, 0)) for v in ("pass", "fail", "review")}
+        root_license = ", ".join(root.license.values) or (root.license.name or "")
+        spdx = self._root_spdx(root)
+        licenses = [{**row, "same_as_root": bool(row["license"] == root_license or (spdx and row["spdx"] == spdx))}
+                    for row in state.licenses()]
+        problems = [f"the children of {exc.node} could not be listed ({exc.reason}); their descendants were not "
+                    "audited" for exc in failures]
+        if root.status not in ("ok", "gated"):
+            problems.insert(0, f"the root {root.id} could not be read: {root.status_detail or root.status}")
+        complete = not failures and self.options.limit is None
+        if self.options.limit is not None and counts.get("discovered", 0) >= self.options.limit:
+            problems.append(f"stopped at --limit {self.options.limit}: the tree may have more descendants")
+        verdict = "fail" if verdicts["fail"] else "review" if (verdicts["review"] or failures or root_failed
+                                                               or root.status not in ("ok", "gated")) else "pass"
+        return {
+            "schema": "policycheck/tree/v1", "policycheck": __version__,
+            "root": {"id": root.id, "sha": root.revision, "license": root_license, "spdx": spdx,
+                     "url": f"{self._endpoint()}/{root.id}"},
+            "verdict": verdict, "complete": complete,
+            "counts": {"discovered": int(counts.get("discovered", 0)), "evaluated": int(counts.get("evaluated", 0)),
+                       **verdicts},
+            "licenses": licenses, "top_violations": state.top("fail", TOP), "problems": problems,
+            "options": self.options.walk_options(),
+            "requests": {"listing": self.progress.listings, "fetch": self.progress.fetched},
+            "run": {"resumed": self.progress.resumed, "evaluated": self.progress.evaluated,
+                    "reused": self.progress.reused},
+            "evaluated_at": self.options.today.isoformat(), "catalog_digest": self.bundle.catalog_digest,
+            "packs": [{"id": p.id, "version": p.version, "digest": p.sha256} for p in self.bundle.packs],
+            "disclaimer": DISCLAIMER,
+        }
+
+
+class _Keys:
+    """What each row is judged at: a digest of the rules and of the shas from the root down to the descendant,
+    so that a change anywhere on its in-tree path judges it again. Kept in the state file with the descendant;
+    in memory only for the last parents (breadth-first, siblings come together), so memory stays flat."""
+
+    def __init__(self, state: AuditState, root_key: str, root: str) -> None:
+        self.state = state
+        self.root_key = root_key
+        self.root = root
+        self._recent: OrderedDict[str, str] = OrderedDict()
+
+    def of(self, repo_id: str) -> str:
+        if repo_id == self.root:
+            return self.root_key
+        key = self._recent.get(repo_id) or self.state.key_of(repo_id)
+        return key or self.root_key
+
+    def add(self, d: Descendant) -> str:
+        key = _digest(self.of(d.parent), d.sha or "")
+        self.state.discovered(d, key)
+        self._recent[d.id] = key
+        while len(self._recent) > _LRU:
+            self._recent.popitem(last=False)
+        return key
+
+
+def audit_tree(options: TreeOptions, progress: Callable[[Progress], None] | None = None) -> TreeResult:
+    """Run the audit of `options.root`'s descendants; the result streams its rows from the state file."""
+    return TreeAudit(options, progress).run()
+
+
+def _digest(*parts: str) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode("utf-8", "surrogatepass") + b"\0")
+    return h.hexdigest()[:40]
+
+
+def _file_digest(path: Path | None) -> str:
+    if path is None:
+        return ""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return ""
