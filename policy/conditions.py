@@ -38,12 +38,15 @@ FACT_MODEL: dict[str, frozenset[str]] = {
     "ancestor": ANCESTOR_FIELDS,
     "clause": frozenset({"type", "params", "obligation", "citation", "applies_to", "license", "verified",
                          "channel", "accepts", "triggered", "unsettled", "licensor_orgs"}),
-    "policy": frozenset({"use", "licenses", "licensee", "declared", "models"}),
+    "policy": frozenset({"use", "licenses", "licensee", "declared", "models", "requirements"}),
     "problem": frozenset({"code", "message", "path"}),
     "waiver": frozenset({"rule", "model", "ancestor", "reason", "justification", "approved_by", "ticket",
                          "expires", "expired", "used", "days_left", "file", "line"}),
+    "evidence": frozenset({"code", "message", "method", "confidence", "source", "subject", "line", "quote",
+                           "refers_to", "data"}),
 }
-FREE_BELOW = frozenset({"card", "params", "use", "licenses", "licensee", "citation", "clause", "declared"})
+FREE_BELOW = frozenset({"card", "params", "use", "licenses", "licensee", "citation", "clause", "declared",
+                        "requirements", "data"})
 
 LICENSE_OPS = frozenset({"license_includes", "license_avoids", "license_satisfiable_with"})
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from policy.evidence import Evidence
 from policy.facts import GATED, OK, Lineage, ModelFacts
 from policy.licenses import Catalog, Clause, ResolvedLicense
 from policy.policyfile import Policy, Waiver
@@ -284,7 +285,7 @@ def _elected_text(lic: ResolvedLicense, choice: frozenset[str] | None) -> str:
 
 
 def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: Policy,
-             today: dt.date) -> Report:
+             today: dt.date, evidence: Sequence[Evidence] = ()) -> Report:
     facts = _Facts(lineage, catalog, policy)
     subject = lineage.root
     fail_on = policy.fail_on or "error"
@@ -300,6 +301,7 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
                   "licenses": {"allow": sorted(policy.allow) if policy.allow is not None else None,
                                "deny": sorted(policy.deny)},
                   "licensee": {"region": policy.region, "in_eu": policy.in_eu},
+                  "requirements": dict(policy.requirements),
                   "models": sorted(policy.models)}
     base = {"model": model, "policy": policy_ctx}
 
@@ -358,7 +360,7 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
                 continue
             if rule.for_each not in bindings:  # built once per evaluation, shared by the rules that need it
                 bindings[rule.for_each] = list(_contexts(rule.for_each, base, own_clauses, ancestors, lineage,
-                                                         facts))
+                                                         facts, evidence))
             for ctx, clause, binding in bindings[rule.for_each]:
                 if rule.applies(ctx):
                     findings.append(_finding(rule, ctx, clause, binding, subject.id))
@@ -388,6 +390,7 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
                 "allow": sorted(policy.allow) if policy.allow is not None else None,
                 "deny": sorted(policy.deny)},
         notes=tuple(_notes(subject, policy)),
+        evidence=tuple(e.to_dict() for e in evidence),
         licenses={lid: {"spdx": e.spdx, "name": e.name, "url": e.url}
                   for lic in facts.licenses.values() for lid in lic.ids
                   if (e := catalog.entries.get(lid)) is not None},
@@ -410,9 +413,13 @@ def _set_weight_facts(model: dict[str, Any], facts: _Facts, weight_bindings: Seq
 
 def _contexts(fe: str, base: dict[str, Any], own: list[Clause],
               ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]],
-              lineage: Lineage, facts: _Facts) -> Iterable[tuple[dict[str, Any], Clause | None, Binding | None]]:
+              lineage: Lineage, facts: _Facts,
+              evidence: Sequence[Evidence] = ()) -> Iterable[tuple[dict[str, Any], Clause | None, Binding | None]]:
     if fe == "model":
         yield base, None, None
+    elif fe == "evidence":
+        for e in evidence:
+            yield {**base, "evidence": e.to_dict()}, None, None
     elif fe == "model-clauses":
         for c in own:
             yield {**base, "clause": facts.clause_ctx(c, "self")}, c, None
@@ -455,11 +462,21 @@ def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding:
                         "is an open legal question: a person must decide]")
     else:
         citation = rule.references[0].to_dict() if rule.references else None
-    return Finding(rule=rule.id, title=rule.title, severity=rule.severity, kind=kind, model=subject,
+    severity = rule.severity
+    if rule.severity_from:
+        required = (ctx.get("policy") or {}).get("requirements", {}).get(rule.severity_from)
+        severity = required if required in ("error", "warning", "note") else severity
+    return Finding(rule=rule.id, title=rule.title, severity=severity, kind=kind, model=subject,
                    ancestor=binding.node.id if binding else None, via=binding.via if binding else (),
                    message=message, remediation=remediation, citation=citation, pack=rule.pack,
                    explanation=explanation, clause=clause.type if clause else None,
-                   license=clause.license_id if clause else None)
+                   license=clause.license_id if clause else None, line=_line(ctx))
+
+
+def _line(ctx: Mapping[str, Any]) -> int:
+    evidence = ctx.get("evidence")
+    line = evidence.get("line") if isinstance(evidence, Mapping) else 0
+    return line if isinstance(line, int) and line > 0 else 0
 
 
 def _dedupe(findings: list[Finding]) -> list[Finding]:
@@ -506,7 +523,7 @@ def verdict(findings: Iterable[Finding], fail_on: str = "error") -> str:
             continue
         if f.kind == "violation" and severity_rank(f.severity) >= threshold:
             return "fail"
-        if f.kind == "review":
+        if f.kind in ("review", "evidence"):  # evidence: a fact the card does not declare (DESIGN §7)
             review = True
     return "review" if review else "pass"
 

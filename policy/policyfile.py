@@ -49,6 +49,10 @@ class Policy:
     max_depth: int = 16
     file: str | None = None
     region: str | None = None  # the licensee's domicile: ISO 3166-1 alpha-2 code or "EU"; None = not declared
+    # What the user requires beyond the licenses, each with the severity of a finding when it is not met:
+    # independent_evaluation (a self-reported claim with no independent value), lineage_disclosure (a card
+    # that does not state its teachers, possibly as [], and its datasets).
+    requirements: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def in_eu(self) -> bool | None:
@@ -90,4 +94,5 @@ def policy_from_dict(data: Mapping[str, Any], file: str | None, license_lookup: 
     return Policy(use=use, use_declared="use" in data, region=str(region).upper() if region else None,
                   allow=allow, deny=deny, models=overlays,
                   waivers=tuple(waivers), fail_on=data.get("fail_on"), max_depth=int(data.get("max_depth", 16)),
-                  file=file)
+                  file=file, requirements={str(k): str(v) for k, v in (data.get("requirements") or {}).items()
+                                           if v not in (False, None)})

@@ -31,6 +31,7 @@ class Finding:
     explanation: tuple[dict[str, Any], ...] = ()
     clause: str | None = None
     license: str | None = None
+    line: int = 0  # the card line the finding is about, when the rule's binding knows it (evidence)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {
@@ -41,6 +42,8 @@ class Finding:
             "explanation": list(self.explanation)}
         if self.waiver is not None:
             d["waiver"] = self.waiver
+        if self.line:
+            d["line"] = self.line
         return d
 
 
@@ -82,6 +85,9 @@ class Report:
     # The catalog facts of every license the report names (catalog id -> spdx, name, url), so that renderers
     # never need the catalog itself.
     licenses: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Facts the card does not declare (evaluation claims judged, lineage stated in prose), each with its method,
+    # confidence and source; the findings about them are in `findings` (kind evidence).
+    evidence: tuple[dict[str, Any], ...] = ()
 
     @property
     def open_findings(self) -> tuple[Finding, ...]:
@@ -105,6 +111,7 @@ class Report:
             "policy": self.policy,
             "notes": list(self.notes),
             "licenses": self.licenses,
+            "evidence": list(self.evidence),
         }
 
 

@@ -25,6 +25,7 @@ BINDINGS: dict[str, frozenset[str]] = {
     "ancestor-clauses": frozenset({"model", "policy", "ancestor", "clause"}),
     "problems": frozenset({"model", "policy", "problem"}),
     "waivers": frozenset({"model", "policy", "waiver"}),
+    "evidence": frozenset({"model", "policy", "evidence"}),
 }
 
 
@@ -50,6 +51,7 @@ class Rule:
     tests: tuple[Mapping[str, Any], ...] = ()
     pack: str = ""
     line: int = 0
+    severity_from: str = ""  # a key of the policy's `requirements`, whose value (a severity) overrides `severity`
 
     def applies(self, ctx: Mapping[str, Any]) -> bool:
         """True when the binding is a finding: `when` holds and `require` does not."""
@@ -140,7 +142,8 @@ def compile_pack(source: PackSource, license_lookup: Any, check_templates: bool 
             when=when, require=require, remediation=str(raw.get("remediation", "")), cite=cite,
             references=tuple(Citation.from_dict({"grade": "V", **r}) for r in raw.get("references", ())),
             category=str(raw.get("category", "")), description=str(raw.get("description", "")),
-            tests=tuple(raw.get("tests", ())), pack=str(data["id"]), line=where(base)[0]))
+            tests=tuple(raw.get("tests", ())), pack=str(data["id"]), line=where(base)[0],
+            severity_from=str(raw.get("severity_from", ""))))
     pack = Pack(id=str(data["id"]), version=str(data["version"]), sha256=source.sha256, rules=tuple(rules),
                 file=source.file, title=str(data.get("title", "")))
     return pack, diagnostics

@@ -15,6 +15,7 @@ from typing import Any
 
 from policy.cards import MISSPELLED_KEYS, declared_license
 from policy.engine import evaluate
+from policy.evidence import Evidence
 from policy.facts import OK, RELATIONS, CardNote, Edge, Lineage, ModelFacts
 from policy.licenses import Catalog
 from policy.lineage import api_node, apply_overlay, find_cycles
@@ -82,7 +83,13 @@ def run_case(rule: Rule, pack: Pack, case: Mapping[str, Any], catalog: Catalog) 
                                   catalog.lookup)
         lineage = lineage_from_case(case, catalog, policy.models)
         today = dt.date.fromisoformat(str(case["today"])) if case.get("today") else DEFAULT_TODAY
-        report = evaluate(lineage, [pack], catalog, policy, today)
+        evidence = [Evidence(code=str(e["code"]), message=str(e.get("message", e["code"])),
+                             method=str(e.get("method", "prose")), confidence=str(e.get("confidence", "high")),
+                             source=str(e.get("source", "card")), subject=lineage.subject,
+                             line=int(e.get("line", 0)), quote=str(e.get("quote", "")),
+                             refers_to=e.get("refers_to"), data=dict(e.get("data") or {}))
+                    for e in case.get("evidence", ())]
+        report = evaluate(lineage, [pack], catalog, policy, today, evidence)
     except Exception as exc:  # a broken case is a failed case, reported with its reason
         return CaseResult(pack.id, rule.id, name, False, error=f"{type(exc).__name__}: {exc}")
     got = [f for f in report.findings if f.rule == rule.id]
