@@ -1,0 +1,832 @@
+"""Evaluation claims: what a card says a model scores (model-index, Markdown tables, `.eval_results/*.yaml`),
+and how far to believe it (DESIGN §7, kind `evidence`).
+
+Pure module: callers pass the parsed card fields, the card body, parsed eval-results files and the text of
+independent evaluation files. Card data is hostile: only the documented shapes are read, nothing unknown is
+`str()`-ed, counts and string lengths are bounded, and tables are parsed with plain string operations.
+
+A claim is "verified" only when the Hub's API says so; a card's own `verified: true` is not evidence (it is
+"Automatically computed by Hugging Face, do not set", and a card that sets it without a `verifyToken` claims a
+verification the Hub did not make).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from policy.errors import InputError
+from policy.evidence import Evidence
+from policy.yamlload import load_fast, load_marked
+
+MAX_CLAIMS = 500  # claims read from one card (model-index and tables together) or one set of eval-results
+MAX_STRING = 200  # characters kept of any name, metric, id or url
+MAX_VISITED = 20_000  # model-index / eval-results items looked at, whatever their shape
+MAX_TABLE_ROWS = 200  # rows read per table (the rest of a longer table is skipped)
+MAX_TABLE_COLUMNS = 30  # cells read per row
+MAX_LINE = 2_000  # longer lines are never table rows
+MAX_BODY = 1_000_000  # characters of the body read
+MAX_INDEPENDENT_ROWS = 100_000
+MAX_UNSOURCED = 20  # claim-unsourced items before one summary item
+MAX_MESSAGE = 300
+INCONSISTENT_TOLERANCE = 0.5  # points on the percent scale (or units of a raw metric)
+
+ORIGINS = ("model-index", "card-table", "eval-results")
+# metric types that are never a percentage even on a percent benchmark
+_RAW_METRICS = frozenset({"perplexity", "ppl", "loss", "elo", "bitsperbyte", "bpb", "bitsperchar", "bpc",
+                          "wordperplexity", "byteperplexity", "nll"})
+_FRONT_MATTER = re.compile(r"\A(\s*---[ \t]*\n)(.*?)(\n---[ \t]*(?:\n|\Z))", re.DOTALL)
+
+
+# ------------------------------------------------------------------------------------------------ benchmarks
+
+def normalize(text: str) -> str:
+    """Lower case, `+` kept as `plus` (HumanEval+ is not HumanEval), everything but letters and digits dropped."""
+    return "".join(ch for ch in text[:MAX_STRING].lower().replace("+", "plus") if ch.isalnum())
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    id: str
+    name: str
+    aliases: tuple[str, ...]
+    datasets: tuple[tuple[str, tuple[str, ...]], ...]  # (dataset id, configs; empty: any config)
+    higher_is_better: bool
+    scale: str  # percent | raw
+    source: str
+
+    @property
+    def percent(self) -> bool:
+        return self.scale == "percent"
+
+
+@dataclass(frozen=True)
+class Benchmarks:
+    items: tuple[Benchmark, ...]
+    _names: Mapping[str, Benchmark]
+    _datasets: Mapping[str, tuple[tuple[frozenset[str], Benchmark], ...]]
+
+    def get(self, benchmark_id: str) -> Benchmark | None:
+        for b in self.items:
+            if b.id == benchmark_id:
+                return b
+        return None
+
+    def resolve(self, name_or_dataset_id: Any, config: Any = None) -> Benchmark | None:
+        """The benchmark a name or Hub dataset id denotes, or None. A dataset id that holds several benchmarks
+        (`ai2_arc`, `Idavidrein/gpqa`) needs its config; a name written with a setting in parentheses
+        ("MMLU (5-shot)", "GSM8K (8-shot, CoT)") is read without it."""
+        if not isinstance(name_or_dataset_id, str) or not name_or_dataset_id.strip():
+            return None
+        text = _strip_markup(name_or_dataset_id[:MAX_STRING])
+        key = normalize(text)
+        if not key:
+            return None
+        cfg = normalize(config) if isinstance(config, str) else ""
+        for configs, bench in self._datasets.get(key, ()):
+            if not configs or cfg in configs:
+                return bench
+        if key in self._names:
+            return self._names[key]
+        stripped = normalize(_strip_settings(text))
+        if stripped and stripped != key:
+            return self._names.get(stripped) or next(
+                (b for configs, b in self._datasets.get(stripped, ()) if not configs or cfg in configs), None)
+        return None
+
+
+def load_benchmarks(data: Any = None) -> Benchmarks:
+    """Build the benchmark table from parsed data (the shape of rules/evidence/benchmarks.yaml), from YAML text,
+    or, with no argument, from the shipped file. Bad data is a `ValueError`."""
+    if data is None:
+        from policy.resources import rules_dir
+
+        data = (rules_dir() / "evidence" / "benchmarks.yaml").read_text(encoding="utf-8")
+    if isinstance(data, str):
+        try:
+            data = load_fast(data)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"benchmarks data is not valid YAML: {exc}") from None
+    if not isinstance(data, Mapping) or data.get("schema_version") != 1 or not isinstance(
+            data.get("benchmarks"), list):
+        raise ValueError("benchmarks data must be a mapping with schema_version: 1 and a list `benchmarks`")
+    items: list[Benchmark] = []
+    names: dict[str, Benchmark] = {}
+    datasets: dict[str, list[tuple[frozenset[str], Benchmark]]] = {}
+    for i, raw in enumerate(data["benchmarks"]):
+        if not isinstance(raw, Mapping):
+            raise ValueError(f"benchmarks[{i}] is not a mapping")
+        bid, name, source = raw.get("id"), raw.get("name"), raw.get("source")
+        hib, scale = raw.get("higher_is_better"), raw.get("scale")
+        if not (isinstance(bid, str) and isinstance(name, str) and isinstance(source, str)
+                and source.startswith("https://") and isinstance(hib, bool) and scale in ("percent", "raw")):
+            raise ValueError(f"benchmarks[{i}]: needs id, name, source (https URL), higher_is_better, scale")
+        aliases = tuple(a for a in raw.get("aliases") or () if isinstance(a, str))
+        ds: list[tuple[str, tuple[str, ...]]] = []
+        for d in raw.get("datasets") or ():
+            if not isinstance(d, Mapping) or not isinstance(d.get("id"), str):
+                raise ValueError(f"benchmarks[{i}] ({bid}): a dataset needs an id")
+            ds.append((d["id"], tuple(c for c in d.get("configs") or () if isinstance(c, str))))
+        bench = Benchmark(bid, name, aliases, tuple(ds), hib, scale, source)
+        items.append(bench)
+        for alias in (bid, name, *aliases):
+            key = normalize(alias)
+            if key in names and names[key] is not bench:
+                raise ValueError(f"benchmarks: {alias!r} names both {names[key].id} and {bid}")
+            names[key] = bench
+        for did, configs in ds:
+            datasets.setdefault(normalize(did), []).append((frozenset(normalize(c) for c in configs), bench))
+    return Benchmarks(tuple(items), names, {k: tuple(v) for k, v in datasets.items()})
+
+
+def _strip_markup(text: str) -> str:
+    """`**GSM8K**`, `` `gsm8k` ``, `[GSM8K](https://...)` -> the text shown."""
+    text = text.strip()
+    if text.startswith("[") and "](" in text and text.endswith(")"):
+        text = text[1:text.index("](")]
+    return text.strip().strip("*_`~ ").strip()
+
+
+def _strip_settings(text: str) -> str:
+    """Drop parenthesised settings ("(5-shot)", "(25-Shot)", "(8-shot, CoT)", "[0-shot]"): a parenthesis whose
+    content has a digit or names shots/CoT. Other parentheses ("(self repair)") are part of the name."""
+    out: list[str] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        close = {"(": ")", "[": "]"}.get(ch)
+        if close is not None:
+            j = text.find(close, i + 1)
+            if j != -1:
+                inner = text[i + 1:j].lower()
+                if any(c.isdigit() for c in inner) or "shot" in inner or "cot" in inner:
+                    i = j + 1
+                    continue
+        out.append(ch)
+        i += 1
+    return "".join(out)
+
+
+# ------------------------------------------------------------------------------------------------ claims
+
+@dataclass(frozen=True)
+class Claim:
+    benchmark: str | None  # canonical benchmark id, None when the benchmark is unknown
+    name: str  # the benchmark as written (dataset name, table cell, dataset id)
+    metric: str | None  # metric type / name as written
+    value: float  # the number as written
+    percent: float | None  # the value on a 0-100 scale for a percentage-type score, else None
+    higher_is_better: bool | None  # None when the benchmark is unknown
+    dataset_id: str | None = None
+    dataset_revision: str | None = None
+    split: str | None = None
+    source_url: str | None = None
+    source_name: str | None = None
+    verified_flag: bool = False  # the card's own `verified: true` (never trusted)
+    has_verify_token: bool = False
+    origin: str = "model-index"  # model-index | card-table | eval-results
+    line: int = 0  # 1-based card line, 0 when unknown
+    column: str | None = None  # card-table: the header of the column (or the row label) read as the model's
+    file: str | None = None  # eval-results: the file name under .eval_results/
+    source_user: str | None = None  # eval-results: source.user
+    text: str = ""  # the card line the claim was read from, when known (for quotes)
+
+    @property
+    def display_value(self) -> str:
+        return _fmt_pct(self.percent) if self.percent is not None else _fmt(self.value)
+
+    @property
+    def where(self) -> str:
+        if self.origin == "eval-results":
+            return f"eval-results, {self.file}" if self.file else "eval-results"
+        if self.line:
+            return f"{self.origin}, card line {self.line}"
+        return self.origin
+
+
+def _s(value: Any) -> str | None:
+    """A string field of hostile data: strings only (numbers as written), capped; anything else is None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip()
+        return value[:MAX_STRING] if value else None
+    if (isinstance(value, int) and abs(value) < 10**18) or (isinstance(value, float) and math.isfinite(value)):
+        return repr(value)
+    return None
+
+
+def _number(value: Any) -> tuple[float, bool] | None:
+    """(value, written with %) for a number or a numeric string such as `90.2`, `90.2%`, `**90.2**`."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return (float(value), False) if abs(value) < 10**15 else None
+    if isinstance(value, float):
+        return (value, False) if math.isfinite(value) else None
+    if not isinstance(value, str) or len(value) > 40:
+        return None
+    text = value.strip().strip("*_`~ ").strip()
+    pct = text.endswith("%")
+    if pct:
+        text = text[:-1].strip()
+    if not text or len(text) > 20 or any(c not in "0123456789.-+" for c in text):
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        return None
+    return (number, pct) if math.isfinite(number) else None
+
+
+def _to_percent(value: float, bench: Any, metric: str | None, written_pct: bool = False) -> float | None:
+    if written_pct:
+        return value
+    if bench is None or not bench.percent:
+        return None
+    if metric is not None and normalize(metric) in _RAW_METRICS:
+        return None
+    if value < 0:
+        return None
+    return value * 100.0 if value <= 1.0 else value if value <= 100.0 else None
+
+
+def claims_from_card(fields: Mapping[str, Any], body: str, body_start_line: int, benchmarks: Benchmarks, *,
+                     model_name: str | None = None, card_text: str | None = None) -> list[Claim]:
+    """The evaluation claims of one card: its `model-index` (documented shape only) and the Markdown tables of
+    its body that name known benchmarks. `body_start_line` is the card line of the body's first line. Give
+    `card_text` (the whole card) to have model-index claims carry their card line. `model_name` picks the
+    model's column of a comparison table; without it the first numeric column is read (see `Claim.column`)."""
+    claims: list[Claim] = []
+    index = fields.get("model-index") if isinstance(fields, Mapping) else None
+    if isinstance(index, list):
+        lines = _model_index_lines(card_text) if card_text is not None else {}
+        claims.extend(_model_index_claims(index, benchmarks, lines))
+    if isinstance(body, str) and len(claims) < MAX_CLAIMS:
+        start = body_start_line if isinstance(body_start_line, int) and body_start_line > 0 else 1
+        claims.extend(_table_claims(body[:MAX_BODY], start, benchmarks, model_name,
+                                    MAX_CLAIMS - len(claims)))
+    return claims[:MAX_CLAIMS]
+
+
+def _model_index_lines(card_text: str) -> dict[tuple[Any, ...], tuple[int, str]]:
+    """(line, text) of each `model-index` metric value, from a second, position-keeping parse of the front
+    matter. Any problem (tabs, syntax, limits) just means no lines."""
+    text = card_text[:MAX_BODY * 2]
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    m = _FRONT_MATTER.match(text)
+    if m is None:
+        return {}
+    start_line = m.group(1).count("\n")
+    try:
+        marked = load_marked(m.group(2), "card", start_line)
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        return {}
+    card_lines = text.split("\n", text.count("\n", 0, m.end()) + 1)
+    out: dict[tuple[Any, ...], tuple[int, str]] = {}
+    for path, (line, _col) in marked.key_marks.items():
+        if len(path) == 7 and path[0] == "model-index" and path[-1] == "value":
+            row = card_lines[line - 1].strip() if 0 < line <= len(card_lines) else ""
+            out[path[1:6]] = (line, row[:MAX_STRING])
+    return out
+
+
+def _model_index_claims(index: list[Any], benchmarks: Benchmarks,
+                        lines: Mapping[tuple[Any, ...], tuple[int, str]]) -> Iterable[Claim]:
+    visited = 0
+    count = 0
+    for i, entry in enumerate(index):
+        visited += 1
+        if visited > MAX_VISITED or count >= MAX_CLAIMS:
+            return
+        results = entry.get("results") if isinstance(entry, dict) else None
+        if not isinstance(results, list):
+            continue
+        for j, result in enumerate(results):
+            visited += 1
+            if visited > MAX_VISITED or count >= MAX_CLAIMS:
+                return
+            if not isinstance(result, dict):
+                continue
+            dataset = result.get("dataset")
+            metrics = result.get("metrics")
+            if not isinstance(dataset, dict) or not isinstance(metrics, list):
+                continue
+            ds_type, ds_name = _s(dataset.get("type")), _s(dataset.get("name"))
+            config, split, revision = _s(dataset.get("config")), _s(dataset.get("split")), _s(
+                dataset.get("revision"))
+            source = result.get("source")
+            src_url = _s(source.get("url")) if isinstance(source, dict) else None
+            src_name = _s(source.get("name")) if isinstance(source, dict) else None
+            bench = benchmarks.resolve(ds_type, config) or benchmarks.resolve(ds_name, config)
+            for k, metric in enumerate(metrics):
+                visited += 1
+                if visited > MAX_VISITED or count >= MAX_CLAIMS:
+                    return
+                if not isinstance(metric, dict):
+                    continue
+                number = _number(metric.get("value"))
+                if number is None:
+                    continue
+                mtype = _s(metric.get("type")) or _s(metric.get("name"))
+                line, text = lines.get((i, "results", j, "metrics", k), (0, ""))
+                count += 1
+                yield Claim(
+                    benchmark=bench.id if bench else None, name=ds_name or ds_type or "", metric=mtype,
+                    value=number[0], percent=_to_percent(number[0], bench, mtype, number[1]),
+                    higher_is_better=bench.higher_is_better if bench else None, dataset_id=ds_type,
+                    dataset_revision=revision, split=split, source_url=src_url, source_name=src_name,
+                    verified_flag=metric.get("verified") is True,
+                    has_verify_token=bool(_s(metric.get("verifyToken"))), origin="model-index", line=line,
+                    text=text)
+
+
+# ------------------------------------------------------------------------------------------------ tables
+
+def _cells(line: str) -> list[str] | None:
+    """The cells of a pipe-table row (leading/trailing pipe optional, `\\|` is a literal pipe), or None."""
+    if "|" not in line or len(line) > MAX_LINE:
+        return None
+    text = line.strip()
+    if text.startswith("|"):
+        text = text[1:]
+    if text.endswith("|") and not text.endswith("\\|"):
+        text = text[:-1]
+    parts = text.replace("\\|", "\x00").split("|", MAX_TABLE_COLUMNS)[:MAX_TABLE_COLUMNS]
+    return [p.replace("\x00", "|").strip() for p in parts]
+
+
+def _is_separator(cells: list[str]) -> bool:
+    return bool(cells) and all(c and c.strip(":- ") == "" and "-" in c for c in cells)
+
+
+def _table_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name: str | None,
+                  budget: int) -> list[Claim]:
+    lines = body.split("\n")
+    claims: list[Claim] = []
+    fence = False
+    i = 0
+    while i < len(lines) and len(claims) < budget:
+        line = lines[i]
+        stripped = line.lstrip()
+        if stripped.startswith("```") or stripped.startswith("~~~"):
+            fence = not fence
+            i += 1
+            continue
+        if fence or i + 1 >= len(lines):
+            i += 1
+            continue
+        header = _cells(line)
+        sep = _cells(lines[i + 1]) if header else None
+        if not header or not sep or not _is_separator(sep):
+            i += 1
+            continue
+        rows: list[tuple[int, list[str], str]] = []  # (index in body, cells, text)
+        j = i + 2
+        while j < len(lines):
+            cells = _cells(lines[j])
+            if cells is None or lines[j].strip() == "":
+                break
+            if len(rows) < MAX_TABLE_ROWS:
+                rows.append((j, cells, lines[j]))
+            j += 1
+        claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims)))
+        i = j
+    return claims[:budget]
+
+
+_PACKAGING = ("gguf", "gptq", "awq", "exl2", "mlx", "bnb4bit", "4bit", "8bit", "fp8", "int4", "int8")
+
+
+def _model_matches(header: str, model_name: str) -> bool:
+    """The header names the model: its id, its name, or its name without a packaging suffix (a quantization's
+    card copies its base's tables: "DeepSeek-R1-GGUF" is the "DeepSeek R1" column)."""
+    h = normalize(_strip_markup(header))
+    full = normalize(model_name)
+    short = normalize(model_name.rsplit("/", 1)[-1])
+    bare = short
+    for suffix in _PACKAGING:
+        if bare.endswith(suffix) and len(bare) > len(suffix):
+            bare = bare[: -len(suffix)]
+            break
+    return bool(h) and h in (full, short, bare)
+
+
+def _setting_column(header: str) -> bool:
+    """A column of evaluation settings, not scores: "# Shots", "n-shot", "Metric", "k"."""
+    h = normalize(header)
+    if any(word in h for word in ("shot", "metric", "version", "stderr")):
+        return True
+    return h in ("k", "n", "setting", "settings") or header.strip().startswith(("#", "\\#"))
+
+
+def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start_line: int,
+                benchmarks: Benchmarks, model_name: str | None, budget: int) -> list[Claim]:
+    # the column naming the benchmarks of the rows: among the first three, the one that names the most (a
+    # leading "Category" column such as "Math" / "Code" must not be read as the benchmark MATH)
+    key_col, row_known = 0, []
+    for c in range(min(3, len(header))):
+        found = [(r, b) for r in rows if c < len(r[1]) for b in (benchmarks.resolve(r[1][c]),) if b is not None]
+        if len(found) > len(row_known):
+            key_col, row_known = c, found
+    col_bench = [(c, benchmarks.resolve(h)) for c, h in enumerate(header) if c > 0]
+    col_known = [(c, b) for c, b in col_bench if b is not None]
+    claims: list[Claim] = []
+    if row_known and len(row_known) >= len(col_known):
+        # benchmarks down a column; the model is a column to its right
+        column = None
+        if model_name:
+            column = next((c for c, h in enumerate(header) if c > key_col and _model_matches(h, model_name)), None)
+            how = "model column"
+        if column is None:
+            how = "first numeric column"
+            numeric = [c for c in range(key_col + 1, len(header)) if not _setting_column(header[c])
+                       and any(c < len(cells) and _number(cells[c]) is not None for (_, cells, _), _b in row_known)]
+            # a comparison table (several models' columns) where none is the model's: whose scores they are
+            # cannot be told, so none is read as the model's claim
+            column = numeric[0] if len(numeric) == 1 or (numeric and not model_name) else None
+        if column is None:
+            return []
+        label = f"{header[column][:MAX_STRING]} ({how})" if header[column] else f"column {column + 1} ({how})"
+        for (idx, cells, text), bench in row_known:
+            number = _number(cells[column]) if column < len(cells) else None
+            if number is None:
+                continue
+            claims.append(_table_claim(bench, cells[key_col], number, header[key_col], start_line + idx, label,
+                                       text))
+            if len(claims) >= budget:
+                break
+        return claims
+    if not col_known:
+        return []
+    # benchmarks across the header; the model is a row
+    chosen = None
+    if model_name:
+        chosen = next((r for r in rows if r[1] and _model_matches(r[1][0], model_name)), None)
+        how = "model row"
+    if chosen is None:
+        how = "first numeric row"
+        numeric_rows = [r for r in rows if any(c < len(r[1]) and _number(r[1][c]) is not None
+                                               for c, _ in col_known)]
+        chosen = numeric_rows[0] if len(numeric_rows) == 1 or (numeric_rows and not model_name) else None
+    if chosen is None:
+        return []
+    idx, cells, text = chosen
+    label = f"{cells[0][:MAX_STRING]} ({how})" if cells and cells[0] else f"row {rows.index(chosen) + 1} ({how})"
+    for c, bench in col_known:
+        number = _number(cells[c]) if c < len(cells) else None
+        if number is None:
+            continue
+        claims.append(_table_claim(bench, header[c], number, None, start_line + idx, label, text))
+        if len(claims) >= budget:
+            break
+    return claims
+
+
+def _table_claim(bench: Benchmark, name: str, number: tuple[float, bool], metric: str | None, line: int,
+                 column: str, text: str) -> Claim:
+    metric = _s(metric) if metric and bench.scale == "raw" else None
+    return Claim(benchmark=bench.id, name=_strip_markup(name)[:MAX_STRING], metric=metric, value=number[0],
+                 percent=_to_percent(number[0], bench, None, number[1]), higher_is_better=bench.higher_is_better,
+                 origin="card-table", line=line, column=column, text=text.strip()[:MAX_STRING])
+
+
+# ------------------------------------------------------------------------------------------------ eval results
+
+def claims_from_eval_results(docs: Mapping[str, Any], benchmarks: Benchmarks) -> list[Claim]:
+    """Claims of `.eval_results/*.yaml` files (file name -> parsed YAML, a list of
+    `{dataset:{id,task_id,revision?}, value, verifyToken?, date?, source?:{url,name?,user?}, notes?}`)."""
+    claims: list[Claim] = []
+    visited = 0
+    if not isinstance(docs, Mapping):
+        return claims
+    for filename, doc in docs.items():
+        if not isinstance(filename, str) or not isinstance(doc, list):
+            continue
+        for item in doc:
+            visited += 1
+            if visited > MAX_VISITED or len(claims) >= MAX_CLAIMS:
+                return claims
+            if not isinstance(item, dict) or not isinstance(item.get("dataset"), dict):
+                continue
+            number = _number(item.get("value"))
+            if number is None:
+                continue
+            ds = item["dataset"]
+            did, task = _s(ds.get("id")), _s(ds.get("task_id"))
+            bench = benchmarks.resolve(did, task) or benchmarks.resolve(task)
+            source = item.get("source")
+            src = source if isinstance(source, dict) else {}
+            claims.append(Claim(
+                benchmark=bench.id if bench else None, name=did or task or "", metric=task, value=number[0],
+                percent=_to_percent(number[0], bench, None, number[1]),
+                higher_is_better=bench.higher_is_better if bench else None, dataset_id=did,
+                dataset_revision=_s(ds.get("revision")), split=None, source_url=_s(src.get("url")),
+                source_name=_s(src.get("name")), verified_flag=item.get("verified") is True,
+                has_verify_token=bool(_s(item.get("verifyToken"))), origin="eval-results",
+                file=filename[:MAX_STRING], source_user=_s(src.get("user"))))
+    return claims
+
+
+# ------------------------------------------------------------------------------------------------ independent
+
+@dataclass(frozen=True)
+class Independent:
+    model: str
+    revision: str | None
+    benchmark: str  # canonical benchmark id
+    value: float
+    percent: float | None
+    source: str
+    row: int  # 1-based data row (CSV: not counting the header; JSON: list position)
+    file: str = ""
+
+    @property
+    def where(self) -> str:
+        return f"{self.source}, {self.file} row {self.row}" if self.source else f"{self.file} row {self.row}"
+
+
+INDEPENDENT_FIELDS = ("model", "revision", "benchmark", "value", "scale", "source")
+SCALES = ("percent", "fraction", "raw")  # raw: the metric's own unit (perplexity), no percent value
+
+
+def parse_independent(text: str, filename: str, benchmarks: Benchmarks) -> list[Independent]:
+    """Independent evaluation results: CSV (header `model,revision,benchmark,value,scale,source`) or JSON (a list
+    of objects with those keys), by the file name's suffix. `scale` is `percent` (0-100), `fraction` (0-1) or
+    `raw` (a non-percent metric such as perplexity). Any invalid row is an `InputError` naming `filename:row`."""
+    suffix = Path(filename).suffix.lower()
+    rows: list[tuple[int, Any]] = []
+    if suffix == ".json":
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise InputError(f"{filename}: not valid JSON ({str(exc)[:120]})") from None
+        if not isinstance(data, list):
+            raise InputError(f"{filename}: expected a JSON list of objects")
+        if len(data) > MAX_INDEPENDENT_ROWS:
+            raise InputError(f"{filename}: more than {MAX_INDEPENDENT_ROWS} rows")
+        rows = [(n, item) for n, item in enumerate(data, 1)]
+    elif suffix == ".csv":
+        reader = csv.DictReader(io.StringIO(text))
+        missing = [f for f in INDEPENDENT_FIELDS if f not in (reader.fieldnames or ())]
+        if missing:
+            raise InputError(f"{filename}:1: the CSV header lacks {', '.join(missing)} "
+                             f"(expected {','.join(INDEPENDENT_FIELDS)})")
+        try:
+            for n, item in enumerate(reader, 1):
+                if n > MAX_INDEPENDENT_ROWS:
+                    raise InputError(f"{filename}: more than {MAX_INDEPENDENT_ROWS} rows")
+                rows.append((n, item))
+        except csv.Error as exc:
+            raise InputError(f"{filename}:{len(rows) + 1}: unreadable CSV ({exc})") from None
+    else:
+        raise InputError(f"{filename}: independent evaluations must be a .csv or .json file")
+    return [_independent_row(n, item, filename, benchmarks) for n, item in rows]
+
+
+def _independent_row(n: int, item: Any, filename: str, benchmarks: Benchmarks) -> Independent:
+    where = f"{filename}:{n}"
+    if not isinstance(item, Mapping):
+        raise InputError(f"{where}: a row must be an object with {', '.join(INDEPENDENT_FIELDS)}")
+    model = item.get("model")
+    if not isinstance(model, str) or not model.strip() or len(model) > MAX_STRING:
+        raise InputError(f"{where}: `model` must be a model id")
+    revision = item.get("revision")
+    if revision is not None and not isinstance(revision, str):
+        raise InputError(f"{where}: `revision` must be text")
+    bench = benchmarks.resolve(item.get("benchmark"))
+    if bench is None:
+        shown = item.get("benchmark") if isinstance(item.get("benchmark"), str) else ""
+        raise InputError(f"{where}: unknown benchmark {shown[:60]!r}")
+    number = _number(item.get("value"))
+    if number is None:
+        raise InputError(f"{where}: `value` must be a number")
+    scale = item.get("scale")
+    scale = scale.strip().lower() if isinstance(scale, str) else scale
+    if scale not in SCALES:
+        raise InputError(f"{where}: `scale` must be one of {', '.join(SCALES)}")
+    value = number[0]
+    if scale == "raw" or not bench.percent:
+        if scale != "raw" and not bench.percent:
+            raise InputError(f"{where}: {bench.name} is not a percentage; use scale raw")
+        percent = None
+    elif scale == "fraction":
+        if not 0.0 <= value <= 1.0:
+            raise InputError(f"{where}: a fraction must be between 0 and 1, found {_fmt(value)}")
+        percent = value * 100.0
+    else:
+        if not 0.0 <= value <= 100.0:
+            raise InputError(f"{where}: a percentage must be between 0 and 100, found {_fmt(value)}")
+        percent = value
+    source = item.get("source")
+    if source is not None and not isinstance(source, str):
+        raise InputError(f"{where}: `source` must be text")
+    return Independent(model.strip(), (revision or "").strip() or None, bench.id, value, percent,
+                       (source or "").strip()[:MAX_STRING], n, filename)
+
+
+# ------------------------------------------------------------------------------------------------ judging
+
+def classify(claim: Claim, hub_verified: bool | None, *, matched: bool = False) -> str:
+    """verified (the Hub API says so; never the card's own flag) | leaderboard / community (an eval-results
+    source that says so: a leaderboard name or URL, or a `source.user` submission) | independent (`matched`:
+    an independent value agrees) | self-reported."""
+    if hub_verified is True:
+        return "verified"
+    if claim.origin == "eval-results":
+        text = f"{claim.source_name or ''} {claim.source_url or ''}".lower()
+        if "leaderboard" in text:
+            return "leaderboard"
+        if claim.source_user:
+            return "community"
+    if matched:
+        return "independent"
+    return "self-reported"
+
+
+def claim_evidence(subject: str, revision: str | None, claims: Sequence[Claim],
+                   independent: Sequence[Independent], *, hub_verified: Mapping[int, bool] | None = None,
+                   tolerance: float = 5.0, require_independent: bool = False,
+                   benchmarks: Benchmarks | None = None) -> list[Evidence]:
+    """Evidence about a model's evaluation claims. `hub_verified` maps a claim's index in `claims` to what the
+    Hub API says of it. `tolerance`: points on the percent scale (percent of the value for other metrics)."""
+    hub = hub_verified or {}
+    names = {b.id: b.name for b in benchmarks.items} if benchmarks else {}
+    out: list[Evidence] = []
+
+    def bname(c: Claim) -> str:
+        return names.get(c.benchmark or "", c.name or c.benchmark or "?")
+
+    def add(code: str, message: str, method: str, confidence: str, source: str, claim: Claim | None,
+            data: Mapping[str, Any]) -> None:
+        if len(message) > MAX_MESSAGE:
+            message = message[:MAX_MESSAGE - 1] + "…"
+        out.append(Evidence(code, message, method, confidence, source, subject, claim.line if claim else 0,
+                            _quote(claim.text) if claim else "", None, dict(data)))
+
+    # 1. verified: true without a verifyToken
+    for n, c in enumerate(claims):
+        if c.verified_flag and not c.has_verify_token and hub.get(n) is not True:
+            add("claim-verified-without-token",
+                f"{subject} marks its {bname(c)} result ({c.display_value}, {c.where}) as verified, but it has "
+                "no verifyToken: Hugging Face did not verify it.",
+                c.origin, "high", _source(c), c,
+                {"benchmark": c.benchmark, "name": c.name, "value": c.value, "metric": c.metric})
+        elif c.verified_flag and c.has_verify_token and hub.get(n) is False:
+            add("claim-verified-without-token",
+                f"{subject} marks its {bname(c)} result ({c.display_value}, {c.where}) as verified with a "
+                "verifyToken, but the Hub's API does not count it as verified: the token is not one it issued.",
+                c.origin, "high", f"{_source(c)}; Hub API model-index", c,
+                {"benchmark": c.benchmark, "name": c.name, "value": c.value, "metric": c.metric})
+
+    # 2. unsourced: merged per benchmark
+    groups: dict[str, tuple[Claim, set[str], int]] = {}  # per benchmark, origin and what is missing
+    for c in claims:
+        missing = set()
+        if not c.source_url:
+            missing.add("source")
+        if not c.dataset_revision:
+            missing.add("dataset revision")
+        if not c.split and c.origin != "eval-results":  # the eval-results format has no split
+            missing.add("split")
+        if missing:
+            key = f"{c.benchmark or normalize(c.name) or '?'}:{c.origin}:{','.join(sorted(missing))}"
+            first, seen, count = groups.get(key, (c, missing, 0))
+            groups[key] = (first, seen, count + 1)
+    order = ("source", "dataset revision", "split")
+    for k, (c, missing, count) in enumerate(groups.values()):
+        if k == MAX_UNSOURCED:
+            rest = list(groups)[MAX_UNSOURCED:]
+            add("claim-unsourced", f"{subject} has {len(rest)} more groups of claims that lack a source, "
+                "dataset revision or split.", "model-index", "medium", "card", None, {"benchmarks": rest})
+            break
+        what = [m for m in order if m in missing]
+        add("claim-unsourced",
+            (f"{subject}'s {bname(c)} claim ({c.display_value}, {c.where}) has no {_join(what)}."
+             if count == 1 else f"{subject} has {count} {bname(c)} claims ({c.origin}, first: {c.display_value}, "
+             f"{c.where}) with no {_join(what)}."),
+            c.origin, "medium", _source(c), c,
+            {"benchmark": c.benchmark, "name": c.name, "origin": c.origin, "missing": what, "claims": count,
+             "value": c.value})
+
+    # 3. inconsistent: YAML (model-index, eval-results) against the body's tables
+    tables = [c for c in claims if c.origin == "card-table" and c.benchmark]
+    for c in claims:
+        if c.origin == "card-table" or not c.benchmark:
+            continue
+        same = [t for t in tables if t.benchmark == c.benchmark]
+        if not same:
+            continue
+        gaps = [(_gap(c, t), t) for t in same]
+        if any(g <= INCONSISTENT_TOLERANCE for g, _ in gaps):
+            continue
+        gap, t = min(gaps, key=lambda p: p[0])
+        add("claim-inconsistent",
+            f"{subject} gives {bname(c)} as {c.display_value} ({c.where}) but as {t.display_value} "
+            f"({t.where}): {_fmt(gap)} {'points' if _both_pct(c, t) else 'apart'}.",
+            c.origin, "high", _source(c), c,
+            {"benchmark": c.benchmark, "value": c.value, "percent": c.percent, "line": c.line,
+             "other_value": t.value, "other_percent": t.percent, "other_line": t.line, "difference": gap})
+
+    # 4. exceeds independent / 5. unmatched
+    flagged_unmatched: set[str] = set()
+    for n, c in enumerate(claims):
+        if not c.benchmark or classify(c, hub.get(n)) == "verified":
+            continue
+        rows = [r for r in independent if r.benchmark == c.benchmark and _same_model(r.model, subject)
+                and not (r.revision and revision and r.revision != revision)]
+        if not rows:
+            if require_independent and c.benchmark not in flagged_unmatched:
+                flagged_unmatched.add(c.benchmark)
+                add("claim-unmatched",
+                    f"{subject} claims {c.display_value} on {bname(c)} ({c.where}) and no independent "
+                    "evaluation of this model gives a value for it.",
+                    c.origin, "medium", _source(c), c, {"benchmark": c.benchmark, "value": c.value})
+            continue
+        best = None
+        for r in rows:
+            better = _better_by(c, r)
+            if better is None:
+                continue
+            if best is None or better < best[0]:
+                best = (better, r)
+        if best is None or best[0] <= tolerance:
+            continue
+        better, r = best
+        pct = c.percent is not None and r.percent is not None
+        amount = f"{_fmt(better)} points" if pct else f"{_fmt(better)}%"
+        shown_r = _fmt_pct(r.percent) if r.percent is not None else _fmt(r.value)
+        add("claim-exceeds-independent",
+            f"{subject} claims {c.display_value} on {bname(c)} ({c.where}) but the independent value is "
+            f"{shown_r} ({r.where}): {amount} better than measured.",
+            "independent-evals", "high", f"{_source(c)}; {r.where}", c,
+            {"benchmark": c.benchmark, "claimed": c.value, "claimed_percent": c.percent, "claim_line": c.line,
+             "claim_origin": c.origin, "independent": r.value, "independent_percent": r.percent,
+             "independent_source": r.source, "independent_file": r.file, "independent_row": r.row,
+             "revision": r.revision, "difference": better, "scale": "points" if pct else "relative-percent",
+             "higher_is_better": c.higher_is_better})
+    return out
+
+
+def _better_by(c: Claim, r: Independent) -> float | None:
+    """How much better the claim is than the independent value: points on the percent scale when both are
+    percentages, else percent of the independent value; negative when worse. None when not comparable."""
+    lower = c.higher_is_better is False
+    if c.percent is not None and r.percent is not None:
+        diff = c.percent - r.percent
+        return -diff if lower else diff
+    if c.percent is None and r.percent is None:
+        if r.value == 0:
+            return None
+        diff = (c.value - r.value) / abs(r.value) * 100.0
+        return -diff if lower else diff
+    return None
+
+
+def _gap(a: Claim, b: Claim) -> float:
+    if _both_pct(a, b):
+        return abs((a.percent or 0.0) - (b.percent or 0.0))
+    return abs(a.value - b.value)
+
+
+def _both_pct(a: Claim, b: Claim) -> bool:
+    return a.percent is not None and b.percent is not None
+
+
+def _same_model(a: str, b: str) -> bool:
+    return a.strip().lower() == b.strip().lower()
+
+
+def _source(c: Claim) -> str:
+    if c.origin == "eval-results":
+        return f".eval_results/{c.file}" if c.file else ".eval_results"
+    return f"card line {c.line}" if c.line else c.origin
+
+
+def _quote(text: str) -> str:
+    words = text.split()
+    return " ".join(words[:25])
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.1f}" if abs(x) >= 1 or x == 0 else f"{x:.3g}"
+
+
+def _fmt_pct(x: float | None) -> str:
+    return "?" if x is None else f"{x:.1f}%"
