@@ -1,0 +1,667 @@
+"""Lineage a card states in its prose but not in its front matter ("distilled from DeepSeek-R1", "fine-tuned
+from Llama 3.1 8B"), as `Evidence` (method `prose`) for a person to review.
+
+Pure: the caller supplies the card body, where it starts in the file, what the front matter declares, and the
+model names (reference data `rules/evidence/model_names.yaml`, read with `load_names`).
+
+Cards are hostile input. The body is cut at `MAX_BODY` characters and each line at `MAX_LINE`; names are found
+by one left-to-right scan over ASCII letter/digit tokens (a bounded number of candidate names per token), and
+the lineage phrases are RE2 patterns (linear time) run only on a bounded window around each name found. A
+look-alike letter (Cyrillic “е”, fullwidth “Ｌ”) or an invisible character is never part of a token, so it never
+stands in for a name's letters (as in policy.names).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from policy.evidence import Evidence
+
+MAX_BODY = 1 << 20  # characters of the body read
+MAX_LINE = 4000  # characters of one line read
+MAX_ITEMS = 200  # evidence items returned
+MAX_QUOTE_WORDS = 25
+MAX_MENTIONS = 5000  # name mentions examined for a lineage statement (real cards have a few dozen)
+MAX_NAME_TOKENS = 16  # tokens of one surface form in the data
+_WINDOW = 160  # characters before a name searched for a lineage phrase
+_AFTER = 60  # characters after a name searched for "as the teacher", "was distilled into"
+_SEPARATORS = frozenset(" -_.")  # may stand for one another inside a name
+_JOINERS = frozenset("-_.")  # a name continued by one of these + letter/digit is part of a longer name
+KINDS = ("model", "api")
+TEACHER_CODE = "prose-undeclared-teacher"
+BASE_CODE = "prose-undeclared-base"
+_JOINED_VERBS = ("generated", "distilled", "synthesized", "synthesised", "labeled", "labelled", "annotated",
+                 "written", "created", "produced")
+
+
+# --- names ----------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class ModelName:
+    """One entry of the data: the model (or, `vague`, the family) a set of surface forms denotes."""
+
+    id: str | None
+    kind: str
+    family: str
+    vague: bool
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    start: int  # offsets in the text searched
+    end: int
+    text: str  # the name as written
+    model: ModelName
+
+
+def _is_alnum(c: str) -> bool:
+    return c.isascii() and c.isalnum()
+
+
+_TOKEN = re.compile(r"[A-Za-z]+|[0-9]+")  # linear: single character classes, nothing to backtrack into
+
+
+def _tokens(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each maximal run of ASCII letters or of ASCII digits."""
+    return [m.span() for m in _TOKEN.finditer(text)]
+
+
+def _key(text: str) -> tuple[str, ...]:
+    return tuple(text[a:b].lower() for a, b in _tokens(text))
+
+
+_END = ""  # key of a trie node's model (tokens are never empty)
+
+
+class Names:
+    """Known model names, found in text longest first (see `find`)."""
+
+    def __init__(self, models: Sequence[ModelName]) -> None:
+        self.models = tuple(models)
+        self._trie: dict[str, Any] = {}
+        for model in self.models:
+            for name in model.names:
+                key = _key(name)
+                if not key or len(key) > MAX_NAME_TOKENS:
+                    raise ValueError(f"model name {name!r}: no letters or digits, or too long")
+                node = self._trie
+                for word in key:
+                    node = node.setdefault(word, {})
+                other = node.get(_END)
+                if other is not None and other is not model:
+                    raise ValueError(f"model name {name!r} is listed for both {other.id or other.family!r} and "
+                                     f"{model.id or model.family!r}")
+                node[_END] = model
+
+    def find(self, text: str) -> list[Match]:
+        """Known names in `text`, left to right, not overlapping; at each place the longest name wins.
+
+        ASCII case is ignored; between the tokens of a name one space, `-`, `_` or `.` (or nothing, at a
+        letter/digit boundary) may be written. A name must stand alone: not inside a longer word, and not
+        continued by `-`/`_`/`.` + letter or digit (then it is part of a longer name this data does not know).
+        One pass over the tokens; at each token at most MAX_NAME_TOKENS trie steps."""
+        toks = _tokens(text)
+        lower = text.lower()
+        out: list[Match] = []
+        n = len(toks)
+        i = 0
+        while i < n:
+            a, b = toks[i]
+            node = self._trie.get(lower[a:b])
+            if node is None or not _starts_alone(text, a):
+                i += 1
+                continue
+            ends: list[tuple[int, ModelName]] = []  # (last token index, model) of each name that matches
+            k = i
+            while True:
+                model = node.get(_END)
+                if model is not None:
+                    ends.append((k, model))
+                if k + 1 >= n:
+                    break
+                gap_start, (c, d) = toks[k][1], toks[k + 1]
+                if c - gap_start > 1 or (c > gap_start and text[gap_start] not in _SEPARATORS):
+                    break
+                node = node.get(lower[c:d])
+                if node is None:
+                    break
+                k += 1
+            for last, model in reversed(ends):
+                end = toks[last][1]
+                if _ends_alone(text, end):
+                    out.append(Match(a, end, text[a:end], model))
+                    i = last + 1
+                    break
+            else:
+                i += 1
+        return out
+
+
+def _starts_alone(text: str, start: int) -> bool:
+    if start == 0:
+        return True
+    before = text[start - 1]
+    if _is_alnum(before):
+        return False
+    return not (before in _JOINERS and start >= 2 and _is_alnum(text[start - 2]))
+
+
+def _ends_alone(text: str, end: int) -> bool:
+    """Not continued by a letter or digit, nor by `-`/`_`/`.` + one (a longer name), nor by `/` + one (an org
+    followed by its repo name: "meta-llama/Meta-Llama-3-8B" is the repo, not the vague "Meta Llama")."""
+    if end >= len(text):
+        return True
+    after = text[end]
+    if _is_alnum(after):
+        return False
+    if after == "-" and text[end + 1:end + 12].lower().startswith(_JOINED_VERBS):
+        return True  # "GPT-4-generated data": the name, then a verb
+    return not ((after in _JOINERS or after == "/") and end + 1 < len(text) and _is_alnum(text[end + 1]))
+
+
+def load_names(data: Any) -> Names:
+    """`Names` from the parsed data of `rules/evidence/model_names.yaml`; a `ValueError` names what is wrong."""
+    if not isinstance(data, Mapping) or data.get("schema_version") != 1:
+        raise ValueError("model names: expected a mapping with `schema_version: 1`")
+    items = data.get("models")
+    if not isinstance(items, list):
+        raise ValueError("model names: `models` must be a list")
+    models = []
+    for index, item in enumerate(items):
+        where = f"model names: entry {index + 1}"
+        if not isinstance(item, Mapping):
+            raise ValueError(f"{where}: not a mapping")
+        vague = item.get("vague", False)
+        model_id = item.get("id")
+        kind = item.get("kind", "model")
+        family = item.get("family")
+        names = item.get("names")
+        if not isinstance(vague, bool) or not isinstance(family, str) or not family:
+            raise ValueError(f"{where}: needs a `family` (and `vague` must be true or false)")
+        if vague == (model_id is not None):
+            raise ValueError(f"{where}: an entry has an `id` unless it is `vague: true`")
+        if model_id is not None and (not isinstance(model_id, str) or model_id.count("/") != 1):
+            raise ValueError(f"{where}: `id` must be owner/name")
+        if kind not in KINDS:
+            raise ValueError(f"{where}: `kind` must be one of {', '.join(KINDS)}")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
+            raise ValueError(f"{where}: `names` must be a non-empty list of strings")
+        models.append(ModelName(model_id, kind, family.lower(), vague, tuple(names)))
+    return Names(models)
+
+
+def names_from_file(path: Path) -> Names:
+    from policy.yamlload import load_fast
+
+    return load_names(load_fast(path.read_text(encoding="utf-8")))
+
+
+@cache
+def default_names() -> Names:
+    """The shipped `rules/evidence/model_names.yaml`."""
+    from policy.resources import rules_dir
+
+    return names_from_file(rules_dir() / "evidence" / "model_names.yaml")
+
+
+# --- lineage phrases -------------------------------------------------------------------------------------------
+
+# Each pattern ends right before the gap that leads to the model name; `\x00` stands for a name already found.
+# (relation, strength, pattern): strength "explicit" (a distillation or fine-tuning verb) or "weak".
+_PRE = (
+    ("distillation", "explicit",
+     r"distill(?:ed|ing|ation|s)?[a-z -]{0,30}? (?:from|of|with|using)"),
+    ("distillation", "explicit", r"distillation (?:sources?|teachers?)"),
+    ("distillation", "explicit", r"teachers?(?: models?)?"),
+    ("distillation", "explicit",
+     r"(?:trained|tuned|finetuned|sft|aligned) (?:on|with|using) [a-z -]{0,30}?\b"
+     r"(?:outputs?|responses?|generations?|completions?|answers?|samples?|data|traces?) (?:of|from|by)"),
+    ("distillation", "explicit",
+     r"(?:using|use|used|with) [a-z -]{0,30}?\b"
+     r"(?:outputs?|responses?|generations?|completions?|samples?|traces?|data) (?:of|from|by)"),
+    ("distillation", "explicit",
+     r"(?:data|dataset|datasets|samples|examples|responses|dialogues|conversations|answers|traces|completions"
+     r"|instructions|annotations|labels)\b[a-z -]{0,25}? (?:generated|produced|synthesi[sz]ed|created|curated"
+     r"|distilled|collected|written|labell?ed|annotated) (?:by|with|using|from)"),
+    ("distillation", "explicit", r"(?:synthetic|generated)[a-z -]{0,25}? (?:by|with|using|from)"),
+    ("distillation", "weak", r"(?:outputs?|responses?|generations?|completions?) (?:of|from)"),
+    ("distillation", "weak", r"knowledge (?:from|of)"),
+    ("base", "explicit",
+     r"(?:fine[- ]?tun(?:e|ed|es|ing)|fine[- ]?tuned version|fine[- ]?tuned variant|fine[- ]?tuned checkpoint)"
+     r" (?:from|of|on top of|atop|upon)"),
+    ("base", "explicit", r"(?:trained|tuned|sft) on top of"),
+    ("base", "explicit", r"continued? (?:pre-?training|pre-?trained|training|trained)[a-z -]{0,25}?"
+                         r" (?:of|from|on top of)"),
+    ("base", "explicit", r"(?:a |the )?merge (?:of|between)"),
+    ("base", "explicit", r"merged (?:from|with)"),
+    ("base", "explicit",
+     r"(?:quantized|quantised|gguf|awq|gptq|exl2|mlx|4-bit|8-bit) (?:version|versions|quants?|model|build)"
+     r" of"),
+    ("base", "explicit", r"(?:quantizations?|quantisations?|quants?) of"),
+    ("base", "explicit", r"quanti[sz]ed from"),
+    ("base", "explicit", r"(?:derived|initiali[sz]ed|adapted) from"),
+    ("base", "explicit", r"post-?train(?:ed|ing)?"),
+    ("base", "explicit", r"(?:(?:lora|qlora|peft) )?adapters? (?:for|of|on top of|on)"),
+    ("base", "explicit", r"original (?:model|weights)"),
+    ("base", "weak", r"(?:based|built) (?:on|upon)(?: top of)?"),
+)
+_POST = (  # after the name
+    ("distillation", "explicit",
+     r"^[ ,]*(?:models? )?(?:(?:was|is|were|being|serves|served) )?(?:(?:used|chosen) )?as (?:the |a |our )?"
+     r"teachers?"),
+    ("distillation", "explicit", r"^[ ,]*(?:models? )?(?:was|is|were) distilled (?:in)?to"),
+    ("distillation", "explicit", r"^[ ,]*(?:-|- |)(?:generated|distilled|synthesi[sz]ed) (?:data|dataset|samples)"),
+)
+_NEGATIONS = frozenset({"not", "never", "without", "unlike", "no", "nor", "neither", "instead", "rather",
+                        "except", "excluding"})
+_FILLER = frozenset({
+    "the", "a", "an", "both", "and", "or", "&", "model", "models", "its", "their", "our", "larger", "large",
+    "largest", "bigger", "original", "official", "teacher", "teachers", "base", "pretrained", "pre-trained",
+    "version", "versions", "of", "series", "family", "checkpoint", "checkpoints", "weights", "logits", "top-k",
+    "outputs", "output", "is", "was", "are", "were", ":", "-", "(", ")", "i.e.",
+    "meta", "meta's", "openai", "openai's", "anthropic", "anthropic's", "google", "google's", "alibaba's",
+    "deepseek's", "mistral's", "microsoft's", "frontier", "proprietary", "open-source", "open", "source",
+    "strong", "stronger", "powerful", "state-of-the-art", "llm", "llms", "lm", "lms", "api", "apis", "two",
+    "several", "multiple", "various", "like", "such", "as", "e.g.", "e.g.,", "including", "namely", "which",
+    "instruct", "chat", "dense", "mainly", "primarily", "mostly", "exclusively", "directly",
+})
+_NOT_THE_MODEL = tuple(prefix + word for prefix in ("", "model ") for word in (
+    "architecture", "tokenizer", "tokeniser", "vocabulary", "chat template", "prompt format", "template", "format",
+    "style"))
+
+
+# Every phrase of _PRE and _POST contains one of these: a unit without any states no lineage.
+_KEYWORDS = re.compile(r"distil|teacher|train|tun|sft|output|respons|generat|complet|answer|sample|trace|data|synthe"
+                       r"|produc|creat|curat|collect|writt|label|annotat|knowledge|merge|quant|gguf|awq|gptq|exl2"
+                       r"|mlx|-bit|deriv|initiali|adapt|based|built|original")
+
+
+@cache
+def _compiled() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """One pattern for all phrases before a name (group k+1 is `_PRE[k]`), one for those after it (group k+1
+    is `_POST[k]`). Every repetition is bounded and none is nested, so each start position costs a bounded
+    amount of work: linear in the text."""
+    pre = re.compile(r"(?:^|[^a-z0-9-])(?:" + "|".join(f"({pat})" for _, _, pat in _PRE) + ")")
+    post = re.compile("|".join(f"({pat})" for _, _, pat in _POST))
+    return pre, post
+
+
+# --- the body as prose ------------------------------------------------------------------------------------------
+
+@dataclass(slots=True)
+class _Unit:  # one paragraph, list item, heading or table row, cleaned
+    parts: list[str]  # its lines, joined by one space
+    starts: list[int]  # offset in the joined text of each line
+    lines: list[int]  # the card line of each
+    alone: bool = False  # a heading or a table row: no line joins it
+    size: int = 0
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.parts)
+
+
+# Linear patterns: each run excludes the characters that could start another match, so runs never overlap.
+_URL = re.compile(r"(?i:https?://)[^\s<>()\[\]\"']*")
+_LINK_TARGET = re.compile(r"\]\([^()\[\]\s]*\)")
+_TAG = re.compile(r"<[A-Za-z/][^<>]*>")
+_MARKS = str.maketrans("", "", "*`[]")
+
+
+def _clean_inline(line: str) -> str:
+    """Link targets, bare URLs and HTML tags removed; link text kept; emphasis and code marks dropped."""
+    if line.isalnum():
+        return line
+    if "](" in line:
+        line = _LINK_TARGET.sub("]", line)
+    if "<" in line:
+        line = _TAG.sub(" ", line)
+    if "://" in line:
+        line = _URL.sub(" ", line)
+    return line.translate(_MARKS)
+
+
+def _is_block_start(stripped: str) -> bool:
+    if not stripped:
+        return False
+    c = stripped[0]
+    if c in "#|>":
+        return True
+    if c in "-*+" and stripped[1:2] == " ":
+        return True
+    digits = 0
+    while digits < len(stripped) and digits < 9 and stripped[digits].isdigit():
+        digits += 1
+    return 0 < digits < len(stripped) and stripped[digits] in ".)" and stripped[digits + 1: digits + 2] in (" ", "")
+
+
+def _strip_comments(line: str, in_comment: bool) -> tuple[str, bool]:
+    """The line without HTML comments (which may open or close on other lines), and whether one is open."""
+    parts: list[str] = []
+    pos = 0
+    while True:
+        if in_comment:
+            close = line.find("-->", pos)
+            if close == -1:
+                return " ".join(parts), True
+            in_comment = False
+            pos = close + 3
+        else:
+            opening = line.find("<!--", pos)
+            if opening == -1:
+                parts.append(line[pos:])
+                return " ".join(parts), False
+            parts.append(line[pos:opening])
+            in_comment = True
+            pos = opening + 4
+
+
+def _units(body: str, body_start_line: int) -> Iterable[_Unit]:
+    """Prose units of the body, with fenced and indented code and HTML comments left out."""
+    fence = ""
+    in_comment = False
+    prev_blank = True  # the previous line was blank (an indented line after it is code)
+    prev_code = False
+    unit: _Unit | None = None
+    for number, raw in enumerate(body.split("\n"), body_start_line):
+        if fence:
+            if fence in raw and raw.lstrip().startswith(fence):
+                fence = ""
+            prev_blank, prev_code = False, True
+            continue
+        line = raw if len(raw) <= MAX_LINE else raw[:MAX_LINE]
+        if in_comment or "<!--" in line:
+            line, in_comment = _strip_comments(line, in_comment)
+        stripped = line.strip()
+        if not stripped:
+            if unit is not None:
+                yield unit
+                unit = None
+            prev_blank, prev_code = True, False
+            continue
+        first = stripped[0]
+        if first in "`~" and stripped.startswith(("```", "~~~")):
+            fence = stripped[:3]
+            if unit is not None:
+                yield unit
+                unit = None
+            continue
+        block = first in "#|>-*+0123456789" and _is_block_start(stripped)
+        if (prev_blank or prev_code) and unit is None and not block and line[0] in " \t" and (
+                line[0] == "\t" or len(line) - len(line.lstrip(" \t")) >= 4):
+            prev_blank, prev_code = False, True  # indented code
+            continue
+        prev_blank, prev_code = False, False
+        text = _clean_inline(stripped)
+        if first in "#>":
+            text = text.lstrip("#> ")
+        if "|" in text:
+            text = text.replace("|", " ; ")
+        if unit is not None and (block or unit.alone):
+            yield unit
+            unit = None
+        if unit is None:
+            unit = _Unit([text], [0], [number], first in "#|", len(text))
+        else:
+            unit.starts.append(unit.size + 1)
+            unit.lines.append(number)
+            unit.parts.append(text)
+            unit.size += 1 + len(text)
+    if unit is not None:
+        yield unit
+
+
+_SENTENCE_END = re.compile(r"[.!?;](?: |\Z)")
+
+
+def _sentences(text: str) -> Iterable[tuple[int, int]]:
+    """(start, end) of each sentence: ends at `.`, `!`, `?` or `;` followed by a space, or the end."""
+    start = 0
+    for m in _SENTENCE_END.finditer(text):
+        yield start, m.start() + 1
+        start = m.start() + 1
+    if start < len(text):
+        yield start, len(text)
+
+
+# --- the check --------------------------------------------------------------------------------------------------
+
+def _ids(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [i for i in value or () if isinstance(i, str)]
+
+
+def _repo(model_id: str) -> str:
+    return model_id.rsplit("/", 1)[-1].lower()
+
+
+def _declared(model: ModelName, ids: Sequence[str]) -> bool:
+    """A declared id counts for the model when it is the same id or the same repo name under another org; for
+    a family-level name, any declared id whose repo name contains the family."""
+    if model.id is None:
+        return any(model.family in _repo(i) for i in ids)
+    want = _repo(model.id)
+    return any(i.lower() == model.id.lower() or _repo(i) == want for i in ids)
+
+
+def _negated(clause: str) -> bool:
+    if "n't" in clause or "n’t" in clause:
+        return True
+    return any(w.strip(",:()\"'") in _NEGATIONS for w in clause.split())
+
+
+def _gap_ok(gap: str) -> bool:
+    words = [w for w in gap.replace(",", " , ").split() if w.strip("\x00")]
+    if len(words) > 10:
+        return False
+    return all(w == "," or w in _FILLER or w.endswith(("'s", "’s")) or _is_org(w) for w in words)
+
+
+def _is_org(word: str) -> bool:
+    """`meta-llama/` right before a name: the Hub org of the repo named."""
+    return len(word) > 1 and word.endswith("/") and all(_is_alnum(c) or c in "-_." for c in word[:-1])
+
+
+def _quote(sentence: str, name_at: int) -> str:
+    """The sentence, trimmed to at most MAX_QUOTE_WORDS words around the name (which starts at `name_at`)."""
+    text = sentence
+    words = text.split()
+    if len(words) <= MAX_QUOTE_WORDS:
+        return " ".join(words)
+    index = len(text[:max(0, name_at - 1)].split())  # words before the name
+    first = max(0, min(index - MAX_QUOTE_WORDS // 3, len(words) - MAX_QUOTE_WORDS))
+    picked = words[first:first + MAX_QUOTE_WORDS]
+    out = " ".join(picked)
+    if first > 0:
+        out = "…" + out
+    if first + MAX_QUOTE_WORDS < len(words):
+        out += "…"
+    return out
+
+
+_RANK = {"high": 3, "medium": 2, "low": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class _Hit:  # a lineage phrase found before some name
+    start: int
+    end: int
+    kind: int  # index in _PRE
+
+
+def _hits(masked: str, pre: re.Pattern[str]) -> list[_Hit]:
+    out = []
+    for m in pre.finditer(masked):
+        k = m.lastindex or 1
+        out.append(_Hit(m.start(k), m.end(k), k - 1))
+    return out
+
+
+def _statement(masked: str, sent_start: int, match: Match, hits: Sequence[_Hit], hit_ends: Sequence[int],
+               post: re.Pattern[str]) -> tuple[str, str, str, bool] | None:
+    """(relation, strength, phrase, whether the phrase follows the name) when the sentence states that `match`
+    is a teacher or a base, else None."""
+    lo = max(sent_start, match.start - _WINDOW)
+    index = bisect.bisect_right(hit_ends, match.start) - 1
+    for hit in hits[max(0, index - 1):index + 1][::-1]:  # the nearest phrase before the name, or the one before
+        if hit.start < lo or not _gap_ok(masked[hit.end:match.start]):
+            continue
+        head = masked[lo:hit.start]
+        cut = max(head.rfind(","), head.rfind(":"), head.rfind("("))
+        if _negated(head[cut + 1:][-80:]) or _negated(masked[hit.end:match.start]):
+            return None
+        relation, strength, _ = _PRE[hit.kind]
+        return relation, strength, masked[hit.start:hit.end], False
+    after = masked[match.end:match.end + _AFTER]
+    if "teacher" not in after and "distill" not in after and "generat" not in after and "synthes" not in after:
+        return None
+    m = post.search(after)
+    if m is None:
+        return None
+    head = masked[lo:match.start]
+    cut = max(head.rfind(","), head.rfind(":"), head.rfind("("))
+    if _negated(head[cut + 1:][-80:]) or _negated(m.group(0)):
+        return None
+    relation, strength, _ = _POST[(m.lastindex or 1) - 1]
+    return relation, strength, m.group(0).strip(" ,-"), True
+
+
+def _about_another_model(subject: str, subject_repo: str, s_start: int, matches: Sequence[Match],
+                         match_starts: Sequence[int], hits: Sequence[_Hit], hit_starts: Sequence[int]) -> bool:
+    """True when the sentence opens with other models as its subject ("DeepSeek-R1-Distill-Llama-8B is derived
+    from Llama3.1-8B-Base" in the card of DeepSeek-R1-Distill-Qwen-14B): the names before its first lineage
+    phrase are all exact models and none is the card's own."""
+    first = bisect.bisect_left(hit_starts, s_start)
+    if first >= len(hits):
+        return False
+    lo, hi = bisect.bisect_left(match_starts, s_start), bisect.bisect_left(match_starts, hits[first].start)
+    before = matches[lo:hi]
+    if not before or any(m.model.id is None for m in before):
+        return False
+    return not any(m.model.id is not None and (m.model.id.lower() == subject.lower() or _repo(m.model.id) ==
+                                               subject_repo) for m in before)
+
+
+def prose_lineage(subject: str, body: str, body_start_line: int, declared: Mapping[str, Sequence[str]],
+                  names: Names) -> list[Evidence]:
+    """Teachers and bases the card's prose states but its front matter does not declare.
+
+    `declared` holds the ids of `base_model`, `teacher_model` and `datasets` as the front matter lists them
+    (`datasets` is accepted but not used: a teacher behind a dataset is not visible here). A distillation
+    statement is checked against `teacher_model`, a fine-tuning/merge/quantization statement against
+    `base_model`. `body_start_line` is the card line of the body's first line. Returns at most `MAX_ITEMS`
+    items, one per (code, model), by line."""
+    pre, post = _compiled()
+    teachers = _ids(declared.get("teacher_model"))
+    bases = _ids(declared.get("base_model"))
+    subject_repo = _repo(subject) if subject else ""
+    found: dict[tuple[str, str], Evidence] = {}
+    order: list[tuple[str, str]] = []
+    done: set[tuple[str, str]] = set()  # keys already at the best confidence they can have, or declared
+    examined = 0
+    for unit in _units(body[:MAX_BODY], body_start_line):
+        text = unit.text
+        low = text.lower()
+        if _KEYWORDS.search(low) is None:
+            continue
+        matches = names.find(text)
+        if not matches:
+            continue
+        chars = list(low)
+        for m in matches:
+            chars[m.start:m.end] = "\x00" * (m.end - m.start)
+        masked = "".join(chars)
+        hits = _hits(masked, pre)
+        hit_ends = [h.end for h in hits]
+        hit_starts = [h.start for h in hits]
+        match_starts = [x.start for x in matches]
+        sentences = list(_sentences(text))
+        ends = [e for _, e in sentences]
+        for m in matches:
+            model = m.model
+            name_key = model.id or "family:" + model.family
+            if (TEACHER_CODE, name_key) in done and (model.kind == "api" or (BASE_CODE, name_key) in done):
+                continue  # nothing this mention could add
+            if model.id is not None and (model.id.lower() == subject.lower() or _repo(model.id) == subject_repo):
+                continue
+            if low[m.end:m.end + 30].lstrip(" -").startswith(_NOT_THE_MODEL):
+                continue
+            examined += 1
+            if examined > MAX_MENTIONS:
+                break
+            s_index = bisect.bisect_right(ends, m.start)
+            if s_index >= len(sentences):
+                continue
+            s_start, s_end = sentences[s_index]
+            stated = _statement(masked, s_start, m, hits, hit_ends, post)
+            if stated is None:
+                continue
+            relation, strength, phrase, after_name = stated
+            if not after_name and _about_another_model(subject, subject_repo, s_start, matches, match_starts, hits,
+                                                       hit_starts):
+                continue
+            if relation == "base" and model.kind == "api":
+                continue  # an API model has no weights to fine-tune, merge or quantize: not a base
+            if relation == "distillation" and phrase.startswith("knowledge") and \
+                    "distill" not in low[s_start:s_end]:
+                continue
+            code = TEACHER_CODE if relation == "distillation" else BASE_CODE
+            key = (code, name_key)
+            if key in done:
+                continue
+            ids = teachers if relation == "distillation" else bases
+            if _declared(model, ids) or (
+                    # the card links the model already (under the other relation): the text is about others
+                    model.id is not None and _declared(model, bases if relation == "distillation" else teachers)):
+                done.add(key)
+                continue
+            confidence = "high" if strength == "explicit" else "low"
+            if model.vague:
+                confidence = "medium" if strength == "explicit" else "low"
+            previous = found.get(key)
+            if previous is not None and _RANK[previous.confidence] >= _RANK[confidence]:
+                continue
+            line = unit.lines[bisect.bisect_right(unit.starts, m.start) - 1]
+            field = "teacher_model" if relation == "distillation" else "base_model"
+            what = "was distilled from" if relation == "distillation" else "derives from"
+            shown = model.id or f"a {model.family} model"
+            evidence = Evidence(
+                code=code,
+                message=f"the card's text says the model {what} {m.text!r} ({shown}), which {field} does not "
+                        "declare",
+                method="prose", confidence=confidence, source=f"card line {line}", subject=subject, line=line,
+                quote=_quote(text[s_start:s_end], m.start - s_start), refers_to=model.id,
+                data={"relation": relation, "name": m.text, "id": model.id, "family": model.family,
+                      "kind": model.kind, "vague": model.vague, "phrase": phrase.strip()})
+            if previous is None:
+                order.append(key)
+            found[key] = evidence
+            if confidence == ("medium" if model.vague else "high"):
+                done.add(key)
+            if len(order) >= MAX_ITEMS and previous is None:
+                break
+        if len(order) >= MAX_ITEMS or examined > MAX_MENTIONS:
+            break
+    items = [found[k] for k in order]
+    exact = {(e.code, e.data["family"]) for e in items if e.refers_to is not None}
+    items = [e for e in items if e.refers_to is not None or (e.code, e.data["family"]) not in exact]
+    items.sort(key=lambda e: e.line)
+    return items[:MAX_ITEMS]
+
+
+def body_start_line(text: str, body: str) -> int:
+    """The card line of the first line of `body` (the `Card.body` that `parse_card` returned for `text`)."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    head = len(text) - len(body)
+    return text.count("\n", 0, max(0, head)) + 1
