@@ -64,6 +64,7 @@ class Card:
     # 1-based line of each top-level key of LINE_KEYS in the file (after BOM/CRLF normalisation): where a
     # SARIF result about the license or a parent points. A misspelled key (`licence:`) counts for the key read.
     key_lines: Mapping[str, int] = field(default_factory=dict)
+    body_line: int = 1  # 1-based line of the body's first line in the file (after BOM/CRLF normalisation)
 
 
 def decode_card(raw: bytes, filename: str) -> str:
@@ -104,8 +105,9 @@ def parse_card(text: str, filename: str) -> Card:
     if opening[0] in " \t\n":
         notes.append(CardNote("leading-blank-lines", "blank lines before the opening '---' (the Hub accepts them)",
                               1))
+    body_line = text[:m.end()].count("\n") + 1
     if m.re is _EMPTY_FRONT_MATTER:
-        return Card({}, text[m.end():], tuple(notes), start_line)
+        return Card({}, text[m.end():], tuple(notes), start_line, body_line=body_line)
     yaml_text = m.group(2)
     body = text[m.end():]
     data = _load_front_matter(yaml_text, filename, start_line, notes)
@@ -118,7 +120,7 @@ def parse_card(text: str, filename: str) -> Card:
                         f"front matter must be a mapping of keys, found a {type(data).__name__}")])
     fields = _fix_keys(data, notes)
     fields = _check_shapes(fields, yaml_text, start_line, notes)
-    return Card(fields, body, tuple(notes), start_line, _key_lines(yaml_text, start_line))
+    return Card(fields, body, tuple(notes), start_line, _key_lines(yaml_text, start_line), body_line)
 
 
 def _key_lines(yaml_text: str, start_line: int) -> dict[str, int]:

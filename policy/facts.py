@@ -103,6 +103,11 @@ class ModelFacts:
     retrieved_at: str | None = None  # when the scanner read it (UTC ISO)
     requested_revision: str | None = None  # the revision asked for (--revision), resolved to `revision`
     card_lines: Mapping[str, int] = field(default_factory=dict)  # line of license/base_model/... in the card file
+    body_line: int = 1  # line of the card body's first line in the card file
+    # `.eval_results/*.yaml` of the repo (file name -> parsed YAML), and the Hub's own answer for `model-index`
+    # (whose `verified` the Hub computes from the verifyToken; the card's own flag proves nothing)
+    eval_results: Mapping[str, Any] = field(default_factory=dict)
+    hub_model_index: Any = None
 
     @property
     def org(self) -> str | None:

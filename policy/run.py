@@ -11,12 +11,16 @@ import datetime as dt
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from policy.diagnostics import format_diagnostic
 from policy.engine import evaluate
 from policy.errors import InputError, PolicyError, UsageError
-from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, ModelFacts
+from policy.evidence import Evidence
+from policy.evidence.claims import Independent, parse_independent
+from policy.evidence.collect import benchmarks, claims_view, reference_fingerprints, subject_evidence
+from policy.evidence.fingerprints import fingerprint_evidence, gguf_evidence, header_base_ids, is_weight_file
+from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, Edge, ModelFacts
 from policy.licenses import Catalog
 from policy.lineage import build_lineage
 from policy.loader import Bundle, load_bundle, load_policy
@@ -44,6 +48,7 @@ class CheckOptions:
     hub_deadline: float | None = None  # seconds for each target's Hub work (default POLICYCHECK_HUB_DEADLINE)
     prefetch: bool = True  # fetch a node's declared parents as soon as it arrives (off for the tree audit,
     # whose in-tree parents come from the listing)
+    evals: Path | None = None  # independent evaluation values (CSV or JSON) to judge claims against
 
 
 class Sources:
@@ -109,6 +114,8 @@ class Checker:
                 raise UsageError(f"--cards {folder}: no such folder" if not Path(folder).exists()
                                  else f"--cards {folder}: not a folder")
         self.bundle = load_bundle(self.options.rules, use_cache=self.options.use_cache)
+        self.independent = load_independent(self.options.evals) if self.options.evals else []
+        self.fingerprints = reference_fingerprints(self.options.rules)
         self.sources = Sources(self.options.cards, self.options.offline, self.bundle.catalog,
                                self.options.hub_deadline, self.options.prefetch)
 
@@ -148,7 +155,18 @@ class Checker:
             subject = self.subject(target)
             lineage = build_lineage(subject, self.sources, self.bundle.catalog,
                                     (self.bundle.curations, policy.models), policy.max_depth)
-            report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today)
+            known = list(lineage.edges)  # a model anywhere in the walked lineage is declared (a base's teacher)
+            evidence = subject_evidence(lineage.root, self.independent,
+                                        require_independent="independent_evaluation" in policy.requirements,
+                                        known=known)
+            if subject.source == "hub":
+                evidence += self._gguf_evidence(subject, known)
+            if len(self.fingerprints) and subject.source == "hub":
+                hashes = self.sources.hub.file_hashes(subject.id, subject.revision, is_weight_file)
+                evidence += fingerprint_evidence(subject.id, subject.license.display() if subject.license.present
+                                                 else "", [e.parent for e in known], hashes, self.fingerprints)
+            report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today,
+                              evidence)
             return _truthful(replace(report, catalog_digest=self.bundle.catalog_digest), subject, lineage.root)
         except InputError as exc:
             return TargetError(target, exc.message, tuple(d.to_dict() for d in exc.diagnostics),
@@ -161,8 +179,93 @@ class Checker:
             return TargetError(target, f"internal error while checking {target}: {type(exc).__name__}: {exc} "
                                "(please report it)", frames=(traceback.format_exc(),), internal=True)
 
+    def _gguf_evidence(self, subject: ModelFacts, known: Sequence[Edge]) -> list[Evidence]:
+        """A GGUF file's own license and base model (its header, read by range) against the card."""
+        ggufs = sorted(f for f in subject.files if f.lower().endswith(".gguf"))
+        if not ggufs or not subject.revision or self.options.offline:
+            return []
+        from policy.scan.headers import HeaderError, read_gguf_header
+
+        try:
+            header = read_gguf_header(subject.id, ggufs[0], subject.revision, self.sources.hub.options)
+        except HeaderError:
+            return []  # not readable: no evidence either way (the license verdict does not rest on it)
+        return gguf_evidence(subject.id, ggufs[0], header.license, header_base_ids(header.base_models),
+                             list(subject.license.values), [e.parent for e in known], self.bundle.catalog.lookup)
+
     def close(self) -> None:
         self.sources.close()
+
+
+QUESTIONABLE = frozenset({"claim-verified-without-token", "claim-inconsistent", "claim-exceeds-independent",
+                          "claim-unmatched"})
+
+
+def claims_of(target: str, options: CheckOptions) -> dict[str, Any]:
+    """`policycheck claims`: the subject's evaluation claims, each classified, and the evidence about them
+    (`policycheck/claims/v1`). Verdict review when an item needs a person (the rules' evidence kinds)."""
+    from policy import __version__
+    from policy.report import DISCLAIMER
+
+    checker = Checker(options)
+    try:
+        facts = checker.subject(target)
+        policy = checker.policy_for(target)
+        view = claims_view(facts, checker.independent,
+                           require_independent="independent_evaluation" in policy.requirements)
+    finally:
+        checker.close()
+    evidence = [e.to_dict() for e in view.evidence]
+    counts: dict[str, int] = {}
+    for k in view.classes:
+        counts[k] = counts.get(k, 0) + 1
+    questionable = [e for e in evidence if e["code"] in QUESTIONABLE]
+    return {"schema": "policycheck/claims/v1", "tool": {"name": "policycheck", "version": __version__},
+            "model": facts.id, "revision": facts.revision, "source": facts.source,
+            "verdict": "review" if questionable else "pass", "counts": counts,
+            "independent_values": view.independent, "claims": view.rows(), "evidence": evidence,
+            "notes": list(view.notes), "disclaimer": DISCLAIMER}
+
+
+def fingerprint_entry(repo: str, revision: str | None) -> str:
+    """`policycheck fingerprint`: one `fingerprints:` entry (YAML) for the repo's weight files."""
+    import json
+
+    from policy.scan.hub import HubOptions, HubSource
+
+    problem = repo_id_problem(repo)
+    if problem:
+        raise UsageError(f"{repo}: not a Hub repo id: {problem}")
+    hub = HubSource(HubOptions.from_env())
+    try:
+        facts = hub.fetch_one(repo, "model", revision)
+        if facts.status not in (OK, GATED) or not facts.revision:
+            raise InputError(f"{repo}: {facts.status_detail or facts.status}")
+        hashes = hub.file_hashes(repo, facts.revision, is_weight_file)
+    finally:
+        hub.close()
+    if not hashes:
+        raise InputError(f"{repo}@{facts.revision[:12]}: no LFS weight file in the Hub's listing")
+    license_ = facts.license.display() if facts.license.present else ""
+    lines = [f"  - repo: {json.dumps(repo)}", f"    revision: {facts.revision}",
+             f"    license: {json.dumps(license_)}",
+             f"    source: {json.dumps(f'{hub.endpoint.rstrip(chr(47))}/{repo}/tree/{facts.revision}')}",
+             "    files:"]
+    lines += [f"      - {{path: {json.dumps(path)}, sha256: {sha}}}" for path, sha in sorted(hashes.items())]
+    return "\n".join(lines) + "\n"
+
+
+def load_independent(path: Path) -> list[Independent]:
+    """The independent evaluation values of `--evals FILE` (a pinned export, never fetched); exit 2 when the
+    file cannot be read or a row is malformed (`file:row`)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--evals {path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        return parse_independent(text, str(path), benchmarks())
+    except InputError as exc:
+        raise UsageError(f"--evals {exc.message}") from None
 
 
 def _truthful(report: Report, read: ModelFacts, evaluated: ModelFacts) -> Report:

@@ -50,7 +50,9 @@ from policy.scan.ids import repo_id_problem
 
 T = TypeVar("T")
 EXPAND = ["cardData", "sha", "tags", "siblings", "gated", "private", "lastModified"]
-MODEL_EXPAND = [*EXPAND, "baseModels"]
+MODEL_EXPAND = [*EXPAND, "baseModels", "model-index"]  # model-index: the Hub's own `verified` of each claim
+EVAL_RESULTS_DIR = ".eval_results/"
+MAX_EVAL_FILES = 20
 _RATELIMIT_T = re.compile(r"\bt=(\d+(?:\.\d+)?)")
 LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "LICENSE-MODEL", "license.txt")
 GATED_DETAIL = "gated: the card body is not readable without access; license from the Hub API"
@@ -345,6 +347,7 @@ class HubSource:
         notes: list[CardNote] = []
         body = ""
         card_lines: dict[str, int] = {}
+        body_line = 1
         status, detail = OK, ""
         gated = record.get("gated") or False
         if "README.md" not in files:
@@ -369,6 +372,7 @@ class HubSource:
                                       status_detail=exc.message, revision=sha, files=files,
                                       retrieved_at=record.get("retrieved_at"))
                 fields, body, card_lines = dict(card.fields), card.body, dict(card.key_lines)
+                body_line = card.body_line
                 notes.extend(card.notes)
                 api_notes = []  # the README's own front matter replaces the API's card data
         notes.extend(api_notes)
@@ -381,7 +385,52 @@ class HubSource:
             id=repo_id, kind=kind, source="hub", status=status, status_detail=detail, revision=sha,
             last_modified=record.get("last_modified"), license=declared, card=fields,
             card_text=body, files=files, notes=tuple(notes), gated=gated, hub_relation=record.get("relation"),
-            retrieved_at=record.get("retrieved_at"), requested_revision=revision, card_lines=card_lines)
+            retrieved_at=record.get("retrieved_at"), requested_revision=revision, card_lines=card_lines,
+            body_line=body_line, hub_model_index=record.get("model_index"),
+            eval_results=self._eval_results(record, online) if status == OK and kind == "model" else {})
+
+    def file_hashes(self, repo_id: str, revision: str | None, keep: Callable[[str], bool]) -> dict[str, str]:
+        """path -> sha256 of the repo's LFS files that `keep` accepts, from the Hub's file listing pinned to
+        `revision` (no file is downloaded); empty when offline or when the listing cannot be read in time."""
+        if self.options.offline or self._down or not revision:
+            return {}
+
+        def listing() -> dict[str, str]:
+            out: dict[str, str] = {}
+            for i, entry in enumerate(self._api.list_repo_tree(repo_id, revision=revision, recursive=True)):
+                if i >= 5000:
+                    break
+                lfs = getattr(entry, "lfs", None)
+                sha = getattr(lfs, "sha256", None) if lfs is not None else None
+                path = getattr(entry, "path", None)
+                if isinstance(sha, str) and isinstance(path, str) and keep(path):
+                    out[path] = sha.lower()
+            return out
+
+        try:
+            return _speculate(self._call, listing, f"file listing of {repo_id}").result(
+                timeout=max(0.0, min(self.options.deadline, self._remaining())))
+        except Exception:  # no listing, no fingerprint evidence; the license verdict does not rest on it
+            return {}
+
+    def _eval_results(self, record: Mapping[str, Any], online: bool) -> dict[str, Any]:
+        """The repo's `.eval_results/*.yaml` (the Hub's newer evaluation format), pinned to its commit; at most
+        20 files, each within the deadline; a file that cannot be read or parsed is left out."""
+        from policy.scan.local import MAX_EVAL_BYTES, parse_eval_results
+
+        names = [f for f in record.get("files") or () if f.startswith(EVAL_RESULTS_DIR)
+                 and f.lower().endswith((".yaml", ".yml")) and "/" not in f[len(EVAL_RESULTS_DIR):]]
+        if not names or not record.get("sha"):
+            return {}
+        raw: dict[str, bytes] = {}
+        for name in names[:MAX_EVAL_FILES]:
+            try:
+                data = Path(self._pinned_file(record, name, online)).read_bytes()
+            except Exception:  # not served, not cached, too slow: the card's own claims are still read
+                continue
+            if len(data) <= MAX_EVAL_BYTES:
+                raw[name[len(EVAL_RESULTS_DIR):]] = data
+        return parse_eval_results(raw)
 
     def _with_license_text(self, record: Mapping[str, Any], declared: DeclaredLicense,
                            online: bool) -> DeclaredLicense:
@@ -394,23 +443,26 @@ class HubSource:
             return declared
         name = candidates[0]
         try:
-            if online:
-                from huggingface_hub import hf_hub_download
-
-                path = _speculate(self._call, lambda: hf_hub_download(
-                    record["id"], name, repo_type=record["kind"], revision=record["sha"],
-                    etag_timeout=self._timeout()), f"{name} of {record['id']}").result(
-                    timeout=max(0.0, min(self.options.deadline, self._remaining())))
-            else:
-                folder = f"{record['kind']}s--{record['id'].replace('/', '--')}"
-                from huggingface_hub import constants
-
-                path = str(Path(constants.HF_HUB_CACHE) / folder / "snapshots" / record["sha"] / name)
-            with open(path, encoding="utf-8", errors="replace") as fh:
+            with open(self._pinned_file(record, name, online), encoding="utf-8", errors="replace") as fh:
                 head = fh.read(3000)
         except Exception:
             return declared
         return replace(declared, text=head, text_file=name)
+
+    def _pinned_file(self, record: Mapping[str, Any], name: str, online: bool) -> str:
+        """The local path of one of the repo's files at its commit: downloaded (within the deadline) when
+        online, else from the client's cache (the documented snapshot layout). Raises when it is not there."""
+        if online:
+            from huggingface_hub import hf_hub_download
+
+            return _speculate(self._call, lambda: hf_hub_download(
+                record["id"], name, repo_type=record["kind"], revision=record["sha"],
+                etag_timeout=self._timeout()), f"{name} of {record['id']}").result(
+                timeout=max(0.0, min(self.options.deadline, self._remaining())))
+        from huggingface_hub import constants
+
+        folder = f"{record['kind']}s--{record['id'].replace('/', '--')}"
+        return str(Path(constants.HF_HUB_CACHE) / folder / "snapshots" / record["sha"] / name)
 
     def _readme_online(self, record: Mapping[str, Any], revision: str | None,
                        early: Future[str] | None) -> tuple[str, str]:
@@ -555,6 +607,7 @@ def _record_from_info(info: Any, repo_id: str, kind: str) -> dict[str, Any]:
         "card_data": _jsonable(card_data), "gated": info.gated or False, "private": bool(info.private),
         "last_modified": last.isoformat() if isinstance(last, dt.datetime) else last,
         "tags": list(info.tags or []), "relation": relation,
+        "model_index": _jsonable(getattr(info, "model_index", None)),
         "retrieved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from policy.cards import declared_license, decode_card, parse_card
 from policy.errors import InputError
@@ -52,7 +53,37 @@ def read_card_file(path: Path, model_id: str | None = None, kind: str = "model",
     return ModelFacts(
         id=model_id or card_id_from_path(path), kind=kind, source="file", status=OK, revision=None,
         license=declared_license(card.fields), card=card.fields, card_text=card.body, files=tuple(files),
-        notes=card.notes, path=str(path), card_lines=card.key_lines)
+        notes=card.notes, path=str(path), card_lines=card.key_lines, body_line=card.body_line,
+        eval_results=read_eval_results(path.parent) if path.name.lower() == "readme.md" else {})
+
+
+EVAL_RESULTS_DIR = ".eval_results"
+MAX_EVAL_FILES = 20
+MAX_EVAL_BYTES = 256 * 1024
+
+
+def read_eval_results(folder: Path) -> dict[str, Any]:
+    """The `.eval_results/*.yaml` files of a model folder (the Hub's newer evaluation format), parsed with the
+    guarded loader; at most 20 files of 256 KB, a file that does not parse is left out."""
+    base = folder / EVAL_RESULTS_DIR
+    if not base.is_dir():
+        return {}
+    return parse_eval_results({p.name: p.read_bytes() for p in sorted(base.glob("*.y*ml"))[:MAX_EVAL_FILES]
+                               if p.is_file() and p.stat().st_size <= MAX_EVAL_BYTES})
+
+
+def parse_eval_results(files: dict[str, bytes]) -> dict[str, Any]:
+    import yaml
+
+    from policy.yamlload import load_fast
+
+    out: dict[str, Any] = {}
+    for name, raw in files.items():
+        try:
+            out[name] = load_fast(raw.decode("utf-8"))
+        except (UnicodeDecodeError, yaml.YAMLError):  # a broken file is no claim; the card's own are still read
+            continue
+    return out
 
 
 def read_target(target: str) -> ModelFacts:

@@ -637,6 +637,22 @@ def children_model_count(repo: Repo, ctx: RenderContext) -> dict[str, int] | Non
     return counts
 
 
+def hub_model_index(repo: Repo, ctx: RenderContext) -> Any:
+    """The card's model-index as the Hub serves it: each metric's `verified` is the Hub's own ("automatically
+    computed by Hugging Face, do not set"): true only for a verifyToken the Hub issued (here: one in
+    ``hub.verify_tokens``), whatever the card says."""
+    index = repo.card("model-index")
+    if not isinstance(index, list):
+        return index
+    out = json.loads(json.dumps(index, default=json_default))
+    for entry in out:
+        for result in (entry.get("results") or []) if isinstance(entry, dict) else []:
+            for metric in (result.get("metrics") or []) if isinstance(result, dict) else []:
+                if isinstance(metric, dict):
+                    metric["verified"] = metric.get("verifyToken") in ctx.hub.verify_tokens
+    return out
+
+
 def base_models_field(repo: Repo, _ctx: RenderContext) -> dict[str, Any] | None:
     if not repo.base_models:
         return None
@@ -665,7 +681,7 @@ FIELDS: dict[str, FieldGetter] = {
     "siblings": lambda r, c: r.siblings(c.blobs),
     "library_name": lambda r, c: r.library_name if r.kind == "model" else None,
     "pipeline_tag": lambda r, c: r.pipeline_tag if r.kind == "model" else None,
-    "model-index": lambda r, c: r.card("model-index") if r.kind == "model" else None,
+    "model-index": lambda r, c: hub_model_index(r, c) if r.kind == "model" else None,
     "config": lambda r, c: r.config if r.kind == "model" else None,
     "spaces": lambda r, c: [] if r.kind == "model" else None,
     "usedStorage": lambda r, c: sum(f.size for f in r.files.values()),
@@ -1093,6 +1109,7 @@ class HubSim:
         self.root.mkdir(parents=True, exist_ok=True)
         self.page_size = page_size
         self.granted_tokens: set[str] = set()
+        self.verify_tokens: set[str] = set()  # model-index verifyTokens the Hub "issued" (verified: true)
         self.faults = Faults()
         self.server_errors: list[str] = []
         self._log: list[RequestRecord] = []
