@@ -4,6 +4,7 @@
     policycheck check TARGET...      card files, model folders or Hub ids; `check gpt2` for a one-word Hub id
     policycheck lint CARD... [--fix] card metadata problems and rule findings at the line to change
     policycheck tree org/model       audit every descendant of a Hub model (resumable with --state FILE)
+    policycheck claims TARGET        a model's evaluation claims, judged (--evals FILE: independent values)
     policycheck rules list|validate|test
     policycheck licenses [--category C]
 
@@ -86,6 +87,10 @@ TodayOpt = Annotated[str | None, typer.Option("--today", help="Evaluate waivers 
                                               "(YYYY-MM-DD; default: today).")]
 NoCacheOpt = Annotated[bool, typer.Option("--no-cache", help="Re-validate rule data instead of using the "
                                           "validated cache.")]
+EvalsOpt = Annotated[Path | None, typer.Option("--evals", metavar="FILE", help="Independent evaluation values "
+                                               "(CSV or JSON rows: model, revision, benchmark, value, scale, "
+                                               "source), e.g. a frozen leaderboard export; claims are judged "
+                                               "against them. Never fetched.")]
 ColorOpt = Annotated[bool | None, typer.Option("--color/--no-color", help="Colour the text output (default: "
                                                "on a terminal, unless NO_COLOR is set).")]
 
@@ -140,6 +145,7 @@ def check(
     today: TodayOpt = None,
     offline: Annotated[bool, typer.Option("--offline", help="Use only local cards, the Hub cache and "
                                           "curations; send no request (also HF_HUB_OFFLINE=1).")] = False,
+    evals: EvalsOpt = None,
     revision: Annotated[str | None, typer.Option("--revision", help="Pin Hub targets to this branch, tag or "
                                                  "commit.")] = None,
     no_cache: NoCacheOpt = False,
@@ -155,7 +161,7 @@ def check(
     day = _date(today)
     options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
                            fail_on=fail_on.value if fail_on else None, today=day, use_cache=not no_cache,
-                           offline=offline, revision=revision, hub_deadline=hub_deadline)
+                           offline=offline, revision=revision, hub_deadline=hub_deadline, evals=evals)
     codes: set[int] = set()  # results are written as they arrive and not kept: a batch's memory stays flat
 
     def code_of(r: object, failed: bool = False) -> None:
@@ -371,6 +377,45 @@ def tree(
     raise typer.Exit(VERDICT_EXIT[result.verdict])
 
 
+@app.command()
+def claims(
+    target: Annotated[str, typer.Argument(help="A model card file, a model folder or a Hub id (org/name).")],
+    evals: EvalsOpt = None,
+    format: FormatOpt = Format.text,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
+                                                 "found upward from the target).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Use only local files and the Hub cache; send "
+                                          "no request.")] = False,
+    revision: Annotated[str | None, typer.Option("--revision", help="Pin a Hub target to this revision.")] = None,
+) -> None:
+    """The evaluation claims a model makes (model-index, result tables in the card, .eval_results/), what each
+    is (verified by the Hub, self-reported, matched to an independent value) and the evidence about them.
+    Exit 3 when a claim needs review, 0 otherwise."""
+    from policy.render.claims import render_claims
+    from policy.run import CheckOptions, claims_of
+
+    result = claims_of(target, CheckOptions(policy_file=policy, offline=offline, revision=revision, evals=evals))
+    if format is Format.json:
+        _out(json.dumps(result, indent=2, ensure_ascii=True) + "\n")
+    else:
+        use_color, width = _terminal(None, None)
+        _out(render_claims(result, color=use_color, width=width))
+    raise typer.Exit(EXIT_REVIEW if result["verdict"] == "review" else EXIT_PASS)
+
+
+@app.command()
+def fingerprint(
+    repo: Annotated[str, typer.Argument(help="The Hub id (org/name) whose weight files to record.")],
+    revision: Annotated[str | None, typer.Option("--revision", help="A branch, tag or commit (default: main, "
+                                                 "recorded as its commit).")] = None,
+) -> None:
+    """Print a reference-fingerprint entry for `evidence/fingerprints.yaml`: the sha256 of the repo's LFS
+    weight files from the Hub's file listing, pinned to a commit, with its source (no weights downloaded)."""
+    from policy.run import fingerprint_entry
+
+    _out(fingerprint_entry(repo, revision))
+
+
 @contextlib.contextmanager
 def _output(path: Path | None) -> Iterator[Callable[[str | bytes], None]]:
     """A writer for the output: standard output, or a file written whole (a half-written report never
@@ -493,7 +538,7 @@ def version() -> None:
     _out(f"policycheck {__version__}\n")
 
 
-COMMANDS = {"check", "lint", "annex", "tree", "rules", "licenses", "version"}
+COMMANDS = {"check", "lint", "annex", "tree", "claims", "fingerprint", "rules", "licenses", "version"}
 _BARE_WORD = re.compile(r"[A-Za-z0-9_-]+")  # no `/`, no `.`: a command name, not a Hub id (org/name) or a file
 
 

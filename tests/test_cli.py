@@ -218,7 +218,8 @@ def test_the_main_job_gives_the_verdicts_the_examples_readme_promises(run_cli: A
     fails = {"deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "deepseek-ai/DeepSeek-R1-Distill-Llama-70B",
              "unsloth/DeepSeek-R1-Distill-Llama-8B-GGUF", "Ultralytics/YOLOv8", "bartowski/Codestral-22B-v0.1-GGUF"}
     assert {k for k, v in verdicts.items() if v == "fail"} == fails
-    assert {k for k, v in verdicts.items() if v == "review"} == {"princeton-nlp/gemma-2-9b-it-SimPO"}
+    assert {k for k, v in verdicts.items() if v == "review"} == {"princeton-nlp/gemma-2-9b-it-SimPO",
+                                                                "QuantFactory/Meta-Llama-3-8B-Instruct-GGUF"}
     readme = (examples / "README.md").read_text()
     for model in fails:
         assert model.split("/")[1].split("-Distill-")[0] in readme

@@ -133,7 +133,7 @@ def _rule(f: Finding) -> dict[str, Any]:
 def result_level(f: Finding) -> str:
     if f.kind == "violation":
         return LEVELS.get(f.severity, "warning")
-    if f.kind == "review":
+    if f.kind in ("review", "evidence"):
         return "warning"
     return "note"
 
@@ -145,6 +145,8 @@ def fingerprint(f: Finding) -> str:
 
 def card_line(f: Finding, lines: dict[str, int]) -> int:
     """The 1-based card line a finding is about (see the module docstring)."""
+    if f.line > 0:
+        return f.line
     keys: tuple[str, ...] = LICENSE_KEYS
     if f.ancestor is not None and f.via:
         first = f.via[0]

@@ -341,7 +341,8 @@ def _groups(r: Report) -> list[tuple[str, list[Finding]]]:
     groups = [
         ("violations", by_severity([f for f in open_ if f.kind == "violation"])),
         ("needs review", by_severity([f for f in open_ if f.kind == "review"])),
-        ("other findings", by_severity([f for f in open_ if f.kind not in ("violation", "review")])),
+        ("evidence (needs review)", by_severity([f for f in open_ if f.kind == "evidence"])),
+        ("other findings", by_severity([f for f in open_ if f.kind not in ("violation", "review", "evidence")])),
         ("waived", by_severity([f for f in r.findings if f.status != "open"])),
     ]
     return [(name, items) for name, items in groups if items]

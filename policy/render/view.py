@@ -36,8 +36,8 @@ VERDICT_TEXT = {
     "error": "The target could not be evaluated.",
 }
 SEVERITIES = ("error", "warning", "note")
-_KIND_ORDER = {"violation": 0, "review": 1}
-_KIND_TITLE = {0: "Violations", 1: "Needs review", 2: "Other findings"}
+_KIND_ORDER = {"violation": 0, "review": 1, "evidence": 2}
+_KIND_TITLE = {0: "Violations", 1: "Needs review", 2: "Evidence (needs review)", 3: "Other findings"}
 
 # The obligations checklist, grouped by what the distributor has to do (by clause type).
 OBLIGATION_GROUPS: tuple[tuple[str, str, frozenset[str]], ...] = (
@@ -110,7 +110,7 @@ def _finding(f: Finding) -> dict[str, Any]:
 
 def _rank(f: Finding) -> tuple[int, int]:
     sev = SEVERITIES.index(f.severity) if f.severity in SEVERITIES else len(SEVERITIES)
-    return _KIND_ORDER.get(f.kind, 2), sev
+    return _KIND_ORDER.get(f.kind, 3), sev
 
 
 def finding_groups(findings: Iterable[Finding]) -> list[dict[str, Any]]:
@@ -247,10 +247,16 @@ def report_view(report: Report, index: int = 1, base: str | None = None) -> dict
         "notes": [clean(n) for n in report.notes],
         "counts": {"open": len(open_findings),
                    "violations": sum(1 for f in open_findings if f.kind == "violation"),
-                   "review": sum(1 for f in open_findings if f.kind == "review"),
+                   "review": sum(1 for f in open_findings if f.kind in ("review", "evidence")),
                    "waived": len(waived), "obligations": len(report.obligations)},
         "lineage": lineage(report),
         "finding_groups": finding_groups(report.findings),
+        # facts the card does not declare, each with how it was found (method), how sure (confidence), where
+        "found": [{"code": clean(e.get("code")), "message": clean(e.get("message")),
+                   "method": clean(e.get("method")), "confidence": clean(e.get("confidence")),
+                   "source": clean(e.get("source")), "quote": clean(e.get("quote")),
+                   "refers_to": clean(e.get("refers_to")) if e.get("refers_to") else ""}
+                  for e in report.evidence],
         "waived": waived,
         "obligation_groups": obligation_groups(report.obligations),
         "evidence": evidence(report, base),
