@@ -108,6 +108,7 @@ class ModelFacts:
     # (whose `verified` the Hub computes from the verifyToken; the card's own flag proves nothing)
     eval_results: Mapping[str, Any] = field(default_factory=dict)
     hub_model_index: Any = None
+    config: Mapping[str, Any] = field(default_factory=dict)  # model_type, architectures (the Hub's config summary)
 
     @property
     def org(self) -> str | None:

@@ -18,9 +18,16 @@ from policy.engine import evaluate
 from policy.errors import InputError, PolicyError, UsageError
 from policy.evidence import Evidence
 from policy.evidence.claims import Independent, parse_independent
-from policy.evidence.collect import benchmarks, claims_view, reference_fingerprints, subject_evidence
-from policy.evidence.fingerprints import fingerprint_evidence, gguf_evidence, header_base_ids, is_weight_file
-from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, Edge, ModelFacts
+from policy.evidence.collect import benchmarks, claims_view, family_of, reference_fingerprints, subject_evidence
+from policy.evidence.fingerprints import (
+    config_evidence,
+    fingerprint_evidence,
+    gguf_evidence,
+    header_base_ids,
+    is_fingerprinted,
+    tokenizer_evidence,
+)
+from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
 from policy.licenses import Catalog
 from policy.lineage import build_lineage
 from policy.loader import Bundle, load_bundle, load_policy
@@ -161,10 +168,16 @@ class Checker:
                                         known=known)
             if subject.source == "hub":
                 evidence += self._gguf_evidence(subject, known)
+                weights = [(e.parent, lineage.nodes[e.parent].config) for e in known if e.child == subject.id
+                           and e.relation in ("finetune", "adapter", "merge") and e.parent in lineage.nodes]
+                evidence += config_evidence(subject.id, subject.config, weights)
             if len(self.fingerprints) and subject.source == "hub":
-                hashes = self.sources.hub.file_hashes(subject.id, subject.revision, is_weight_file)
+                hashes = self.sources.hub.file_hashes(subject.id, subject.revision, is_fingerprinted)
                 evidence += fingerprint_evidence(subject.id, subject.license.display() if subject.license.present
                                                  else "", [e.parent for e in known], hashes, self.fingerprints)
+                bases = [e.parent for e in known if e.child == subject.id and e.relation in WEIGHT_RELATIONS]
+                families = {b: f for b in bases if (f := family_of(b, self.fingerprints))}
+                evidence += tokenizer_evidence(subject.id, hashes, families, self.fingerprints)
             report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today,
                               evidence)
             return _truthful(replace(report, catalog_digest=self.bundle.catalog_digest), subject, lineage.root)
@@ -241,17 +254,20 @@ def fingerprint_entry(repo: str, revision: str | None) -> str:
         facts = hub.fetch_one(repo, "model", revision)
         if facts.status not in (OK, GATED) or not facts.revision:
             raise InputError(f"{repo}: {facts.status_detail or facts.status}")
-        hashes = hub.file_hashes(repo, facts.revision, is_weight_file)
+        hashes = hub.file_hashes(repo, facts.revision, is_fingerprinted)
     finally:
         hub.close()
     if not hashes:
-        raise InputError(f"{repo}@{facts.revision[:12]}: no LFS weight file in the Hub's listing")
+        raise InputError(f"{repo}@{facts.revision[:12]}: no weight or tokenizer file in the Hub's listing")
     license_ = facts.license.display() if facts.license.present else ""
     lines = [f"  - repo: {json.dumps(repo)}", f"    revision: {facts.revision}",
              f"    license: {json.dumps(license_)}",
+             f"    family: {json.dumps(family_of(repo, reference_fingerprints()))}  # llama, qwen, ...: for tokenizers",
              f"    source: {json.dumps(f'{hub.endpoint.rstrip(chr(47))}/{repo}/tree/{facts.revision}')}",
              "    files:"]
-    lines += [f"      - {{path: {json.dumps(path)}, sha256: {sha}}}" for path, sha in sorted(hashes.items())]
+    for path, sha in sorted(hashes.items()):
+        digest = f"git_oid: {sha[4:]}" if sha.startswith("git:") else f"sha256: {sha}"
+        lines.append(f"      - {{path: {json.dumps(path)}, {digest}}}")
     return "\n".join(lines) + "\n"
 
 

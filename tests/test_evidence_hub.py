@@ -235,3 +235,43 @@ def test_a_gguf_whose_header_license_differs_from_its_card(hubsim: HubSim, env: 
     assert ranges and all("range" in r.headers for r in ranges)  # the header only, never the whole file
     ok = check_json(env, "acme/ok-GGUF")
     assert not [e for e in ok["evidence"] if e["code"] == "gguf-header-mismatch"]
+
+
+def test_a_config_architecture_unlike_the_declared_bases_is_a_low_confidence_note(hubsim: HubSim,
+                                                                                  env: dict[str, str]) -> None:
+    hubsim.add_model("meta-llama/Llama-3.1-8B", {**card({"license": "llama3.1"}),
+                                                 "config.json": '{"model_type": "llama"}'})
+    hubsim.add_model("acme/tuned", {**card({"license": "llama3.1", "base_model": "meta-llama/Llama-3.1-8B"},
+                                           "# Llama-3.1-8B-tuned\n"),
+                                    "config.json": '{"model_type": "qwen2", "architectures": ["Qwen2ForCausalLM"]}'})
+    hubsim.add_model("acme/same", {**card({"license": "llama3.1", "base_model": "meta-llama/Llama-3.1-8B"}),
+                                   "config.json": '{"model_type": "llama"}'})
+    report = check_json(env, "acme/tuned")
+    (item,) = [e for e in report["evidence"] if e["code"] == "config-architecture-mismatch"]
+    assert item["confidence"] == "low" and "'qwen2'" in item["message"] and "'llama'" in item["message"]
+    note = next(f for f in report["findings"] if f["rule"] == "architecture-differs-from-base")
+    assert note["kind"] == "note"
+    assert not [e for e in check_json(env, "acme/same")["evidence"] if e["code"] == "config-architecture-mismatch"]
+
+
+def test_a_tokenizer_of_another_family_than_the_declared_base(hubsim: HubSim, env: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    llama_tok, qwen_tok = '{"model": "llama3 bpe"}', '{"model": "qwen2 bpe"}'
+    hubsim.add_model("meta-llama/Llama-3.1-8B", {**card({"license": "llama3.1"}), "tokenizer.json": llama_tok})
+    hubsim.add_model("Qwen/Qwen2.5-7B", {**card({"license": "apache-2.0"}), "tokenizer.json": qwen_tok})
+    hubsim.add_model("acme/claims-qwen-base", {**card({"license": "apache-2.0", "base_model": "Qwen/Qwen2.5-7B"}),
+                                               "tokenizer.json": llama_tok})
+    hubsim.add_model("acme/honest", {**card({"license": "apache-2.0", "base_model": "Qwen/Qwen2.5-7B"}),
+                                     "tokenizer.json": qwen_tok})
+    entries = cli(env, "fingerprint", "meta-llama/Llama-3.1-8B").stdout
+    assert 'family: "llama"' in entries and "git_oid:" in entries  # a regular file: its git blob id
+    rules = tmp_path / "rules" / "evidence"
+    rules.mkdir(parents=True)
+    (rules / "fingerprints.yaml").write_text("schema_version: 1\nfingerprints:\n" + entries, encoding="utf-8")
+    report = check_json(env, "acme/claims-qwen-base", "--rules", str(tmp_path / "rules"))
+    (item,) = [e for e in report["evidence"] if e["code"] == "tokenizer-of-another-family"]
+    assert item["refers_to"] == "meta-llama/Llama-3.1-8B" and item["confidence"] == "medium"
+    assert "Qwen/Qwen2.5-7B (qwen)" in item["message"]
+    assert any(f["rule"] == "undeclared-lineage-in-files" for f in report["findings"])
+    honest = check_json(env, "acme/honest", "--rules", str(tmp_path / "rules"))
+    assert not [e for e in honest["evidence"] if e["code"] == "tokenizer-of-another-family"]

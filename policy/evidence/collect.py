@@ -67,6 +67,19 @@ def reference_fingerprints(extra: Sequence[Path] = ()) -> Fingerprints:
         raise ConfigError(str(exc)) from None
 
 
+def family_of(model_id: str, fingerprints: Fingerprints) -> str:
+    """The family of a model (llama, qwen, ...) from the model names data or the reference fingerprints."""
+    key = model_id.lower()
+    for m in names().models:
+        if m.id and m.id.lower() == key:
+            return m.family
+    for group in fingerprints.by_sha.values():
+        for fp in group:
+            if fp.repo.lower() == key and fp.family:
+                return fp.family
+    return ""
+
+
 @lru_cache(maxsize=1)
 def benchmarks() -> Benchmarks:
     return load_benchmarks()

@@ -12,7 +12,9 @@ from typing import Any
 from policy.evidence import Evidence
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".msgpack")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tiktoken.model", "vocab.json", "merges.txt")
 _SHA256 = re.compile(r"[0-9a-f]{64}")
+_GIT_OID = re.compile(r"[0-9a-f]{40}")
 MAX_ENTRIES = 100_000
 
 
@@ -20,10 +22,11 @@ MAX_ENTRIES = 100_000
 class Fingerprint:
     repo: str
     path: str
-    sha256: str
+    sha256: str  # the sha256 of an LFS file, or git:<blob id> of a regular one
     license: str
     revision: str
     source: str
+    family: str = ""  # the model family the repo belongs to (llama, qwen, ...), for tokenizer files
 
 
 class Fingerprints:
@@ -51,10 +54,17 @@ def load_fingerprints(docs: Iterable[tuple[str, Any]]) -> Fingerprints:
                 raise ValueError(f"{where}: needs `repo` and `source` (where the hashes were read)")
             for j, f in enumerate(entry.get("files") or ()):
                 sha = f.get("sha256") if isinstance(f, Mapping) else None
-                if not isinstance(sha, str) or not _SHA256.fullmatch(sha.lower()) or not isinstance(f.get("path"), str):
-                    raise ValueError(f"{where}.files[{j}]: needs `path` and a 64-hex `sha256`")
+                oid = f.get("git_oid") if isinstance(f, Mapping) else None
+                if isinstance(oid, str) and _GIT_OID.fullmatch(oid.lower()) and not sha:
+                    sha = f"git:{oid.lower()}"
+                elif not isinstance(sha, str) or not _SHA256.fullmatch(sha.lower()):
+                    sha = None
+                if sha is None or not isinstance(f.get("path"), str):
+                    raise ValueError(f"{where}.files[{j}]: needs `path` and a 64-hex `sha256` (LFS) or a 40-hex "
+                                     "`git_oid`")
                 items.append(Fingerprint(entry["repo"], f["path"], sha.lower(), str(entry.get("license") or ""),
-                                         str(entry.get("revision") or ""), entry["source"]))
+                                         str(entry.get("revision") or ""), entry["source"],
+                                         str(entry.get("family") or "").lower()))
                 if len(items) > MAX_ENTRIES:
                     raise ValueError(f"{name}: more than {MAX_ENTRIES} fingerprints")
     return Fingerprints(items)
@@ -62,6 +72,41 @@ def load_fingerprints(docs: Iterable[tuple[str, Any]]) -> Fingerprints:
 
 def is_weight_file(path: str) -> bool:
     return path.lower().endswith(WEIGHT_SUFFIXES)
+
+
+def is_tokenizer_file(path: str) -> bool:
+    return path.rsplit("/", 1)[-1].lower() in TOKENIZER_FILES
+
+
+def is_fingerprinted(path: str) -> bool:
+    return is_weight_file(path) or is_tokenizer_file(path)
+
+
+def tokenizer_evidence(subject: str, hashes: Mapping[str, str], base_families: Mapping[str, str],
+                       fingerprints: Fingerprints) -> list[Evidence]:
+    """`tokenizer-of-another-family` when a tokenizer file of the model is byte-identical to one of a known
+    family's reference repos while every declared base is of another family (`base_families`: declared base
+    id -> family, for the bases whose family is known). Medium confidence: families share tokenizers."""
+    if not base_families:
+        return []
+    declared = {f.lower() for f in base_families.values()}
+    out = []
+    for path, sha in sorted(hashes.items()):
+        if not is_tokenizer_file(path):
+            continue
+        for fp in fingerprints.find(sha):
+            if fp.family and fp.family not in declared:
+                bases = ", ".join(f"{b} ({f})" for b, f in sorted(base_families.items()))
+                out.append(Evidence(
+                    code="tokenizer-of-another-family",
+                    message=(f"{subject}'s {path} is identical to the {fp.family} tokenizer of {fp.repo}, but its "
+                             f"declared base is of another family: {bases}."),
+                    method="file-fingerprint", confidence="medium",
+                    source=f"the Hub's file listing of {subject}; reference {fp.source}", subject=subject,
+                    refers_to=fp.repo, data={"file": path, "hash": sha, "family": fp.family,
+                                             "declared_families": sorted(declared)}))
+                return out  # one is enough: the tokenizer says which family
+    return out
 
 
 def fingerprint_evidence(subject: str, declared_license: str, parents: Sequence[str],
@@ -72,6 +117,8 @@ def fingerprint_evidence(subject: str, declared_license: str, parents: Sequence[
     declared = {p.lower() for p in parents}
     found: dict[str, tuple[Fingerprint, str, str]] = {}
     for path, sha in sorted(hashes.items()):
+        if not is_weight_file(path):
+            continue  # identical tokenizers are common within a family: tokenizer_evidence judges them
         for fp in fingerprints.find(sha):
             if fp.repo.lower() == subject.lower() or fp.repo.lower() in declared or fp.repo in found:
                 continue
@@ -132,3 +179,23 @@ def header_base_ids(bases: Iterable[Any]) -> list[str]:
         elif getattr(b, "organization", None) and getattr(b, "name", None):
             out.append(f"{b.organization}/{b.name}")
     return list(dict.fromkeys(out))
+
+
+def config_evidence(subject: str, config: Mapping[str, Any], parents: Sequence[tuple[str, Mapping[str, Any]]],
+                    ) -> list[Evidence]:
+    """`config-architecture-mismatch` (low confidence: a tie-breaker only, since a fine-tune may convert its
+    base to another architecture) when the model's config.json `model_type` differs from that of its single
+    declared weights parent."""
+    mine = config.get("model_type")
+    known = [(pid, c.get("model_type")) for pid, c in parents if isinstance(c.get("model_type"), str)]
+    if not isinstance(mine, str) or len(parents) != 1 or len(known) != 1:
+        return []
+    parent, theirs = known[0]
+    if theirs.lower() == mine.lower():
+        return []
+    return [Evidence(
+        code="config-architecture-mismatch",
+        message=(f"{subject}'s config.json says model_type '{mine}', its declared base {parent}'s says '{theirs}': "
+                 "the weights may come from another model (or were converted)."),
+        method="config", confidence="low", source="the Hub's config summary of both repos", subject=subject,
+        refers_to=parent, data={"model_type": mine, "base_model_type": theirs})]

@@ -50,7 +50,8 @@ from policy.scan.ids import repo_id_problem
 
 T = TypeVar("T")
 EXPAND = ["cardData", "sha", "tags", "siblings", "gated", "private", "lastModified"]
-MODEL_EXPAND = [*EXPAND, "baseModels", "model-index"]  # model-index: the Hub's own `verified` of each claim
+# model-index: the Hub's own `verified` of each claim; config: model_type and architectures (evidence)
+MODEL_EXPAND = [*EXPAND, "baseModels", "model-index", "config"]
 EVAL_RESULTS_DIR = ".eval_results/"
 MAX_EVAL_FILES = 20
 _RATELIMIT_T = re.compile(r"\bt=(\d+(?:\.\d+)?)")
@@ -386,12 +387,13 @@ class HubSource:
             last_modified=record.get("last_modified"), license=declared, card=fields,
             card_text=body, files=files, notes=tuple(notes), gated=gated, hub_relation=record.get("relation"),
             retrieved_at=record.get("retrieved_at"), requested_revision=revision, card_lines=card_lines,
-            body_line=body_line, hub_model_index=record.get("model_index"),
+            body_line=body_line, hub_model_index=record.get("model_index"), config=record.get("config") or {},
             eval_results=self._eval_results(record, online) if status == OK and kind == "model" else {})
 
     def file_hashes(self, repo_id: str, revision: str | None, keep: Callable[[str], bool]) -> dict[str, str]:
-        """path -> sha256 of the repo's LFS files that `keep` accepts, from the Hub's file listing pinned to
-        `revision` (no file is downloaded); empty when offline or when the listing cannot be read in time."""
+        """path -> content hash of the repo's files that `keep` accepts, from the Hub's file listing pinned to
+        `revision` (no file is downloaded): the sha256 of an LFS file, `git:<blob id>` of a regular one (a
+        tokenizer.json is often not in LFS); empty when offline or when the listing cannot be read in time."""
         if self.options.offline or self._down or not revision:
             return {}
 
@@ -402,9 +404,14 @@ class HubSource:
                     break
                 lfs = getattr(entry, "lfs", None)
                 sha = getattr(lfs, "sha256", None) if lfs is not None else None
+                blob = getattr(entry, "blob_id", None)
                 path = getattr(entry, "path", None)
-                if isinstance(sha, str) and isinstance(path, str) and keep(path):
+                if not isinstance(path, str) or not keep(path):
+                    continue
+                if isinstance(sha, str):
                     out[path] = sha.lower()
+                elif isinstance(blob, str):
+                    out[path] = f"git:{blob.lower()}"
             return out
 
         try:
@@ -608,8 +615,23 @@ def _record_from_info(info: Any, repo_id: str, kind: str) -> dict[str, Any]:
         "last_modified": last.isoformat() if isinstance(last, dt.datetime) else last,
         "tags": list(info.tags or []), "relation": relation,
         "model_index": _jsonable(getattr(info, "model_index", None)),
+        "config": _architecture(getattr(info, "config", None)),
         "retrieved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+
+
+def _architecture(config: Any) -> dict[str, Any]:
+    """`model_type` and `architectures` of the Hub's config summary, as short strings only (hostile data)."""
+    if not isinstance(config, Mapping):
+        return {}
+    out: dict[str, Any] = {}
+    model_type = config.get("model_type")
+    if isinstance(model_type, str) and len(model_type) <= 100:
+        out["model_type"] = model_type
+    archs = config.get("architectures")
+    if isinstance(archs, list):
+        out["architectures"] = [a for a in archs[:8] if isinstance(a, str) and len(a) <= 100]
+    return out
 
 
 def _retry_after(response: Any) -> float:
