@@ -70,6 +70,7 @@ class ReportFormat(str, Enum):
     junit = "junit"
     spdx_json = "spdx-json"
     spdx_tv = "spdx-tv"
+    cyclonedx = "cyclonedx"
 
 
 class Severity(str, Enum):

@@ -25,6 +25,7 @@ DOCUMENT_FORMATS: dict[str, str] = {
     "junit": "policy.render.junit",
     "spdx-json": "policy.render.spdx",
     "spdx-tv": "policy.render.spdx",
+    "cyclonedx": "policy.render.cyclonedx",
 }
 FORMATS = (*STREAM_FORMATS, *DOCUMENT_FORMATS)
 

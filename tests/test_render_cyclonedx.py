@@ -1,0 +1,262 @@
+"""CycloneDX 1.6 output (`cyclonedx`): built with cyclonedx-python-lib, validated offline against the library's
+strict 1.6 JSON schema, parsed back with `Bom.from_json`; components, licenses, purls and lineage edges."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cyclonedx.model.bom import Bom
+from cyclonedx.model.license import DisjunctiveLicense, LicenseExpression
+from cyclonedx.schema import SchemaVersion
+from cyclonedx.validation.json import JsonStrictValidator
+
+from policy import __version__
+from policy.render.cyclonedx import build_bom, purl, render
+from policy.report import Report, TargetError
+from policy.run import CheckOptions, iter_check
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "cards"
+R1_LLAMA = EXAMPLES / "deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md"
+R1_QWEN = EXAMPLES / "deepseek-ai__DeepSeek-R1-Distill-Qwen-7B.md"
+SUBJECT = "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"
+TODAY = dt.date(2026, 12, 1)
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _check(*targets: Path, cards: Path = EXAMPLES) -> list[Report | TargetError]:
+    return list(iter_check([str(t) for t in targets], CheckOptions(cards=(cards,), offline=True, today=TODAY)))
+
+
+def _valid(text: str) -> None:
+    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(text)
+    assert error is None, error
+
+
+def _parse(text: str) -> Bom:
+    return Bom.from_json(json.loads(text))  # type: ignore[attr-defined,no-any-return]
+
+
+def _all_components(bom: Bom) -> dict[str, Any]:
+    comps = {str(c.bom_ref): c for c in bom.components}
+    if bom.metadata.component is not None:
+        comps[str(bom.metadata.component.bom_ref)] = bom.metadata.component
+    return comps
+
+
+def _props(component: Any) -> list[tuple[str, str]]:
+    return sorted((p.name, p.value) for p in component.properties)
+
+
+def _edges(bom: Bom) -> set[tuple[str, str, str]]:
+    """(child, relation, parent) recovered from the BOM: ancestors, teacher and trained_on properties."""
+    out: set[tuple[str, str, str]] = set()
+    for ref, c in _all_components(bom).items():
+        for name, value in _props(c):
+            if name.startswith("policycheck:base:"):
+                out.add((ref, name.removeprefix("policycheck:base:"), value))
+            elif name == "policycheck:teacher":
+                out.add((ref, "distillation", value))
+            elif name == "policycheck:trained_on":
+                out.add((ref, "trained_on", value))
+    return out
+
+
+@pytest.fixture(scope="module")
+def r1_llama() -> list[Report | TargetError]:
+    results = _check(R1_LLAMA)
+    assert all(isinstance(r, Report) for r in results)
+    return results
+
+
+def test_the_r1_distill_bom_validates_and_round_trips(r1_llama: list[Report | TargetError]) -> None:
+    [report] = r1_llama
+    assert isinstance(report, Report)
+    text = render(r1_llama)
+    _valid(text)
+    data = json.loads(text)
+    assert data["specVersion"] == "1.6" and data["bomFormat"] == "CycloneDX"
+    bom = _parse(text)
+    comps = _all_components(bom)
+    assert bom.metadata.component is not None and str(bom.metadata.component.bom_ref) == SUBJECT
+    # every model node of the report is a machine-learning-model component, bom-ref = the id
+    assert set(comps) == {str(e["id"]) for e in report.evaluated}
+    assert {"meta-llama/Llama-3.1-8B", "deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-V3-Base"} <= set(comps)
+    assert {c.type.value for c in comps.values()} == {"machine-learning-model"}
+    # licenses: declared and concluded, with their acknowledgement
+    subject = comps[SUBJECT]
+    assert {(li.id, li.acknowledgement.value) for li in subject.licenses} == {("MIT", "declared"),
+                                                                             ("MIT", "concluded")}
+    llama = comps["meta-llama/Llama-3.1-8B"]
+    [lic] = {li.name for li in llama.licenses}
+    assert lic == report.licenses["llama3.1"]["name"]
+    assert all(isinstance(li, DisjunctiveLicense) and li.url is not None for li in llama.licenses)
+    for entry in report.lineage:
+        props = dict(_props(comps[str(entry["parent"])]))
+        assert props["policycheck:license_declared"] == entry["parent_license"]
+        assert props["policycheck:license_concluded"] == entry["parent_spdx"]
+    # purls: ancestors named by a Hub id get one, the subject read from a local card does not
+    assert subject.purl is None
+    assert str(llama.purl) == "pkg:huggingface/meta-llama/Llama-3.1-8B"
+    # edges equal the report's lineage
+    assert _edges(bom) == {(str(e["child"]), str(e["relation"]), str(e["parent"])) for e in report.lineage}
+    [ancestor] = subject.pedigree.ancestors
+    assert ancestor.name == "meta-llama/Llama-3.1-8B" and str(ancestor.purl) == str(llama.purl)
+    assert ("policycheck:teacher", "deepseek-ai/DeepSeek-R1") in _props(subject)
+    assert not any(a.name == "deepseek-ai/DeepSeek-R1" for a in subject.pedigree.ancestors)  # a teacher, not a base
+    r1 = comps["deepseek-ai/DeepSeek-R1"]
+    assert [a.name for a in r1.pedigree.ancestors] == ["deepseek-ai/DeepSeek-V3-Base"]
+    deps = {str(d.ref): {str(x.ref) for x in d.dependencies} for d in bom.dependencies}
+    expected: dict[str, set[str]] = {ref: set() for ref in comps}
+    for e in report.lineage:
+        expected[str(e["child"])].add(str(e["parent"]))
+    assert deps == expected
+    # metadata
+    meta = dict((p.name, p.value) for p in bom.metadata.properties)
+    assert meta["policycheck:verdict"] == report.verdict
+    assert meta["policycheck:catalog_sha256"] == report.catalog_digest
+    assert meta["policycheck:evaluated_at"] == "2026-12-01"
+    for pack in report.packs:
+        assert meta[f"policycheck:pack:{pack['id']}"] == f"{pack['version']} sha256:{pack['sha256']}"
+    [tool] = bom.metadata.tools.components
+    assert (tool.name, tool.version) == ("policycheck", __version__)
+    assert data["metadata"]["timestamp"].startswith("2026-12-01T00:00:00")
+    assert render(r1_llama) == text  # deterministic: same serial number and bytes
+
+
+def test_the_validator_rejects_an_unknown_top_level_field(r1_llama: list[Report | TargetError]) -> None:
+    data = json.loads(render(r1_llama))
+    data["policycheckExtra"] = {"not": "in the schema"}
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(data)) is not None
+    data.pop("policycheckExtra")
+    data["components"][0]["type"] = "no-such-type"
+    assert JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(data)) is not None
+
+
+def test_a_batch_of_two_reports(r1_llama: list[Report | TargetError]) -> None:
+    results = [*r1_llama, *_check(R1_QWEN), TargetError("x/y", "could not be read")]
+    reports = [r for r in results if isinstance(r, Report)]
+    assert len(reports) == 2
+    text = render(results)
+    _valid(text)
+    bom = _parse(text)
+    assert bom.metadata.component is not None
+    assert (bom.metadata.component.name, str(bom.metadata.component.bom_ref)) == ("policycheck batch",
+                                                                                  "policycheck-batch")
+    refs = [str(c.bom_ref) for c in bom.components]
+    assert len(refs) == len(set(refs))  # a node shared by both reports is one component
+    subjects = {str(r.subject["id"]) for r in reports}
+    assert subjects <= set(refs)
+    assert {str(e["id"]) for r in reports for e in r.evaluated} == set(refs)
+    deps = {str(d.ref): {str(x.ref) for x in d.dependencies} for d in bom.dependencies}
+    assert deps["policycheck-batch"] == subjects
+    assert _edges(bom) == {(str(e["child"]), str(e["relation"]), str(e["parent"]))
+                           for r in reports for e in r.lineage}
+    for r in reports:
+        comp = next(c for c in bom.components if str(c.bom_ref) == r.subject["id"])
+        assert ("policycheck:verdict", r.verdict) in _props(comp)
+    meta = dict((p.name, p.value) for p in bom.metadata.properties)
+    assert meta["policycheck:verdict"] == "error"  # a target could not be read: never pass on missing data
+    assert meta["policycheck:not_evaluated"] == "x/y: could not be read"
+
+
+STUDENT = """\
+---
+license: other
+license_name: acme-house-license
+base_model: acme/base
+teacher_model: openai/gpt-4o
+datasets: [acme/synth]
+---
+"""
+
+
+def test_api_teachers_datasets_expressions_and_unknown_licenses(tmp_path: Path) -> None:
+    cards = tmp_path / "cards"
+    (cards / "datasets").mkdir(parents=True)
+    (cards / "acme__student.md").write_text(STUDENT)
+    (cards / "acme__base.md").write_text("---\nlicense: apache-2.0 OR mit\nbase_model: acme/root\n"
+                                         "base_model_relation: quantized\n---\n")
+    (cards / "datasets" / "acme__synth.md").write_text("---\nlicense: cc-by-4.0\n"
+                                                       "teacher_model: anthropic/claude-3-opus\n---\n")
+    results = _check(cards / "acme__student.md", cards=cards)
+    [report] = results
+    assert isinstance(report, Report)
+    text = render(results)
+    _valid(text)
+    assert str(tmp_path) not in text
+    bom = _parse(text)
+    comps = _all_components(bom)
+    student = comps["acme/student"]
+    [declared] = student.licenses  # unresolved: only what the card says, as a named license
+    assert declared.acknowledgement.value == "declared" and "acme-house-license" in declared.name
+    assert ("policycheck:license_concluded", "NOASSERTION") in _props(student)
+    for api in ("openai/gpt-4o", "anthropic/claude-3-opus"):
+        assert comps[api].type.value == "machine-learning-model"
+        assert ("policycheck:api_model", "true") in _props(comps[api])
+        assert comps[api].purl is None
+    assert comps["acme/synth"].type.value == "data" and comps["acme/synth"].purl is None
+    assert {(li.id, li.acknowledgement.value) for li in comps["acme/synth"].licenses} == {
+        ("CC-BY-4.0", "declared"), ("CC-BY-4.0", "concluded")}
+    [expression] = comps["acme/base"].licenses  # one expression, nothing beside it (1.6)
+    assert isinstance(expression, LicenseExpression)
+    assert (expression.value, expression.acknowledgement.value) == ("Apache-2.0 OR MIT", "concluded")
+    assert ("policycheck:license_declared", "apache-2.0 OR mit") in _props(comps["acme/base"])
+    assert _edges(bom) == {(str(e["child"]), str(e["relation"]), str(e["parent"])) for e in report.lineage}
+    assert ("acme/student", "distillation", "openai/gpt-4o") in _edges(bom)
+    assert ("acme/synth", "distillation", "anthropic/claude-3-opus") in _edges(bom)
+    assert ("acme/student", "trained_on", "acme/synth") in _edges(bom)
+    assert [a.name for a in comps["acme/base"].pedigree.ancestors] == ["acme/root"]
+
+
+def _hostile_report(text: str) -> Report:
+    node = "acme/" + text
+    return Report(
+        subject={"id": node, "source": "hub", "revision": SHA,
+                 "license": {"declared": text, "resolved": None, "known": False}},
+        verdict="review",
+        lineage=({"child": node, "parent": "org/" + text, "relation": "finetune", "declared_in": "card",
+                  "parent_license": text, "parent_spdx": None, "resolved": False},
+                 {"child": node, "parent": "teach/" + text, "relation": "distillation", "declared_in": "card",
+                  "parent_license": None, "parent_spdx": None, "resolved": False}),
+        findings=(), obligations=(),
+        packs=({"id": text, "version": text, "sha256": text},),
+        evaluated=({"id": node, "kind": "model", "source": "hub", "revision": SHA, "status": "ok"},
+                   {"id": "org/" + text, "kind": "model", "source": "hub", "revision": None, "status": "ok"},
+                   {"id": "teach/" + text, "kind": "api", "source": "catalog", "revision": None, "status": "ok"}),
+        date="2026-12-01", policy={}, catalog_digest=text)
+
+
+@pytest.mark.parametrize("text", [
+    "ctl\x00\x01\x07\x1b[31m\x7f\u2028\ud7ff\"\\</script>",
+    "x" * 100_000,
+    "spaces and @ # ? % / slashes ../../etc",
+])
+def test_hostile_strings_do_not_break_validation(text: str) -> None:
+    results: list[Report | TargetError] = [_hostile_report(text), TargetError(text, text)]
+    out = render(results)
+    _valid(out)
+    bom = _parse(out)
+    assert bom.metadata.component is not None and bom.metadata.component.name == "acme/" + text
+    assert {c.name for c in bom.components} == {"org/" + text, "teach/" + text}
+    assert ("policycheck:teacher", "teach/" + text) in _props(bom.metadata.component)
+
+
+def test_hub_subject_purl_and_ids() -> None:
+    report = Report(
+        subject={"id": "acme/m", "source": "hub", "revision": SHA,
+                 "license": {"declared": "mit", "resolved": "MIT", "id": "mit", "known": True}},
+        verdict="pass", lineage=(), findings=(), obligations=(), packs=(),
+        evaluated=({"id": "acme/m", "kind": "model", "source": "hub", "revision": SHA, "status": "ok"},),
+        date="2026-12-01", policy={}, licenses={"mit": {"spdx": "MIT", "name": "MIT License", "url": ""}})
+    bom = build_bom([report])
+    assert bom.metadata.component is not None
+    assert str(bom.metadata.component.purl) == f"pkg:huggingface/acme/m@{SHA}"
+    assert bom.metadata.component.version == SHA
+    _valid(render([report]))
+    assert str(purl("gpt2", None)) == "pkg:huggingface/gpt2"
+    assert str(purl("acme/m", "abc")) == "pkg:huggingface/acme/m@abc"
