@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy import __version__
+from policy.render.spdx import map_catalog_expression
 from policy.report import DISCLAIMER, Report, TargetError
 
 NS = "policycheck"
@@ -73,23 +74,7 @@ class _Node:
 
 def _from_catalog(expression: str | None, table: dict[str, dict[str, str]]) -> str | None:
     """An expression over catalog ids as SPDX, or None when a term is not a catalog id."""
-    if not expression:
-        return None
-    out: list[str] = []
-    pos = 0
-    for m in _TOKEN.finditer(expression):
-        token = m.group(0)
-        out.append(expression[pos:m.start()])
-        pos = m.end()
-        if token in _OPERATORS:
-            out.append(token)
-            continue
-        entry = table.get(token)
-        if entry is None or not entry.get("spdx"):
-            return None
-        out.append(entry["spdx"])
-    out.append(expression[pos:])
-    return "".join(out)
+    return map_catalog_expression(expression, table)
 
 
 def _nodes(report: Report, table: dict[str, dict[str, str]]) -> list[_Node]:

@@ -39,7 +39,7 @@ import datetime as dt
 import hashlib
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -52,6 +52,29 @@ NAMESPACE_BASE = "https://policycheck.invalid/spdx/"
 KIND_PREFIX = {"model": "Model", "dataset": "Dataset", "api": "API"}
 _OPERATORS = frozenset({"AND", "OR", "WITH"})
 _TOKEN = re.compile(r"[^\s()]+")
+
+
+def map_catalog_expression(expression: str | None, table: Mapping[str, Mapping[str, str]],
+                           term: Callable[[Mapping[str, str]], str] = lambda e: e["spdx"]) -> str | None:
+    """An expression over catalog ids with each id replaced by `term(entry)` (its SPDX id by default), or None
+    when a term is not a catalog id with an SPDX id. Operators and parentheses are kept as written."""
+    if not expression:
+        return None
+    out: list[str] = []
+    pos = 0
+    for m in _TOKEN.finditer(expression):
+        token = m.group(0)
+        out.append(expression[pos:m.start()])
+        pos = m.end()
+        if token in _OPERATORS:
+            out.append(token)
+            continue
+        entry = table.get(token)
+        if entry is None or not entry.get("spdx"):
+            return None
+        out.append(term(entry))
+    out.append(expression[pos:])
+    return "".join(out)
 _IDSTRING = re.compile(r"[^A-Za-z0-9.-]+")
 
 
@@ -76,23 +99,8 @@ class _Licenses:
 
     def from_catalog(self, expression: str | None) -> str | None:
         """An expression over catalog ids as SPDX, or None when a term is not a catalog id."""
-        if not expression:
-            return None
-        out: list[str] = []
-        pos = 0
-        for m in _TOKEN.finditer(expression):
-            token = m.group(0)
-            out.append(expression[pos:m.start()])
-            pos = m.end()
-            if token in _OPERATORS:
-                out.append(token)
-                continue
-            entry = self.table.get(token)
-            if entry is None:
-                return None
-            out.append(self._use(entry["spdx"], entry["name"], entry["url"]))
-        out.append(expression[pos:])
-        return "".join(out)
+        return map_catalog_expression(expression, self.table,
+                                      lambda e: self._use(e["spdx"], e["name"], e["url"]))
 
     def from_spdx(self, expression: str | None) -> str | None:
         """An SPDX expression already resolved by the engine; LicenseRef- ids get their catalog name and URL."""
