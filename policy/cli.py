@@ -71,6 +71,7 @@ class ReportFormat(str, Enum):
     spdx_json = "spdx-json"
     spdx_tv = "spdx-tv"
     cyclonedx = "cyclonedx"
+    cyclonedx_17 = "cyclonedx-1.7"
 
 
 class Severity(str, Enum):

@@ -260,3 +260,15 @@ def test_hub_subject_purl_and_ids() -> None:
     _valid(render([report]))
     assert str(purl("gpt2", None)) == "pkg:huggingface/gpt2"
     assert str(purl("acme/m", "abc")) == "pkg:huggingface/acme/m@abc"
+
+
+def test_the_same_bom_as_cyclonedx_1_7_validates_and_parses_back(r1_llama: list[Report | TargetError]) -> None:
+    text = render(r1_llama, fmt="cyclonedx-1.7")
+    data = json.loads(text)
+    assert data["specVersion"] == "1.7"
+    assert JsonStrictValidator(SchemaVersion.V1_7).validate_str(text) is None
+    bad = {**data, "notAField": True}
+    assert JsonStrictValidator(SchemaVersion.V1_7).validate_str(json.dumps(bad)) is not None
+    six = _parse(render(r1_llama))
+    seven = _parse(text)
+    assert sorted(_all_components(seven)) == sorted(_all_components(six))

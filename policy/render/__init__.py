@@ -26,6 +26,7 @@ DOCUMENT_FORMATS: dict[str, str] = {
     "spdx-json": "policy.render.spdx",
     "spdx-tv": "policy.render.spdx",
     "cyclonedx": "policy.render.cyclonedx",
+    "cyclonedx-1.7": "policy.render.cyclonedx",
 }
 FORMATS = (*STREAM_FORMATS, *DOCUMENT_FORMATS)
 

@@ -272,7 +272,9 @@ def build_bom(results: Sequence[Report | TargetError]) -> Any:
 
 
 def render(results: Sequence[Report | TargetError], options: object = None, fmt: str = "cyclonedx") -> str:
-    from cyclonedx.output.json import JsonV1Dot6
+    """`cyclonedx` is CycloneDX 1.6 JSON; `cyclonedx-1.7` the same BOM as 1.7."""
+    from cyclonedx.output.json import JsonV1Dot6, JsonV1Dot7
 
-    text = JsonV1Dot6(build_bom(results)).output_as_string(indent=2)
+    writer = JsonV1Dot7 if fmt == "cyclonedx-1.7" else JsonV1Dot6
+    text = writer(build_bom(results)).output_as_string(indent=2)
     return text if text.endswith("\n") else text + "\n"
