@@ -26,7 +26,7 @@ from policy.evidence.claims import (
     load_benchmarks,
 )
 from policy.evidence.fingerprints import Fingerprints, load_fingerprints
-from policy.evidence.prose import Names, default_names, prose_lineage
+from policy.evidence.prose import Names, load_names, prose_lineage
 from policy.facts import Edge, ModelFacts
 
 
@@ -50,15 +50,15 @@ class ClaimsView:
 
 def reference_fingerprints(extra: Sequence[Path] = ()) -> Fingerprints:
     """The shipped reference fingerprints and those of `--rules` folders (`evidence/fingerprints.yaml`)."""
+    from policy.loader import load_reference_data
     from policy.resources import rules_dir
-    from policy.yamlload import load_fast
 
     docs = []
     for root in (rules_dir(), *extra):
         path = Path(root) / "evidence" / "fingerprints.yaml"
         if path.is_file():
             try:
-                docs.append((str(path), load_fast(path.read_text(encoding="utf-8"))))
+                docs.append((str(path), load_reference_data(path)))
             except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
                 raise ConfigError(f"{path}: cannot read the fingerprints ({exc})") from None
     try:
@@ -82,12 +82,22 @@ def family_of(model_id: str, fingerprints: Fingerprints) -> str:
 
 @lru_cache(maxsize=1)
 def benchmarks() -> Benchmarks:
-    return load_benchmarks()
+    return load_benchmarks(_shipped("benchmarks.yaml"))
 
 
 @lru_cache(maxsize=1)
 def names() -> Names:
-    return default_names()
+    return load_names(_shipped("model_names.yaml"))
+
+
+def _shipped(name: str) -> Any:
+    from policy.loader import load_reference_data
+    from policy.resources import rules_dir
+
+    try:
+        return load_reference_data(rules_dir() / "evidence" / name)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"rules/evidence/{name}: cannot read ({exc})") from None
 
 
 def hub_verified(node: ModelFacts, claims: Sequence[Claim], bench: Benchmarks) -> dict[int, bool] | None:

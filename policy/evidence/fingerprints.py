@@ -16,6 +16,7 @@ TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tiktoken.model", "vocab
 _SHA256 = re.compile(r"[0-9a-f]{64}")
 _GIT_OID = re.compile(r"[0-9a-f]{40}")
 MAX_ENTRIES = 100_000
+MAX_TEXT = 200  # longest text of a file's own metadata quoted in a message
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,8 @@ def gguf_evidence(subject: str, filename: str, header_license: str | None, heade
     from its header) says another license or another base than the card. `lookup` maps a license text to a
     catalog id (None when unknown: then only an exact, case-insensitive difference counts)."""
     out: list[Evidence] = []
+    header_license = header_license[:MAX_TEXT] if header_license else header_license  # a header is hostile
+    header_bases = [b[:MAX_TEXT] for b in header_bases[:MAX_TEXT]]
     if header_license and card_license:
         mine = {lookup(v) or v.strip().lower() for v in card_license}
         theirs = lookup(header_license) or header_license.strip().lower()

@@ -559,7 +559,6 @@ def prose_lineage(subject: str, body: str, body_start_line: int, declared: Mappi
     statement is checked against `teacher_model`, a fine-tuning/merge/quantization statement against
     `base_model`. `body_start_line` is the card line of the body's first line. Returns at most `MAX_ITEMS`
     items, one per (code, model), by line."""
-    pre, post = _compiled()
     teachers = _ids(declared.get("teacher_model"))
     bases = _ids(declared.get("base_model"))
     subject_repo = _repo(subject) if subject else ""
@@ -579,6 +578,7 @@ def prose_lineage(subject: str, body: str, body_start_line: int, declared: Mappi
         for m in matches:
             chars[m.start:m.end] = "\x00" * (m.end - m.start)
         masked = "".join(chars)
+        pre, post = _compiled()  # compiled on the first unit worth it (~20 ms; most cards have none)
         hits = _hits(masked, pre)
         hit_ends = [h.end for h in hits]
         hit_starts = [h.start for h in hits]
