@@ -191,3 +191,40 @@ def test_deadline_default_and_env(monkeypatch: pytest.MonkeyPatch) -> None:
     assert HubOptions().run_deadline == 60
     monkeypatch.setenv("POLICYCHECK_HUB_DEADLINE", "7.5")
     assert HubOptions.from_env().run_deadline == 7.5
+
+
+# -- speculative downloads never race the interpreter's exit ---------------------------------------------------
+SPY_TEMPDIRS = """
+import json, tempfile, threading
+
+made = []
+_real = tempfile.TemporaryDirectory
+
+
+class Watched(_real):  # the standard library's class, only watched: who creates a temporary directory
+    def __init__(self, *args, **kwargs):
+        made.append(threading.current_thread().daemon)
+        super().__init__(*args, **kwargs)
+
+
+tempfile.TemporaryDirectory = Watched
+from policy.scan.hub import HubOptions, HubSource
+
+source = HubSource(HubOptions.from_env())
+facts = [source.fetch_one(repo) for repo in ("acme/a", "acme/b")]
+source.close()
+print(json.dumps({"status": [f.status for f in facts], "made": made}))
+"""
+
+
+def test_no_temporary_directory_is_made_on_a_daemon_thread(hubsim: HubSim, hub_env: dict[str, str]) -> None:
+    # The client tests symlink support in a temporary directory on its first download into a repo's cache
+    # folder. Made on the daemon thread of an early README download, that directory's clean-up at exit raced
+    # the test whenever the run ended first (a 429 on model_info) and printed a traceback.
+    from tests.hubsim.plugin import run_client_json
+
+    for name in ("a", "b"):
+        hubsim.add_model(f"acme/{name}", {"README.md": make_card({"license": "mit"})})
+    out = run_client_json(SPY_TEMPDIRS, {**hub_env, **FAST, "POLICYCHECK_HUB_WORKERS": "4"})
+    assert out["status"] == ["ok", "ok"]
+    assert out["made"] and not any(out["made"]), out["made"]

@@ -281,6 +281,7 @@ class HubSource:
         expand = MODEL_EXPAND if kind == "model" else EXPAND
         # The README download does not have to wait for the commit sha: start it now at the same revision and
         # keep it if it resolved to the commit model_info reports (else download it pinned afterwards).
+        _probe_symlinks(repo_id, kind)
         early = (_speculate(self._download_readme, repo_id, kind, revision or "main")
                  if self._early and not self._down else None)
         try:
@@ -583,6 +584,19 @@ class HubSource:
             return json.loads(self._record_path(repo_id, kind, revision).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return None
+
+
+def _probe_symlinks(repo_id: str, kind: str) -> None:
+    """Have the client test symlink support in the repo's cache folder now, on this thread. Its first download
+    into a folder runs that test in a temporary directory; on a daemon thread still downloading when the
+    process ends, the interpreter's clean-up of that directory races the test and prints a traceback."""
+    try:
+        from huggingface_hub import constants
+        from huggingface_hub.file_download import are_symlinks_supported, repo_folder_name
+
+        are_symlinks_supported(Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type=kind))
+    except (ImportError, OSError, ValueError):
+        pass  # another client layout, or a read-only cache: the download decides as before
 
 
 def _speculate(fn: Callable[..., T], *args: Any) -> Future[T]:
