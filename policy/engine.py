@@ -383,7 +383,7 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         evaluated=tuple({"id": n.id, "kind": n.kind, "source": n.source, "revision": n.revision,
                          "requested_revision": n.requested_revision, "last_modified": n.last_modified,
                          "retrieved_at": n.retrieved_at, "status": n.status, "detail": n.status_detail,
-                         "path": n.path} for n in lineage.nodes.values()),
+                         "path": n.path, "card": card_summary(n)} for n in lineage.nodes.values()),
         date=today.isoformat(),
         policy={"file": policy.file, "use": dict(policy.use), "use_declared": policy.use_declared,
                 "fail_on": fail_on, "licensee": {"region": policy.region},
@@ -554,6 +554,29 @@ def _obligations(facts: _Facts, subject: ModelFacts, own: list[Clause],
         for c in clauses:
             add(c, b.node.id, b.via, elected)
     return out
+
+
+MAX_SUMMARY_ITEMS = 32  # languages or architectures kept per node in the report (a card can list thousands)
+MAX_SUMMARY_TEXT = 200
+
+
+def card_summary(node: ModelFacts) -> dict[str, Any]:
+    """What a card says of the model itself, for the AI-BOM and AI Act formats: the Hub's task, languages and
+    library, and the config's model type and architectures. Strings only (anything else on the card is
+    dropped, never stringified), each cut to MAX_SUMMARY_TEXT and each list to MAX_SUMMARY_ITEMS."""
+
+    def text(value: Any) -> str | None:
+        return value.strip()[:MAX_SUMMARY_TEXT] or None if isinstance(value, str) else None
+
+    def texts(value: Any) -> list[str]:
+        items = value if isinstance(value, list) else [value]
+        out = [t for t in (text(v) for v in items[:MAX_SUMMARY_ITEMS]) if t]
+        return list(dict.fromkeys(out))
+
+    card, config = node.card, node.config
+    return {"task": text(card.get("pipeline_tag")), "languages": texts(card.get("language")),
+            "library": text(card.get("library_name")), "model_type": text(config.get("model_type")),
+            "architectures": texts(config.get("architectures") or [])}
 
 
 def _subject(facts: _Facts, node: ModelFacts) -> dict[str, Any]:

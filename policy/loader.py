@@ -60,10 +60,14 @@ def rule_files(extra: Sequence[Path] = ()) -> list[Path]:
         if not root.is_dir():
             raise ConfigError(f"{root}: --rules must name a folder or a YAML file",
                               [Diagnostic(str(root), 0, 0, "rules-path", "no such folder or file")])
-        # rules/evidence/ holds reference data for the evidence modules (benchmarks, model names), not rules
+        # rules/evidence/ and rules/aiact/ hold reference data (benchmarks, model names, the AI Act's items) for
+        # the modules that read them, not rules
         files.extend(sorted(p for p in root.rglob("*.y*ml") if "schema" not in p.parts
-                            and "evidence" not in p.relative_to(root).parts))
+                            and not REFERENCE_DIRS.intersection(p.relative_to(root).parts)))
     return files
+
+
+REFERENCE_DIRS = frozenset({"evidence", "aiact"})
 
 
 def _cache_dir() -> Path:
