@@ -38,79 +38,16 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from policy import __version__
-from policy.render.spdx import map_catalog_expression
+from policy.render.bom_graph import BATCH_REF, WEIGHT_RELATIONS, BomGraph, BomNode, Key, build_graph
 from policy.report import DISCLAIMER, Report, TargetError
 
 NS = "policycheck"
-BATCH_REF = "policycheck-batch"
-WEIGHT_RELATIONS = ("finetune", "adapter", "merge", "quantized")
-VERDICT_RANK = {"error": 0, "fail": 1, "review": 2, "pass": 3}
 SERIAL_NAMESPACE = uuid.UUID("6f1c6a52-8a43-4f0e-9a55-2f0c1d3c0d00")
 MAX_TEXT = 4000  # a declared license written as a license name is cut here (the property keeps it whole)
-_OPERATORS = frozenset({"AND", "OR", "WITH"})
 _TOKEN = re.compile(r"[^\s()]+")
-
-
-@dataclass
-class _Node:
-    id: str
-    kind: str  # model | dataset | api
-    source: str
-    status: str
-    revision: str | None
-    declared_raw: str | None  # as the card (or curation) says
-    declared: str | None  # the same as an SPDX expression, when the catalog knows every term
-    concluded: str | None  # resolved by policycheck (SPDX expression)
-    subject: bool = False
-    verdict: str | None = None
-    props: list[tuple[str, str]] = field(default_factory=list)
-    bases: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) of the parents through weight relations
-    depends: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) of every parent
-
-
-def _from_catalog(expression: str | None, table: dict[str, dict[str, str]]) -> str | None:
-    """An expression over catalog ids as SPDX, or None when a term is not a catalog id."""
-    return map_catalog_expression(expression, table)
-
-
-def _nodes(report: Report, table: dict[str, dict[str, str]]) -> list[_Node]:
-    subject = report.subject
-    slic = subject.get("license") or {}
-    evaluated = {str(e.get("id")): e for e in report.evaluated}
-    parent_facts: dict[str, dict[str, Any]] = {}
-    for entry in report.lineage:
-        parent_facts.setdefault(str(entry.get("parent")), entry)
-    sid = str(subject.get("id"))
-    s_eval = evaluated.get(sid, {})
-    raw = slic.get("declared")
-    concluded = str(slic["resolved"]) if slic.get("known") and slic.get("resolved") else None
-    declared = _from_catalog(str(slic["id"]), table) if slic.get("id") else None
-    out = [_Node(sid, str(s_eval.get("kind") or "model"), str(s_eval.get("source") or subject.get("source") or ""),
-                 str(s_eval.get("status") or subject.get("status") or "ok"), subject.get("revision"),
-                 str(raw) if raw else None, declared or concluded, concluded, subject=True,
-                 verdict=report.verdict)]
-    for nid, e in evaluated.items():
-        if nid == sid:
-            continue
-        facts = parent_facts.get(nid, {})
-        raw = facts.get("parent_license")
-        spdx = facts.get("parent_spdx")
-        concluded = str(spdx) if facts.get("resolved") and spdx else None
-        out.append(_Node(nid, str(e.get("kind") or facts.get("parent_kind") or "model"), str(e.get("source") or ""),
-                         str(e.get("status") or ""), e.get("revision"), str(raw) if raw else None,
-                         _from_catalog(str(raw), table) if raw else None, concluded))
-    return out
-
-
-def _on_hub(node: _Node) -> bool:
-    """A Hub repo: an ancestor named by a Hub id (wherever its card was read), or a subject read from the Hub."""
-    if node.kind == "api" or not node.id or node.id.startswith(("/", ".")):
-        return False
-    return node.source in ("hub", "cache") if node.subject else node.status != "invalid"
 
 
 def purl(node_id: str, revision: str | None) -> Any:
@@ -121,7 +58,7 @@ def purl(node_id: str, revision: str | None) -> Any:
     return PackageURL(type="huggingface", namespace=namespace or None, name=name, version=revision or None)
 
 
-def _licenses(node: _Node, table: dict[str, dict[str, str]]) -> list[Any]:
+def _licenses(node: BomNode, table: dict[str, dict[str, str]]) -> list[Any]:
     from cyclonedx.model.license import DisjunctiveLicense, LicenseAcknowledgement, LicenseExpression
     from cyclonedx.spdx import is_supported_id
 
@@ -156,7 +93,24 @@ def _uri(url: str | None) -> Any:
     return XsUri(url) if url else None
 
 
-def _component(node: _Node, ref: str | None, table: dict[str, dict[str, str]]) -> Any:
+def _edge_props(graph: BomGraph, node: BomNode) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for e in node.edges:
+        pid = graph.nodes[e.parent].id
+        if e.relation in WEIGHT_RELATIONS:
+            prop = (f"base:{e.relation}", pid)
+        elif e.relation == "distillation":
+            prop = ("teacher", pid)
+        elif e.relation == "trained_on":
+            prop = ("trained_on", pid)
+        else:
+            prop = (f"relation:{e.relation}", pid)
+        if prop not in out:
+            out.append(prop)
+    return out
+
+
+def _component(graph: BomGraph, node: BomNode, ref: str | None) -> Any:
     from cyclonedx.model import Property
     from cyclonedx.model.component import Component, ComponentType
 
@@ -169,14 +123,15 @@ def _component(node: _Node, ref: str | None, table: dict[str, dict[str, str]]) -
     return Component(
         type=ComponentType.DATA if node.kind == "dataset" else ComponentType.MACHINE_LEARNING_MODEL,
         name=node.id, version=node.revision or None, bom_ref=ref,
-        purl=purl(node.id, node.revision) if node.kind == "model" and _on_hub(node) else None,
-        licenses=_licenses(node, table),
-        properties=[Property(name=f"{NS}:{k}", value=v) for k, v in [*props, *node.props]])
+        purl=purl(node.id, node.revision) if node.kind == "model" and node.on_hub else None,
+        licenses=_licenses(node, graph.licenses),
+        properties=[Property(name=f"{NS}:{k}", value=v) for k, v in [*props, *_edge_props(graph, node)]])
 
 
-def _serial(reports: list[Report], errors: list[TargetError], day: dt.date) -> uuid.UUID:
-    subjects = [f"{r.subject.get('id')}@{r.subject.get('revision') or ''}" for r in reports]
-    return uuid.uuid5(SERIAL_NAMESPACE, "\n".join([*subjects, *(e.target for e in errors), day.isoformat()]))
+def _serial(graph: BomGraph) -> uuid.UUID:
+    subjects = [f"{r.subject.get('id')}@{r.subject.get('revision') or ''}" for r in graph.reports]
+    return uuid.uuid5(SERIAL_NAMESPACE, "\n".join([*subjects, *(e.target for e in graph.errors),
+                                                   graph.day.isoformat()]))
 
 
 def build_bom(results: Sequence[Report | TargetError]) -> Any:
@@ -184,72 +139,20 @@ def build_bom(results: Sequence[Report | TargetError]) -> Any:
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType, Pedigree
 
-    reports = [r for r in results if isinstance(r, Report)]
-    errors = [r for r in results if isinstance(r, TargetError)]
-    day = dt.date.fromisoformat(reports[0].date) if reports else dt.date(1970, 1, 1)
-    table = {lid: info for r in reports for lid, info in r.licenses.items()}
-
-    nodes: dict[tuple[str, str], _Node] = {}  # (kind, id) -> node, first report's facts win
-    refs: dict[tuple[str, str], str] = {}
-    taken: set[str] = {BATCH_REF}
-    subjects: list[tuple[str, str]] = []
-    for report in reports:
-        local: dict[str, tuple[str, str]] = {}
-        for node in _nodes(report, table):
-            key = (node.kind, node.id)
-            local[node.id] = key
-            if key in nodes:
-                if node.subject:
-                    nodes[key].subject, nodes[key].verdict = True, node.verdict
-                continue
-            nodes[key] = node
-            ref = node.id if node.id not in taken else f"{node.kind}:{node.id}"
-            while ref in taken:
-                ref += "+"
-            taken.add(ref)
-            refs[key] = ref
-        sub = local[str(report.subject.get("id"))]
-        if sub not in subjects:
-            subjects.append(sub)
-        for e in report.lineage:
-            child, parent, relation = local.get(str(e.get("child"))), local.get(str(e.get("parent"))), e.get("relation")
-            if child is None or parent is None:
-                continue
-            cnode, pid = nodes[child], nodes[parent].id
-            if relation in WEIGHT_RELATIONS:
-                prop = (f"base:{relation}", pid)
-                if parent not in cnode.bases:
-                    cnode.bases.append(parent)
-            elif relation == "distillation":
-                prop = ("teacher", pid)
-            elif relation == "trained_on":
-                prop = ("trained_on", pid)
-            else:
-                prop = (f"relation:{relation}", pid)
-            if prop not in cnode.props:
-                cnode.props.append(prop)
-            if parent not in cnode.depends:
-                cnode.depends.append(parent)
-
-    components: dict[tuple[str, str], Any] = {}
+    graph = build_graph(results)
+    nodes, subjects, day = graph.nodes, graph.subjects, graph.day
+    components: dict[Key, Any] = {}
     for key, node in nodes.items():
-        comp = _component(node, refs[key], table)
-        ancestors = [_component(nodes[p], None, table) for p in node.bases]
+        comp = _component(graph, node, graph.refs[key])
+        ancestors = [_component(graph, nodes[p], None) for p in node.parents(WEIGHT_RELATIONS)]
         if ancestors:
             comp.pedigree = Pedigree(ancestors=ancestors)
         components[key] = comp
 
-    worst = min([*(r.verdict for r in reports), *("error" for _ in errors)] or ["error"],
-                key=lambda v: VERDICT_RANK.get(v, 0))
-    props: list[tuple[str, str]] = [("verdict", worst), ("evaluated_at", day.isoformat())]
-    for digest in dict.fromkeys(r.catalog_digest for r in reports if r.catalog_digest):
-        props.append(("catalog_sha256", digest))
-    packs: dict[str, str] = {}
-    for r in reports:
-        for p in r.packs:
-            packs.setdefault(str(p.get("id")), f"{p.get('version')} sha256:{p.get('sha256')}")
-    props += [(f"pack:{pid}", value) for pid, value in packs.items()]
-    props += [("not_evaluated", f"{e.target}: {e.message}") for e in errors]
+    props: list[tuple[str, str]] = [("verdict", graph.worst), ("evaluated_at", day.isoformat())]
+    props += [("catalog_sha256", digest) for digest in graph.catalog_digests]
+    props += [(f"pack:{pid}", f"{version} sha256:{sha}") for pid, (version, sha) in graph.packs.items()]
+    props += [("not_evaluated", f"{e.target}: {e.message}") for e in graph.errors]
     props.append(("disclaimer", DISCLAIMER))
 
     if len(subjects) == 1:
@@ -262,12 +165,12 @@ def build_bom(results: Sequence[Report | TargetError]) -> Any:
                            timestamp=dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc),
                            properties=[Property(name=f"{NS}:{k}", value=v) for k, v in props])
     metadata.tools.components.add(tool)
-    bom = Bom(components=list(components.values()), metadata=metadata, serial_number=_serial(reports, errors, day))
+    bom = Bom(components=list(components.values()), metadata=metadata, serial_number=_serial(graph))
     by_key = {**components, **({subjects[0]: meta_component} if len(subjects) == 1 else {})}
     if len(subjects) != 1:
         bom.register_dependency(meta_component, [by_key[s] for s in subjects])
     for key, node in nodes.items():
-        bom.register_dependency(by_key[key], [by_key[p] for p in node.depends])
+        bom.register_dependency(by_key[key], [by_key[p] for p in node.parents()])
     return bom
 
 

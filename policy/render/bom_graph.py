@@ -1,0 +1,160 @@
+"""The judged lineage of a batch of reports as one graph, for the bill-of-materials formats (CycloneDX, SPDX 3).
+
+Pure over finished reports. A node shared by several reports (a base two subjects fine-tune) is one node; the
+first report's facts win. Each node has a stable reference (its id, prefixed with its kind only when a node of
+another kind already took the id). Edges keep their relation and where they were declared (card, hub-api,
+curation, policy) with the curation's citation, so a format can say where each fact came from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from policy.render.spdx import map_catalog_expression
+from policy.report import Report, TargetError
+
+WEIGHT_RELATIONS = ("finetune", "adapter", "merge", "quantized")
+VERDICT_RANK = {"error": 0, "fail": 1, "review": 2, "pass": 3}
+BATCH_REF = "policycheck-batch"
+
+Key = tuple[str, str]  # (kind, id)
+
+
+@dataclass(frozen=True)
+class BomEdge:
+    relation: str
+    parent: Key
+    declared_in: str  # card | hub-api | curation | policy
+    inferred: bool = False
+    citation: dict[str, Any] | None = None  # section, quote, source (curations and policy facts)
+
+
+@dataclass
+class BomNode:
+    id: str
+    kind: str  # model | dataset | api
+    source: str
+    status: str
+    revision: str | None
+    declared_raw: str | None  # as the card (or curation) says
+    declared: str | None  # the same as an SPDX expression, when the catalog knows every term
+    concluded: str | None  # resolved by policycheck (SPDX expression)
+    card: dict[str, Any] = field(default_factory=dict)  # the report's card summary (task, languages, ...)
+    last_modified: str | None = None
+    subject: bool = False
+    verdict: str | None = None
+    edges: list[BomEdge] = field(default_factory=list)  # to its parents, in the order the lineage lists them
+
+    @property
+    def on_hub(self) -> bool:
+        """A Hub repo: an ancestor named by a Hub id (wherever its card was read), or a subject read from the
+        Hub; never an API model or a local path."""
+        if self.kind == "api" or not self.id or self.id.startswith(("/", ".")):
+            return False
+        return self.source in ("hub", "cache") if self.subject else self.status != "invalid"
+
+    def parents(self, relations: Sequence[str] | None = None) -> list[Key]:
+        return list(dict.fromkeys(e.parent for e in self.edges if relations is None or e.relation in relations))
+
+
+@dataclass
+class BomGraph:
+    nodes: dict[Key, BomNode]
+    refs: dict[Key, str]
+    subjects: list[Key]
+    reports: list[Report]
+    errors: list[TargetError]
+    day: dt.date
+    licenses: dict[str, dict[str, str]]  # catalog id -> spdx, name, url (every report's)
+
+    @property
+    def worst(self) -> str:
+        """The batch's verdict: error > fail > review > pass (a target that could not be read is an error)."""
+        verdicts = [*(r.verdict for r in self.reports), *("error" for _ in self.errors)]
+        return min(verdicts or ["error"], key=lambda v: VERDICT_RANK.get(v, 0))
+
+    @property
+    def catalog_digests(self) -> list[str]:
+        return list(dict.fromkeys(r.catalog_digest for r in self.reports if r.catalog_digest))
+
+    @property
+    def packs(self) -> dict[str, tuple[str, str]]:
+        """pack id -> (version, sha256), first report's."""
+        out: dict[str, tuple[str, str]] = {}
+        for r in self.reports:
+            for p in r.packs:
+                out.setdefault(str(p.get("id")), (str(p.get("version")), str(p.get("sha256"))))
+        return out
+
+
+def _nodes(report: Report, table: dict[str, dict[str, str]]) -> list[BomNode]:
+    subject = report.subject
+    slic = subject.get("license") or {}
+    evaluated = {str(e.get("id")): e for e in report.evaluated}
+    parent_facts: dict[str, dict[str, Any]] = {}
+    for entry in report.lineage:
+        parent_facts.setdefault(str(entry.get("parent")), entry)
+    sid = str(subject.get("id"))
+    s_eval = evaluated.get(sid, {})
+    raw = slic.get("declared")
+    concluded = str(slic["resolved"]) if slic.get("known") and slic.get("resolved") else None
+    declared = map_catalog_expression(str(slic["id"]), table) if slic.get("id") else None
+    out = [BomNode(sid, str(s_eval.get("kind") or "model"), str(s_eval.get("source") or subject.get("source") or ""),
+                   str(s_eval.get("status") or subject.get("status") or "ok"), subject.get("revision"),
+                   str(raw) if raw else None, declared or concluded, concluded, card=dict(s_eval.get("card") or {}),
+                   last_modified=subject.get("last_modified"), subject=True, verdict=report.verdict)]
+    for nid, e in evaluated.items():
+        if nid == sid:
+            continue
+        facts = parent_facts.get(nid, {})
+        raw = facts.get("parent_license")
+        spdx = facts.get("parent_spdx")
+        concluded = str(spdx) if facts.get("resolved") and spdx else None
+        out.append(BomNode(nid, str(e.get("kind") or facts.get("parent_kind") or "model"), str(e.get("source") or ""),
+                           str(e.get("status") or ""), e.get("revision"), str(raw) if raw else None,
+                           map_catalog_expression(str(raw), table) if raw else None, concluded,
+                           card=dict(e.get("card") or {}), last_modified=e.get("last_modified")))
+    return out
+
+
+def build_graph(results: Sequence[Report | TargetError], taken: Sequence[str] = (BATCH_REF,)) -> BomGraph:
+    reports = [r for r in results if isinstance(r, Report)]
+    errors = [r for r in results if isinstance(r, TargetError)]
+    day = dt.date.fromisoformat(reports[0].date) if reports else dt.date(1970, 1, 1)
+    table = {lid: info for r in reports for lid, info in r.licenses.items()}
+
+    nodes: dict[Key, BomNode] = {}
+    refs: dict[Key, str] = {}
+    used: set[str] = set(taken)
+    subjects: list[Key] = []
+    for report in reports:
+        local: dict[str, Key] = {}
+        for node in _nodes(report, table):
+            key = (node.kind, node.id)
+            local[node.id] = key
+            if key in nodes:
+                if node.subject:
+                    nodes[key].subject, nodes[key].verdict = True, node.verdict
+                continue
+            nodes[key] = node
+            ref = node.id if node.id not in used else f"{node.kind}:{node.id}"
+            while ref in used:
+                ref += "+"
+            used.add(ref)
+            refs[key] = ref
+        sub = local[str(report.subject.get("id"))]
+        if sub not in subjects:
+            subjects.append(sub)
+        for e in report.lineage:
+            child, parent = local.get(str(e.get("child"))), local.get(str(e.get("parent")))
+            if child is None or parent is None:
+                continue
+            citation = e.get("citation") if isinstance(e.get("citation"), dict) else None
+            edge = BomEdge(str(e.get("relation")), parent, str(e.get("declared_in") or ""), bool(e.get("inferred")),
+                           citation)
+            if all((x.relation, x.parent) != (edge.relation, edge.parent) for x in nodes[child].edges):
+                nodes[child].edges.append(edge)
+    return BomGraph(nodes, refs, subjects, reports, errors, day, table)
