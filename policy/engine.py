@@ -576,7 +576,24 @@ def card_summary(node: ModelFacts) -> dict[str, Any]:
     card, config = node.card, node.config
     return {"task": text(card.get("pipeline_tag")), "languages": texts(card.get("language")),
             "library": text(card.get("library_name")), "model_type": text(config.get("model_type")),
-            "architectures": texts(config.get("architectures") or [])}
+            "architectures": texts(config.get("architectures") or []), "evaluations": _declared_results(card)}
+
+
+def _declared_results(card: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The card's `model-index` results as declared (benchmark as named, metric, value, split, source), bounded;
+    whether they hold up is the evidence layer's question, not this summary's."""
+    if not isinstance(card.get("model-index"), list):
+        return []
+    from policy.evidence.claims import claims_from_card, load_benchmarks  # only cards with results pay for it
+
+    out = []
+    no_table = load_benchmarks({"schema_version": 1, "benchmarks": []})  # benchmarks as named, none resolved
+    for c in claims_from_card({"model-index": card["model-index"]}, "", 1, no_table)[:MAX_SUMMARY_ITEMS]:
+        out.append({"name": c.name[:MAX_SUMMARY_TEXT], "metric": (c.metric or "")[:MAX_SUMMARY_TEXT] or None,
+                    "value": c.value, "dataset": c.dataset_id and c.dataset_id[:MAX_SUMMARY_TEXT],
+                    "split": c.split and c.split[:MAX_SUMMARY_TEXT],
+                    "source": c.source_url and c.source_url[:MAX_SUMMARY_TEXT]})
+    return out
 
 
 def _subject(facts: _Facts, node: ModelFacts) -> dict[str, Any]:

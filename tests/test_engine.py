@@ -184,3 +184,25 @@ def test_a_clause_without_the_params_its_message_needs_does_not_crash(bundle: An
     report = run(bundle, case, policy)
     (f,) = [f for f in report.findings if f.rule == "name-prefix-missing"]
     assert "could not be rendered" in f.message and report.verdict == "fail"
+
+
+def test_card_summary_keeps_strings_only_and_bounds_everything() -> None:
+    from policy.engine import MAX_SUMMARY_ITEMS, MAX_SUMMARY_TEXT, card_summary
+    from policy.facts import ModelFacts
+
+    card = {"pipeline_tag": ["text-generation"], "language": ["en", {"x": 1}, 7, "en", " fr ", *("de",) * 5],
+            "library_name": "t" * 10_000,
+            "model-index": [{"name": "m", "results": [
+                {"dataset": {"name": "MMLU", "type": "cais/mmlu", "split": "test"},
+                 "metrics": [{"type": "accuracy", "value": 71.2}, {"type": "acc", "value": {"nested": 1}}]}]}]}
+    summary = card_summary(ModelFacts("acme/m", card=card, config={"model_type": "llama",
+                                                                   "architectures": ["A"] * 1000}))
+    assert summary["task"] is None  # a list where the Hub defines a string is not read
+    assert summary["languages"] == ["en", "fr", "de"]
+    assert summary["library"] == "t" * MAX_SUMMARY_TEXT
+    assert summary["model_type"] == "llama" and summary["architectures"] == ["A"]
+    assert summary["evaluations"] == [{"name": "MMLU", "metric": "accuracy", "value": 71.2, "dataset": "cais/mmlu",
+                                       "split": "test", "source": None}]
+    many = card_summary(ModelFacts("acme/m", card={"language": [f"l{i}" for i in range(10_000)]}))
+    assert len(many["languages"]) == MAX_SUMMARY_ITEMS
+    assert card_summary(ModelFacts("acme/m", card={"model-index": "results"}))["evaluations"] == []

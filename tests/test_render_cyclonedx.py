@@ -272,3 +272,121 @@ def test_the_same_bom_as_cyclonedx_1_7_validates_and_parses_back(r1_llama: list[
     six = _parse(render(r1_llama))
     seven = _parse(text)
     assert sorted(_all_components(seven)) == sorted(_all_components(six))
+
+
+# -- CycloneDX 1.7: citations; modelCard; a merge trained on a dataset a teacher generated ---------------------
+def _valid_17(text: str) -> None:
+    error = JsonStrictValidator(SchemaVersion.V1_7).validate_str(text)
+    assert error is None, error
+
+
+def _pointer(document: Any, pointer: str) -> Any:
+    """Resolve a JSON Pointer (RFC 6901) in a parsed document."""
+    node = document
+    for part in pointer.lstrip("/").split("/"):
+        part = part.replace("~1", "/").replace("~0", "~")
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node
+
+
+MERGE_CARDS = {
+    "acme__merged.md": "---\nlicense: apache-2.0\nbase_model: [acme/left, acme/right]\nbase_model_relation: merge\n"
+                       "datasets: [acme/synthetic-chat]\npipeline_tag: text-generation\nlanguage: [en, de]\n"
+                       "model-index:\n- name: acme/merged\n  results:\n  - dataset: {name: MMLU, type: cais/mmlu, "
+                       "split: test}\n    metrics:\n    - {type: accuracy, value: 64.5}\n---\n# merged\n",
+    "acme__left.md": "---\nlicense: apache-2.0\n---\n",
+    "acme__right.md": "---\nlicense: mit\n---\n",
+    "datasets/acme__synthetic-chat.md": "---\nlicense: cc-by-4.0\nteacher_model: acme/teacher-70b\n---\n",
+    "acme__teacher-70b.md": "---\nlicense: apache-2.0\n---\n",
+}
+
+
+@pytest.fixture(scope="module")
+def merge_with_generated_data(tmp_path_factory: pytest.TempPathFactory) -> list[Report | TargetError]:
+    cards = tmp_path_factory.mktemp("merge") / "cards"
+    for name, text in MERGE_CARDS.items():
+        (cards / name).parent.mkdir(parents=True, exist_ok=True)
+        (cards / name).write_text(text)
+    results = _check(cards / "acme__merged.md", cards=cards)
+    assert all(isinstance(r, Report) for r in results)
+    return results
+
+
+def test_a_merge_trained_on_a_teacher_generated_dataset(merge_with_generated_data: list[Report | TargetError],
+                                                        ) -> None:
+    [report] = merge_with_generated_data
+    assert isinstance(report, Report)
+    for fmt in ("cyclonedx", "cyclonedx-1.7"):
+        text = render(merge_with_generated_data, fmt=fmt)
+        (_valid_17 if fmt.endswith("1.7") else _valid)(text)
+        bom = _parse(text)
+        edges = _edges(bom)
+        assert {("acme/merged", "merge", "acme/left"), ("acme/merged", "merge", "acme/right"),
+                ("acme/merged", "trained_on", "acme/synthetic-chat"),
+                ("acme/synthetic-chat", "distillation", "acme/teacher-70b")} <= edges
+        assert edges == {(str(e["child"]), str(e["relation"]), str(e["parent"])) for e in report.lineage}
+        subject = bom.metadata.component
+        assert subject is not None
+        assert sorted(a.name for a in subject.pedigree.ancestors) == ["acme/left", "acme/right"]
+        comps = _all_components(bom)
+        assert comps["acme/synthetic-chat"].type.value == "data"
+
+
+def test_model_card_fields_the_card_supplies(merge_with_generated_data: list[Report | TargetError]) -> None:
+    data = json.loads(render(merge_with_generated_data))
+    card = data["metadata"]["component"]["modelCard"]
+    assert card["modelParameters"]["task"] == "text-generation"
+    # the training dataset is referenced, not copied
+    assert card["modelParameters"]["datasets"] == [{"ref": "acme/synthetic-chat"}]
+    assert card["quantitativeAnalysis"]["performanceMetrics"] == [
+        {"type": "accuracy", "value": "64.5", "slice": "MMLU test"}]
+    assert [p["value"] for p in card["properties"]] == ["en", "de"]
+    # a card that supplies nothing gets no modelCard (nothing invented)
+    left = next(c for c in data["components"] if c["bom-ref"] == "acme/left")
+    assert "modelCard" not in left
+
+
+def test_citations_say_who_supplied_each_edge_and_license(r1_llama: list[Report | TargetError],
+                                                          merge_with_generated_data: list[Report | TargetError],
+                                                          ) -> None:
+    text = render(r1_llama, fmt="cyclonedx-1.7")
+    _valid_17(text)
+    data = json.loads(text)
+    assert data["specVersion"] == "1.7"
+    cited = {}
+    for citation in data["citations"]:
+        [pointer] = citation["pointers"]
+        cited[pointer] = citation
+        assert citation["timestamp"] == "2026-12-01T00:00:00Z"
+        target = _pointer(data, pointer)  # every pointer resolves to a field of this document
+        assert isinstance(target, dict)
+    tool_ref = data["metadata"]["tools"]["components"][0]["bom-ref"]
+    subject = data["metadata"]["component"]
+    props = subject["properties"]
+    # the R1 distill's base and teacher come from a curation (DeepSeek's README): attributed to policycheck,
+    # with the publisher's words and address in the note
+    for name, parent in (("policycheck:base:finetune", "meta-llama/Llama-3.1-8B"),
+                         ("policycheck:teacher", "deepseek-ai/DeepSeek-R1")):
+        index = props.index({"name": name, "value": parent})
+        citation = cited[f"/metadata/component/properties/{index}"]
+        assert citation["attributedTo"] == tool_ref
+        assert "curation" in citation["note"] and "github.com/deepseek-ai/DeepSeek-R1" in citation["note"]
+    # the subject's declared license comes from its own card; the concluded one from policycheck
+    by_ack = {_pointer(data, p)["license"]["acknowledgement"]: c for p, c in cited.items()
+              if p.startswith("/metadata/component/licenses/")}
+    assert by_ack["declared"]["attributedTo"] == subject["bom-ref"]
+    assert by_ack["concluded"]["attributedTo"] == tool_ref
+
+    merged = json.loads(render(merge_with_generated_data, fmt="cyclonedx-1.7"))
+    notes = {c["note"] for c in merged["citations"] if c["attributedTo"] == "acme/merged"}
+    assert "declared in the card of acme/merged" in notes  # a card's own base_model
+    # a citation without its required timestamp is refused: the 1.7 validation is real
+    merged["citations"][0].pop("timestamp")
+    assert JsonStrictValidator(SchemaVersion.V1_7).validate_str(json.dumps(merged)) is not None
+
+
+@pytest.mark.parametrize("text", ["ctl\x00\x1b[31m\u2028\"\\</script>", "x" * 50_000])
+def test_hostile_strings_in_cyclonedx_17(text: str) -> None:
+    out = render([_hostile_report(text)], fmt="cyclonedx-1.7")
+    _valid_17(out)
+    assert _parse(out).metadata.component.name == "acme/" + text  # type: ignore[union-attr]

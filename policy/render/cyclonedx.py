@@ -1,4 +1,5 @@
-"""CycloneDX 1.6 JSON (`cyclonedx`), built with cyclonedx-python-lib: one BOM for the whole batch.
+"""CycloneDX 1.6 JSON (`cyclonedx`) and 1.7 (`cyclonedx-1.7`), built with cyclonedx-python-lib: one BOM for the
+whole batch.
 
 Components: one per model, dataset and API teacher of each report's lineage (the subject and every evaluated
 ancestor; a node shared by several reports is one component). Models and API teachers are
@@ -29,22 +30,37 @@ subject for one report, a component "policycheck batch" depending on every subje
 own), `policycheck:catalog_sha256`, `policycheck:pack:<id>` = `<version> sha256:<digest>`,
 `policycheck:evaluated_at`, `policycheck:not_evaluated` per target that could not be read, and the disclaimer.
 The serial number is a UUID derived from the subjects and the date: the same batch gives the same bytes.
-The renderer does not validate (the tests validate against the CycloneDX 1.6 schema).
+
+What cyclonedx-python-lib does not model yet is added to its JSON, and the whole document is validated by the
+library's strict schema in the tests:
+- `modelCard` (1.6 and 1.7), only with what the card supplies: `modelParameters.task` (pipeline_tag),
+  `architectureFamily` (config model_type), `modelArchitecture` (config architectures), `datasets` (references
+  to the `data` components it was trained on), `quantitativeAnalysis.performanceMetrics` (its model-index
+  results as declared, verified or not: the evidence layer judges them), languages as properties.
+- `citations` (1.7 only): for every lineage property and every license entry, who supplied it. A model's own
+  card or Hub entry is attributed to that model's component; a curation, the user's policy file and every
+  concluded license to policycheck (the tool component `policycheck-tool`), with the curation's section, quote
+  and address in the note.
+Hashes: policycheck reads no file digests (the commit sha is the component's version and purl version), so
+components carry none.
+The renderer does not validate (the tests validate against the CycloneDX 1.6 and 1.7 schemas).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
 from policy import __version__
-from policy.render.bom_graph import BATCH_REF, WEIGHT_RELATIONS, BomGraph, BomNode, Key, build_graph
+from policy.render.bom_graph import BATCH_REF, WEIGHT_RELATIONS, BomEdge, BomGraph, BomNode, Key, build_graph
 from policy.report import DISCLAIMER, Report, TargetError
 
 NS = "policycheck"
+TOOL_REF = "policycheck-tool"
 SERIAL_NAMESPACE = uuid.UUID("6f1c6a52-8a43-4f0e-9a55-2f0c1d3c0d00")
 MAX_TEXT = 4000  # a declared license written as a license name is cut here (the property keeps it whole)
 _TOKEN = re.compile(r"[^\s()]+")
@@ -94,17 +110,10 @@ def _uri(url: str | None) -> Any:
 
 
 def _edge_props(graph: BomGraph, node: BomNode) -> list[tuple[str, str]]:
+    """One property per parent edge (without the namespace): `base:<relation>`, `teacher`, `trained_on`."""
     out: list[tuple[str, str]] = []
     for e in node.edges:
-        pid = graph.nodes[e.parent].id
-        if e.relation in WEIGHT_RELATIONS:
-            prop = (f"base:{e.relation}", pid)
-        elif e.relation == "distillation":
-            prop = ("teacher", pid)
-        elif e.relation == "trained_on":
-            prop = ("trained_on", pid)
-        else:
-            prop = (f"relation:{e.relation}", pid)
+        prop = (_edge_property(e.relation).removeprefix(f"{NS}:"), graph.nodes[e.parent].id)
         if prop not in out:
             out.append(prop)
     return out
@@ -134,12 +143,12 @@ def _serial(graph: BomGraph) -> uuid.UUID:
                                                    graph.day.isoformat()]))
 
 
-def build_bom(results: Sequence[Report | TargetError]) -> Any:
+def build_bom(results: Sequence[Report | TargetError], graph: BomGraph | None = None) -> Any:
     from cyclonedx.model import Property
     from cyclonedx.model.bom import Bom, BomMetaData
     from cyclonedx.model.component import Component, ComponentType, Pedigree
 
-    graph = build_graph(results)
+    graph = graph or build_graph(results, taken=(BATCH_REF, TOOL_REF))
     nodes, subjects, day = graph.nodes, graph.subjects, graph.day
     components: dict[Key, Any] = {}
     for key, node in nodes.items():
@@ -160,7 +169,7 @@ def build_bom(results: Sequence[Report | TargetError]) -> Any:
     else:
         meta_component = Component(type=ComponentType.APPLICATION, name="policycheck batch", bom_ref=BATCH_REF,
                                    description=f"{len(subjects)} models checked by policycheck")
-    tool = Component(type=ComponentType.APPLICATION, name="policycheck", version=__version__)
+    tool = Component(type=ComponentType.APPLICATION, name="policycheck", version=__version__, bom_ref=TOOL_REF)
     metadata = BomMetaData(component=meta_component,
                            timestamp=dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc),
                            properties=[Property(name=f"{NS}:{k}", value=v) for k, v in props])
@@ -175,9 +184,122 @@ def build_bom(results: Sequence[Report | TargetError]) -> Any:
 
 
 def render(results: Sequence[Report | TargetError], options: object = None, fmt: str = "cyclonedx") -> str:
-    """`cyclonedx` is CycloneDX 1.6 JSON; `cyclonedx-1.7` the same BOM as 1.7."""
+    """`cyclonedx` is CycloneDX 1.6 JSON; `cyclonedx-1.7` the same BOM as 1.7, with citations."""
     from cyclonedx.output.json import JsonV1Dot6, JsonV1Dot7
 
-    writer = JsonV1Dot7 if fmt == "cyclonedx-1.7" else JsonV1Dot6
-    text = writer(build_bom(results)).output_as_string(indent=2)
-    return text if text.endswith("\n") else text + "\n"
+    v17 = fmt == "cyclonedx-1.7"
+    writer = JsonV1Dot7 if v17 else JsonV1Dot6
+    graph = build_graph(results, taken=(BATCH_REF, TOOL_REF))
+    document = json.loads(writer(build_bom(results, graph)).output_as_string())
+    _add_model_cards(document, graph)
+    if v17:
+        _add_citations(document, graph)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+# -- what the library does not model yet: modelCard fields and 1.7 citations, added to its JSON ----------------
+def _located(document: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """bom-ref -> (JSON pointer, component object) for every component of the document."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    meta = document.get("metadata", {}).get("component")
+    if isinstance(meta, dict) and meta.get("bom-ref"):
+        out[meta["bom-ref"]] = ("/metadata/component", meta)
+    for i, comp in enumerate(document.get("components", [])):
+        if comp.get("bom-ref"):
+            out[comp["bom-ref"]] = (f"/components/{i}", comp)
+    return out
+
+
+def _model_card(graph: BomGraph, node: BomNode) -> dict[str, Any]:
+    card = node.card
+    params: dict[str, Any] = {}
+    if card.get("task"):
+        params["task"] = card["task"]
+    if card.get("model_type"):
+        params["architectureFamily"] = card["model_type"]
+    if card.get("architectures"):
+        params["modelArchitecture"] = ", ".join(card["architectures"])
+    datasets = [{"ref": graph.refs[p]} for p in node.parents(("trained_on",)) if p in graph.refs]
+    if datasets:
+        params["datasets"] = datasets
+    out: dict[str, Any] = {"modelParameters": params} if params else {}
+    metrics = []
+    for e in card.get("evaluations") or ():
+        metric = {"type": e.get("metric") or "score", "value": f"{e.get('value'):g}",
+                  "slice": " ".join(x for x in (e.get("name") or e.get("dataset"), e.get("split")) if x)}
+        metrics.append({k: v for k, v in metric.items() if v})
+    if metrics:
+        out["quantitativeAnalysis"] = {"performanceMetrics": metrics}
+    if out and card.get("languages"):
+        out["properties"] = [{"name": f"{NS}:language", "value": lang} for lang in card["languages"]]
+    return out
+
+
+def _add_model_cards(document: dict[str, Any], graph: BomGraph) -> None:
+    """modelCard.modelParameters (task, architecture, training datasets) and quantitativeAnalysis (the card's
+    model-index results, as declared) for every model whose card supplies any of them."""
+    located = _located(document)
+    for key, node in graph.nodes.items():
+        if node.kind != "model" or graph.refs[key] not in located:
+            continue
+        model_card = _model_card(graph, node)
+        if model_card:
+            located[graph.refs[key]][1]["modelCard"] = model_card
+
+
+def _edge_property(relation: str) -> str:
+    """The property that records an edge: CycloneDX has no teacher or training-data field."""
+    if relation in WEIGHT_RELATIONS:
+        return f"{NS}:base:{relation}"
+    named = {"distillation": "teacher", "trained_on": "trained_on"}
+    return f"{NS}:{named[relation]}" if relation in named else f"{NS}:relation:{relation}"
+
+
+def _origin_note(node: BomNode, edge: BomEdge) -> tuple[str, str]:
+    """(who supplied the edge: `self` for the child's own card or Hub entry, `tool` for policycheck's data or the
+    user's policy, and a note saying where it came from)."""
+    how = "inferred as the Hub infers it" if edge.inferred else "declared"
+    if edge.declared_in == "card":
+        return "self", f"{how} in the card of {node.id}"
+    if edge.declared_in == "hub-api":
+        return "self", f"the Hub's model tree for {node.id}"
+    cite = edge.citation or {}
+    where = "a policycheck curation" if edge.declared_in == "curation" else "the user's policy file"
+    if cite.get("source"):
+        quote = f' "{cite["quote"]}"' if cite.get("quote") else ""
+        return "tool", f"{where}, citing {cite.get('section') or 'its source'}:{quote} ({cite['source']})"
+    return "tool", where
+
+
+def _add_citations(document: dict[str, Any], graph: BomGraph) -> None:
+    """CycloneDX 1.7 `citations`: for each lineage property and each license, who supplied it. A model's own
+    card (or Hub entry) is attributed to the model; curations, the user's policy and concluded licenses to
+    policycheck (the tool component), with the curation's citation in the note."""
+    day = graph.day
+    stamp = dt.datetime(day.year, day.month, day.day, tzinfo=dt.timezone.utc).isoformat().replace("+00:00", "Z")
+    located = _located(document)
+    citations: list[dict[str, Any]] = []
+    for key, node in graph.nodes.items():
+        ref = graph.refs[key]
+        if ref not in located:
+            continue
+        pointer, comp = located[ref]
+        props = comp.get("properties", [])
+        for edge in node.edges:
+            name, value = _edge_property(edge.relation), graph.nodes[edge.parent].id
+            index = next((i for i, p in enumerate(props) if p.get("name") == name and p.get("value") == value), None)
+            if index is None:
+                continue
+            who, note = _origin_note(node, edge)
+            citations.append({"pointers": [f"{pointer}/properties/{index}"], "timestamp": stamp,
+                              "attributedTo": ref if who == "self" else TOOL_REF, "note": note})
+        for i, entry in enumerate(comp.get("licenses", [])):
+            ack = (entry.get("license") or entry).get("acknowledgement")
+            own = ack == "declared" and node.source in ("hub", "cache", "file")
+            note = ("the license metadata of the card" if own else
+                    f"a policycheck {node.source or 'record'} (the card was not read)" if ack == "declared" else
+                    "resolved by policycheck against its license catalog")
+            citations.append({"pointers": [f"{pointer}/licenses/{i}"], "timestamp": stamp,
+                              "attributedTo": ref if own else TOOL_REF, "note": note})
+    if citations:
+        document["citations"] = citations
