@@ -289,6 +289,64 @@ def annex(
     raise typer.Exit(_combine(sorted({VERDICT_EXIT[r.verdict] for r in results})))  # type: ignore[union-attr]
 
 
+class AiActFormat(str, Enum):
+    markdown = "markdown"
+    html = "html"
+    json = "json"
+
+
+@app.command()
+def aiact(
+    targets: Annotated[list[str], typer.Argument(help="The models: card files, model folders or Hub ids.")],
+    format: Annotated[AiActFormat, typer.Option("--format", "-f", help="Output format.")] = AiActFormat.markdown,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the pack to this file.")] = None,
+    templates: Annotated[list[Path] | None, typer.Option("--templates", help="Folder overriding the shipped "
+                                                         "aiact/ templates (repeatable).")] = None,
+    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
+                                                 "found upward from the target).")] = None,
+    rules: RulesOpt = None,
+    cards: Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards to resolve "
+                                                      "ancestors offline.")] = None,
+    today: Annotated[str | None, typer.Option("--today", help="Date of the pack (YYYY-MM-DD; default: "
+                                              "today).")] = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Send no request to the Hub.")] = False,
+    revision: Annotated[str | None, typer.Option("--revision", help="Pin Hub targets to this revision.")] = None,
+) -> None:
+    """Draft the EU AI Act documentation of a general-purpose AI model's provider (Article 53: technical
+    documentation, information for downstream providers, copyright policy, public summary of training content)
+    from the lineage of TARGETs, with every item the card cannot answer shown as a gap. Not legal advice.
+
+    Exit 3: the pack is a draft for a person to complete (always, since some items are never in a card);
+    2 for a usage error or a target that cannot be read."""
+    from policy.aiact import build_packs
+    from policy.errors import UsageError
+    from policy.render.aiact import render_aiact
+    from policy.report import Report, TargetError
+    from policy.run import CheckOptions, iter_check
+
+    for folder in templates or ():
+        if not folder.is_dir():
+            raise UsageError(f"--templates {folder}: no such folder")
+    options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
+                           today=_date(today), offline=offline, revision=revision)
+    results = list(iter_check(targets, options))
+    failed = [r for r in results if isinstance(r, TargetError)]
+    for r in failed:
+        _err(f"policycheck: {r.message}")
+        for frame in r.frames:
+            _err(frame)
+    packs = build_packs([r for r in results if isinstance(r, Report)])
+    if packs:
+        with _output(output) as write:
+            write(render_aiact(packs, format.value, tuple(templates or ())))
+        gaps = sum(p["counts"]["gaps"] for p in packs)
+        _err(f"policycheck: AI Act pack written for {len(packs)} model(s): a draft with {gaps} gap(s) for a "
+             "person to complete; not legal advice")
+    if failed:
+        raise typer.Exit(EXIT_INTERNAL if any(r.internal for r in failed) else EXIT_ERROR)
+    raise typer.Exit(EXIT_REVIEW)
+
+
 class TreeFormat(str, Enum):
     text = "text"
     json = "json"
@@ -540,7 +598,7 @@ def version() -> None:
     _out(f"policycheck {__version__}\n")
 
 
-COMMANDS = {"check", "lint", "annex", "tree", "claims", "fingerprint", "rules", "licenses", "version"}
+COMMANDS = {"check", "lint", "annex", "aiact", "tree", "claims", "fingerprint", "rules", "licenses", "version"}
 _BARE_WORD = re.compile(r"[A-Za-z0-9_-]+")  # no `/`, no `.`: a command name, not a Hub id (org/name) or a file
 
 

@@ -391,7 +391,7 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
                 "deny": sorted(policy.deny)},
         notes=tuple(_notes(subject, policy)),
         evidence=tuple(e.to_dict() for e in evidence),
-        licenses={lid: {"spdx": e.spdx, "name": e.name, "url": e.url}
+        licenses={lid: {"spdx": e.spdx, "name": e.name, "url": e.url, "categories": sorted(e.categories)}
                   for lic in facts.licenses.values() for lid in lic.ids
                   if (e := catalog.entries.get(lid)) is not None},
     )
@@ -576,7 +576,8 @@ def card_summary(node: ModelFacts) -> dict[str, Any]:
     card, config = node.card, node.config
     return {"task": text(card.get("pipeline_tag")), "languages": texts(card.get("language")),
             "library": text(card.get("library_name")), "model_type": text(config.get("model_type")),
-            "architectures": texts(config.get("architectures") or []), "evaluations": _declared_results(card)}
+            "architectures": texts(config.get("architectures") or []), "evaluations": _declared_results(card),
+            "has_text": bool(node.card_text.strip())}
 
 
 def _declared_results(card: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -206,3 +206,4 @@ def test_card_summary_keeps_strings_only_and_bounds_everything() -> None:
     many = card_summary(ModelFacts("acme/m", card={"language": [f"l{i}" for i in range(10_000)]}))
     assert len(many["languages"]) == MAX_SUMMARY_ITEMS
     assert card_summary(ModelFacts("acme/m", card={"model-index": "results"}))["evaluations"] == []
+    assert not summary["has_text"] and card_summary(ModelFacts("acme/m", card_text="# m\n"))["has_text"]

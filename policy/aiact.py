@@ -1,0 +1,324 @@
+"""The EU AI Act documentation pack (`policycheck aiact`): what Article 53 asks of a general-purpose AI model's
+provider, filled from the judged lineage, with every item a card cannot answer shown as a gap.
+
+Pure over a finished `Report` and the shipped data `rules/aiact/gpai.yaml` (articles, quotes of 25 words at most,
+sources; `rules/schema/aiact.json` is its schema). Nothing is invented: an item is filled only from what the card,
+the curations or the policy declare, says where each value came from, and is otherwise a gap. The pack never
+decides that a model is exempt or compliant; its status is always `review` (a draft a person completes), and the
+assessments (open-source exemption, systemic risk, who is the provider) say what the lineage suggests and why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from policy import __version__
+from policy.errors import ConfigError
+from policy.render.bom_graph import WEIGHT_RELATIONS
+from policy.report import DISCLAIMER, Report
+
+SECTIONS = (
+    ("technical-documentation", "Technical documentation", "Article 53(1)(a), Annex XI"),
+    ("downstream-information", "Information for downstream providers", "Article 53(1)(b), Annex XII"),
+    ("copyright-policy", "Copyright policy", "Article 53(1)(c)"),
+    ("training-summary", "Public summary of training content", "Article 53(1)(d), AI Office template"),
+)
+OPEN = frozenset({"permissive", "copyleft", "weak-copyleft", "public-domain", "share-alike"})
+CLOSED = frozenset({"non-commercial", "research-only", "no-derivatives"})  # Guidelines §83
+RESTRICTED = frozenset({"use-restricted", "model-license", "provider-terms", "unknown"})  # §84: case by case
+USER_THRESHOLD_CLAUSES = frozenset({"mau-limit"})
+USE_CLAUSES = ("use-restriction", "acceptable-use")
+MAX_VALUES = 50  # values listed per item (a card can declare thousands of datasets)
+
+
+@dataclass(frozen=True)
+class AiActData:
+    act: Mapping[str, Any]
+    sources: Mapping[str, Mapping[str, Any]]
+    applicability: tuple[Mapping[str, Any], ...]
+    items: tuple[Mapping[str, Any], ...]
+
+    def statement(self, sid: str) -> dict[str, Any]:
+        entry = next((a for a in self.applicability if a["id"] == sid), None)
+        if entry is None:
+            raise ConfigError(f"rules/aiact/gpai.yaml: no applicability entry '{sid}'")
+        return self.cited(entry)
+
+    def cited(self, entry: Mapping[str, Any]) -> dict[str, Any]:
+        source = self.sources.get(entry["source"], {})
+        return {**entry, "source_title": source.get("title", entry["source"]),
+                "source_short": source.get("short") or source.get("title", entry["source"]), "url": source.get("url")}
+
+
+MAX_QUOTE_WORDS = 25
+NAME = "rules/aiact/gpai.yaml"
+
+
+@lru_cache(maxsize=1)
+def load_data() -> AiActData:
+    """The shipped `rules/aiact/gpai.yaml`."""
+    import yaml
+
+    from policy.resources import rules_dir
+
+    try:
+        data = yaml.safe_load((rules_dir() / "aiact" / "gpai.yaml").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"{NAME}: cannot read ({exc})") from None
+    return parse_data(data)
+
+
+def parse_data(data: Any) -> AiActData:
+    """Validate parsed AI Act data by `rules/schema/aiact.json`; every `source` must be listed, every id unique
+    and every quote 25 words at most. Bad data is a `ConfigError`."""
+    import jsonschema
+
+    from policy.resources import rules_dir
+
+    schema = json.loads((rules_dir() / "schema" / "aiact.json").read_text(encoding="utf-8"))
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
+        raise ConfigError(f"{NAME}: {where}: {error.message}")
+    seen: set[str] = set()
+    for entry in (*data["applicability"], *data["items"]):
+        if entry["id"] in seen:
+            raise ConfigError(f"{NAME}: {entry['id']}: the id is used twice")
+        seen.add(entry["id"])
+        if entry["source"] not in data["sources"]:
+            raise ConfigError(f"{NAME}: {entry['id']}: unknown source '{entry['source']}'")
+        if len(entry["quote"].split()) > MAX_QUOTE_WORDS:
+            raise ConfigError(f"{NAME}: {entry['id']}: a quote is {MAX_QUOTE_WORDS} words at most")
+    return AiActData(data["act"], data["sources"], tuple(data["applicability"]), tuple(data["items"]))
+
+
+# -- what the lineage can answer ------------------------------------------------------------------------------
+class _Facts:
+    """The report read for the pack: one list of plain strings per `fill` key (empty: a gap)."""
+
+    def __init__(self, report: Report) -> None:
+        self.report = report
+        self.subject = report.subject
+        self.sid = str(report.subject.get("id"))
+        own = next((e for e in report.evaluated if e.get("id") == self.sid), {})
+        self.card: Mapping[str, Any] = own.get("card") or {}
+        self.lineage = list(report.lineage)
+
+    def _license(self, entry: Mapping[str, Any]) -> str:
+        return str(entry.get("parent_license") or "license unknown")
+
+    @staticmethod
+    def _origin(entry: Mapping[str, Any]) -> str:
+        where = {"card": "the card", "hub-api": "the Hub's model tree", "curation": "a policycheck curation",
+                 "policy": "the policy file"}.get(str(entry.get("declared_in")), str(entry.get("declared_in")))
+        cite = entry.get("citation") or {}
+        return f"{where}, citing {cite['source']}" if isinstance(cite, Mapping) and cite.get("source") else where
+
+    def edges(self, relations: Iterable[str], child: str | None = None) -> list[Mapping[str, Any]]:
+        wanted = set(relations)
+        return [e for e in self.lineage if e.get("relation") in wanted and (child is None or e.get("child") == child)]
+
+    def model_id(self) -> list[str]:
+        rev = self.subject.get("revision")
+        return [self.sid, f"commit {rev}" if rev else "no commit recorded (read from a local card)"]
+
+    def provider(self) -> list[str]:
+        org = self.sid.split("/", 1)[0] if "/" in self.sid else ""
+        return [f"{org} (the repository's organisation; the provider is whoever places the model on the EU "
+                "market)"] if org else []
+
+    def license(self) -> list[str]:
+        lic = self.subject.get("license") or {}
+        if not lic.get("declared"):
+            return []
+        resolved = lic.get("resolved") if lic.get("known") else None
+        return [f"declared: {lic['declared']}", f"resolved: {resolved}" if resolved else "not resolved by policycheck"]
+
+    def base_models(self) -> list[str]:
+        return [f"{e['child']} is a {e['relation']} of {e['parent']} ({self._license(e)}; from {self._origin(e)})"
+                for e in self.edges(WEIGHT_RELATIONS)]
+
+    def teachers(self) -> list[str]:
+        return [f"{e['parent']}{' (an API model)' if e.get('parent_kind') == 'api' else ''} "
+                f"({self._license(e)}; from {self._origin(e)})" for e in self.edges(("distillation",), self.sid)]
+
+    def datasets(self) -> list[str]:
+        return [f"{e['parent']} ({self._license(e)}; from {self._origin(e)})"
+                for e in self.edges(("trained_on",), self.sid)]
+
+    def synthetic_data(self) -> list[str]:
+        out = []
+        for e in self.edges(("distillation",)):
+            api = " (an API model)" if e.get("parent_kind") == "api" else ""
+            if e.get("child") == self.sid:
+                what = f"outputs of {e['parent']}{api} trained {self.sid}"
+            else:
+                what = f"{e['child']} was generated with {e['parent']}{api}"
+            out.append(f"{what} ({self._license(e)}; from {self._origin(e)})")
+        return out
+
+    def task(self) -> list[str]:
+        return [f"task: {self.card['task']} (the card's pipeline_tag)"] if self.card.get("task") else []
+
+    def languages(self) -> list[str]:
+        return [", ".join(self.card["languages"])] if self.card.get("languages") else []
+
+    def architecture(self) -> list[str]:
+        out = []
+        if self.card.get("model_type"):
+            out.append(f"model type: {self.card['model_type']}")
+        if self.card.get("architectures"):
+            out.append(f"architectures: {', '.join(self.card['architectures'])}")
+        if out:
+            out.append("number of parameters: not declared in the card's metadata")
+        return out
+
+    def evaluations(self) -> list[str]:
+        out = []
+        for e in self.card.get("evaluations") or ():
+            where = " ".join(str(x) for x in (e.get("name") or e.get("dataset"), e.get("split")) if x)
+            out.append(f"{where}: {e.get('metric') or 'score'} {e.get('value'):g} (self-reported in the card's "
+                       "model-index)")
+        questioned = [x for x in self.report.evidence if str(x.get("code", "")).startswith("claim-")]
+        if out and questioned:
+            out.append(f"{len(questioned)} evaluation finding(s) need review: see `policycheck claims`")
+        return out
+
+    def release_date(self) -> list[str]:
+        last = self.subject.get("last_modified")
+        return [f"{str(last)[:10]} (the repository's last change: a proxy, not the release date)"] if last else []
+
+    def acceptable_use(self) -> list[str]:
+        return [f"{o.license} of {o.source}: {o.text}" for o in self.report.obligations
+                if any(k in o.clause for k in USE_CLAUSES)]
+
+    def model_card(self) -> list[str]:
+        if not self.card.get("has_text"):
+            return []  # a card with no text documents nothing
+        if self.subject.get("source") in ("hub", "cache"):
+            rev = self.subject.get("revision")
+            return [f"https://huggingface.co/{self.sid}" + (f"/blob/{rev}/README.md" if rev else "")]
+        return ["the model card (a local file)"] if self.subject.get("path") else []
+
+    def values(self, key: str | None) -> list[str]:
+        fill: Callable[[], list[str]] | None = getattr(self, key, None) if key else None
+        return list(dict.fromkeys(fill()))[:MAX_VALUES] if fill else []
+
+
+# -- what the lineage suggests --------------------------------------------------------------------------------
+def _categories(report: Report, expression: str | None) -> set[str]:
+    out: set[str] = set()
+    for token in str(expression or "").replace("(", " ").replace(")", " ").split():
+        out.update(report.licenses.get(token, {}).get("categories") or ())
+    return out
+
+
+def _open_source(report: Report, facts: _Facts, data: AiActData) -> dict[str, Any]:
+    lic = report.subject.get("license") or {}
+    own = set(lic.get("categories") or ()) if lic.get("known") else set()
+    chain = [(str(e["parent"]), str(e.get("parent_license")), _categories(report, e.get("parent_license")))
+             for e in facts.edges(WEIGHT_RELATIONS)]
+    thresholds = sorted({o.source for o in report.obligations if o.clause in USER_THRESHOLD_CLAUSES})
+    basis = ["open-source-exemption", "open-source-exemption-conditions",
+             "open-source-exemption-excludes-systemic-risk"]
+    if not lic.get("known"):
+        answer = "Cannot tell: the model's licence is not resolved."
+    elif closed := [f"{m} ({li})" for m, li, cats in [(facts.sid, lic.get("id"), own), *chain] if cats & CLOSED]:
+        answer = ("Not a candidate: limited to non-commercial or research-only use in " + ", ".join(closed) + ".")
+        basis.append("open-source-licence-noncommercial-disqualifies")
+    elif thresholds:
+        answer = ("Not a candidate as the weights stand: the terms of " + ", ".join(thresholds) + " restrict use "
+                  "above a user threshold.")
+        basis.append("open-source-licence-user-threshold-disqualifies")
+    elif restricted := [f"{m} ({li})" for m, li, cats in [(facts.sid, lic.get("id"), own), *chain]
+                        if cats & RESTRICTED or not cats & OPEN]:
+        answer = ("Review: use restrictions come from " + ", ".join(restricted) + "; only proportionate, "
+                  "safety-oriented restrictions are compatible with the exemption.")
+        basis.append("open-source-licence-safety-restrictions-allowed")
+    else:
+        answer = ("A candidate, for a person to confirm: the licence chain reads as free and open-source. The "
+                  "exemption also needs public weights, architecture and usage information, and no monetisation.")
+        basis.append("open-source-no-monetisation")
+    basis.append("open-source-not-exempt-copyright-summary")
+    return {"question": "Open-source exemption (Article 53(2))", "answer": answer,
+            "basis": [data.statement(b) for b in basis]}
+
+
+def _assessments(report: Report, facts: _Facts, data: AiActData) -> list[dict[str, Any]]:
+    out = [_open_source(report, facts, data),
+           {"question": "Systemic risk (Article 51)",
+            "answer": "Unknown: the card declares no training compute. Above 10^25 FLOP a model is presumed to have "
+                      "systemic risk; then the open-source exemption never applies and Article 55 adds duties.",
+            "basis": [data.statement(b) for b in ("systemic-risk-presumption", "systemic-risk-obligations",
+                                                  "open-source-exemption-excludes-systemic-risk")]}]
+    bases = facts.edges(WEIGHT_RELATIONS, facts.sid)
+    if bases:
+        names = ", ".join(dict.fromkeys(str(e["parent"]) for e in bases))
+        out.append({"question": "Who is the provider of a modified model",
+                    "answer": f"This model modifies {names}. Its modifier is the provider only if the modification "
+                              "used more than a third of the original model's training compute; the duties then "
+                              "cover the modification. The card does not declare that compute.",
+                    "basis": [data.statement(b) for b in ("fine-tuner-becomes-provider",
+                                                          "fine-tuner-threshold-fallback",
+                                                          "fine-tuner-obligations-limited")]})
+    return out
+
+
+# -- the pack -------------------------------------------------------------------------------------------------
+def build_pack(report: Report, data: AiActData | None = None) -> dict[str, Any]:
+    """The context of `templates/aiact/*.j2`: applicability, assessments, and every item filled or a gap."""
+    data = data or load_data()
+    facts = _Facts(report)
+    sections = []
+    filled = gaps = 0
+    for sid, title, article in SECTIONS:
+        items = []
+        for item in (i for i in data.items if i["section"] == sid):
+            values = facts.values(item["fill"])
+            filled, gaps = filled + bool(values), gaps + (not values)
+            items.append({**data.cited(item), "status": "filled" if values else "gap", "answers": values,
+                          "derivable": item["fill"] is not None,
+                          "systemic_only": str(item["id"]).startswith("tech-doc-sr-")})
+        sections.append({"id": sid, "title": title, "article": article, "entries": items})
+    teachers = facts.synthetic_data()
+    subject = report.subject
+    return _cleaned({
+        "schema": "policycheck/aiact-pack/v1",
+        "title": f"EU AI Act documentation pack: {facts.sid}",
+        "tool": f"policycheck {__version__}", "date": report.date, "disclaimer": DISCLAIMER,
+        "status": "review",
+        "status_reason": f"a draft for a person to complete and check: {gaps} of {filled + gaps} items are gaps",
+        "subject": {"id": facts.sid, "revision": subject.get("revision"), "source": subject.get("source"),
+                    "license": (subject.get("license") or {}).get("declared"), "verdict": report.verdict},
+        "notices": list(report.notices),
+        "act": dict(data.act),
+        "applicability": [data.cited(a) for a in data.applicability],
+        "assessments": _assessments(report, facts, data),
+        "synthetic_data": teachers,
+        "sections": sections,
+        "counts": {"total": filled + gaps, "filled": filled, "gaps": gaps},
+        "packs": [dict(p) for p in report.packs], "catalog_sha256": report.catalog_digest,
+    })
+
+
+def _cleaned(value: Any) -> Any:
+    """Every string of the pack as one line with no control character left (a card's ESC or bidi character
+    becomes a visible escape), so no format prints one to a terminal."""
+    from policy.render.view import clean
+
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, Mapping):
+        return {k: _cleaned(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cleaned(v) for v in value]
+    return value
+
+
+def build_packs(reports: Sequence[Report]) -> list[dict[str, Any]]:
+    data = load_data()
+    return [build_pack(r, data) for r in reports]
