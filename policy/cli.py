@@ -72,6 +72,7 @@ class ReportFormat(str, Enum):
     spdx_tv = "spdx-tv"
     cyclonedx = "cyclonedx"
     cyclonedx_17 = "cyclonedx-1.7"
+    spdx3 = "spdx3"
 
 
 class Severity(str, Enum):

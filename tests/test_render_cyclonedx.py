@@ -216,7 +216,7 @@ def test_api_teachers_datasets_expressions_and_unknown_licenses(tmp_path: Path) 
 def _hostile_report(text: str) -> Report:
     node = "acme/" + text
     return Report(
-        subject={"id": node, "source": "hub", "revision": SHA,
+        subject={"id": node, "source": "hub", "revision": SHA, "last_modified": "2026-11-30T10:11:12+01:00",
                  "license": {"declared": text, "resolved": None, "known": False}},
         verdict="review",
         lineage=({"child": node, "parent": "org/" + text, "relation": "finetune", "declared_in": "card",
@@ -225,7 +225,8 @@ def _hostile_report(text: str) -> Report:
                   "parent_license": None, "parent_spdx": None, "resolved": False}),
         findings=(), obligations=(),
         packs=({"id": text, "version": text, "sha256": text},),
-        evaluated=({"id": node, "kind": "model", "source": "hub", "revision": SHA, "status": "ok"},
+        evaluated=({"id": node, "kind": "model", "source": "hub", "revision": SHA, "status": "ok",
+                    "card": {"model_type": text, "evaluations": [{"metric": text, "value": 0.5, "dataset": text}]}},
                    {"id": "org/" + text, "kind": "model", "source": "hub", "revision": None, "status": "ok"},
                    {"id": "teach/" + text, "kind": "api", "source": "catalog", "revision": None, "status": "ok"}),
         date="2026-12-01", policy={}, catalog_digest=text)
@@ -301,13 +302,19 @@ MERGE_CARDS = {
 }
 
 
-@pytest.fixture(scope="module")
-def merge_with_generated_data(tmp_path_factory: pytest.TempPathFactory) -> list[Report | TargetError]:
-    cards = tmp_path_factory.mktemp("merge") / "cards"
+def write_merge_cards(cards: Path) -> Path:
+    """A merge of two bases trained on a dataset whose card names the teacher that generated it; the merge's
+    card path."""
     for name, text in MERGE_CARDS.items():
         (cards / name).parent.mkdir(parents=True, exist_ok=True)
         (cards / name).write_text(text)
-    results = _check(cards / "acme__merged.md", cards=cards)
+    return cards / "acme__merged.md"
+
+
+@pytest.fixture(scope="module")
+def merge_with_generated_data(tmp_path_factory: pytest.TempPathFactory) -> list[Report | TargetError]:
+    cards = tmp_path_factory.mktemp("merge") / "cards"
+    results = _check(write_merge_cards(cards), cards=cards)
     assert all(isinstance(r, Report) for r in results)
     return results
 

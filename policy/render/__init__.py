@@ -27,6 +27,7 @@ DOCUMENT_FORMATS: dict[str, str] = {
     "spdx-tv": "policy.render.spdx",
     "cyclonedx": "policy.render.cyclonedx",
     "cyclonedx-1.7": "policy.render.cyclonedx",
+    "spdx3": "policy.render.spdx3",
 }
 FORMATS = (*STREAM_FORMATS, *DOCUMENT_FORMATS)
 

@@ -90,6 +90,23 @@ class BomGraph:
         return out
 
 
+def edge_origin(node: BomNode, edge: BomEdge) -> tuple[str, str]:
+    """Who supplied an edge of `node` (`self`: the node's own card or Hub entry; `tool`: policycheck's curation
+    or the user's policy file) and a note saying where it came from, with a curation's section, quote and
+    address."""
+    how = "inferred as the Hub infers it" if edge.inferred else "declared"
+    if edge.declared_in == "card":
+        return "self", f"{how} in the card of {node.id}"
+    if edge.declared_in == "hub-api":
+        return "self", f"the Hub's model tree for {node.id}"
+    cite = edge.citation or {}
+    where = "a policycheck curation" if edge.declared_in == "curation" else "the user's policy file"
+    if cite.get("source"):
+        quote = f' "{cite["quote"]}"' if cite.get("quote") else ""
+        return "tool", f"{where}, citing {cite.get('section') or 'its source'}:{quote} ({cite['source']})"
+    return "tool", where
+
+
 def _nodes(report: Report, table: dict[str, dict[str, str]]) -> list[BomNode]:
     subject = report.subject
     slic = subject.get("license") or {}

@@ -56,7 +56,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from policy import __version__
-from policy.render.bom_graph import BATCH_REF, WEIGHT_RELATIONS, BomEdge, BomGraph, BomNode, Key, build_graph
+from policy.render.bom_graph import BATCH_REF, WEIGHT_RELATIONS, BomGraph, BomNode, Key, build_graph, edge_origin
 from policy.report import DISCLAIMER, Report, TargetError
 
 NS = "policycheck"
@@ -255,22 +255,6 @@ def _edge_property(relation: str) -> str:
     return f"{NS}:{named[relation]}" if relation in named else f"{NS}:relation:{relation}"
 
 
-def _origin_note(node: BomNode, edge: BomEdge) -> tuple[str, str]:
-    """(who supplied the edge: `self` for the child's own card or Hub entry, `tool` for policycheck's data or the
-    user's policy, and a note saying where it came from)."""
-    how = "inferred as the Hub infers it" if edge.inferred else "declared"
-    if edge.declared_in == "card":
-        return "self", f"{how} in the card of {node.id}"
-    if edge.declared_in == "hub-api":
-        return "self", f"the Hub's model tree for {node.id}"
-    cite = edge.citation or {}
-    where = "a policycheck curation" if edge.declared_in == "curation" else "the user's policy file"
-    if cite.get("source"):
-        quote = f' "{cite["quote"]}"' if cite.get("quote") else ""
-        return "tool", f"{where}, citing {cite.get('section') or 'its source'}:{quote} ({cite['source']})"
-    return "tool", where
-
-
 def _add_citations(document: dict[str, Any], graph: BomGraph) -> None:
     """CycloneDX 1.7 `citations`: for each lineage property and each license, who supplied it. A model's own
     card (or Hub entry) is attributed to the model; curations, the user's policy and concluded licenses to
@@ -290,7 +274,7 @@ def _add_citations(document: dict[str, Any], graph: BomGraph) -> None:
             index = next((i for i, p in enumerate(props) if p.get("name") == name and p.get("value") == value), None)
             if index is None:
                 continue
-            who, note = _origin_note(node, edge)
+            who, note = edge_origin(node, edge)
             citations.append({"pointers": [f"{pointer}/properties/{index}"], "timestamp": stamp,
                               "attributedTo": ref if who == "self" else TOOL_REF, "note": note})
         for i, entry in enumerate(comp.get("licenses", [])):
