@@ -75,6 +75,9 @@ class ReportFormat(str, Enum):
     spdx3 = "spdx3"
 
 
+BOM_FORMATS = frozenset({"cyclonedx", "cyclonedx-1.7", "spdx3"})  # these list a Hub subject's weight hashes
+
+
 class Severity(str, Enum):
     error = "error"
     warning = "warning"
@@ -164,7 +167,8 @@ def check(
     day = _date(today)
     options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
                            fail_on=fail_on.value if fail_on else None, today=day, use_cache=not no_cache,
-                           offline=offline, revision=revision, hub_deadline=hub_deadline, evals=evals)
+                           offline=offline, revision=revision, hub_deadline=hub_deadline, evals=evals,
+                           weight_hashes=format.value in BOM_FORMATS)
     codes: set[int] = set()  # results are written as they arrive and not kept: a batch's memory stays flat
 
     def code_of(r: object, failed: bool = False) -> None:

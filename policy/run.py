@@ -8,6 +8,7 @@ file fill in what is still missing. One bad target never aborts a batch: it beco
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from policy.evidence.fingerprints import (
     gguf_evidence,
     header_base_ids,
     is_fingerprinted,
+    is_weight_file,
     tokenizer_evidence,
 )
 from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
@@ -56,6 +58,7 @@ class CheckOptions:
     prefetch: bool = True  # fetch a node's declared parents as soon as it arrives (off for the tree audit,
     # whose in-tree parents come from the listing)
     evals: Path | None = None  # independent evaluation values (CSV or JSON) to judge claims against
+    weight_hashes: bool = False  # read the sha256 of a Hub subject's weight files (one listing; the BOM formats)
 
 
 class Sources:
@@ -171,8 +174,10 @@ class Checker:
                 weights = [(e.parent, lineage.nodes[e.parent].config) for e in known if e.child == subject.id
                            and e.relation in ("finetune", "adapter", "merge") and e.parent in lineage.nodes]
                 evidence += config_evidence(subject.id, subject.config, weights)
-            if len(self.fingerprints) and subject.source == "hub":
+            hashes: dict[str, str] = {}
+            if (len(self.fingerprints) or self.options.weight_hashes) and subject.source == "hub":
                 hashes = self.sources.hub.file_hashes(subject.id, subject.revision, is_fingerprinted)
+            if len(self.fingerprints) and subject.source == "hub":
                 evidence += fingerprint_evidence(subject.id, subject.license.display() if subject.license.present
                                                  else "", [e.parent for e in known], hashes, self.fingerprints)
                 bases = [e.parent for e in known if e.child == subject.id and e.relation in WEIGHT_RELATIONS]
@@ -180,7 +185,10 @@ class Checker:
                 evidence += tokenizer_evidence(subject.id, hashes, families, self.fingerprints)
             report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today,
                               evidence)
-            return _truthful(replace(report, catalog_digest=self.bundle.catalog_digest), subject, lineage.root)
+            report = replace(report, catalog_digest=self.bundle.catalog_digest)
+            if self.options.weight_hashes:
+                report = replace(report, subject={**report.subject, "weights": weight_files(hashes)})
+            return _truthful(report, subject, lineage.root)
         except InputError as exc:
             return TargetError(target, exc.message, tuple(d.to_dict() for d in exc.diagnostics),
                                tuple(format_diagnostic(d) for d in exc.diagnostics))
@@ -282,6 +290,16 @@ def load_independent(path: Path) -> list[Independent]:
         return parse_independent(text, str(path), benchmarks())
     except InputError as exc:
         raise UsageError(f"--evals {exc.message}") from None
+
+
+MAX_WEIGHT_FILES = 200
+
+
+def weight_files(hashes: Mapping[str, str]) -> list[dict[str, str]]:
+    """The subject's weight files with the sha256 the Hub lists for them (LFS files only: a git blob id is not
+    a digest of the file), sorted by path, at most MAX_WEIGHT_FILES."""
+    return [{"path": path, "sha256": sha} for path, sha in sorted(hashes.items())
+            if is_weight_file(path) and re.fullmatch(r"[0-9a-f]{64}", sha)][:MAX_WEIGHT_FILES]
 
 
 def _truthful(report: Report, read: ModelFacts, evaluated: ModelFacts) -> Report:

@@ -397,3 +397,45 @@ def test_hostile_strings_in_cyclonedx_17(text: str) -> None:
     out = render([_hostile_report(text)], fmt="cyclonedx-1.7")
     _valid_17(out)
     assert _parse(out).metadata.component.name == "acme/" + text  # type: ignore[union-attr]
+
+
+# -- a Hub subject: its weight files' SHA-256, read only for the BOM formats -------------------------------------
+def test_a_hub_subject_lists_its_weight_files_with_their_sha256(hubsim: Any, hub_env: dict[str, str],
+                                                               tmp_path: Path) -> None:
+    import hashlib
+    import subprocess
+    import sys
+
+    from policy.render.spdx3_validate import validate
+    from tests.hubsim import make_card
+
+    weights = {"model-00001-of-00002.safetensors": b"\x01" * 4096, "model-00002-of-00002.safetensors": b"\x02" * 99}
+    hubsim.add_model("acme/base", {"README.md": make_card({"license": "apache-2.0"}), "model.safetensors": b"b"})
+    hubsim.add_model("acme/m", {"README.md": make_card({"license": "apache-2.0", "base_model": "acme/base"}),
+                                "config.json": b"{}", **weights})
+
+    def run(fmt: str) -> str:
+        hubsim.clear_log()
+        proc = subprocess.run([sys.executable, "-m", "policy.cli", "check", "acme/m", "--format", fmt],
+                              env=hub_env, capture_output=True, text=True, timeout=120, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    expected = {(path, hashlib.sha256(data).hexdigest()) for path, data in weights.items()}
+    bom = json.loads(run("cyclonedx"))
+    _valid(json.dumps(bom))
+    assert hubsim.count("GET", "/api/models/acme/m/tree/") == 1  # one listing, for the subject only
+    files = bom["metadata"]["component"]["components"]
+    assert {(f["name"], f["hashes"][0]["content"]) for f in files} == expected
+    assert {f["type"] for f in files} == {"file"} and {f["hashes"][0]["alg"] for f in files} == {"SHA-256"}
+    assert all("components" not in c for c in bom["components"])  # the base's weights were not listed
+
+    doc = json.loads(run("spdx3"))
+    assert validate(json.dumps(doc)) == []
+    spdx_files = {e["name"]: e["verifiedUsing"][0]["hashValue"] for e in doc["@graph"] if e["type"] == "software_File"}
+    assert set(spdx_files.items()) == expected
+    [contains] = [e for e in doc["@graph"] if e["type"] == "Relationship" and e["relationshipType"] == "contains"]
+    assert len(contains["to"]) == 2
+
+    report = json.loads(run("json"))
+    assert "weights" not in report["subject"] and hubsim.count("GET", "/api/models/acme/m/tree/") == 0

@@ -44,6 +44,7 @@ class BomNode:
     concluded: str | None  # resolved by policycheck (SPDX expression)
     card: dict[str, Any] = field(default_factory=dict)  # the report's card summary (task, languages, ...)
     last_modified: str | None = None
+    weights: list[tuple[str, str]] = field(default_factory=list)  # (path, sha256) of LFS weight files (subjects)
     subject: bool = False
     verdict: str | None = None
     edges: list[BomEdge] = field(default_factory=list)  # to its parents, in the order the lineage lists them
@@ -122,7 +123,9 @@ def _nodes(report: Report, table: dict[str, dict[str, str]]) -> list[BomNode]:
     out = [BomNode(sid, str(s_eval.get("kind") or "model"), str(s_eval.get("source") or subject.get("source") or ""),
                    str(s_eval.get("status") or subject.get("status") or "ok"), subject.get("revision"),
                    str(raw) if raw else None, declared or concluded, concluded, card=dict(s_eval.get("card") or {}),
-                   last_modified=subject.get("last_modified"), subject=True, verdict=report.verdict)]
+                   last_modified=subject.get("last_modified"), subject=True, verdict=report.verdict,
+                   weights=[(str(w["path"]), str(w["sha256"])) for w in subject.get("weights") or ()
+                            if isinstance(w, dict) and w.get("path") and w.get("sha256")])]
     for nid, e in evaluated.items():
         if nid == sid:
             continue

@@ -41,8 +41,9 @@ library's strict schema in the tests:
   card or Hub entry is attributed to that model's component; a curation, the user's policy file and every
   concluded license to policycheck (the tool component `policycheck-tool`), with the curation's section, quote
   and address in the note.
-Hashes: policycheck reads no file digests (the commit sha is the component's version and purl version), so
-components carry none.
+Hashes: a subject read from the Hub has a `file` sub-component per weight file with the SHA-256 the Hub lists
+for it (its LFS digest; one file listing, read only for the BOM formats). Ancestors carry none: their commit
+sha is their version and purl version.
 The renderer does not validate (the tests validate against the CycloneDX 1.6 and 1.7 schemas).
 """
 
@@ -134,7 +135,17 @@ def _component(graph: BomGraph, node: BomNode, ref: str | None) -> Any:
         name=node.id, version=node.revision or None, bom_ref=ref,
         purl=purl(node.id, node.revision) if node.kind == "model" and node.on_hub else None,
         licenses=_licenses(node, graph.licenses),
-        properties=[Property(name=f"{NS}:{k}", value=v) for k, v in [*props, *_edge_props(graph, node)]])
+        properties=[Property(name=f"{NS}:{k}", value=v) for k, v in [*props, *_edge_props(graph, node)]],
+        components=_weight_files(node, ref) if ref else None)
+
+
+def _weight_files(node: BomNode, ref: str) -> list[Any]:
+    """A `file` component per weight file of the model, with the SHA-256 the Hub lists for it."""
+    from cyclonedx.model import HashAlgorithm, HashType
+    from cyclonedx.model.component import Component, ComponentType
+
+    return [Component(type=ComponentType.FILE, name=path, bom_ref=f"{ref}#{path}",
+                      hashes=[HashType(alg=HashAlgorithm.SHA_256, content=sha)]) for path, sha in node.weights]
 
 
 def _serial(graph: BomGraph) -> uuid.UUID:

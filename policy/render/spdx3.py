@@ -10,6 +10,8 @@ name = the id, `software_packageVersion` = the commit sha evaluated, `software_p
 and datasets on the Hub (the same rule as CycloneDX and SPDX 2.3: `BomNode.on_hub`), `releaseTime` = the Hub's
 last modification, `ai_typeOfModel` = the card's model_type and architectures, `ai_metric` = its model-index
 results as declared; `dataset_datasetType` (required) is `noAssertion`: card summaries do not say the modality.
+A subject read from the Hub `contains` a `software_File` per weight file, `verifiedUsing` the SHA-256 the Hub
+lists for it.
 
 Lineage (child → parent in policycheck, the other way round where SPDX says so):
     finetune, adapter, merge, quantized → parent `ancestorOf` child (one relationship per parent: a merge
@@ -163,6 +165,12 @@ def _package(doc: _Doc, key: Key, node: BomNode) -> None:
     else:
         props.update(_ai_fields(node))
     doc.add("dataset_DatasetPackage" if dataset else "ai_AIPackage", doc.ids[key], **props)
+    files = [doc.add("software_File", f"{doc.ids[key]}/file/{_segment(path)}", name=path,
+                     software_primaryPurpose="model",
+                     verifiedUsing=[{"type": "Hash", "algorithm": "sha256", "hashValue": sha}])
+             for path, sha in node.weights]
+    if files:
+        doc.relate(doc.ids[key], "contains", files, "the weight files, with the SHA-256 the Hub lists for them")
 
 
 def _origin(node: BomNode, edge: BomEdge) -> str:
