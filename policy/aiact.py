@@ -33,6 +33,9 @@ RESTRICTED = frozenset({"use-restricted", "model-license", "provider-terms", "un
 USER_THRESHOLD_CLAUSES = frozenset({"mau-limit"})
 USE_CLAUSES = ("use-restriction", "acceptable-use")
 MAX_VALUES = 50  # values listed per item (a card can declare thousands of datasets)
+# fills that only hint at an answer: shown under a gap, never counted as filled (a repo's last change is not its
+# release date)
+HINTS = frozenset({"release_date"})
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class AiActData:
     def statement(self, sid: str) -> dict[str, Any]:
         entry = next((a for a in self.applicability if a["id"] == sid), None)
         if entry is None:
-            raise ConfigError(f"rules/aiact/gpai.yaml: no applicability entry '{sid}'")
+            raise ConfigError(f"{NAME}: no applicability entry '{sid}'")
         return self.cited(entry)
 
     def cited(self, entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -122,6 +125,16 @@ class _Facts:
         wanted = set(relations)
         return [e for e in self.lineage if e.get("relation") in wanted and (child is None or e.get("child") == child)]
 
+    def weight_edges(self) -> list[Mapping[str, Any]]:
+        """The edges of the subject's own weights lineage (its bases, their bases, ...), not those of a teacher's
+        or a dataset's ancestry: a teacher's base does not govern the student's weights."""
+        reached, out = {self.sid}, []
+        for e in self.lineage:  # the lineage lists edges in walk order: a child comes before its parents' edges
+            if e.get("relation") in WEIGHT_RELATIONS and e.get("child") in reached:
+                out.append(e)
+                reached.add(str(e.get("parent")))
+        return out
+
     def model_id(self) -> list[str]:
         rev = self.subject.get("revision")
         return [self.sid, f"commit {rev}" if rev else "no commit recorded (read from a local card)"]
@@ -140,19 +153,22 @@ class _Facts:
 
     def base_models(self) -> list[str]:
         return [f"{e['child']} is a {e['relation']} of {e['parent']} ({self._license(e)}; from {self._origin(e)})"
-                for e in self.edges(WEIGHT_RELATIONS)]
+                for e in self.weight_edges()]
 
-    def teachers(self) -> list[str]:
-        return [f"{e['parent']}{' (an API model)' if e.get('parent_kind') == 'api' else ''} "
-                f"({self._license(e)}; from {self._origin(e)})" for e in self.edges(("distillation",), self.sid)]
+    def library(self) -> list[str]:
+        lib = self.card.get("library")
+        return [f"{lib} (the card's library_name; its version is not declared)"] if lib else []
 
     def datasets(self) -> list[str]:
-        return [f"{e['parent']} ({self._license(e)}; from {self._origin(e)})"
-                for e in self.edges(("trained_on",), self.sid)]
+        return [f"{e['parent']} ({self._license(e)}; from {self._origin(e)}; whether it is publicly available is "
+                "not checked)" for e in self.edges(("trained_on",), self.sid)]
 
     def synthetic_data(self) -> list[str]:
+        """The models whose outputs trained the subject: its teachers, and those of the datasets it was trained on
+        (not the teachers somewhere in a base's or a teacher's own ancestry)."""
+        own = {self.sid, *(str(e["parent"]) for e in self.edges(("trained_on",), self.sid))}
         out = []
-        for e in self.edges(("distillation",)):
+        for e in (e for e in self.edges(("distillation",)) if e.get("child") in own):
             api = " (an API model)" if e.get("parent_kind") == "api" else ""
             if e.get("child") == self.sid:
                 what = f"outputs of {e['parent']}{api} trained {self.sid}"
@@ -221,7 +237,7 @@ def _open_source(report: Report, facts: _Facts, data: AiActData) -> dict[str, An
     lic = report.subject.get("license") or {}
     own = set(lic.get("categories") or ()) if lic.get("known") else set()
     chain = [(str(e["parent"]), str(e.get("parent_license")), _categories(report, e.get("parent_license")))
-             for e in facts.edges(WEIGHT_RELATIONS)]
+             for e in facts.weight_edges()]
     thresholds = sorted({o.source for o in report.obligations if o.clause in USER_THRESHOLD_CLAUSES})
     basis = ["open-source-exemption", "open-source-exemption-conditions",
              "open-source-exemption-excludes-systemic-risk"]
@@ -251,8 +267,9 @@ def _open_source(report: Report, facts: _Facts, data: AiActData) -> dict[str, An
 def _assessments(report: Report, facts: _Facts, data: AiActData) -> list[dict[str, Any]]:
     out = [_open_source(report, facts, data),
            {"question": "Systemic risk (Article 51)",
-            "answer": "Unknown: the card declares no training compute. Above 10^25 FLOP a model is presumed to have "
-                      "systemic risk; then the open-source exemption never applies and Article 55 adds duties.",
+            "answer": "Unknown: policycheck does not read training compute; ask the provider. Above 10^25 FLOP a "
+                      "model is presumed to have systemic risk; then the open-source exemption never applies and "
+                      "Article 55 adds duties.",
             "basis": [data.statement(b) for b in ("systemic-risk-presumption", "systemic-risk-obligations",
                                                   "open-source-exemption-excludes-systemic-risk")]}]
     bases = facts.edges(WEIGHT_RELATIONS, facts.sid)
@@ -261,7 +278,7 @@ def _assessments(report: Report, facts: _Facts, data: AiActData) -> list[dict[st
         out.append({"question": "Who is the provider of a modified model",
                     "answer": f"This model modifies {names}. Its modifier is the provider only if the modification "
                               "used more than a third of the original model's training compute; the duties then "
-                              "cover the modification. The card does not declare that compute.",
+                              "cover the modification. policycheck does not read that compute: ask the provider.",
                     "basis": [data.statement(b) for b in ("fine-tuner-becomes-provider",
                                                           "fine-tuner-threshold-fallback",
                                                           "fine-tuner-obligations-limited")]})
@@ -278,13 +295,16 @@ def build_pack(report: Report, data: AiActData | None = None) -> dict[str, Any]:
     for sid, title, article in SECTIONS:
         items = []
         for item in (i for i in data.items if i["section"] == sid):
-            values = facts.values(item["fill"])
+            found = facts.values(item["fill"])
+            hint = item["fill"] in HINTS
+            values = [] if hint else found
             filled, gaps = filled + bool(values), gaps + (not values)
             items.append({**data.cited(item), "status": "filled" if values else "gap", "answers": values,
-                          "derivable": item["fill"] is not None,
-                          "systemic_only": str(item["id"]).startswith("tech-doc-sr-")})
+                          "hints": found if hint else [], "derivable": item["fill"] is not None,
+                          "systemic_only": bool(item.get("systemic_only"))})
         sections.append({"id": sid, "title": title, "article": article, "entries": items})
-    teachers = facts.synthetic_data()
+    generators = facts.synthetic_data()
+    assessments = _assessments(report, facts, data)
     subject = report.subject
     return _cleaned({
         "schema": "policycheck/aiact-pack/v1",
@@ -297,8 +317,10 @@ def build_pack(report: Report, data: AiActData | None = None) -> dict[str, Any]:
         "notices": list(report.notices),
         "act": dict(data.act),
         "applicability": [data.cited(a) for a in data.applicability],
-        "assessments": _assessments(report, facts, data),
-        "synthetic_data": teachers,
+        "assessments": assessments,
+        # the per-item note on Article 53(2) is left out where the lineage already rules the exemption out
+        "exemption_possible": not assessments[0]["answer"].startswith("Not a candidate"),
+        "synthetic_data": generators,
         "sections": sections,
         "counts": {"total": filled + gaps, "filled": filled, "gaps": gaps},
         "packs": [dict(p) for p in report.packs], "catalog_sha256": report.catalog_digest,

@@ -281,9 +281,10 @@ class HubSource:
         expand = MODEL_EXPAND if kind == "model" else EXPAND
         # The README download does not have to wait for the commit sha: start it now at the same revision and
         # keep it if it resolved to the commit model_info reports (else download it pinned afterwards).
-        _probe_symlinks(repo_id, kind)
-        early = (_speculate(self._download_readme, repo_id, kind, revision or "main")
-                 if self._early and not self._down else None)
+        early = None
+        if self._early and not self._down:
+            _probe_symlinks(repo_id, kind)  # before the daemon download below, never on it
+            early = _speculate(self._download_readme, repo_id, kind, revision or "main")
         try:
             info = self._call(lambda: info_fn(repo_id, revision=revision, expand=expand,
                                               timeout=self._timeout()), f"{kind} info of {repo_id}")
