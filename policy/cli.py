@@ -203,7 +203,8 @@ def check(
             for r in results:  # a document covers the whole batch
                 code_of(r)
                 collected.append(r)
-            document = render_document(format.value, collected, RenderOptions(templates=tuple(templates or ())))
+            document = render_document(format.value, collected,
+                                       RenderOptions(templates=tuple(templates or ()), day=day))
             write(document)
     raise typer.Exit(_combine(sorted(codes)))
 

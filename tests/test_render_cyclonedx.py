@@ -439,3 +439,13 @@ def test_a_hub_subject_lists_its_weight_files_with_their_sha256(hubsim: Any, hub
 
     report = json.loads(run("json"))
     assert "weights" not in report["subject"] and hubsim.count("GET", "/api/models/acme/m/tree/") == 0
+
+
+def test_a_batch_where_every_target_failed_is_dated_by_the_run() -> None:
+    from policy.render import RenderOptions
+
+    out = render([TargetError("x/y", "could not be read")], RenderOptions(day=TODAY), fmt="cyclonedx-1.7")
+    _valid_17(out)
+    data = json.loads(out)
+    assert data["metadata"]["timestamp"].startswith("2026-12-01T00:00:00")
+    assert {"name": "policycheck:verdict", "value": "error"} in data["metadata"]["properties"]

@@ -290,3 +290,12 @@ def test_validation_sends_nothing_to_the_network(tmp_path: Path, r1_llama: list[
            "http://127.0.0.1:9", "NO_PROXY": ""}
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_a_batch_where_every_target_failed_is_dated_by_the_run() -> None:
+    from policy.render import RenderOptions
+
+    out = render([TargetError("x/y", "could not be read")], RenderOptions(day=TODAY))
+    assert validate(out) == []
+    [creation] = [e for e in json.loads(out)["@graph"] if e["type"] == "CreationInfo"]
+    assert creation["created"] == "2026-12-01T00:00:00Z"

@@ -8,6 +8,7 @@ formats below build one document for the whole batch, each in its own module wit
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class RenderOptions:
     color: bool = False
     width: int = 80
     concise: bool = False  # text: one line per target
+    day: dt.date | None = None  # the run's date, for documents of a batch in which no target could be read
 
 
 def render_document(fmt: str, results: Sequence[Report | TargetError], options: RenderOptions) -> str | bytes:

@@ -140,10 +140,12 @@ def _nodes(report: Report, table: dict[str, dict[str, str]]) -> list[BomNode]:
     return out
 
 
-def build_graph(results: Sequence[Report | TargetError], taken: Sequence[str] = (BATCH_REF,)) -> BomGraph:
+def build_graph(results: Sequence[Report | TargetError], taken: Sequence[str] = (BATCH_REF,),
+                day: dt.date | None = None) -> BomGraph:
+    """`day`: the document's date when no report gives one (every target failed); reports' own date wins."""
     reports = [r for r in results if isinstance(r, Report)]
     errors = [r for r in results if isinstance(r, TargetError)]
-    day = dt.date.fromisoformat(reports[0].date) if reports else dt.date(1970, 1, 1)
+    day = dt.date.fromisoformat(reports[0].date) if reports else day or dt.date(1970, 1, 1)
     table = {lid: info for r in reports for lid, info in r.licenses.items()}
 
     nodes: dict[Key, BomNode] = {}

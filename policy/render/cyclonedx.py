@@ -200,7 +200,7 @@ def render(results: Sequence[Report | TargetError], options: object = None, fmt:
 
     v17 = fmt == "cyclonedx-1.7"
     writer = JsonV1Dot7 if v17 else JsonV1Dot6
-    graph = build_graph(results, taken=(BATCH_REF, TOOL_REF))
+    graph = build_graph(results, taken=(BATCH_REF, TOOL_REF), day=getattr(options, "day", None))
     document = json.loads(writer(build_bom(results, graph)).output_as_string())
     _add_model_cards(document, graph)
     if v17:

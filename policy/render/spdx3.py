@@ -215,8 +215,8 @@ def _metadata(graph: BomGraph) -> list[tuple[str, str]]:
     return out
 
 
-def build_document(results: Sequence[Report | TargetError]) -> dict[str, Any]:
-    graph = build_graph(results)
+def build_document(results: Sequence[Report | TargetError], day: dt.date | None = None) -> dict[str, Any]:
+    graph = build_graph(results, day=day)
     doc = _Doc(graph)
     agent = doc.add("SoftwareAgent", f"{doc.ns}agent/policycheck", name="policycheck")
     tool = doc.add("Tool", f"{doc.ns}tool/policycheck", name=f"policycheck {__version__}")
@@ -250,4 +250,4 @@ def build_document(results: Sequence[Report | TargetError]) -> dict[str, Any]:
 
 
 def render(results: Sequence[Report | TargetError], options: object = None, fmt: str = "spdx3") -> str:
-    return json.dumps(build_document(results), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(build_document(results, getattr(options, "day", None)), indent=2, ensure_ascii=False) + "\n"
