@@ -39,6 +39,9 @@ class InputError(PolicyError):
     """A target (model card, folder, repo id) cannot be read or parsed."""
 
 
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer its reader left
+
+
 class UsageError(PolicyError):
     """The command line is wrong."""
 
@@ -72,6 +75,12 @@ def guarded(command: Callable[[], int | None]) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`policycheck ... | head`): stop writing, say nothing
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+        return EXIT_BROKEN_PIPE
     except Exception:  # a bug in policycheck
         import traceback
 

@@ -599,8 +599,12 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
         severity = "note" if f.kind in ("obligation", "note") else (
             f.severity if f.kind == "violation" else "warning")
         message = f.message or f.title
-        diag = Diagnostic(filename, span.line if span else 1, span.col if span else 1, f.rule, message,
-                          f.remediation, severity, max(len(span.text), 1) if span else 1)
+        line, col, width = (span.line, span.col, max(len(span.text), 1)) if span else (1, 1, 1)
+        card_lines = body.splitlines()
+        if f.line and 0 < f.line <= len(card_lines):  # evidence: the line of the card's text it quotes
+            row = card_lines[f.line - 1]
+            line, col, width = f.line, len(row) - len(row.lstrip()) + 1, max(len(row.strip()), 1)
+        diag = Diagnostic(filename, line, col, f.rule, message, f.remediation, severity, width)
         out.append(Problem(diag, "rule", None, f.kind, unresolved, f.ancestor))
     return out
 

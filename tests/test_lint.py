@@ -424,3 +424,27 @@ def test_a_model_card_md_is_named_by_its_folder(tmp_path: Path) -> None:
     folder.mkdir(parents=True)
     assert card_id_from_path(folder / "MODEL_CARD.md") == "Llama-3.1-8B-Legal"
     assert card_id_from_path(folder / "README.md") == "Llama-3.1-8B-Legal"
+
+
+def test_prose_evidence_is_reported_at_the_line_it_quotes(run_cli: Any, tmp_path: Path) -> None:
+    card = tmp_path / "README.md"
+    card.write_text("---\nlicense: mit\n---\n# m\n\nSome words.\n\n  This model was distilled from "
+                    "DeepSeek-R1 on our data.\n")
+    result = run_cli("lint", "--offline", card)
+    assert f"{card}:8:3: warning[undeclared-lineage-in-prose]" in result.out, result.out
+    assert " 8 |   This model was distilled from DeepSeek-R1" in result.out
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    card = tmp_path / "README.md"
+    card.write_text("---\nlicense: mit\nbase_model: [not a repo id]\n---\n# m\n")
+    proc = subprocess.Popen([sys.executable, "-m", "policy.entry", "lint", "--offline", str(card)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # like `| head` having read what it wanted
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141, err  # 128 + SIGPIPE, as a shell reports it
+    assert "Traceback" not in err and "internal error" not in err
