@@ -227,3 +227,29 @@ def test_the_command_writes_packs_and_exits_review(run_cli: Any, tmp_path: Path)
     missing = run_cli("aiact", "--offline", "--cards", EXAMPLES, R1_LLAMA, tmp_path / "nope.md", "-f", "json")
     assert missing.code == 2  # a target that cannot be read is an error; the other pack is still written
     assert json.loads(missing.out)["subject"]["id"] == "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"
+
+
+def test_a_hub_model_through_the_real_client(hubsim: Any, hub_env: dict[str, str]) -> None:
+    import subprocess
+    import sys
+
+    from tests.hubsim import make_card
+
+    hubsim.add_model("acme/teacher", {"README.md": make_card({"license": "apache-2.0"}, "# teacher\n")})
+    hubsim.add_model("acme/student", {"README.md": make_card(
+        {"license": "apache-2.0", "teacher_model": "acme/teacher", "pipeline_tag": "text-generation",
+         "library_name": "transformers"}, "# student\n\nA small model.\n")})
+    proc = subprocess.run([sys.executable, "-m", "policy.cli", "aiact", "acme/student", "-f", "json"], env=hub_env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 3, proc.stderr
+    pack = json.loads(proc.stdout)
+    sha = pack["subject"]["revision"]
+    assert sha and len(sha) == 40 and pack["subject"]["source"] == "hub"
+    items = _items(pack)
+    assert items["summary-model-names"]["answers"] == ["acme/student", f"commit {sha}"]
+    assert items["tech-doc-integration-means"]["answers"] == [
+        f"https://huggingface.co/acme/student/blob/{sha}/README.md"]
+    [generator] = items["summary-synthetic-generator-models"]["answers"]
+    assert generator.startswith("outputs of acme/teacher trained acme/student (apache-2.0; from the card")
+    assert items["tech-doc-release-distribution"]["status"] == "gap" and items["tech-doc-release-distribution"][
+        "hints"]  # the Hub's last change, as a hint only
