@@ -111,7 +111,8 @@ class _Facts:
         self.card: Mapping[str, Any] = own.get("card") or {}
         self.lineage = list(report.lineage)
 
-    def _license(self, entry: Mapping[str, Any]) -> str:
+    @staticmethod
+    def _license(entry: Mapping[str, Any]) -> str:
         return str(entry.get("parent_license") or "license unknown")
 
     @staticmethod

@@ -97,6 +97,12 @@ EvalsOpt = Annotated[Path | None, typer.Option("--evals", metavar="FILE", help="
                                                "(CSV or JSON rows: model, revision, benchmark, value, scale, "
                                                "source), e.g. a frozen leaderboard export; claims are judged "
                                                "against them. Never fetched.")]
+PolicyOpt = Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml found "
+                                                "upward from the target).")]
+CardsOpt = Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards to resolve ancestors "
+                                                     "offline.")]
+OfflineOpt = Annotated[bool, typer.Option("--offline", help="Send no request to the Hub.")]
+RevisionOpt = Annotated[str | None, typer.Option("--revision", help="Pin Hub targets to this revision.")]
 ColorOpt = Annotated[bool | None, typer.Option("--color/--no-color", help="Colour the text output (default: "
                                                "on a terminal, unless NO_COLOR is set).")]
 
@@ -142,8 +148,7 @@ def check(
     color: ColorOpt = None,
     concise: Annotated[bool, typer.Option("--concise", help="Text: one line per target (verdict, id, the "
                                           "decisive finding), then the summary.")] = False,
-    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
-                                                 "found upward from the target).")] = None,
+    policy: PolicyOpt = None,
     rules: RulesOpt = None,
     cards: Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards (org__name.md or "
                                                       "org/name/README.md) to resolve ancestors offline.")] = None,
@@ -243,15 +248,13 @@ def annex(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the annex to this file.")] = None,
     templates: Annotated[list[Path] | None, typer.Option("--templates", help="Folder overriding the shipped "
                                                          "annex/ and clauses/ templates (repeatable).")] = None,
-    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
-                                                 "found upward from the target).")] = None,
+    policy: PolicyOpt = None,
     rules: RulesOpt = None,
-    cards: Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards to resolve "
-                                                      "ancestors offline.")] = None,
+    cards: CardsOpt = None,
     today: Annotated[str | None, typer.Option("--today", help="Date of the annex and of waiver checks "
                                               "(YYYY-MM-DD; default: today).")] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Send no request to the Hub.")] = False,
-    revision: Annotated[str | None, typer.Option("--revision", help="Pin Hub targets to this revision.")] = None,
+    offline: OfflineOpt = False,
+    revision: RevisionOpt = None,
 ) -> None:
     """Render a partner-agreement annex (a draft for counsel, not legal advice) from the checks of TARGETs.
 
@@ -308,15 +311,13 @@ def aiact(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the pack to this file.")] = None,
     templates: Annotated[list[Path] | None, typer.Option("--templates", help="Folder overriding the shipped "
                                                          "aiact/ templates (repeatable).")] = None,
-    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
-                                                 "found upward from the target).")] = None,
+    policy: PolicyOpt = None,
     rules: RulesOpt = None,
-    cards: Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards to resolve "
-                                                      "ancestors offline.")] = None,
+    cards: CardsOpt = None,
     today: Annotated[str | None, typer.Option("--today", help="Date of the pack (YYYY-MM-DD; default: "
                                               "today).")] = None,
-    offline: Annotated[bool, typer.Option("--offline", help="Send no request to the Hub.")] = False,
-    revision: Annotated[str | None, typer.Option("--revision", help="Pin Hub targets to this revision.")] = None,
+    offline: OfflineOpt = False,
+    revision: RevisionOpt = None,
 ) -> None:
     """Draft the EU AI Act documentation of a general-purpose AI model's provider (Article 53: technical
     documentation, information for downstream providers, copyright policy, public summary of training content)
@@ -448,8 +449,7 @@ def claims(
     target: Annotated[str, typer.Argument(help="A model card file, a model folder or a Hub id (org/name).")],
     evals: EvalsOpt = None,
     format: FormatOpt = Format.text,
-    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
-                                                 "found upward from the target).")] = None,
+    policy: PolicyOpt = None,
     offline: Annotated[bool, typer.Option("--offline", help="Use only local files and the Hub cache; send "
                                           "no request.")] = False,
     revision: Annotated[str | None, typer.Option("--revision", help="Pin a Hub target to this revision.")] = None,

@@ -574,6 +574,7 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
         if right and right not in entries:
             entries[right] = entry
     status = {e.get("id"): e.get("status") for e in report.evaluated}
+    card_lines = body.splitlines()
     out: list[Problem] = []
     for f in report.open_findings:
         if f.rule in _REDUNDANT and (not _REDUNDANT[f.rule] or lint_codes & set(_REDUNDANT[f.rule])):
@@ -600,7 +601,6 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
             f.severity if f.kind == "violation" else "warning")
         message = f.message or f.title
         line, col, width = (span.line, span.col, max(len(span.text), 1)) if span else (1, 1, 1)
-        card_lines = body.splitlines()
         if f.line and 0 < f.line <= len(card_lines):  # evidence: the line of the card's text it quotes
             row = card_lines[f.line - 1]
             line, col, width = f.line, len(row) - len(row.lstrip()) + 1, max(len(row.strip()), 1)

@@ -18,6 +18,7 @@ from policy import __version__
 from policy.render.cyclonedx import build_bom, purl, render
 from policy.report import Report, TargetError
 from policy.run import CheckOptions, iter_check
+from tests.test_render_spdx import STUDENT  # the same student card: house license, API teacher, dataset
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cards"
@@ -162,17 +163,6 @@ def test_a_batch_of_two_reports(r1_llama: list[Report | TargetError]) -> None:
     meta = dict((p.name, p.value) for p in bom.metadata.properties)
     assert meta["policycheck:verdict"] == "error"  # a target could not be read: never pass on missing data
     assert meta["policycheck:not_evaluated"] == "x/y: could not be read"
-
-
-STUDENT = """\
----
-license: other
-license_name: acme-house-license
-base_model: acme/base
-teacher_model: openai/gpt-4o
-datasets: [acme/synth]
----
-"""
 
 
 def test_api_teachers_datasets_expressions_and_unknown_licenses(tmp_path: Path) -> None:
