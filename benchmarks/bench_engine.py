@@ -22,11 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from policy.engine import evaluate  # noqa: E402
+from policy.engine.evaluation import evaluate  # noqa: E402
+from policy.engine.loader import load_bundle  # noqa: E402
 from policy.errors import InputError  # noqa: E402
-from policy.lineage import build_lineage  # noqa: E402
-from policy.loader import load_bundle  # noqa: E402
-from policy.policyfile import Policy  # noqa: E402
+from policy.model.policyfile import Policy  # noqa: E402
+from policy.scan.lineage import build_lineage  # noqa: E402
 from policy.scan.local import LocalSource, read_target  # noqa: E402
 
 TODAY = dt.date(2026, 11, 24)

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_limits.py [--baseline CHECKOUT] [--cards 30000] [--deadline 10]
 
-Each case runs whole `policycheck` processes (`python -m policy.cli`) and reads their wall time and peak memory
+Each case runs whole `policycheck` processes (`python -m policy.cli.app`) and reads their wall time and peak memory
 (the child's maximum resident set, from wait4). With --baseline (another checkout of this project, e.g. a
 `git worktree` of an older commit) every case runs with both codes, side by side in one run; the baseline's
 runs are capped (time and address space) so that a case it cannot survive is printed as such.

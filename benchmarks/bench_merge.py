@@ -29,10 +29,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def measure(sizes: list[int], repeat: int) -> dict[int, float]:
     """Seconds per node (median over `repeat`) for each merge width, with the engine found on sys.path."""
-    from policy.engine import evaluate
-    from policy.facts import DeclaredLicense, Edge, Lineage, ModelFacts
-    from policy.loader import load_bundle
-    from policy.policyfile import Policy
+    from policy.engine.evaluation import evaluate
+    from policy.engine.loader import load_bundle
+    from policy.model.facts import DeclaredLicense, Edge, Lineage, ModelFacts
+    from policy.model.policyfile import Policy
 
     bundle = load_bundle(use_cache=False)
     out = {}

@@ -37,8 +37,8 @@ FIXTURES = ROOT / "tests" / "fixtures" / "cards"
 
 def build_reports(n: int) -> list[Any]:
     """`n` reports: the example and fixture cards evaluated once, offline, repeated."""
-    from policy.report import Report
-    from policy.run import CheckOptions, iter_check
+    from policy.model.report import Report
+    from policy.pipeline.check import CheckOptions, iter_check
 
     targets = [str(p) for p in sorted(EXAMPLES.glob("*.md")) + sorted(FIXTURES.glob("*.md"))]
     reports = [r for r in iter_check(targets, CheckOptions(cards=(EXAMPLES, FIXTURES), offline=True))

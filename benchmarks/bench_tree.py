@@ -51,7 +51,7 @@ def _peak():
     with open(os.environ["BENCH_PEAK_FILE"], "w") as out:
         out.write(kb)
 atexit.register(_peak)
-from policy.entry import main
+from policy.cli.entry import main
 sys.exit(main(sys.argv[1:]))
 """
 

@@ -1,6 +1,6 @@
 """The one error hierarchy of policycheck, the exit codes, and the one handler that maps errors to them.
 
-Only the command line (`policy.cli`, `policy.lint_command`, through `guarded`) turns these into exit codes;
+Only the command line (`policy.cli.app`, `policy.lint.command`, through `guarded`) turns these into exit codes;
 every other module raises them.
 """
 

@@ -49,7 +49,7 @@ class CliResult:
 
 @pytest.fixture
 def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
-    from policy.cli import main
+    from policy.cli.app import main
 
     def run(*args: str | Path) -> CliResult:
         capsys.readouterr()
@@ -62,7 +62,7 @@ def run_cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
 
 @pytest.fixture(scope="session")
 def bundle() -> Any:
-    from policy.loader import load_bundle
+    from policy.engine.loader import load_bundle
 
     return load_bundle()
 

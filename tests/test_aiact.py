@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from policy.aiact import build_pack, load_data, parse_data
+from policy.documents.aiact import build_pack, load_data, parse_data
+from policy.documents.aiact_output import render_aiact
 from policy.errors import ConfigError
-from policy.render.aiact import render_aiact
-from policy.report import Report
-from policy.run import CheckOptions, iter_check
+from policy.model.report import Report
+from policy.pipeline.check import CheckOptions, iter_check
 from tests.test_render_html import CHROMIUM, chromium
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -50,7 +50,7 @@ def _md_plain(text: str) -> str:
 
 # -- the clause library ---------------------------------------------------------------------------------------
 def test_clause_library_loads_with_purpose_and_selectors() -> None:
-    from policy.annex import load_library
+    from policy.documents.annex import load_library
 
     library = {c.id: c for c in load_library()}
     assert set(library) >= {"definitions", "no-distillation", "evaluation-integrity", "lineage-disclosure",
@@ -67,7 +67,7 @@ def test_clause_library_loads_with_purpose_and_selectors() -> None:
 
 
 def _report(obligations: tuple[Any, ...] = (), findings: tuple[Any, ...] = ()) -> Any:
-    from policy.report import Report
+    from policy.model.report import Report
 
     return Report(subject={"id": "acme/plain", "revision": "a" * 40,
                            "license": {"declared": "apache-2.0", "id": "apache-2.0", "known": True}},
@@ -76,8 +76,8 @@ def _report(obligations: tuple[Any, ...] = (), findings: tuple[Any, ...] = ()) -
 
 
 def test_selection_follows_obligations_and_findings() -> None:
-    from policy.annex import build_annex, load_library
-    from policy.report import Finding, Obligation
+    from policy.documents.annex import build_annex, load_library
+    from policy.model.report import Finding, Obligation
 
     library = load_library()
     plain = build_annex([_report()], {}, library)
@@ -105,7 +105,7 @@ def test_selection_follows_obligations_and_findings() -> None:
 
 
 def test_a_broken_clause_file_is_reported_at_its_line(tmp_path: Path) -> None:
-    from policy.annex import load_library
+    from policy.documents.annex import load_library
     from policy.errors import ConfigError
 
     (tmp_path / "clauses").mkdir()
@@ -334,7 +334,7 @@ def test_docx_template_is_built_by_its_script(tmp_path: Path) -> None:
 
 
 def test_parameter_names_follow_the_schema() -> None:
-    from policy.annex import param_tree, parameter_names, placeholder
+    from policy.documents.annex import param_tree, parameter_names, placeholder
 
     names = parameter_names()
     assert {"party.name", "counterparty.name", "governing_law", "notice_days", "audit.notice_days",

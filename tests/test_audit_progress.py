@@ -1,10 +1,10 @@
-"""Progress of the tree audit (policy/audit/progress.py): plain lines off a terminal, a rich bar on one."""
+"""Progress of the tree audit (policy.cli.progress.py): plain lines off a terminal, a rich bar on one."""
 
 from __future__ import annotations
 
 import io
 
-from policy.audit.progress import ProgressDisplay
+from policy.cli.progress import ProgressDisplay
 from policy.audit.tree import Progress
 
 

@@ -29,7 +29,7 @@ from tests.treegen import EXPECTED, GONE_REASON, ROOT, Tree, add_gone_faults, ge
 
 REPO = Path(__file__).resolve().parents[1]
 N = 2000
-CLI = [sys.executable, "-m", "policy.entry"]
+CLI = [sys.executable, "-m", "policy.cli"]
 
 
 def _env(hub: HubSim, tmp: Path) -> dict[str, str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from policy.cards import as_id_list, declared_license, parse_card
 from policy.errors import InputError
+from policy.scan.cards import as_id_list, declared_license, parse_card
 from tests.conftest import CARDS, card
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from policy import licenses
+from policy.model import catalog as licenses
 
 LLAMA_LICENSES = {
     "llama2": "models/llama2/LICENSE",

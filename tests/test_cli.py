@@ -197,7 +197,7 @@ def test_rules_and_licenses_commands(run_cli: Any) -> None:
 
 
 def test_local_check_does_not_import_the_http_stack() -> None:
-    script = ("import sys\nfrom policy.cli import main\n"
+    script = ("import sys\nfrom policy.cli.app import main\n"
               f"code = main(['check', {str(card('Qwen/Qwen2.5-14B'))!r}, '--format', 'json'])\n"
               "print(code, 'huggingface_hub' in sys.modules, 'httpx2' in sys.modules, 'httpx' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout

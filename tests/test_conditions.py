@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from policy.conditions import Compiler, ConditionError
+from policy.engine.conditions import Compiler, ConditionError
 
 
 def compile_(node: Any, roots: tuple[str, ...] = ("model", "ancestor", "clause", "policy")) -> Any:

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from policy.engine import evaluate
-from policy.lineage import build_lineage
-from policy.policyfile import Policy
+from policy.engine.evaluation import evaluate
+from policy.model.policyfile import Policy
+from policy.scan.lineage import build_lineage
 from policy.scan.local import LocalSource, read_target
 from tests.conftest import CARDS
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from policy.engine import channel_of, evaluate, verdict
-from policy.policyfile import policy_from_dict
-from policy.report import Finding
-from policy.ruletest import lineage_from_case
+from policy.engine.evaluation import channel_of, evaluate, verdict
+from policy.engine.ruletest import lineage_from_case
+from policy.model.policyfile import policy_from_dict
+from policy.model.report import Finding
 
 TODAY = dt.date(2026, 11, 24)
 
@@ -187,8 +187,8 @@ def test_a_clause_without_the_params_its_message_needs_does_not_crash(bundle: An
 
 
 def test_card_summary_keeps_strings_only_and_bounds_everything() -> None:
-    from policy.engine import MAX_SUMMARY_ITEMS, MAX_SUMMARY_TEXT, card_summary
-    from policy.facts import ModelFacts
+    from policy.engine.evaluation import MAX_SUMMARY_ITEMS, MAX_SUMMARY_TEXT, card_summary
+    from policy.model.facts import ModelFacts
 
     card = {"pipeline_tag": ["text-generation"], "language": ["en", {"x": 1}, 7, "en", " fr ", *("de",) * 5],
             "library_name": "t" * 10_000,

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from policy.cards import parse_card
 from policy.errors import InputError
 from policy.evidence import Evidence
 from policy.evidence.claims import (
@@ -21,6 +20,7 @@ from policy.evidence.claims import (
     load_benchmarks,
     parse_independent,
 )
+from policy.scan.cards import parse_card
 from policy.yamlload import load_fast
 
 FIXTURES = Path(__file__).parent / "fixtures" / "evidence" / "claims"

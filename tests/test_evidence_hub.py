@@ -37,7 +37,7 @@ def card(meta: dict[str, Any], body: str = "# Model\n") -> dict[str, str]:
 
 
 def cli(env: dict[str, str], *args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "policy.entry", *args], env={**env, "PYTHONPATH": str(REPO)},
+    return subprocess.run([sys.executable, "-m", "policy.cli", *args], env={**env, "PYTHONPATH": str(REPO)},
                           capture_output=True, text=True, timeout=120, cwd=cwd)
 
 

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from policy.cards import as_id_list, parse_card
 from policy.evidence import Evidence
 from policy.evidence.prose import (
     MAX_ITEMS,
@@ -19,6 +18,7 @@ from policy.evidence.prose import (
     load_names,
     prose_lineage,
 )
+from policy.scan.cards import as_id_list, parse_card
 
 FIXTURES = Path(__file__).parent / "fixtures" / "evidence" / "prose"
 CORPUS = Path(__file__).parent / "fixtures" / "corpus" / "cards"  # the 102 real Hub cards

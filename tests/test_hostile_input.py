@@ -20,13 +20,13 @@ from typing import Any
 
 import pytest
 
-from policy.cards import MAX_PARENTS, as_id_list, declared_license, parse_card
-from policy.conditions import MAX_MATCH_LENGTH, OPERATORS, compile_regex
+from policy.engine.conditions import MAX_MATCH_LENGTH, OPERATORS, compile_regex
+from policy.engine.loader import load_bundle, load_policy
 from policy.errors import ConfigError, InputError
-from policy.facts import INVALID, UNAVAILABLE, ModelFacts
-from policy.lineage import build_lineage
-from policy.loader import load_bundle, load_policy
+from policy.model.facts import INVALID, UNAVAILABLE, ModelFacts
+from policy.scan.cards import MAX_PARENTS, as_id_list, declared_license, parse_card
 from policy.scan.ids import looks_like_repo_id, repo_id_problem
+from policy.scan.lineage import build_lineage
 from policy.scan.local import LocalSource
 from policy.templating import check_template
 from policy.yamlload import MAX_DEPTH, load_fast, load_marked
@@ -58,7 +58,7 @@ BOMB_SCRIPT = textwrap.dedent("""
     import resource, sys, time
     resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))  # 1 GB of address space
     sys.path.insert(0, sys.argv[2])
-    from policy.cards import parse_card
+    from policy.scan.cards import parse_card
     from policy.errors import InputError
     text = open(sys.argv[1], encoding="utf-8").read()
     start = time.perf_counter()
@@ -357,7 +357,7 @@ def test_cache_is_json_and_a_pickle_in_its_place_is_never_run(tmp_path: Path,
 
 
 def test_tampered_cache_is_ignored_and_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from policy.loader import _docs_digest
+    from policy.engine.loader import _docs_digest
 
     cache = tmp_path / "cache"
     monkeypatch.setenv("POLICYCHECK_CACHE", str(cache))
@@ -414,7 +414,7 @@ def test_control_character_error_has_a_position() -> None:
 
 
 def test_non_utf8_card_is_a_positioned_input_error() -> None:
-    from policy.cards import decode_card
+    from policy.scan.cards import decode_card
 
     with pytest.raises(InputError) as info:
         decode_card("---\nlicense: mit\nlicense_name: caf\xe9\n---\n".encode("latin-1"), "card.md")
@@ -424,7 +424,7 @@ def test_non_utf8_card_is_a_positioned_input_error() -> None:
 
 
 def test_hub_card_data_gets_the_same_shape_checks() -> None:
-    from policy.cards import check_card_fields
+    from policy.scan.cards import check_card_fields
 
     fields, notes = check_card_fields({"license": {"a": 1}, "base_model": ["org/x", ["org/y"]], "extra": [1]})
     assert fields == {"base_model": ["org/x"], "extra": [1]}

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from policy import licenses
-from policy.facts import DeclaredLicense
+from policy.model import catalog as licenses
+from policy.model.facts import DeclaredLicense
 
 # The Hub's 83 license ids (hub-docs repositories-licenses.md, 2026-06).
 HUB_IDS = [

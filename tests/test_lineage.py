@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from policy.facts import OK, UNAVAILABLE, DeclaredLicense, ModelFacts
-from policy.lineage import build_lineage, infer_relation
-from policy.overlays import overlay_from_dict
+from policy.model.facts import OK, UNAVAILABLE, DeclaredLicense, ModelFacts
+from policy.model.overlays import overlay_from_dict
+from policy.scan.lineage import build_lineage, infer_relation
 from policy.scan.local import LocalSource
 from tests.conftest import CARDS
 

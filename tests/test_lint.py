@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from policy.lint import Fix, apply_fixes, lint_text, scan_front_matter
+from policy.lint.checks import Fix, apply_fixes, lint_text, scan_front_matter
 
 CORPUS = Path(__file__).parent / "fixtures" / "corpus"
 CORPUS_CARDS = CORPUS / "cards"
@@ -441,7 +441,7 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None
 
     card = tmp_path / "README.md"
     card.write_text("---\nlicense: mit\nbase_model: [not a repo id]\n---\n# m\n")
-    proc = subprocess.Popen([sys.executable, "-m", "policy.entry", "lint", "--offline", str(card)],
+    proc = subprocess.Popen([sys.executable, "-m", "policy.cli", "lint", "--offline", str(card)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.close()  # like `| head` having read what it wanted

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from policy.names import describe_name_problem, starts_with_prefix
+from policy.model.names import describe_name_problem, starts_with_prefix
 
 
 @pytest.mark.parametrize("name", ["Llama-3.1-8B-Legal", "llama-3.1-8b-legal", "LLAMA-x"])

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from policy.engine.loader import load_policy
 from policy.errors import ConfigError
-from policy.loader import load_policy
 
 VALID = "schema: policycheck/policy/v1\nuse: {commercial: false}\n"
 INVALID = "schema: policycheck/policy/v1\nuse: {commercial: maybe}\n"

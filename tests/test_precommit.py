@@ -250,7 +250,7 @@ def test_manifest_valid_and_mirrored(tmp_path: Path, env: dict[str, str]) -> Non
     assert full["require_serial"] is True
     assert card.get("verbose") is True  # a passing run's warnings are shown
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert re.search(r'(?m)^policycheck = "policy\.entry:main"$', pyproject)
+    assert re.search(r'(?m)^policycheck = "policy\.cli\.entry:main"$', pyproject)
 
     files = re.compile(card["files"])
     for name in ("README.md", "models/acme-7b/README.md", "MODEL_CARD.md", "x/MODEL_CARD.md"):

@@ -15,9 +15,9 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from policy import __version__
+from policy.model.report import Report, TargetError
+from policy.pipeline.check import CheckOptions, iter_check
 from policy.render.cyclonedx import build_bom, purl, render
-from policy.report import Report, TargetError
-from policy.run import CheckOptions, iter_check
 from tests.test_render_spdx import STUDENT  # the same student card: house license, API teacher, dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -396,8 +396,8 @@ def test_a_hub_subject_lists_its_weight_files_with_their_sha256(hubsim: Any, hub
     import subprocess
     import sys
 
-    from policy.render.spdx3_validate import validate
     from tests.hubsim import make_card
+    from tests.support.spdx3_validate import validate
 
     weights = {"model-00001-of-00002.safetensors": b"\x01" * 4096, "model-00002-of-00002.safetensors": b"\x02" * 99}
     hubsim.add_model("acme/base", {"README.md": make_card({"license": "apache-2.0"}), "model.safetensors": b"b"})

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from policy.model.report import Finding, Report, TargetError
 from policy.render.junit import case_outcome, render, xml_text
-from policy.report import Finding, Report, TargetError
 from tests.golden import CARDS, QWEN, R1_LLAMA, ROOT, TODAY, WAIVER_POLICY, check_golden, normalise
 
 GOLDEN = Path(__file__).parent / "golden" / "junit"

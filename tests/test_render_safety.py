@@ -129,8 +129,8 @@ def _reports(run_cli: Any, n: int) -> list[Any]:
 
 
 def test_one_targets_problem_never_empties_the_batch() -> None:
+    from policy.model.report import TargetError
     from policy.render.json import write_json
-    from policy.report import TargetError
 
     class Broken(TargetError):
         def to_dict(self) -> dict[str, Any]:
@@ -160,8 +160,8 @@ def test_json_batch_is_byte_compatible_with_a_single_dump(run_cli: Any, n: int) 
 
 
 def test_json_batch_is_written_one_report_at_a_time() -> None:
+    from policy.model.report import TargetError
     from policy.render.json import write_json
-    from policy.report import TargetError
 
     written: list[str] = []
 
@@ -177,8 +177,8 @@ def test_json_batch_is_written_one_report_at_a_time() -> None:
 
 
 def test_json_batch_memory_stays_flat() -> None:
+    from policy.model.report import TargetError
     from policy.render.json import write_json
-    from policy.report import TargetError
 
     big = "x" * 20_000
 
@@ -208,7 +208,7 @@ def test_json_batch_memory_stays_flat() -> None:
 def test_checks_are_yielded_as_they_are_done() -> None:
     import inspect
 
-    from policy.run import iter_check
+    from policy.pipeline.check import iter_check
 
     assert inspect.isgeneratorfunction(iter_check)
 
@@ -233,8 +233,8 @@ def test_a_40_deep_lineage_tree_is_shown_in_full(run_cli: Any, tmp_path: Path) -
 
 
 def test_tree_renderer_handles_any_depth_without_recursion() -> None:
+    from policy.model.report import Report
     from policy.render.text import render_text
-    from policy.report import Report
 
     depth = 3000
     lineage = tuple({"child": f"m{i}", "parent": f"m{i + 1}", "relation": "finetune", "declared_in": "card",

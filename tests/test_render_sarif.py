@@ -13,8 +13,8 @@ from typing import Any
 import jsonschema
 import pytest
 
+from policy.model.report import Finding, Report, TargetError
 from policy.render.sarif import card_line, fingerprint, render, rule_name
-from policy.report import Finding, Report, TargetError
 from tests.golden import CARDS, QWEN, R1_LLAMA, ROOT, TODAY, WAIVER_POLICY, check_golden, normalise
 
 GOLDEN = Path(__file__).parent / "golden" / "sarif"
@@ -217,7 +217,7 @@ def test_rule_name() -> None:
 
 
 def test_card_key_lines() -> None:
-    from policy.cards import parse_card
+    from policy.scan.cards import parse_card
 
     text = ("\ufeff\r\n---\r\nlanguage: en\r\nlicence: mit\r\n'base_model':\r\n  - a/b\r\n# license: not a key\r\n"
             "tags:\r\n  - 'datasets: x'\r\ndatasets: [c/d]\r\nlicense_link: LICENSE\r\n---\r\nbody\r\n")

@@ -15,8 +15,8 @@ from spdx_tools.spdx.model import RelationshipType, SpdxNoAssertion
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
+from policy.model.report import Report, TargetError
 from policy.render.spdx import build_document, purl, render, spdx_id
-from policy.report import Report, TargetError
 from tests.golden import CARDS, QWEN, R1_LLAMA, ROOT, TODAY, check_golden, normalise
 
 GOLDEN = Path(__file__).parent / "golden" / "spdx"

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
+from policy.model.report import Report, TargetError
+from policy.pipeline.check import CheckOptions, iter_check
 from policy.render.spdx3 import NO_ASSERTION, render
-from policy.render.spdx3_validate import spdx_dir, validate
-from policy.report import Report, TargetError
-from policy.run import CheckOptions, iter_check
+from tests.support.spdx3_validate import spdx_dir, validate
 from tests.test_render_cyclonedx import _hostile_report, write_merge_cards
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -228,7 +228,7 @@ def test_the_validator_rejects_unknown_fields_wrong_types_and_missing_properties
     doc = json.loads(text)
     rel = next(e for e in doc["@graph"] if e["type"] == "Relationship")
     rel["to"] = ["https://policycheck.invalid/nowhere"]
-    from policy.render.spdx3_validate import schema_errors, shacl_errors
+    from tests.support.spdx3_validate import schema_errors, shacl_errors
 
     assert schema_errors(doc) == [] and any("Element" in m for m in shacl_errors(doc))
     assert validate("{not json") and validate(json.dumps({"@context": "https://example.com/x", "@graph": []}))
@@ -283,7 +283,7 @@ def test_validation_sends_nothing_to_the_network(tmp_path: Path, r1_llama: list[
         "def refuse(*a, **k):\n    raise OSError('network access in an offline test')\n"
         "socket.socket.connect = refuse\nsocket.create_connection = refuse\nsocket.getaddrinfo = refuse\n"
         "import urllib.request\nurllib.request.urlopen = refuse\n"
-        "from policy.render.spdx3_validate import validate\n"
+        "from tests.support.spdx3_validate import validate\n"
         f"errors = validate(open({str(path)!r}, encoding='utf-8').read())\n"
         "print('\\n'.join(errors)); sys.exit(1 if errors else 0)\n")
     env = {"PATH": "", "PYTHONPATH": str(ROOT), "HTTP_PROXY": "http://127.0.0.1:9", "HTTPS_PROXY":

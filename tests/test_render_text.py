@@ -27,7 +27,7 @@ LINK = re.compile(r" *(https?://|/)\S+")  # links and paths are never cut: the o
 
 def reports(*targets: Path, cards: Path = CARDS, policy: Path | None = None) -> list[Any]:
     """Real reports: the cards evaluated offline by the engine, as `policycheck check` does."""
-    from policy.run import CheckOptions, iter_check
+    from policy.pipeline.check import CheckOptions, iter_check
 
     return list(iter_check([str(t) for t in targets], CheckOptions(cards=(cards,), offline=True,
                                                                    policy_file=policy)))

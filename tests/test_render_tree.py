@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
+from policy.model.report import DISCLAIMER
 from policy.render.text import _cells, printable
 from policy.render.tree import CSV_FIELDS, UNREADABLE_RULE, csv_cell, iter_tree, render_tree
 from policy.render.tree_html import HTML_INDENT_CAP, SCRIPT_HASH, SORT_SCRIPT, tree_items
-from policy.report import DISCLAIMER
 from tests.test_render_html import CHROMIUM, chromium
 from tests.test_render_sarif import validate
 

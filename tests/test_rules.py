@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from policy.diagnostics import format_diagnostic
+from policy.engine.loader import load_bundle
+from policy.engine.rules import lint_tests
+from policy.engine.ruletest import run_case
 from policy.errors import ConfigError
-from policy.loader import load_bundle
-from policy.rules import lint_tests
-from policy.ruletest import run_case
 
 
 def _cases() -> list[Any]:

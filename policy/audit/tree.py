@@ -32,15 +32,15 @@ from typing import TYPE_CHECKING, Any
 
 from policy import __version__
 from policy.audit.state import AuditState
-from policy.engine import evaluate
+from policy.engine.evaluation import evaluate
 from policy.errors import InputError, UsageError
-from policy.facts import INVALID, MISSING, ModelFacts
-from policy.lineage import build_lineage, card_edges
-from policy.report import DISCLAIMER, Report, decisive
+from policy.model.facts import INVALID, MISSING, ModelFacts
+from policy.model.report import DISCLAIMER, Report, decisive
+from policy.scan.lineage import build_lineage, card_edges
 from policy.scan.listing import Descendant, ListingError, iter_descendants, iter_hub_index, listing_facts
 
 if TYPE_CHECKING:
-    from policy.run import Checker
+    from policy.pipeline.check import Checker
 
 Key = tuple[str, str]
 MAX_ROW_FINDINGS = 10
@@ -162,7 +162,7 @@ class _TreeSource:
 
 class TreeAudit:
     def __init__(self, options: TreeOptions, progress: Callable[[Progress], None] | None = None) -> None:
-        from policy.run import Checker, CheckOptions  # run imports the scanner; keep this module light
+        from policy.pipeline.check import Checker, CheckOptions  # run imports the scanner; keep this module light
 
         if options.depth is not None and options.depth < 1:
             raise UsageError("--depth must be at least 1")

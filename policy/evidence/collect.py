@@ -12,7 +12,6 @@ from typing import Any
 
 import yaml
 
-from policy.cards import as_id_list
 from policy.errors import ConfigError
 from policy.evidence import Evidence
 from policy.evidence.claims import (
@@ -27,7 +26,8 @@ from policy.evidence.claims import (
 )
 from policy.evidence.fingerprints import Fingerprints, load_fingerprints
 from policy.evidence.prose import Names, load_names, prose_lineage
-from policy.facts import Edge, ModelFacts
+from policy.model.facts import Edge, ModelFacts
+from policy.scan.cards import as_id_list
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class ClaimsView:
 
 def reference_fingerprints(extra: Sequence[Path] = ()) -> Fingerprints:
     """The shipped reference fingerprints and those of `--rules` folders (`evidence/fingerprints.yaml`)."""
-    from policy.loader import load_reference_data
+    from policy.engine.loader import load_reference_data
     from policy.resources import rules_dir
 
     docs = []
@@ -91,7 +91,7 @@ def names() -> Names:
 
 
 def _shipped(name: str) -> Any:
-    from policy.loader import load_reference_data
+    from policy.engine.loader import load_reference_data
     from policy.resources import rules_dir
 
     try:

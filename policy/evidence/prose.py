@@ -8,7 +8,7 @@ Cards are hostile input. The body is cut at `MAX_BODY` characters and each line 
 by one left-to-right scan over ASCII letter/digit tokens (a bounded number of candidate names per token), and
 the lineage phrases are RE2 patterns (linear time) run only on a bounded window around each name found. A
 look-alike letter (Cyrillic “е”, fullwidth “Ｌ”) or an invisible character is never part of a token, so it never
-stands in for a name's letters (as in policy.names).
+stands in for a name's letters (as in policy.model.names).
 """
 
 from __future__ import annotations

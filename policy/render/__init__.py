@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from policy.report import Report, TargetError
+    from policy.model.report import Report, TargetError
 
 STREAM_FORMATS = ("text", "json")
 DOCUMENT_FORMATS: dict[str, str] = {

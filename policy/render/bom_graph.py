@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from policy.model.report import Report, TargetError
 from policy.render.spdx import map_catalog_expression
-from policy.report import Report, TargetError
 
 WEIGHT_RELATIONS = ("finetune", "adapter", "merge", "quantized")
 VERDICT_RANK = {"error": 0, "fail": 1, "review": 2, "pass": 3}

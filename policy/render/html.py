@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from policy.model.report import Report, TargetError
 from policy.render import RenderOptions
 from policy.render.svg import lineage_svg
 from policy.render.view import document_view
-from policy.report import Report, TargetError
 from policy.templating import render_document_template
 
 TEMPLATE = "report/report.html.j2"

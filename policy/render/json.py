@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.report import SCHEMA, Report, TargetError
+from policy.model.report import SCHEMA, Report, TargetError
 
 # Valid in JSON strings but control characters to a terminal (C1: U+009B is CSI), or line breaks to JavaScript
 # and many log viewers: always written as \u escapes. (ensure_ascii=False leaves them raw.)

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from policy import __version__
-from policy.report import DISCLAIMER, Finding, Report, TargetError
+from policy.model.report import DISCLAIMER, Finding, Report, TargetError
 
 SEVERITIES = ("note", "warning", "error")
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")

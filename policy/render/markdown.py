@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from policy.model.report import Report, TargetError
 from policy.render import RenderOptions
 from policy.render.view import document_view
-from policy.report import Report, TargetError
 from policy.templating import render_document_template
 
 TEMPLATE = "report/report.md.j2"

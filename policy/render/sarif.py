@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import quote
 
 from policy import __version__
-from policy.report import DISCLAIMER, Finding, Report, TargetError
+from policy.model.report import DISCLAIMER, Finding, Report, TargetError
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 # The project has no public home yet: this reserved-TLD URI is a stable placeholder (RFC 2606), to be replaced

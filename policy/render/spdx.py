@@ -45,7 +45,7 @@ from typing import Any
 from urllib.parse import quote
 
 from policy import __version__
-from policy.report import DISCLAIMER, Report, TargetError
+from policy.model.report import DISCLAIMER, Report, TargetError
 
 HUB = "https://huggingface.co"
 NAMESPACE_BASE = "https://policycheck.invalid/spdx/"

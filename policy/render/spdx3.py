@@ -37,7 +37,7 @@ Metadata: `Annotation`s (annotationType review, subject the document) whose stat
 target that could not be read, `policycheck:disclaimer`; each subject has its own verdict annotation. The
 document comment repeats them. spdxIds are IRIs under `https://policycheck.invalid/spdx3/<uuid5 of the subjects
 and the date>/`, node ids percent-encoded: the same batch gives the same bytes. The renderer does not validate
-(`policy.render.spdx3_validate` does, offline; the tests use it).
+(`tests.support.spdx3_validate` does, offline; the tests use it).
 """
 
 from __future__ import annotations
@@ -51,9 +51,9 @@ from typing import Any
 from urllib.parse import quote
 
 from policy import __version__
+from policy.model.report import DISCLAIMER, Report, TargetError
 from policy.render.bom_graph import WEIGHT_RELATIONS, BomEdge, BomGraph, BomNode, Key, build_graph, edge_origin
 from policy.render.spdx import HUB, purl
-from policy.report import DISCLAIMER, Report, TargetError
 
 CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
 NAMESPACE_BASE = "https://policycheck.invalid/spdx3/"

@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.report import DISCLAIMER, SEVERITY_RANK, Finding, Report, TargetError, decisive
+from policy.model.report import DISCLAIMER, SEVERITY_RANK, Finding, Report, TargetError, decisive
 
 # C0 and DEL, C1, and the invisible format characters that reorder or hide text (bidi embeddings, overrides and
 # isolates, line/paragraph separators, zero-width joiners are left alone: they cannot move the cursor).

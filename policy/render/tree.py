@@ -34,6 +34,7 @@ from typing import Any
 from urllib.parse import quote
 
 from policy import __version__
+from policy.model.report import DISCLAIMER
 from policy.render.text import (
     TREE_INDENT_CAP,
     VERDICT_STYLE,
@@ -46,7 +47,6 @@ from policy.render.text import (
     _wrap,
     printable,
 )
-from policy.report import DISCLAIMER
 
 Rows = Callable[[str], Iterable[Mapping[str, Any]]]
 FORMATS = ("text", "json", "csv", "markdown", "html", "sarif")

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.report import DISCLAIMER, Finding, Obligation, Report, TargetError
+from policy.model.report import DISCLAIMER, Finding, Obligation, Report, TargetError
 
 # C0, DEL, C1 and the invisible format characters that reorder or hide text (as in the text renderer).
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\u200e"

@@ -43,9 +43,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from policy.cards import check_card_fields, declared_license, decode_card, parse_card
 from policy.errors import InputError
-from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, CardNote, DeclaredLicense, ModelFacts
+from policy.model.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, CardNote, DeclaredLicense, ModelFacts
+from policy.scan.cards import check_card_fields, declared_license, decode_card, parse_card
 from policy.scan.ids import repo_id_problem
 
 T = TypeVar("T")
@@ -231,7 +231,7 @@ class HubSource:
         ask: a deep or wide lineage is fetched as fast as the pool allows, not one level at a time."""
         facts = self._fetch(repo_id, kind, revision)
         if facts.status in (OK, GATED) and depth < self.options.prefetch_depth and self._remaining() > 0:
-            from policy.lineage import card_edges
+            from policy.scan.lineage import card_edges
 
             for edge in card_edges(facts, self._is_api):
                 if edge.parent_kind != "api" and repo_id_problem(edge.parent) is None:

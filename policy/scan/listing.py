@@ -33,8 +33,8 @@ from dataclasses import dataclass, replace
 from itertools import islice
 from typing import Any
 
-from policy.cards import as_id_list, check_card_fields, declared_license
-from policy.facts import OK, WEIGHT_RELATIONS, ModelFacts
+from policy.model.facts import OK, WEIGHT_RELATIONS, ModelFacts
+from policy.scan.cards import as_id_list, check_card_fields, declared_license
 from policy.scan.hub import HubOptions, _one_line, _prepare_environment, _quiet_client
 from policy.scan.ids import repo_id_problem
 

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from policy.cards import declared_license, decode_card, parse_card
 from policy.errors import InputError
-from policy.facts import INVALID, OK, UNAVAILABLE, ModelFacts
+from policy.model.facts import INVALID, OK, UNAVAILABLE, ModelFacts
+from policy.scan.cards import declared_license, decode_card, parse_card
 from policy.scan.ids import looks_like_repo_id, repo_id_problem
 
 CARD_FILE_NAMES = ("readme.md", "model_card.md")

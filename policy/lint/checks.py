@@ -22,15 +22,15 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policy.cards import MISSPELLED_KEYS, as_id_list, declared_license, decode_card, parse_card
 from policy.diagnostics import Diagnostic, code_frame
 from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, EXIT_REVIEW, InputError
+from policy.scan.cards import MISSPELLED_KEYS, as_id_list, declared_license, decode_card, parse_card
 from policy.scan.ids import repo_id_problem
 
 if TYPE_CHECKING:
-    from policy.licenses import Catalog
-    from policy.report import Finding, Report
-    from policy.rules import Rule
+    from policy.engine.rules import Rule
+    from policy.model.catalog import Catalog
+    from policy.model.report import Finding, Report
 
 SCHEMA = "policycheck/lint/v1"
 
@@ -394,7 +394,7 @@ def _span_of(entry: KeyEntry | None, value: str) -> Span | None:
 def _lint_license(fields: Mapping[str, Any], source_of: Mapping[str, KeyEntry], catalog: Catalog,
                   exists: Callable[[str], bool] | None, repo_id: str | None,
                   add: Callable[[Problem], None]) -> None:
-    from policy.facts import DeclaredLicense
+    from policy.model.facts import DeclaredLicense
 
     entry = source_of.get("license")
     raw = fields.get("license")
@@ -660,7 +660,7 @@ def run_lint(paths: Sequence[str], options: LintOptions,
              write: Callable[[str, bytes], None] | None = None) -> Iterator[FileLint]:
     """Lint each card file and evaluate it with the engine; with `write`, apply the safe fixes through it first
     (then what is reported is what is left)."""
-    from policy.run import Checker, CheckOptions
+    from policy.pipeline.check import Checker, CheckOptions
 
     checker = Checker(CheckOptions(policy_file=options.policy_file, rules=tuple(options.rules),
                                    cards=tuple(options.cards), offline=not options.online))
@@ -674,7 +674,7 @@ def run_lint(paths: Sequence[str], options: LintOptions,
 
 def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: LintOptions,
                write: Callable[[str, bytes], None] | None) -> FileLint:
-    from policy.report import TargetError
+    from policy.model.report import TargetError
     from policy.scan.local import CARD_FILE_NAMES, card_id_from_path
 
     result = FileLint(path)

@@ -1,5 +1,5 @@
 """The `policycheck` console script: `lint` (the pre-commit hook's command) starts without the typer app; every
-other command goes through `policy.cli`. Both end in the one handler of `policy.errors.guarded`."""
+other command goes through `policy.cli.app`. Both end in the one handler of `policy.errors.guarded`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["lint"]:
         from policy.errors import guarded
-        from policy.lint_command import run
+        from policy.lint.command import run
 
         return guarded(lambda: run(args[1:]))
-    from policy.cli import main as cli_main
+    from policy.cli.app import main as cli_main
 
     return cli_main(args)
 

@@ -9,8 +9,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from policy.facts import Citation, DeclaredLicense
-from policy.licenses import Clause
+from policy.model.catalog import Clause
+from policy.model.facts import Citation, DeclaredLicense
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,8 +11,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from policy.cards import MAX_PARENTS, as_id_list
-from policy.facts import (
+from policy.model.catalog import Catalog
+from policy.model.facts import (
     GATED,
     OK,
     UNAVAILABLE,
@@ -23,8 +23,8 @@ from policy.facts import (
     LineageProblem,
     ModelFacts,
 )
-from policy.licenses import Catalog
-from policy.overlays import ModelOverlay
+from policy.model.overlays import ModelOverlay
+from policy.scan.cards import MAX_PARENTS, as_id_list
 
 HUB_RELATIONS = frozenset(WEIGHT_RELATIONS)
 _QUANT_NAME = re.compile(r"(gguf|gptq|awq|exl2|bnb|mlx|[-_.](?:[2-8]bit|int[48]|fp8|nf4|q[2-8](?:_k)?(?:_[msl])?)"

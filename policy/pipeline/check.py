@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policy.diagnostics import format_diagnostic
-from policy.engine import evaluate
+from policy.engine.evaluation import evaluate
+from policy.engine.loader import Bundle, load_bundle, load_policy
 from policy.errors import InputError, PolicyError, UsageError
 from policy.evidence import Evidence
 from policy.evidence.claims import Independent, parse_independent
@@ -29,13 +30,12 @@ from policy.evidence.fingerprints import (
     is_weight_file,
     tokenizer_evidence,
 )
-from policy.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
-from policy.licenses import Catalog
-from policy.lineage import build_lineage
-from policy.loader import Bundle, load_bundle, load_policy
-from policy.policyfile import Policy, find_policy
-from policy.report import Report, TargetError
+from policy.model.catalog import Catalog
+from policy.model.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
+from policy.model.policyfile import Policy, find_policy
+from policy.model.report import Report, TargetError
 from policy.scan.ids import repo_id_problem
+from policy.scan.lineage import build_lineage
 from policy.scan.local import LocalSource, read_target
 
 if TYPE_CHECKING:
@@ -226,7 +226,7 @@ def claims_of(target: str, options: CheckOptions) -> dict[str, Any]:
     """`policycheck claims`: the subject's evaluation claims, each classified, and the evidence about them
     (`policycheck/claims/v1`). Verdict review when an item needs a person (the rules' evidence kinds)."""
     from policy import __version__
-    from policy.report import DISCLAIMER
+    from policy.model.report import DISCLAIMER
 
     checker = Checker(options)
     try:

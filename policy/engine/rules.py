@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from policy.conditions import Compiler, Condition, ConditionError
 from policy.diagnostics import Diagnostic
-from policy.facts import Citation
+from policy.engine.conditions import Compiler, Condition, ConditionError
+from policy.model.facts import Citation
 from policy.templating import check_template
 from policy.yamlload import MarkedYaml
 

@@ -1,6 +1,6 @@
 """`policycheck lint`: the command line of the card linter, without typer.
 
-The pre-commit hook runs this on every commit, so it starts lean: `policy.entry` dispatches `lint` here before
+The pre-commit hook runs this on every commit, so it starts lean: `policy.cli.entry` dispatches `lint` here before
 the typer application (~60 ms of imports) is loaded; `policycheck lint` through the typer app delegates here
 too, so the options are defined once. The work itself is `policy.lint.run_lint`.
 """
@@ -46,7 +46,7 @@ def parser() -> argparse.ArgumentParser:
 
 def run(argv: Sequence[str]) -> int:
     """Parse `argv`, lint, write the output; the exit code. Raises PolicyError for the handler to report."""
-    from policy.lint import LintOptions, iter_text, json_document, run_lint, sarif_document
+    from policy.lint.checks import LintOptions, iter_text, json_document, run_lint, sarif_document
     from policy.render.text import printable
 
     args = parser().parse_args(list(argv))

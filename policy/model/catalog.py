@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from policy.facts import Citation, DeclaredLicense
+from policy.model.facts import Citation, DeclaredLicense
 
 UNKNOWN = "unknown"
 PLACEHOLDERS = frozenset({"other", "unknown"})

@@ -41,7 +41,7 @@ from markupsafe import Markup
 from policy import __version__
 from policy.diagnostics import Diagnostic
 from policy.errors import ConfigError, UsageError
-from policy.report import DISCLAIMER, Report
+from policy.model.report import DISCLAIMER, Report
 from policy.resources import schema_path
 from policy.yamlload import MarkedYaml, load_marked, syntax_diagnostic
 
@@ -123,7 +123,7 @@ def parse_params(text: str, filename: str) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         diag = syntax_diagnostic(exc, filename, text=text)
         raise ConfigError(f"{diag.location}: {diag.message}", [diag]) from None
-    from policy.loader import jsonable
+    from policy.engine.loader import jsonable
 
     data = jsonable(marked.data)
     errors = list(marked.diagnostics)

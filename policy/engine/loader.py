@@ -20,12 +20,12 @@ import yaml
 
 from policy import __version__
 from policy.diagnostics import Diagnostic
+from policy.engine.rules import Pack, PackSource, compile_pack, digest, lint_tests
 from policy.errors import ConfigError
-from policy.licenses import Catalog, LicenseEntry
-from policy.overlays import ModelOverlay, merge_overlays, overlay_from_dict
-from policy.policyfile import Policy, policy_from_dict
+from policy.model.catalog import Catalog, LicenseEntry
+from policy.model.overlays import ModelOverlay, merge_overlays, overlay_from_dict
+from policy.model.policyfile import Policy, policy_from_dict
 from policy.resources import rules_dir
-from policy.rules import Pack, PackSource, compile_pack, digest, lint_tests
 from policy.yamlload import MarkedYaml, load_marked, syntax_diagnostic
 
 KINDS = {"policycheck/license/v1": "license", "policycheck/pack/v1": "pack",

@@ -13,15 +13,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from policy.cards import MISSPELLED_KEYS, declared_license
-from policy.engine import evaluate
+from policy.engine.evaluation import evaluate
+from policy.engine.rules import Pack, Rule
 from policy.evidence import Evidence
-from policy.facts import OK, RELATIONS, CardNote, Edge, Lineage, ModelFacts
-from policy.licenses import Catalog
-from policy.lineage import api_node, apply_overlay, find_cycles
-from policy.overlays import ModelOverlay
-from policy.policyfile import policy_from_dict
-from policy.rules import Pack, Rule
+from policy.model.catalog import Catalog
+from policy.model.facts import OK, RELATIONS, CardNote, Edge, Lineage, ModelFacts
+from policy.model.overlays import ModelOverlay
+from policy.model.policyfile import policy_from_dict
+from policy.scan.cards import MISSPELLED_KEYS, declared_license
+from policy.scan.lineage import api_node, apply_overlay, find_cycles
 
 DEFAULT_TODAY = dt.date(2026, 6, 1)
 NODE_KEYS = ("license", "license_name", "license_link", "pipeline_tag", "tags")

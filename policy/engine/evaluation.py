@@ -15,13 +15,13 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from policy.engine.rules import Pack, Rule, severity_rank
 from policy.evidence import Evidence
-from policy.facts import GATED, OK, Lineage, ModelFacts
-from policy.licenses import Catalog, Clause, ResolvedLicense
-from policy.policyfile import Policy, Waiver
-from policy.report import Finding, Obligation, Report
-from policy.rules import Pack, Rule, severity_rank
-from policy.tasks import is_language_model, is_multimodal
+from policy.model.catalog import Catalog, Clause, ResolvedLicense
+from policy.model.facts import GATED, OK, Lineage, ModelFacts
+from policy.model.policyfile import Policy, Waiver
+from policy.model.report import Finding, Obligation, Report
+from policy.model.tasks import is_language_model, is_multimodal
 from policy.templating import render
 
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations).

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from policy.annex import PLACEHOLDER_RE, ClauseSpec, build_annex, load_library
+from policy.documents.annex import PLACEHOLDER_RE, ClauseSpec, build_annex, load_library
 from policy.errors import ConfigError
-from policy.report import Report
+from policy.model.report import Report
 
 MARKDOWN_TEMPLATE = "annex/annex.md.j2"
 DOCX_TEMPLATE = "annex/annex.docx"

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policy.overlays import ModelOverlay, merge_overlays, overlay_from_dict
+from policy.model.overlays import ModelOverlay, merge_overlays, overlay_from_dict
 
 POLICY_FILENAMES = ("policycheck.yaml", ".policycheck.yaml")
 DEFAULT_USE: Mapping[str, bool] = {"commercial": True, "distributed": True, "hosted": True, "competing": True}

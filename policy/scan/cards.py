@@ -21,7 +21,7 @@ import yaml
 
 from policy.diagnostics import Diagnostic
 from policy.errors import InputError
-from policy.facts import CardNote, DeclaredLicense
+from policy.model.facts import CardNote, DeclaredLicense
 from policy.yamlload import load_fast, syntax_diagnostic
 
 # Where the Hub expects text, a card value must be a scalar (a string, or a number/bool the Hub shows as text),

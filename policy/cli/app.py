@@ -166,8 +166,8 @@ def check(
                                                             "(default: POLICYCHECK_HUB_DEADLINE or 60).")] = None,
 ) -> None:
     """Check models against the rule packs; the verdict decides the exit code."""
-    from policy.report import TargetError
-    from policy.run import CheckOptions, iter_check
+    from policy.model.report import TargetError
+    from policy.pipeline.check import CheckOptions, iter_check
 
     day = _date(today)
     options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
@@ -219,8 +219,8 @@ def check(
 def lint(ctx: typer.Context) -> None:
     """Lint model cards: metadata problems and rule findings at the line to change (offline by default).
 
-    Options and help: `policycheck lint -h` (policy/lint_command.py)."""
-    from policy.lint_command import run
+    Options and help: `policycheck lint -h` (policy/lint/command.py)."""
+    from policy.lint.command import run
 
     raise typer.Exit(run(ctx.args))
 
@@ -260,12 +260,12 @@ def annex(
 
     The exit code is the checks' (0 pass, 1 fail, 3 review; the annex is written in every case and lists the
     open findings for counsel); 2 for a usage or parameter error or a target that cannot be read."""
-    from policy.annex import load_params, merge_params, parse_param_option
+    from policy.documents.annex import load_params, merge_params, parse_param_option
+    from policy.documents.annex_output import render_annex
+    from policy.engine.loader import load_bundle
     from policy.errors import UsageError
-    from policy.loader import load_bundle
-    from policy.render.annex import render_annex
-    from policy.report import TargetError
-    from policy.run import CheckOptions, iter_check
+    from policy.model.report import TargetError
+    from policy.pipeline.check import CheckOptions, iter_check
 
     if format is AnnexFormat.docx and output is None:
         raise UsageError("--format docx writes a Word file: give it with --output FILE.docx")
@@ -325,11 +325,11 @@ def aiact(
 
     Exit 3: the pack is a draft for a person to complete (always, since some items are never in a card);
     2 for a usage error or a target that cannot be read."""
-    from policy.aiact import build_packs
+    from policy.documents.aiact import build_packs
+    from policy.documents.aiact_output import render_aiact
     from policy.errors import UsageError
-    from policy.render.aiact import render_aiact
-    from policy.report import Report, TargetError
-    from policy.run import CheckOptions, iter_check
+    from policy.model.report import Report, TargetError
+    from policy.pipeline.check import CheckOptions, iter_check
 
     for folder in templates or ():
         if not folder.is_dir():
@@ -412,8 +412,8 @@ def tree(
 ) -> None:
     """Audit every descendant of a Hub model (fine-tunes, adapters, merges, quantizations), from the Hub's
     listing; the audit's verdict decides the exit code."""
-    from policy.audit.progress import ProgressDisplay
     from policy.audit.tree import TreeOptions, audit_tree
+    from policy.cli.progress import ProgressDisplay
     from policy.render.tree import iter_tree
     from policy.scan.ids import repo_id_problem
 
@@ -457,8 +457,8 @@ def claims(
     """The evaluation claims a model makes (model-index, result tables in the card, .eval_results/), what each
     is (verified by the Hub, self-reported, matched to an independent value) and the evidence about them.
     Exit 3 when a claim needs review, 0 otherwise."""
+    from policy.pipeline.check import CheckOptions, claims_of
     from policy.render.claims import render_claims
-    from policy.run import CheckOptions, claims_of
 
     result = claims_of(target, CheckOptions(policy_file=policy, offline=offline, revision=revision, evals=evals))
     if format is Format.json:
@@ -477,7 +477,7 @@ def fingerprint(
 ) -> None:
     """Print a reference-fingerprint entry for `evidence/fingerprints.yaml`: the sha256 of the repo's LFS
     weight files from the Hub's file listing, pinned to a commit, with its source (no weights downloaded)."""
-    from policy.run import fingerprint_entry
+    from policy.pipeline.check import fingerprint_entry
 
     _out(fingerprint_entry(repo, revision))
 
@@ -524,7 +524,7 @@ def _date(text: str | None) -> dt.date:
 @rules_app.command("list")
 def rules_list(rules: RulesOpt = None, format: FormatOpt = Format.text) -> None:
     """List the rules of every loaded pack."""
-    from policy.loader import load_bundle
+    from policy.engine.loader import load_bundle
 
     bundle = load_bundle(tuple(rules or ()))
     rows = [{"pack": p.id, "version": p.version, "rule": r.id, "severity": r.severity, "kind": r.kind,
@@ -541,7 +541,7 @@ def rules_list(rules: RulesOpt = None, format: FormatOpt = Format.text) -> None:
 def rules_validate(rules: RulesOpt = None) -> None:
     """Validate every pack, catalog entry and curation; report all problems at once."""
     from policy.diagnostics import format_diagnostic
-    from policy.loader import load_bundle
+    from policy.engine.loader import load_bundle
 
     bundle = load_bundle(tuple(rules or ()), use_cache=False, lint=True)
     for w in bundle.warnings:
@@ -556,8 +556,8 @@ def rules_validate(rules: RulesOpt = None) -> None:
 def rules_test(rules: RulesOpt = None,
                rule: Annotated[list[str] | None, typer.Option("--rule", help="Only these rule ids.")] = None) -> None:
     """Run the test cases written in the packs; print one line per case that fails and a summary."""
-    from policy.loader import load_bundle
-    from policy.ruletest import run_pack_tests
+    from policy.engine.loader import load_bundle
+    from policy.engine.ruletest import run_pack_tests
 
     bundle = load_bundle(tuple(rules or ()))
     results = run_pack_tests(bundle.packs, bundle.catalog, tuple(rule or ()))
@@ -581,7 +581,7 @@ def licenses(
     format: FormatOpt = Format.text,
 ) -> None:
     """List the license catalog: id, SPDX, categories, research status and clause count."""
-    from policy.loader import load_bundle
+    from policy.engine.loader import load_bundle
 
     bundle = load_bundle(tuple(rules or ()))
     entries = sorted(bundle.catalog.entries.values(), key=lambda e: e.id)

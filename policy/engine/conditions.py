@@ -12,8 +12,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from policy import licenses
-from policy.names import starts_with_prefix
+from policy.model import catalog as licenses
+from policy.model.names import starts_with_prefix
 
 # `matches` uses RE2 (linear time: no catastrophic backtracking on `(a+)+$`) over at most MAX_MATCH_LENGTH
 # characters of the value; a longer value does not match. Patterns RE2 cannot compile (backreferences,
