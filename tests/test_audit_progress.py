@@ -1,11 +1,13 @@
-"""Progress of the tree audit (policy.cli.progress.py): plain lines off a terminal, a rich bar on one."""
+"""Progress of the tree audit (policy/cli/progress.py): plain lines off a terminal, a rich bar on one."""
 
 from __future__ import annotations
 
 import io
 
-from policy.cli.progress import ProgressDisplay
+import pytest
+
 from policy.audit.tree import Progress
+from policy.cli.progress import ProgressDisplay
 
 
 class Tty(io.StringIO):
@@ -13,12 +15,26 @@ class Tty(io.StringIO):
         return True
 
 
-def test_plain_lines_are_rate_limited_and_say_what_is_left() -> None:
+class Clock:
+    """A monotonic clock that reads `now` seconds (since boot, as on a machine that has just started)."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.mark.parametrize("since_boot", [0.0, 100.0, 7 * 86400.0])
+def test_plain_lines_are_rate_limited_and_say_what_is_left(since_boot: float) -> None:
     out = io.StringIO()
-    display = ProgressDisplay("meta-llama/Llama-3.1-8B", stream=out, every=3600)
+    clock = Clock(since_boot)
+    display = ProgressDisplay("meta-llama/Llama-3.1-8B", stream=out, every=3600, clock=clock)
     with display:
         p = Progress(discovered=10, evaluated=8, listings=5, to_list=40)
-        display(p)  # the first line is written at once
+        clock.now += 1
+        display(p)  # the first line is written at once, however long ago the machine booted
+        clock.now += 60
         display(Progress(discovered=11, evaluated=9))  # within `every`: not written
         display(Progress(discovered=12, evaluated=12, reused=3, listings=13, done=True))  # the end always is
     lines = out.getvalue().splitlines()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any, TextIO
 
@@ -14,15 +15,16 @@ from policy.audit.tree import Progress
 
 class ProgressDisplay:
     def __init__(self, root: str, *, stream: TextIO | None = None, enabled: bool = True, color: bool = False,
-                 every: float = 5.0) -> None:
+                 every: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.root = root
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.every = every
         self._tty = enabled and self.stream.isatty()
         self._color = color
-        self._started = time.monotonic()
-        self._last = 0.0
+        self._clock = clock
+        self._started = clock()
+        self._last: float | None = None  # nothing written yet: the first line goes out at once
         self._bar: Any = None
         self._task: Any = None
 
@@ -47,16 +49,19 @@ class ProgressDisplay:
     def __call__(self, p: Progress) -> None:
         if not self.enabled:
             return
-        now = time.monotonic()
-        if self._bar is not None:
-            if now - self._last >= 0.1 or p.done:
-                self._last = now
-                self._bar.update(self._task, line=self.line(p, now), completed=p.evaluated + p.reused)
+        now = self._clock()
+        if not self._due(p, now, 0.1 if self._bar is not None else self.every):
             return
-        if p.done or now - self._last >= self.every:
-            self._last = now
+        self._last = now
+        if self._bar is not None:
+            self._bar.update(self._task, line=self.line(p, now), completed=p.evaluated + p.reused)
+        else:
             self.stream.write(f"policycheck tree {self.root}: {self.line(p, now)}\n")
             self.stream.flush()
+
+    def _due(self, p: Progress, now: float, interval: float) -> bool:
+        """The first line and the last are always written; the others at most once per `interval` seconds."""
+        return p.done or self._last is None or now - self._last >= interval
 
     def line(self, p: Progress, now: float) -> str:
         elapsed = max(now - self._started, 1e-9)
