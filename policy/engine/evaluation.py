@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
+from policy.engine.conditions import path_getter
 from policy.engine.rules import Pack, Rule, severity_rank
 from policy.evidence import Evidence
 from policy.model.catalog import Catalog, Clause, ResolvedLicense
@@ -284,16 +285,84 @@ def _elected_text(lic: ResolvedLicense, choice: frozenset[str] | None) -> str:
     return f"{' AND '.join(sorted(choice))}, elected from {lic.expression}"
 
 
+@dataclass(frozen=True)
+class _Plan:
+    """What evaluating a sequence of packs needs of their rules, worked out once per sequence of packs.
+
+    `rules`: (rule, applies, guard slot, guard path, accepted values) in pack order, waivers (evaluated after the
+    waivers are applied) left out. Rules whose first test is the same path of the same bindings (`clause.type`
+    of ancestor-clauses) share a guard slot: an index of those bindings by that value, built once per evaluation.
+    """
+
+    rules_for: dict[str, list[Rule]]  # for_each -> rules, in pack order
+    rules: tuple[tuple[Rule, Any, int, tuple[str, ...], frozenset[str]], ...]
+    slots: int
+
+
+_PLANS: dict[tuple[int, ...], tuple[tuple[Pack, ...], _Plan]] = {}
+
+
+class _GuardIndex:
+    """A group of bindings by their value at one path. A binding whose value there is a string the rule does not
+    accept fails the rule's first test, so the rule never sees it; any other value (missing, a number, a list)
+    leaves the binding to the rule itself."""
+
+    def __init__(self, group: list[Any], parts: tuple[str, ...]) -> None:
+        self.group = group
+        get = path_getter(parts)
+        self.values = [get(item[0]) for item in group]
+        self.by_value: dict[str, list[Any]] = {}
+        self.others = False
+        for item, value in zip(group, self.values, strict=True):
+            if type(value) is str:
+                self.by_value.setdefault(value, []).append(item)
+            else:
+                self.others = True
+
+    def candidates(self, accepted: frozenset[str]) -> list[Any]:
+        """The bindings the rule must test, in their order."""
+        if len(accepted) == 1 and not self.others:
+            (value,) = accepted
+            return self.by_value.get(value, [])
+        return [item for item, v in zip(self.group, self.values, strict=True) if type(v) is not str or v in accepted]
+
+
+def _plan(packs: Sequence[Pack]) -> _Plan:
+    key = tuple(map(id, packs))
+    known = _PLANS.get(key)
+    if known is not None and all(a is b for a, b in zip(known[0], packs, strict=True)):
+        return known[1]
+    rules_for: dict[str, list[Rule]] = {}
+    for pack in packs:
+        for rule in pack.rules:
+            rules_for.setdefault(rule.for_each, []).append(rule)
+    slots: dict[tuple[str, tuple[str, ...]], int] = {}
+    rules = []
+    for pack in packs:
+        for rule in pack.rules:
+            if rule.for_each == "waivers":
+                continue
+            guard = rule.guard
+            if guard is None:
+                rules.append((rule, rule.applies, -1, (), frozenset()))
+            else:
+                slot = slots.setdefault((rule.for_each, guard[0]), len(slots))
+                rules.append((rule, rule.applies, slot, *guard))
+    plan = _Plan(rules_for, tuple(rules), len(slots))
+    if len(_PLANS) >= 64:  # rule sets of a long-lived process (tests, a server): keep the cache bounded
+        _PLANS.clear()
+    _PLANS[key] = (tuple(packs), plan)  # the packs are kept, so their ids stay theirs
+    return plan
+
+
 def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: Policy,
              today: dt.date, evidence: Sequence[Evidence] = ()) -> Report:
     facts = _Facts(lineage, catalog, policy)
     subject = lineage.root
     fail_on = policy.fail_on or "error"
     threshold = severity_rank(fail_on)
-    rules_for: dict[str, list[Rule]] = {}
-    for pack in packs:
-        for rule in pack.rules:
-            rules_for.setdefault(rule.for_each, []).append(rule)
+    plan = _plan(packs)
+    rules_for = plan.rules_for
 
     model = _node_ctx(facts, subject)
     model["language_model"] = facts.language_model()
@@ -353,18 +422,37 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
     _set_weight_facts(model, facts, weight_bindings, elections, own_choice)
 
     findings: list[Finding] = []
+    # One finding per (rule, ancestor, clause): an ancestor reached on two channels is reported once; findings
+    # about no ancestor (lineage problems) stay distinct by their message. The first made is kept.
+    seen: set[tuple[str | None, ...]] = set()
     bindings: dict[str, list[tuple[dict[str, Any], Clause | None, Binding | None]]] = {}
-    for pack in packs:
-        for rule in pack.rules:
-            if rule.for_each == "waivers":
+    indexes: list[_GuardIndex | None] = [None] * plan.slots
+    for rule, applies, slot, parts, accepted in plan.rules:
+        group = bindings.get(rule.for_each)
+        if group is None:  # built once per evaluation, shared by the rules that need it
+            group = bindings[rule.for_each] = list(_contexts(rule.for_each, base, own_clauses, ancestors, lineage,
+                                                             facts, evidence))
+        if slot >= 0 and group:  # pass over bindings whose value rules the rule out (other clause types)
+            index = indexes[slot]
+            if index is None:
+                index = indexes[slot] = _GuardIndex(group, parts)
+            group = index.candidates(accepted)
+        for ctx, clause, binding in group:
+            if not applies(ctx):
                 continue
-            if rule.for_each not in bindings:  # built once per evaluation, shared by the rules that need it
-                bindings[rule.for_each] = list(_contexts(rule.for_each, base, own_clauses, ancestors, lineage,
-                                                         facts, evidence))
-            for ctx, clause, binding in bindings[rule.for_each]:
-                if rule.applies(ctx):
-                    findings.append(_finding(rule, ctx, clause, binding, subject.id))
-    findings = _dedupe(findings)
+            if binding is not None:  # one finding per (rule, ancestor, clause): a duplicate is never rendered
+                key: tuple[str | None, ...] = (rule.id, binding.node.id, clause.type if clause else None,
+                                               clause.license_id if clause else None, None)
+                if key in seen:
+                    continue
+                seen.add(key)
+                findings.append(_finding(rule, ctx, clause, binding, subject.id))
+            else:
+                f = _finding(rule, ctx, clause, binding, subject.id)
+                key = (f.rule, None, f.clause, f.license, f.message)
+                if key not in seen:
+                    seen.add(key)
+                    findings.append(f)
     findings, waiver_ctxs = _apply_waivers(findings, policy.waivers, subject.id, today)
     for rule in rules_for.get("waivers", ()):
         for wctx in waiver_ctxs:
@@ -438,11 +526,19 @@ def _contexts(fe: str, base: dict[str, Any], own: list[Clause],
 def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding: Binding | None,
              subject: str) -> Finding:
     explanation = tuple(rule.require.explain(ctx, want=True)) if rule.require is not None else ()
-    render_ctx = {**ctx, "rule": {"id": rule.id, "title": rule.title, "severity": rule.severity},
-                  "failed": list(explanation)}
+    render_ctx: dict[str, Any] = {}
+
+    def text(source: str) -> str:
+        if "{" not in source:  # no Jinja syntax: the text as rendering would give it, without the template engine
+            return " ".join(source.split())
+        if not render_ctx:
+            render_ctx.update(ctx, rule={"id": rule.id, "title": rule.title, "severity": rule.severity},
+                              failed=list(explanation))
+        return render(source, render_ctx)
+
     try:
-        message = render(rule.message, render_ctx)
-        remediation = render(rule.remediation, render_ctx) if rule.remediation else ""
+        message = text(rule.message)
+        remediation = text(rule.remediation) if rule.remediation else ""
     except Exception as exc:  # a fact the template needs is absent (e.g. a policy clause without params)
         message = f"{rule.title} ({subject}{', ancestor ' + binding.node.id if binding else ''}; " \
                   f"the message could not be rendered: {type(exc).__name__}: {exc})"
@@ -477,19 +573,6 @@ def _line(ctx: Mapping[str, Any]) -> int:
     evidence = ctx.get("evidence")
     line = evidence.get("line") if isinstance(evidence, Mapping) else 0
     return line if isinstance(line, int) and line > 0 else 0
-
-
-def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """One finding per (rule, ancestor, clause): an ancestor reached on two channels is reported once; findings
-    about no ancestor (lineage problems, waivers) stay distinct by their message."""
-    seen: set[tuple[str | None, ...]] = set()
-    out = []
-    for f in findings:
-        key = (f.rule, f.ancestor, f.clause, f.license, f.message if f.ancestor is None else None)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
 
 
 def _waiver_matches(w: Waiver, f: Finding) -> bool:
