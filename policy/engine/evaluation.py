@@ -10,12 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cache
 from typing import Any
 
-from policy.engine.conditions import path_getter
+from policy.engine.conditions import MISSING, path_getter
 from policy.engine.rules import Pack, Rule, severity_rank
 from policy.evidence import Evidence
 from policy.model.catalog import Catalog, Clause, ResolvedLicense
@@ -34,6 +35,25 @@ OBLIGATION_TYPES = frozenset({
     "use-latest-version", "no-conflicting-terms", "use-policy"})
 STATUS_RANK = {"verified": 0, "partial": 1, "unverified": 2}
 PROFILE_RANK = {"full": 0, "identity": 1}
+_SPDX_TOKEN = re.compile(r"[^\s()]+")
+
+
+
+class _CatalogFacts:
+    """What licenses and clauses mean in catalog terms (name, categories, SPDX form, citation, ...) depends on
+    the catalog alone, and the same few licenses recur across models: worked out once per catalog, license and
+    clause. Keyed by id() of a `catalog.resolve` result or a catalog clause, with the object kept (so the id
+    stays its own) and checked. Each evaluation gets its own copies (`_Facts.license_ctx`, `_Facts.clause_ctx`).
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.licenses: dict[int, tuple[ResolvedLicense, dict[str, Any]]] = {}
+        self.clauses: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
+        # the catalog's own clauses (a policy file's clauses are made afresh for each evaluation)
+        self.catalog_clauses = frozenset(id(c) for e in catalog.entries.values() for c in e.clauses)
+
+
+_CATALOG_FACTS: weakref.WeakKeyDictionary[Catalog, _CatalogFacts] = weakref.WeakKeyDictionary()
 
 
 def channel_of(via: Sequence[str]) -> str:
@@ -74,14 +94,31 @@ class _Facts:
         self.licenses: dict[str, ResolvedLicense] = {
             nid: catalog.resolve(node.license) for nid, node in lineage.nodes.items()}
         self._license_ctx: dict[str, dict[str, Any]] = {}
+        shared = _CATALOG_FACTS.get(catalog)
+        if shared is None:
+            shared = _CATALOG_FACTS[catalog] = _CatalogFacts(catalog)
+        self._shared = shared
+        self._clause_ctx: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
         self._reach_cache: dict[frozenset[str], frozenset[tuple[str, str]]] = {}
+        self._language_model: dict[str, bool | None] = {}
+        self._by_child: dict[str, list[tuple[int, Any]]] = {}
+        for i, e in enumerate(lineage.edges):
+            self._by_child.setdefault(e.child, []).append((i, e))
         self.bindings = self._bindings()
 
     # -- licenses --------------------------------------------------------------------------------------
     def license_ctx(self, node_id: str) -> dict[str, Any]:
         ctx = self._license_ctx.get(node_id)
         if ctx is None:
-            ctx = self._license_ctx[node_id] = self._make_license_ctx(self.licenses[node_id])
+            lic = self.licenses[node_id]
+            known = self._shared.licenses.get(id(lic))
+            if known is None or known[0] is not lic:
+                known = self._shared.licenses[id(lic)] = (lic, self._make_license_ctx(lic))
+            shared = known[1]
+            # each node gets its own dict and lists: nothing an evaluation is handed is shared with another
+            ctx = self._license_ctx[node_id] = {**shared, "ids": list(shared["ids"]),
+                                                "categories": list(shared["categories"]),
+                                                "licensor": list(shared["licensor"])}
         return ctx
 
     def _make_license_ctx(self, lic: ResolvedLicense) -> dict[str, Any]:
@@ -109,7 +146,7 @@ class _Facts:
             entry = self.catalog.entries.get(match.group(0))
             return entry.spdx if entry else match.group(0)
 
-        return re.sub(r"[^\s()]+", spdx, lic.expression)
+        return _SPDX_TOKEN.sub(spdx, lic.expression)
 
     def clauses_for(self, node: ModelFacts, channel: str, choice: frozenset[str] | None = None) -> list[Clause]:
         """The clauses binding on `channel`: of every license named, or of one elected alternative (`choice`,
@@ -124,14 +161,36 @@ class _Facts:
         return out
 
     def clause_ctx(self, clause: Clause, channel: str) -> dict[str, Any]:
-        entry = self.catalog.entries.get(clause.license_id)
+        """The clause as rules see it on `channel`; built once per evaluation (a clause reaches the rules
+        through its node's `clause` map, its own binding and the election of a license alternative)."""
+        key = (id(clause), channel)
+        known = self._clause_ctx.get(key)
+        if known is not None and known[0] is clause:
+            return known[1]
+        # a catalog clause's catalog facts are shared across evaluations; a policy clause is made per evaluation
+        catalog_clause = id(clause) in self._shared.catalog_clauses
+        base = self._shared.clauses.get(key) if catalog_clause else None
+        if base is None or base[0] is not clause:
+            base = (clause, self._clause_facts(clause, channel))
+            if catalog_clause:
+                self._shared.clauses[key] = base
+        facts = base[1]
         triggers = clause.params.get("triggers") or ()
-        return {"type": clause.type, "params": dict(clause.params), "obligation": clause.obligation,
+        ctx = {**facts, "params": dict(clause.params), "citation": dict(facts["citation"]),
+               "applies_to": list(facts["applies_to"]), "accepts": list(facts["accepts"]),
+               # does the intended use trigger the clause (GPL copyleft binds when the work is conveyed)?
+               "triggered": not triggers or any(self.policy.use.get(t, True) for t in triggers),
+               "licensor_orgs": list(facts["licensor_orgs"])}
+        self._clause_ctx[key] = (clause, ctx)
+        return ctx
+
+    def _clause_facts(self, clause: Clause, channel: str) -> dict[str, Any]:
+        """The clause on `channel` in catalog terms (`triggered`, which depends on the policy, is left out)."""
+        entry = self.catalog.entries.get(clause.license_id)
+        return {"type": clause.type, "params": None, "obligation": clause.obligation,
                 "citation": clause.citation.to_dict(), "applies_to": sorted(clause.applies_to),
                 "license": clause.license_id, "verified": clause.verified, "channel": channel,
-                "accepts": list(clause.params.get("accepts") or [clause.license_id]),
-                # does the intended use trigger the clause (GPL copyleft binds when the work is conveyed)?
-                "triggered": not triggers or any(self.policy.use.get(t, True) for t in triggers),
+                "accepts": list(clause.params.get("accepts") or [clause.license_id]), "triggered": None,
                 "unsettled": channel in (clause.params.get("unsettled") or ()),
                 "licensor_orgs": sorted(o.lower() for o in entry.licensor_orgs) if entry else []}
 
@@ -154,12 +213,19 @@ class _Facts:
         org, mine = self.lineage.nodes[user].org, self.lineage.root.org
         return bool(org and mine and org.lower() == mine.lower())
 
+    def language_model_of(self, node: ModelFacts) -> bool | None:
+        """Is the node a language model, by its own pipeline_tag (None: the card does not say)."""
+        known = self._language_model.get(node.id, MISSING)
+        if known is MISSING:
+            known = self._language_model[node.id] = is_language_model(node.card)
+        return known
+
     def language_model(self) -> bool | None:
         """Is the subject a language model: by its own pipeline_tag, else by its weights ancestors'."""
-        own = is_language_model(self.lineage.root.card)
+        own = self.language_model_of(self.lineage.root)
         if own is not None:
             return own
-        seen = {is_language_model(b.node.card) for b in self.bindings if b.channel == "weights"} - {None}
+        seen = {self.language_model_of(b.node) for b in self.bindings if b.channel == "weights"} - {None}
         return seen.pop() if len(seen) == 1 else None
 
     # -- ancestors -------------------------------------------------------------------------------------
@@ -188,13 +254,6 @@ class _Facts:
                     nxt.append((edge.parent, state[1], new_path, new_via))
             queue = nxt
         return list(best.values())
-
-    @cached_property
-    def _by_child(self) -> dict[str, list[tuple[int, Any]]]:
-        out: dict[str, list[tuple[int, Any]]] = {}
-        for i, e in enumerate(self.lineage.edges):
-            out.setdefault(e.child, []).append((i, e))
-        return out
 
     def relicensed_by(self, binding: Binding) -> str | None:
         """The licensor's own model through which the ancestor reaches the subject, when every path on this
@@ -237,15 +296,16 @@ class _Facts:
 
 
 def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
+    card, notes, name, tag = node.card, node.notes, node.name, node.card.get("pipeline_tag")
     return {
-        "id": node.id, "name": node.name, "org": node.org, "kind": node.kind, "source": node.source,
+        "id": node.id, "name": name, "org": node.org, "kind": node.kind, "source": node.source,
         "status": node.status, "status_detail": node.status_detail, "revision": node.revision,
-        "license": facts.license_ctx(node.id), "files": list(node.files), "card": node.card,
-        "notes": [n.code for n in node.notes],
-        "note_text": "; ".join(n.message + (f" (line {n.line})" if n.line else "") for n in node.notes),
+        "license": facts.license_ctx(node.id), "files": list(node.files), "card": card,
+        "notes": [n.code for n in notes],
+        "note_text": "; ".join([n.message + (f" (line {n.line})" if n.line else "") for n in notes]) if notes else "",
         "resolved": node.status in (OK, GATED) and facts.licenses[node.id].known, "gated": node.gated,
-        "pipeline_tag": node.card.get("pipeline_tag") if isinstance(node.card.get("pipeline_tag"), str) else None,
-        "language_model": is_language_model(node.card), "multimodal": is_multimodal(node.card, node.name),
+        "pipeline_tag": tag if isinstance(tag, str) else None,
+        "language_model": facts.language_model_of(node), "multimodal": is_multimodal(card, name),
     }
 
 
@@ -419,7 +479,8 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
             elections[b.node.id] = choice
         actx, clauses = bind(choice)
         ancestors.append((b, actx, clauses))
-    _set_weight_facts(model, facts, weight_bindings, elections, own_choice)
+    if elections or own_choice is not None:  # else the facts above stand as they are
+        _set_weight_facts(model, facts, weight_bindings, elections, own_choice)
 
     findings: list[Finding] = []
     # One finding per (rule, ancestor, clause): an ancestor reached on two channels is reported once; findings
@@ -648,19 +709,24 @@ def card_summary(node: ModelFacts) -> dict[str, Any]:
     library, and the config's model type and architectures. Strings only (anything else on the card is
     dropped, never stringified), each cut to MAX_SUMMARY_TEXT and each list to MAX_SUMMARY_ITEMS."""
 
-    def text(value: Any) -> str | None:
-        return value.strip()[:MAX_SUMMARY_TEXT] or None if isinstance(value, str) else None
+    card, config, body = node.card, node.config, node.card_text
+    return {"task": _summary_text(card.get("pipeline_tag")), "languages": _summary_texts(card.get("language")),
+            "library": _summary_text(card.get("library_name")), "model_type": _summary_text(config.get("model_type")),
+            "architectures": _summary_texts(config.get("architectures") or []),
+            "evaluations": _declared_results(card),
+            "has_text": body != "" and not body.isspace()}  # bool(body.strip()), without copying the body
 
-    def texts(value: Any) -> list[str]:
-        items = value if isinstance(value, list) else [value]
-        out = [t for t in (text(v) for v in items[:MAX_SUMMARY_ITEMS]) if t]
-        return list(dict.fromkeys(out))
 
-    card, config = node.card, node.config
-    return {"task": text(card.get("pipeline_tag")), "languages": texts(card.get("language")),
-            "library": text(card.get("library_name")), "model_type": text(config.get("model_type")),
-            "architectures": texts(config.get("architectures") or []), "evaluations": _declared_results(card),
-            "has_text": bool(node.card_text.strip())}
+def _summary_text(value: Any) -> str | None:
+    return value.strip()[:MAX_SUMMARY_TEXT] or None if isinstance(value, str) else None
+
+
+def _summary_texts(value: Any) -> list[str]:
+    if value is None or value == []:  # what most cards have: nothing to keep
+        return []
+    items = value if isinstance(value, list) else [value]
+    out = [t for t in (_summary_text(v) for v in items[:MAX_SUMMARY_ITEMS]) if t]
+    return list(dict.fromkeys(out))
 
 
 def _declared_results(card: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -668,16 +734,23 @@ def _declared_results(card: Mapping[str, Any]) -> list[dict[str, Any]]:
     whether they hold up is the evidence layer's question, not this summary's."""
     if not isinstance(card.get("model-index"), list):
         return []
-    from policy.evidence.claims import claims_from_card, load_benchmarks  # only cards with results pay for it
+    from policy.evidence.claims import claims_from_card  # only cards with results pay for it
 
     out = []
-    no_table = load_benchmarks({"schema_version": 1, "benchmarks": []})  # benchmarks as named, none resolved
-    for c in claims_from_card({"model-index": card["model-index"]}, "", 1, no_table)[:MAX_SUMMARY_ITEMS]:
+    for c in claims_from_card({"model-index": card["model-index"]}, "", 1, _no_benchmarks())[:MAX_SUMMARY_ITEMS]:
         out.append({"name": c.name[:MAX_SUMMARY_TEXT], "metric": (c.metric or "")[:MAX_SUMMARY_TEXT] or None,
                     "value": c.value, "dataset": c.dataset_id and c.dataset_id[:MAX_SUMMARY_TEXT],
                     "split": c.split and c.split[:MAX_SUMMARY_TEXT],
                     "source": c.source_url and c.source_url[:MAX_SUMMARY_TEXT]})
     return out
+
+
+@cache
+def _no_benchmarks() -> Any:
+    """An empty benchmark table: results are summarised with their benchmarks as named, none resolved."""
+    from policy.evidence.claims import load_benchmarks
+
+    return load_benchmarks({"schema_version": 1, "benchmarks": []})
 
 
 def _subject(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
