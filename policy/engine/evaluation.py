@@ -17,6 +17,7 @@ from functools import cache
 from typing import Any
 
 from policy.engine.conditions import MISSING, path_getter
+from policy.engine.messages import render
 from policy.engine.rules import Pack, Rule, severity_rank
 from policy.evidence import Evidence
 from policy.model.catalog import Catalog, Clause, ResolvedLicense
@@ -24,7 +25,6 @@ from policy.model.facts import GATED, OK, Lineage, ModelFacts
 from policy.model.policyfile import Policy, Waiver
 from policy.model.report import Finding, Obligation, Report
 from policy.model.tasks import is_language_model, is_multimodal
-from policy.templating import render
 
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations).
 OBLIGATION_TYPES = frozenset({
