@@ -216,6 +216,50 @@ def path_getter(parts: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
     return lambda ctx: resolve_path(ctx, parts)
 
 
+def _eq2(parts: tuple[str, ...], operand: Any) -> Callable[[Mapping[str, Any]], bool]:
+    """`a.b: operand`: path_getter's get2 and the comparison in one function."""
+    a, b = parts
+
+    def test_eq2(ctx: Mapping[str, Any]) -> bool:
+        try:
+            value = ctx.get(a, MISSING)
+        except AttributeError:
+            return False
+        if value is MISSING or value is None:
+            return False
+        try:
+            value = value.get(b, MISSING)
+        except AttributeError:
+            return False
+        return value is not MISSING and value is not None and value == operand
+    return test_eq2
+
+
+def _eq3(parts: tuple[str, ...], operand: Any) -> Callable[[Mapping[str, Any]], bool]:
+    """`a.b.c: operand`: path_getter's get3 and the comparison in one function."""
+    a, b, c = parts
+
+    def test_eq3(ctx: Mapping[str, Any]) -> bool:
+        try:
+            value = ctx.get(a, MISSING)
+        except AttributeError:
+            return False
+        if value is MISSING or value is None:
+            return False
+        try:
+            value = value.get(b, MISSING)
+        except AttributeError:
+            return False
+        if value is MISSING or value is None:
+            return False
+        try:
+            value = value.get(c, MISSING)
+        except AttributeError:
+            return False
+        return value is not MISSING and value is not None and value == operand
+    return test_eq3
+
+
 def _leaf_test(parts: tuple[str, ...], op: str, operand: Any,
                fn: Callable[[Any, Any], bool]) -> Callable[[Mapping[str, Any]], bool]:
     """The leaf's test: false on a missing value (or a missing referenced operand), except for `exists`."""
@@ -236,6 +280,11 @@ def _leaf_test(parts: tuple[str, ...], op: str, operand: Any,
         want = bool(operand)
         return lambda ctx: (get(ctx) is not MISSING) == want
     if op == "eq":
+        if len(parts) == 3:  # the commonest leaf (`model.license.known: true`), with its path inlined
+            return _eq3(parts, operand)
+        if len(parts) == 2:
+            return _eq2(parts, operand)
+
         def test_eq(ctx: Mapping[str, Any]) -> bool:
             value = get(ctx)
             return value is not MISSING and value == operand

@@ -345,21 +345,38 @@ def _elected_text(lic: ResolvedLicense, choice: frozenset[str] | None) -> str:
     return f"{' AND '.join(sorted(choice))}, elected from {lic.expression}"
 
 
-@dataclass(frozen=True)
 class _Plan:
     """What evaluating a sequence of packs needs of their rules, worked out once per sequence of packs.
 
-    `rules`: (rule, applies, guard slot, guard path, accepted values) in pack order, waivers (evaluated after the
-    waivers are applied) left out. Rules whose first test is the same path of the same bindings (`clause.type`
-    of ancestor-clauses) share a guard slot: an index of those bindings by that value, built once per evaluation.
+    `rules`: (rule, applies, guard slot, guard getter, accepted values, the one accepted value) in pack order,
+    waivers (evaluated after the waivers are applied) left out. Rules whose first test is the same path of the
+    same bindings (`clause.type` of ancestor-clauses) share a guard slot: an index of those bindings by that
+    value, built once per evaluation.
     """
 
-    rules_for: dict[str, list[Rule]]  # for_each -> rules, in pack order
-    rules: tuple[tuple[Rule, Any, int, tuple[str, ...], frozenset[str]], ...]
-    slots: int
+    __slots__ = ("rules", "rules_for", "slots")
 
-
-_PLANS: dict[tuple[int, ...], tuple[tuple[Pack, ...], _Plan]] = {}
+    def __init__(self, packs: Sequence[Pack]) -> None:
+        self.rules_for: dict[str, list[Rule]] = {}  # for_each -> rules, in pack order
+        for pack in packs:
+            for rule in pack.rules:
+                self.rules_for.setdefault(rule.for_each, []).append(rule)
+        slots: dict[tuple[str, tuple[str, ...]], int] = {}
+        rules: list[tuple[Rule, Any, int, Any, frozenset[str], str | None]] = []
+        for pack in packs:
+            for rule in pack.rules:
+                if rule.for_each == "waivers":
+                    continue
+                guard = rule.guard
+                if guard is None:
+                    rules.append((rule, rule.applies, -1, None, frozenset(), None))
+                    continue
+                parts, accepted = guard
+                slot = slots.setdefault((rule.for_each, parts), len(slots))
+                single = next(iter(accepted)) if len(accepted) == 1 else None
+                rules.append((rule, rule.applies, slot, path_getter(parts), accepted, single))
+        self.rules = tuple(rules)
+        self.slots = len(slots)
 
 
 class _GuardIndex:
@@ -367,9 +384,10 @@ class _GuardIndex:
     accept fails the rule's first test, so the rule never sees it; any other value (missing, a number, a list)
     leaves the binding to the rule itself."""
 
-    def __init__(self, group: list[Any], parts: tuple[str, ...]) -> None:
+    __slots__ = ("by_value", "group", "others", "values")
+
+    def __init__(self, group: list[Any], get: Any) -> None:
         self.group = group
-        get = path_getter(parts)
         self.values = [get(item[0]) for item in group]
         self.by_value: dict[str, list[Any]] = {}
         self.others = False
@@ -379,12 +397,14 @@ class _GuardIndex:
             else:
                 self.others = True
 
-    def candidates(self, accepted: frozenset[str]) -> list[Any]:
+    def candidates(self, accepted: frozenset[str], single: str | None) -> list[Any]:
         """The bindings the rule must test, in their order."""
-        if len(accepted) == 1 and not self.others:
-            (value,) = accepted
-            return self.by_value.get(value, [])
+        if single is not None and not self.others:
+            return self.by_value.get(single, [])
         return [item for item, v in zip(self.group, self.values, strict=True) if type(v) is not str or v in accepted]
+
+
+_PLANS: dict[tuple[int, ...], tuple[tuple[Pack, ...], _Plan]] = {}
 
 
 def _plan(packs: Sequence[Pack]) -> _Plan:
@@ -392,23 +412,7 @@ def _plan(packs: Sequence[Pack]) -> _Plan:
     known = _PLANS.get(key)
     if known is not None and all(a is b for a, b in zip(known[0], packs, strict=True)):
         return known[1]
-    rules_for: dict[str, list[Rule]] = {}
-    for pack in packs:
-        for rule in pack.rules:
-            rules_for.setdefault(rule.for_each, []).append(rule)
-    slots: dict[tuple[str, tuple[str, ...]], int] = {}
-    rules = []
-    for pack in packs:
-        for rule in pack.rules:
-            if rule.for_each == "waivers":
-                continue
-            guard = rule.guard
-            if guard is None:
-                rules.append((rule, rule.applies, -1, (), frozenset()))
-            else:
-                slot = slots.setdefault((rule.for_each, guard[0]), len(slots))
-                rules.append((rule, rule.applies, slot, *guard))
-    plan = _Plan(rules_for, tuple(rules), len(slots))
+    plan = _Plan(packs)
     if len(_PLANS) >= 64:  # rule sets of a long-lived process (tests, a server): keep the cache bounded
         _PLANS.clear()
     _PLANS[key] = (tuple(packs), plan)  # the packs are kept, so their ids stay theirs
@@ -488,7 +492,7 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
     seen: set[tuple[str | None, ...]] = set()
     bindings: dict[str, list[tuple[dict[str, Any], Clause | None, Binding | None]]] = {}
     indexes: list[_GuardIndex | None] = [None] * plan.slots
-    for rule, applies, slot, parts, accepted in plan.rules:
+    for rule, applies, slot, get, accepted, single in plan.rules:
         group = bindings.get(rule.for_each)
         if group is None:  # built once per evaluation, shared by the rules that need it
             group = bindings[rule.for_each] = list(_contexts(rule.for_each, base, own_clauses, ancestors, lineage,
@@ -496,8 +500,8 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         if slot >= 0 and group:  # pass over bindings whose value rules the rule out (other clause types)
             index = indexes[slot]
             if index is None:
-                index = indexes[slot] = _GuardIndex(group, parts)
-            group = index.candidates(accepted)
+                index = indexes[slot] = _GuardIndex(group, get)
+            group = index.candidates(accepted, single)
         for ctx, clause, binding in group:
             if not applies(ctx):
                 continue
