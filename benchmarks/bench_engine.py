@@ -12,10 +12,11 @@ Targets: at least 2,000 card evaluations per second on one core; under 0.3 s wal
 Method. Every measurement runs in a fresh subprocess whose working directory and `sys.path[0]` are the checkout
 measured, so two checkouts never share imported modules. (a) runs `--rounds` times per checkout, each round a
 worker process that warms up and then counts passes over all cards for `--seconds`; (b) runs `--runs` times
-per checkout, after one untimed warm-up (it fills the validated-rules cache and the .pyc files). The machine
-may be shared and noisy, so the checkouts alternate (A B, B A, A B, ...: each drift hits both alike) and the
-medians, min and max are printed with the ratios current / baseline. Both checkouts read the same card folder
-(this checkout's fixtures by default); each uses its own rule packs and catalog.
+per checkout, after one untimed warm-up (it fills the validated-rules cache and the .pyc files, kept in a
+temporary folder as an installed tool has them; `--no-pyc-cache` compiles each checkout on every run instead).
+The machine may be shared and noisy, so the checkouts alternate (A B, B A, A B, ...: each drift hits both alike)
+and the medians, min and max are printed with the ratios current / baseline. Both checkouts read the same card
+folder (this checkout's fixtures by default); each uses its own rule packs and catalog.
 
 The worker imports through a shim that tries the stage-folder module names (`policy.engine.evaluation`,
 `policy.scan.lineage`, ...) and falls back to the flat layout older checkouts have (`policy.engine`,
@@ -33,6 +34,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -136,14 +138,21 @@ def run_worker(checkout: Path, cards: Path, seconds: float) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def cli_env(checkout: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(checkout),
-            "POLICYCHECK_CACHE": str(Path.home() / ".cache" / "policycheck-bench")}
+def cli_env(checkout: Path, pycache: Path | None) -> dict[str, str]:
+    """The whole process's environment: the checkout first on the path; its .pyc files under `pycache` (as an
+    installed tool has them), or none (PYTHONDONTWRITEBYTECODE=1: the checkout compiled on every run)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPYCACHEPREFIX")}
+    env.update(PYTHONPATH=str(checkout), POLICYCHECK_CACHE=str(Path.home() / ".cache" / "policycheck-bench"))
+    if pycache is None:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
+        env["PYTHONPYCACHEPREFIX"] = str(pycache)
+    return env
 
 
-def time_cli(cmd: list[str], checkout: Path) -> tuple[float, subprocess.CompletedProcess[bytes]]:
+def time_cli(cmd: list[str], checkout: Path, pycache: Path | None) -> tuple[float, subprocess.CompletedProcess[bytes]]:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=checkout, env=cli_env(checkout), capture_output=True, check=False)
+    proc = subprocess.run(cmd, cwd=checkout, env=cli_env(checkout, pycache), capture_output=True, check=False)
     return time.perf_counter() - start, proc
 
 
@@ -167,6 +176,8 @@ def main() -> int:
     ap.add_argument("--seconds", type=float, default=2.0, help="seconds per (a) measurement (default 2)")
     ap.add_argument("--rounds", type=int, default=7, help="(a) worker processes per checkout (default 7)")
     ap.add_argument("--runs", type=int, default=15, help="(b) timed CLI runs per checkout (default 15; 0: skip (b))")
+    ap.add_argument("--no-pyc-cache", action="store_true", help="(b) with PYTHONDONTWRITEBYTECODE=1: each checkout "
+                    "compiled from source on every run (default: .pyc files in a temporary folder, as installed)")
     ap.add_argument("--worker", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
     cards = args.cards.resolve()
@@ -212,15 +223,24 @@ def main() -> int:
     target = str(sorted(p for p in cards.glob("*.md") if p.name != "README.md")[0])
     cmd = [sys.executable, "-m", "policy.cli", "check", target, "--cards", str(cards), "--offline",
            "--format", "json"]
+    with tempfile.TemporaryDirectory(prefix="bench-engine-") as tmp:
+        pycache = None if args.no_pyc_cache else Path(tmp)
+        return whole_process(cmd, checkouts, labels, pycache, args.runs, results, Path(target).name)
+
+
+def whole_process(cmd: list[str], checkouts: dict[str, Path], labels: list[str], pycache: Path | None, runs: int,
+                  results: dict[str, list[dict[str, Any]]], name: str) -> int:
+    walls: dict[str, list[float]] = {label: [] for label in labels}
     for label in labels:  # warm-up: the validated-rules cache, the .pyc files; and a sanity check
-        _, proc = time_cli(cmd, checkouts[label])
+        _, proc = time_cli(cmd, checkouts[label], pycache)
         if proc.returncode not in (0, 1, 3) or not proc.stdout.lstrip().startswith(b"{"):
             print(f"bench_engine: {label} check exited {proc.returncode}:\n{proc.stderr.decode()[-3000:]}",
                   file=sys.stderr)
             return 1
-    for label in alternating(args.runs, labels):
-        walls[label].append(time_cli(cmd, checkouts[label])[0])
-    print(f"(b) CLI check of {Path(target).name}, wall seconds ({args.runs} runs each):")
+    for label in alternating(runs, labels):
+        walls[label].append(time_cli(cmd, checkouts[label], pycache)[0])
+    print(f"(b) CLI check of {name}, wall seconds ({runs} runs each; "
+          f"{'.pyc cached' if pycache else 'no .pyc: compiled from source on every run'}):")
     for label in labels:
         print(f"  {label:8}  {spread(walls[label], '.3f')}")
 
