@@ -19,8 +19,6 @@ from collections.abc import Callable, Mapping
 from functools import lru_cache
 from typing import Any
 
-from policy.templating import render as render_template
-
 # A part of a template: text, `{{ ... }}`, `{% ... %}`, or the start of a comment (never plain).
 _PART = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}|\{#", re.S)
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|('[^'\\\r]*'|\"[^\"\\\r]*\")|(\S))")
@@ -54,6 +52,8 @@ def render(source: str, context: Mapping[str, Any]) -> str:
             pass
         else:
             return " ".join("".join(out).split())
+    from policy.templating import render as render_template  # (and markupsafe) only when a template needs it
+
     return render_template(source, context)
 
 

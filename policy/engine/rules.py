@@ -14,7 +14,6 @@ from typing import Any
 from policy.diagnostics import Diagnostic
 from policy.engine.conditions import All, Compiler, Condition, ConditionError, Leaf
 from policy.model.facts import Citation
-from policy.templating import check_template
 from policy.yamlload import MarkedYaml
 
 SEVERITIES = ("note", "warning", "error")
@@ -152,6 +151,8 @@ def compile_pack(source: PackSource, license_lookup: Any, check_templates: bool 
             diagnostics.append(Diagnostic(source.file, line, col, "rule-condition",
                                           f"rule {rule_id}: {err.message}", help=err.help))
         if check_templates:
+            from policy.templating import check_template  # jinja2: only when rule data is (re)validated
+
             allowed = roots | {"rule", "failed"}
             for key in ("message", "remediation"):
                 if key in raw:
