@@ -219,7 +219,8 @@ def test_concise_is_one_line_per_target_with_the_decisive_finding(run_cli: Any) 
 
 
 def test_concise_decisive_finding_is_the_most_severe_violation_else_a_review() -> None:
-    from policy.render.text import decisive
+    def decisive(report: Any) -> Any:
+        return report.decisive()
 
     (r,) = reports(card("bartowski/Codestral-22B-v0.1-GGUF"))
     by_rule = {f.rule: f for f in r.findings}

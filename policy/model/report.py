@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy import __version__
+from policy.model.vocab import decisive
 
 SCHEMA = "policycheck/report/v1"
-SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}
 DISCLAIMER = ("policycheck reports what licenses and declared lineage say and where; it is not legal advice. "
               "Findings marked review need a person to decide.")
 
@@ -93,6 +93,10 @@ class Report:
     def open_findings(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.status == "open")
 
+    def decisive(self) -> Finding | None:
+        """The finding that decides the verdict (policy.model.vocab.decisive)."""
+        return decisive(self.findings, self.verdict)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
@@ -113,19 +117,6 @@ class Report:
             "licenses": self.licenses,
             "evidence": list(self.evidence),
         }
-
-
-def decisive(r: Report) -> Finding | None:
-    """The finding that decides the verdict: the most severe open violation, else the first open finding that
-    needs a person, else none."""
-    open_ = r.open_findings
-    violations = [f for f in open_ if f.kind == "violation"]
-    if violations:
-        return min(violations, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
-    reviews = [f for f in open_ if f.kind in ("review", "evidence")]
-    if reviews:
-        return min(reviews, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
-    return None
 
 
 @dataclass(frozen=True)

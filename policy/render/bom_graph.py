@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy.model.report import Report, TargetError
+from policy.model.vocab import OUTCOME_RANK
 from policy.render.spdx import map_catalog_expression
 
 WEIGHT_RELATIONS = ("finetune", "adapter", "merge", "quantized")
-VERDICT_RANK = {"error": 0, "fail": 1, "review": 2, "pass": 3}
 BATCH_REF = "policycheck-batch"
 
 Key = tuple[str, str]  # (kind, id)
@@ -75,7 +75,7 @@ class BomGraph:
     def worst(self) -> str:
         """The batch's verdict: error > fail > review > pass (a target that could not be read is an error)."""
         verdicts = [*(r.verdict for r in self.reports), *("error" for _ in self.errors)]
-        return min(verdicts or ["error"], key=lambda v: VERDICT_RANK.get(v, 0))
+        return min(verdicts or ["error"], key=lambda v: OUTCOME_RANK.get(v, 0))
 
     @property
     def catalog_digests(self) -> list[str]:

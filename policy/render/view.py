@@ -18,6 +18,7 @@ from typing import Any
 
 from policy import __version__
 from policy.model.report import DISCLAIMER, Finding, Obligation, Report, TargetError
+from policy.model.vocab import SEVERITIES, severity_rank
 
 # C0, DEL, C1 and the invisible format characters that reorder or hide text (as in the text renderer).
 _UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\u200e"
@@ -35,7 +36,6 @@ VERDICT_TEXT = {
     "review": "No violation, but a fact needed for a decision is missing: a person must decide.",
     "error": "The target could not be evaluated.",
 }
-SEVERITIES = ("error", "warning", "note")
 _KIND_ORDER = {"violation": 0, "review": 1, "evidence": 2}
 _KIND_TITLE = {0: "Violations", 1: "Needs review", 2: "Evidence (needs review)", 3: "Other findings"}
 
@@ -109,7 +109,7 @@ def _finding(f: Finding) -> dict[str, Any]:
 
 
 def _rank(f: Finding) -> tuple[int, int]:
-    sev = SEVERITIES.index(f.severity) if f.severity in SEVERITIES else len(SEVERITIES)
+    sev = severity_rank(f.severity)
     return _KIND_ORDER.get(f.kind, 3), sev
 
 
@@ -133,10 +133,8 @@ def finding_groups(findings: Iterable[Finding]) -> list[dict[str, Any]]:
 
 def decisive(report: Report) -> dict[str, Any] | None:
     """The finding that decides the verdict (the first of the first group), when the verdict is not a pass."""
-    if report.verdict == "pass":
-        return None
-    open_ = sorted((f for f in report.open_findings), key=_rank)
-    return _finding(open_[0]) if open_ else None
+    f = report.decisive()
+    return _finding(f) if f is not None else None
 
 
 def obligation_groups(obligations: Iterable[Obligation]) -> list[dict[str, Any]]:
