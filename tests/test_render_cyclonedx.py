@@ -432,7 +432,7 @@ def test_a_hub_subject_lists_its_weight_files_with_their_sha256(hubsim: Any, hub
 
 
 def test_a_batch_where_every_target_failed_is_dated_by_the_run() -> None:
-    from policy.render import RenderOptions
+    from policy.render.registry import RenderOptions
 
     out = render([TargetError("x/y", "could not be read")], RenderOptions(day=TODAY), fmt="cyclonedx-1.7")
     _valid_17(out)

@@ -116,7 +116,7 @@ def test_control_characters_and_markup_are_safe() -> None:
     report = Report(subject={"id": "acme/\x07m"}, verdict="fail", lineage=(),
                     findings=(_finding(message=evil, model="acme/m", remediation=evil),), obligations=(),
                     packs=(), evaluated=(), date=TODAY, policy={"fail_on": "error"})
-    xml = render([report, TargetError("bad\x01.md", evil)], None, "junit")
+    xml = render([report, TargetError("bad\x01.md", evil)])
     root = ET.fromstring(xml)  # parses: nothing XML 1.0 cannot carry
     failure = root.find("testsuite/testcase/failure")
     assert failure is not None

@@ -189,7 +189,7 @@ def test_hub_target_gets_a_logical_location_and_errors_are_notifications() -> No
                      (_finding(model="acme/m"), _finding(rule="r-two", kind="review", model="acme/m")))
     error = TargetError("broken.md", "broken.md:3:1: bad YAML",
                         ({"file": "broken.md", "line": 3, "col": 1, "message": "bad YAML"},))
-    log = json.loads(render([report, error], None, "sarif"))
+    log = json.loads(render([report, error]))
     validate(log)
     run = log["runs"][0]
     loc = run["results"][0]["locations"][0]
@@ -206,7 +206,7 @@ def test_hub_target_gets_a_logical_location_and_errors_are_notifications() -> No
 
 def test_hostile_text_stays_valid_json() -> None:
     f = _finding(message="evil \x00\x07 <script>{{ 7*7 }}</script> \u202e", model="acme/m")
-    text = render([_report({"id": "acme/m", "source": "file", "path": "acme__m.md"}, (f,))], None, "sarif")
+    text = render([_report({"id": "acme/m", "source": "file", "path": "acme__m.md"}, (f,))])
     log = json.loads(text)
     validate(log)
     assert log["runs"][0]["results"][0]["message"]["text"] == f.message

@@ -293,7 +293,7 @@ def test_validation_sends_nothing_to_the_network(tmp_path: Path, r1_llama: list[
 
 
 def test_a_batch_where_every_target_failed_is_dated_by_the_run() -> None:
-    from policy.render import RenderOptions
+    from policy.render.registry import RenderOptions
 
     out = render([TargetError("x/y", "could not be read")], RenderOptions(day=TODAY))
     assert validate(out) == []

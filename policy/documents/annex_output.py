@@ -17,6 +17,7 @@ from typing import Any
 from policy.documents.annex import PLACEHOLDER_RE, ClauseSpec, build_annex, load_library
 from policy.errors import ConfigError
 from policy.model.report import Report
+from policy.render.registry import RenderOptions
 
 MARKDOWN_TEMPLATE = "annex/annex.md.j2"
 DOCX_TEMPLATE = "annex/annex.docx"
@@ -83,6 +84,13 @@ def render_docx(context: Mapping[str, Any], template_dirs: Sequence[str | Path] 
     out = io.BytesIO()
     template.save(out)
     return out.getvalue()
+
+
+def render(context: Mapping[str, Any], options: RenderOptions) -> str | bytes:
+    """The renderer contract (policy/render/registry.py): the annex context of `build_annex` in `options.fmt`."""
+    if options.fmt == "docx":
+        return render_docx(context, options.templates)
+    return render_markdown(context, options.templates)
 
 
 @dataclass(frozen=True)

@@ -194,10 +194,11 @@ def build_bom(results: Sequence[Report | TargetError], graph: BomGraph | None = 
     return bom
 
 
-def render(results: Sequence[Report | TargetError], options: object = None, fmt: str = "cyclonedx") -> str:
+def render(results: Sequence[Report | TargetError], options: object = None, fmt: str | None = None) -> str:
     """`cyclonedx` is CycloneDX 1.6 JSON; `cyclonedx-1.7` the same BOM as 1.7, with citations."""
     from cyclonedx.output.json import JsonV1Dot6, JsonV1Dot7
 
+    fmt = fmt or getattr(options, "fmt", "") or "cyclonedx"
     v17 = fmt == "cyclonedx-1.7"
     writer = JsonV1Dot7 if v17 else JsonV1Dot6
     graph = build_graph(results, taken=(BATCH_REF, TOOL_REF), day=getattr(options, "day", None))

@@ -315,7 +315,8 @@ def build_document(results: Sequence[Report | TargetError]) -> Any:
                     extracted_licensing_info=extracted)
 
 
-def render(results: Sequence[Report | TargetError], options: Any = None, fmt: str = "spdx-json") -> str:
+def render(results: Sequence[Report | TargetError], options: Any = None, fmt: str | None = None) -> str:
+    fmt = fmt or getattr(options, "fmt", "") or "spdx-json"
     document = build_document(results)
     validate = bool(document.packages)
     stream = io.StringIO()

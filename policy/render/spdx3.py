@@ -249,5 +249,5 @@ def build_document(results: Sequence[Report | TargetError], day: dt.date | None 
     return {"@context": CONTEXT, "@graph": [creation, document, *doc.elements]}
 
 
-def render(results: Sequence[Report | TargetError], options: object = None, fmt: str = "spdx3") -> str:
+def render(results: Sequence[Report | TargetError], options: object = None) -> str:
     return json.dumps(build_document(results, getattr(options, "day", None)), indent=2, ensure_ascii=False) + "\n"

@@ -24,7 +24,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.model.report import DISCLAIMER, SEVERITY_RANK, Finding, Report, TargetError, decisive
+from policy.model.report import DISCLAIMER, Finding, Report, TargetError
+from policy.model.vocab import OUTCOME_RANK, decisive, severity_rank
+from policy.render.registry import RenderOptions
 
 # C0 and DEL, C1, and the invisible format characters that reorder or hide text (bidi embeddings, overrides and
 # isolates, line/paragraph separators, zero-width joiners are left alone: they cannot move the cursor).
@@ -62,7 +64,7 @@ def _safe_lines(text: str) -> str:
 _SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "magenta": "35", "cyan": "36"}
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "review": "bold yellow", "error": "bold magenta"}
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "note": "cyan"}
-VERDICT_ORDER = ("error", "fail", "review", "pass")  # the summary names the groups that need action first
+VERDICT_ORDER = tuple(OUTCOME_RANK)  # the summary names the groups that need action first
 
 Style = Callable[[str, str], str]
 
@@ -209,6 +211,11 @@ class _Notes:
         return [n for n in report.notes if n not in common and n not in deferred]
 
 
+def render(results: Iterable[Report | TargetError], options: RenderOptions) -> Iterator[str]:
+    """The renderer contract (policy/render/registry.py): the text output, streamed."""
+    return iter_text(results, color=options.color, width=options.width, concise=options.concise)
+
+
 def iter_text(results: Iterable[Report | TargetError], *, color: bool = False, width: int = 80,
               concise: bool = False) -> Iterator[str]:
     """The text output in chunks, one per target as it arrives (then the summary): a batch is never held. The
@@ -318,7 +325,8 @@ def _license_text(r: Report) -> str:
 def _concise(r: Report, st: Style, width: int) -> list[str]:
     v = r.verdict.upper()
     text = f"{v:<7} {_safe(r.subject.get('id', '?'))}"
-    f = decisive(r)
+    # Under a pass the line still names the most severe open violation below --fail-on, if there is one.
+    f = r.decisive() or decisive(r.findings, "review")
     if f is not None:
         message = f.message
         subject = str(r.subject.get("id", ""))
@@ -335,7 +343,7 @@ def _groups(r: Report) -> list[tuple[str, list[Finding]]]:
     """The findings in the order a reader needs them: open violations by severity, open findings that need a
     person, the other open findings, then the waived ones."""
     def by_severity(items: list[Finding]) -> list[Finding]:
-        return sorted(items, key=lambda f: SEVERITY_RANK.get(f.severity, 3))  # stable: rule order kept
+        return sorted(items, key=lambda f: severity_rank(f.severity))  # stable: rule order kept
 
     open_ = r.open_findings
     groups = [
@@ -374,7 +382,7 @@ def _report(r: Report, st: Style, width: int, notes: Sequence[str]) -> list[str]
         for f in open_:
             by_sev[f.severity] = by_sev.get(f.severity, 0) + 1
         counts += " (" + ", ".join(f"{k} {s}" for s, k in sorted(
-            by_sev.items(), key=lambda kv: SEVERITY_RANK.get(kv[0], 3))) + ")"
+            by_sev.items(), key=lambda kv: severity_rank(kv[0]))) + ")"
     if waived:
         counts += f", {waived} waived"
     counts += f", {len(r.obligations)} obligation(s)"
