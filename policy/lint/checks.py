@@ -660,9 +660,9 @@ def run_lint(paths: Sequence[str], options: LintOptions,
              write: Callable[[str, bytes], None] | None = None) -> Iterator[FileLint]:
     """Lint each card file and evaluate it with the engine; with `write`, apply the safe fixes through it first
     (then what is reported is what is left)."""
-    from policy.pipeline.check import Checker, CheckOptions
+    from policy.pipeline.session import CheckOptions, Session
 
-    checker = Checker(CheckOptions(policy_file=options.policy_file, rules=tuple(options.rules),
+    checker = Session(CheckOptions(policy_file=options.policy_file, rules=tuple(options.rules),
                                    cards=tuple(options.cards), offline=not options.online))
     rules = {r.id: r for p in checker.bundle.packs for r in p.rules}
     try:
@@ -794,57 +794,3 @@ def json_document(results: Sequence[FileLint], exit_code: int) -> dict[str, Any]
 
     return {"schema": SCHEMA, "tool": {"name": "policycheck", "version": __version__}, "exit_code": exit_code,
             "files": [r.to_dict() for r in results]}
-
-
-def sarif_document(results: Sequence[FileLint]) -> dict[str, Any]:
-    """SARIF 2.1.0: one run, a result per problem at its line and column (rule findings keep their rule id)."""
-    import hashlib
-    from urllib.parse import quote
-
-    from policy import __version__
-    from policy.render.sarif import FINGERPRINT_KEY, INFORMATION_URI, SCHEMA_URI, rule_name
-
-    descriptors: dict[str, dict[str, Any]] = {}
-    out: list[dict[str, Any]] = []
-    notes: list[dict[str, Any]] = []
-    for r in results:
-        rel = Path(r.file)
-        if rel.is_absolute():
-            try:
-                rel = rel.relative_to(Path.cwd())
-            except ValueError:
-                pass
-        artifact: dict[str, Any] = {"uri": rel.as_uri()} if rel.is_absolute() else {
-            "uri": quote(rel.as_posix(), safe="/"), "uriBaseId": "%SRCROOT%"}
-        if r.error is not None:
-            notes.append({"level": "error", "message": {"text": f"{r.file}: {r.error}"},
-                          "descriptor": {"id": "target-error"}})
-        for p in r.problems:
-            d = p.diag
-            if d.code not in descriptors:
-                descriptors[d.code] = {"id": d.code, "name": rule_name(d.code),
-                                       "shortDescription": {"text": d.code.replace("-", " ")},
-                                       "helpUri": f"{INFORMATION_URI}lint#{quote(d.code, safe='')}",
-                                       "properties": {"source": p.source}}
-            key = hashlib.sha256(f"{d.code}|{r.file}|{d.message}".encode()).hexdigest()
-            result: dict[str, Any] = {
-                "ruleId": d.code, "ruleIndex": list(descriptors).index(d.code),
-                "level": d.severity if d.severity in ("error", "warning", "note") else "warning",
-                "message": {"text": d.message + (f" Help: {d.help}" if d.help else "")},
-                "locations": [{"physicalLocation": {"artifactLocation": artifact, "region": {
-                    "startLine": d.line or 1, "startColumn": d.col or 1,
-                    "endColumn": (d.col or 1) + max(d.span, 1)}}}],
-                "partialFingerprints": {FINGERPRINT_KEY: key}}
-            if p.fix is not None:
-                result["fixes"] = [{"description": {"text": f"{p.fix.old} -> {p.fix.new}"}, "artifactChanges": [{
-                    "artifactLocation": artifact, "replacements": [{"deletedRegion": {
-                        "startLine": p.fix.line, "startColumn": p.fix.col,
-                        "endColumn": p.fix.col + len(p.fix.old)}, "insertedContent": {"text": p.fix.new}}]}]}]
-            out.append(result)
-    invocation: dict[str, Any] = {"executionSuccessful": not notes}
-    if notes:
-        invocation["toolExecutionNotifications"] = notes
-    run = {"tool": {"driver": {"name": "policycheck", "version": __version__, "semanticVersion": __version__,
-                               "informationUri": INFORMATION_URI, "rules": list(descriptors.values())}},
-           "invocations": [invocation], "results": out, "columnKind": "unicodeCodePoints"}
-    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
