@@ -71,7 +71,8 @@ app.command()(rules.licenses)
 app.command()(version)
 
 
-COMMANDS = {"check", "lint", "annex", "aiact", "tree", "claims", "fingerprint", "rules", "licenses", "version"}
+COMMANDS = frozenset({c.name or c.callback.__name__ for c in app.registered_commands if c.callback}
+                     | {g.name for g in app.registered_groups if g.name})
 _BARE_WORD = re.compile(r"[A-Za-z0-9_-]+")  # no `/`, no `.`: a command name, not a Hub id (org/name) or a file
 
 

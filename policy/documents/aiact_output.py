@@ -17,7 +17,6 @@ from policy.render.registry import RenderOptions
 from policy.templating import render_document_template
 
 TEMPLATES = {"markdown": "aiact/aiact.md.j2", "html": "aiact/aiact.html.j2"}
-FORMATS = ("markdown", "html", "json")
 
 
 def render(packs: Sequence[dict[str, Any]], options: RenderOptions) -> str:

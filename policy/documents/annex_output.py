@@ -21,7 +21,6 @@ from policy.render.registry import RenderOptions
 
 MARKDOWN_TEMPLATE = "annex/annex.md.j2"
 DOCX_TEMPLATE = "annex/annex.docx"
-FORMATS = ("markdown", "docx")
 
 
 def find_template(name: str, template_dirs: Sequence[str | Path] = ()) -> Path:
@@ -110,4 +109,4 @@ def render_annex(reports: Sequence[Report], params: Mapping[str, Any], fmt: str,
     return AnnexDocument(content, tuple(context["missing_parameters"]))
 
 
-__all__ = ["FORMATS", "AnnexDocument", "find_template", "render_annex", "render_docx", "render_markdown"]
+__all__ = ["AnnexDocument", "find_template", "render_annex", "render_docx", "render_markdown"]

@@ -55,7 +55,6 @@ from policy.render.text import (
 )
 
 Rows = Callable[[str], Iterable[Mapping[str, Any]]]
-FORMATS = formats("tree")
 CHUNK = 16_384  # characters gathered before a chunk is yielded
 HUB = "https://huggingface.co"
 # A URL safe to print as a link: https, a host, a path of plain characters (no quote, no angle bracket, no space).
@@ -99,7 +98,7 @@ def iter_tree(fmt: str, summary: Mapping[str, Any], rows: Rows, *, color: bool =
               width: int = 80) -> Iterator[str]:
     """Chunks of the tree audit in `fmt` (one of the registry's `tree` formats); pure, streaming."""
     if fmt not in formats("tree"):
-        raise ValueError(f"unknown tree output format {fmt!r} (one of {', '.join(FORMATS)})")
+        raise ValueError(f"unknown tree output format {fmt!r} (one of {', '.join(formats('tree'))})")
     return render("tree", fmt, TreeOutput(summary, rows), RenderOptions(color=color, width=width))  # type: ignore[return-value]
 
 
