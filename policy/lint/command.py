@@ -47,7 +47,7 @@ def parser() -> argparse.ArgumentParser:
 def run(argv: Sequence[str]) -> int:
     """Parse `argv`, lint, write the output; the exit code. Raises PolicyError for the handler to report."""
     from policy.lint.checks import LintOptions, iter_text, json_document, run_lint, sarif_document
-    from policy.render.text import printable
+    from policy.textsafe import printable_lines
 
     args = parser().parse_args(list(argv))
     options = LintOptions(cards=tuple(args.cards), policy_file=args.policy, rules=tuple(args.rules),
@@ -62,7 +62,7 @@ def run(argv: Sequence[str]) -> int:
 
     if args.format == "text":
         for chunk in iter_text(counted()):  # type: ignore[arg-type]
-            _out("\n".join(printable(line) for line in chunk.split("\n")))
+            _out(printable_lines(chunk))
     else:
         from policy.render.json import dumps
 
