@@ -1,15 +1,17 @@
 """The one rule for hostile text (policy/textsafe.py): which characters are unsafe, the escape each becomes in
-terminal and document text, which URLs may become links."""
+terminal and document text, which URLs may become links; and that every output follows it."""
 
 from __future__ import annotations
 
 import sys
 import unicodedata
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from policy.textsafe import UNSAFE, clean, escape_char, printable, printable_lines, safe_url
+from tests.hubsim import make_card
 
 CATEGORIES = {"Cc", "Cf", "Cs", "Zl", "Zp"}
 
@@ -84,3 +86,33 @@ def test_safe_url_accepts_plain_http_links(url: str) -> None:
 ])
 def test_safe_url_refuses_anything_else(url: Any) -> None:
     assert safe_url(url) == ""
+
+
+# -- every output follows the one rule --------------------------------------------------------------------------
+HIDDEN = {"\x1b": "\\x1b", "\u009b": "\\u009b", "\u202e": "\\u202e", "\u061c": "\\u061c", "\u200e": "\\u200e",
+          "\u200f": "\\u200f", "\ufeff": "\\ufeff", "\u200b": "\\u200b", "\u2060": "\\u2060"}
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    cards = tmp_path_factory.mktemp("cards")
+    value = "evil" + "".join(f"{ch}{i}" for i, ch in enumerate(HIDDEN))
+    child = cards / "acme__child.md"
+    child.write_text(make_card({"license": "other", "license_name": value}), encoding="utf-8")
+    return cards, child
+
+
+@pytest.mark.parametrize("args", [
+    ("check", "-f", "text"), ("check", "-f", "markdown"), ("check", "-f", "html"),
+    ("aiact", "-f", "markdown"), ("aiact", "-f", "html"), ("annex",),
+])
+def test_every_output_escapes_the_same_characters_the_same_way(run_cli: Any, hostile: tuple[Path, Path],
+                                                               args: tuple[str, ...]) -> None:
+    cards, child = hostile
+    result = run_cli(*args, child, "--offline", "--cards", cards, "--today", "2026-12-01")
+    assert result.code in (1, 3), result.err
+    raw = [f"U+{ord(ch):04X}" for ch in UNSAFE.findall(result.out) if ch not in "\n\t"]
+    assert not raw, raw
+    plain = result.out.replace("\\\\", "\\")  # Markdown writes a backslash as `\\`
+    for escape in HIDDEN.values():
+        assert escape in plain, escape

@@ -20,6 +20,7 @@ from policy import __version__
 from policy.errors import ConfigError
 from policy.model.report import DISCLAIMER, Report
 from policy.render.bom_graph import WEIGHT_RELATIONS
+from policy.textsafe import clean, safe_url
 
 SECTIONS = (
     ("technical-documentation", "Technical documentation", "Article 53(1)(a), Annex XI"),
@@ -54,7 +55,8 @@ class AiActData:
     def cited(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         source = self.sources.get(entry["source"], {})
         return {**entry, "source_title": source.get("title", entry["source"]),
-                "source_short": source.get("short") or source.get("title", entry["source"]), "url": source.get("url")}
+                "source_short": source.get("short") or source.get("title", entry["source"]),
+                "url": safe_url(source.get("url")) or None}
 
 
 MAX_QUOTE_WORDS = 25
@@ -331,8 +333,6 @@ def build_pack(report: Report, data: AiActData | None = None) -> dict[str, Any]:
 def _cleaned(value: Any) -> Any:
     """Every string of the pack as one line with no control character left (a card's ESC or bidi character
     becomes a visible escape), so no format prints one to a terminal."""
-    from policy.render.view import clean
-
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, Mapping):
