@@ -79,13 +79,13 @@ def clean(value: Any, *, collapse: bool = False) -> str:
 # A link target: http(s); a host name or an IPv6 literal, so no `user:password@` (a credential, or a host
 # that is not the one shown); an optional port; then only characters that need no escaping in an HTML attribute,
 # a CommonMark autolink or an inline link destination (parentheses only balanced, as an inline link needs).
-_URL = re.compile(r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
-                  r"(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?")
+_URL = (r"https?://(?:[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?"
+        r"(?:[/?#][A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?")
 
 
 def safe_url(value: Any) -> str:
     """`value` when it is an http(s) URL that can be a link as it is; else "" (show it as text only)."""
-    if not isinstance(value, str) or not _URL.fullmatch(value):
+    if not isinstance(value, str) or not re.fullmatch(_URL, value):  # compiled on first use (re's cache)
         return ""
     depth = 0
     for ch in value:
