@@ -4,7 +4,12 @@ each file is read once per process and parsed once across processes."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,7 +20,115 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cards"
 CARD = EXAMPLES / "deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md"
 CHECK = ("check", CARD, "--offline", "--cards", EXAMPLES, "--today", "2026-12-01")
-AIACT = ("aiact", CARD, "--offline", "--cards", EXAMPLES, "--today", "2026-12-01")
+
+
+@pytest.fixture
+def rules(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of the shipped rules/ that policycheck reads as its own (the reference data cannot be replaced
+    with --rules, except fingerprints)."""
+    import policy.resources
+
+    copy = tmp_path / "rules"
+    shutil.copytree(policy.resources.rules_dir(), copy)
+    monkeypatch.setattr(policy.resources, "rules_dir", lambda: copy)
+    return copy
+
+
+def _break(path: Path, old: str, new: str) -> tuple[int, int]:
+    """Replace the first `old` in `path` by `new`; the 1-based line and column where `new` starts."""
+    text = path.read_text(encoding="utf-8")
+    at = text.index(old)
+    path.write_text(text[:at] + new + text[at + len(old):], encoding="utf-8")
+    line = text.count("\n", 0, at) + 1
+    return line, at - (text.rfind("\n", 0, at) + 1) + 1
+
+
+def _assert_positioned(result: Any, path: Path, line: int, col: int, message: str) -> None:
+    assert result.code == 2, (result.code, result.err)
+    assert "internal error" not in result.err and "Traceback" not in result.err
+    first = result.err.splitlines()[0]
+    assert first.startswith(f"policycheck: {path}:{line}:{col}: "), first
+    assert message in first, first
+    assert f"{path}:{line}:{col}: error[" in result.err  # the diagnostic, with its code frame
+    assert re.search(rf"^ +{line} \| ", result.err, re.M)
+
+
+def test_a_bad_benchmarks_file_is_a_positioned_config_error(run_cli: Callable[..., Any], rules: Path) -> None:
+    path = rules / "evidence" / "benchmarks.yaml"
+    line, col = _break(path, "scale: percent", "scale: percentage")
+    _assert_positioned(run_cli(*CHECK), path, line, col + len("scale: "), "benchmarks/0/scale")
+
+
+def test_a_benchmark_alias_listed_twice_is_placed_at_the_alias(run_cli: Callable[..., Any], rules: Path) -> None:
+    path = rules / "evidence" / "benchmarks.yaml"
+    line, col = _break(path, "aliases: [GPQA Diamond,", "aliases: [GSM8K,")
+    _assert_positioned(run_cli(*CHECK), path, line, col + len("aliases: ["), "names both gsm8k and gpqa_diamond")
+
+
+def test_a_bad_model_names_file_is_a_positioned_config_error(run_cli: Callable[..., Any], rules: Path) -> None:
+    path = rules / "evidence" / "model_names.yaml"
+    line, col = _break(path, "    kind: model\n", "    kind: modle\n")
+    _assert_positioned(run_cli(*CHECK), path, line, col + len("    kind: "), "kind")
+
+
+def test_a_model_name_listed_twice_is_placed_at_the_name(run_cli: Callable[..., Any], rules: Path) -> None:
+    path = rules / "evidence" / "model_names.yaml"
+    line, col = _break(path, '"DeepSeek-R1-0528"', '"DeepSeek R1"')
+    _assert_positioned(run_cli(*CHECK), path, line, col, "is listed for both")
+
+
+def test_a_model_names_file_that_is_not_yaml_is_a_positioned_config_error(run_cli: Callable[..., Any],
+                                                                           rules: Path) -> None:
+    path = rules / "evidence" / "model_names.yaml"
+    line, _ = _break(path, "family: deepseek", "family: [deepseek")
+    result = run_cli(*CHECK)
+    assert result.code == 2 and "invalid YAML" in result.err.splitlines()[0], result.err
+    assert result.err.startswith(f"policycheck: {path}:{line}:"), result.err
+
+
+def test_bad_fingerprints_in_a_rules_folder_are_a_positioned_config_error(run_cli: Callable[..., Any],
+                                                                          tmp_path: Path) -> None:
+    extra = tmp_path / "mine"
+    (extra / "evidence").mkdir(parents=True)
+    path = extra / "evidence" / "fingerprints.yaml"
+    path.write_text("schema_version: 1\nfingerprints:\n  - repo: acme/base\n    source: https://example.invalid/x\n"
+                    "    files:\n      - {path: model.safetensors, sha256: not-a-hash}\n", encoding="utf-8")
+    result = run_cli(*CHECK, "--rules", extra)
+    _assert_positioned(result, path, 6, 43, "fingerprints/0/files/0/sha256")
+
+
+# -- read once ------------------------------------------------------------------------------------------------
+def test_a_new_process_reads_the_validated_cache_and_a_changed_file_again(rules: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from policy.evidence.claims import load_benchmarks
+
+    refdata.clear_cache()
+    first = load_benchmarks()
+    refdata.clear_cache()  # as a new process: the YAML is not parsed again, nor validated
+
+    def no_parsing(kind: str, name: str) -> Any:
+        raise AssertionError(f"{name} parsed again")
+
+    with monkeypatch.context() as m:
+        m.setattr(refdata, "_read", no_parsing)
+        assert load_benchmarks().items == first.items
+    path = rules / "evidence" / "benchmarks.yaml"
+    _break(path, "scale: percent", "scale: percentage")
+    st = path.stat()
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    with pytest.raises(ConfigError, match="benchmarks/0/scale"):
+        load_benchmarks()
+
+
+def test_a_tampered_cache_is_ignored(rules: Path) -> None:
+    from policy.evidence.prose import default_names
+
+    refdata.clear_cache()
+    expected = default_names().models
+    refdata.clear_cache()
+    for cached in refdata.cache_dir().glob("ref-*.json"):
+        cached.write_text(cached.read_text(encoding="utf-8").replace("deepseek", "evil"), encoding="utf-8")
+    assert default_names().models == expected
 
 
 def test_data_parsed_elsewhere_is_checked_the_same_way() -> None:
@@ -27,6 +140,12 @@ def test_data_parsed_elsewhere_is_checked_the_same_way() -> None:
 
 
 def test_the_shipped_files_are_valid() -> None:
+    from policy.evidence.claims import load_benchmarks
+    from policy.evidence.collect import reference_fingerprints
+    from policy.evidence.prose import default_names
+
+    assert len(load_benchmarks().items) >= 10 and len(default_names().models) >= 50
+    assert len(reference_fingerprints()) >= 0
+    assert set(refdata.KINDS) == {"benchmarks", "model_names", "fingerprints", "aiact"}
     for kind in refdata.KINDS.values():
         assert (ROOT / "rules" / "schema" / f"{kind.schema}.json").is_file()
-        assert isinstance(refdata.load(kind.name), dict)
