@@ -20,6 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "cards"
 CARD = EXAMPLES / "deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md"
 CHECK = ("check", CARD, "--offline", "--cards", EXAMPLES, "--today", "2026-12-01")
+AIACT = ("aiact", CARD, "--offline", "--cards", EXAMPLES, "--today", "2026-12-01")
 
 
 @pytest.fixture
@@ -86,6 +87,21 @@ def test_a_model_names_file_that_is_not_yaml_is_a_positioned_config_error(run_cl
     assert result.err.startswith(f"policycheck: {path}:{line}:"), result.err
 
 
+def test_a_bad_ai_act_file_is_a_positioned_config_error(run_cli: Callable[..., Any], rules: Path) -> None:
+    path = rules / "aiact" / "gpai.yaml"
+    line, col = _break(path, "    verified: true\n", "    verified: yes please\n")
+    _assert_positioned(run_cli(*AIACT), path, line, col + len("    verified: "), "is not of type 'boolean'")
+
+
+def test_an_ai_act_quote_over_25_words_is_placed_at_the_quote(run_cli: Callable[..., Any], rules: Path) -> None:
+    path = rules / "aiact" / "gpai.yaml"
+    text = path.read_text(encoding="utf-8")
+    quote = re.search(r'quote: "([^"]+)"', text)
+    assert quote is not None
+    line, col = _break(path, quote.group(0), 'quote: "' + " ".join(["word"] * 26) + '"')
+    _assert_positioned(run_cli(*AIACT), path, line, col + len("quote: "), "25 words at most")
+
+
 def test_bad_fingerprints_in_a_rules_folder_are_a_positioned_config_error(run_cli: Callable[..., Any],
                                                                           tmp_path: Path) -> None:
     extra = tmp_path / "mine"
@@ -98,6 +114,23 @@ def test_bad_fingerprints_in_a_rules_folder_are_a_positioned_config_error(run_cl
 
 
 # -- read once ------------------------------------------------------------------------------------------------
+def test_each_file_is_read_once_per_process(run_cli: Callable[..., Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    refdata.clear_cache()
+    reads: list[str] = []
+    real = refdata._read_cache
+
+    def counted(key: str) -> Any:
+        reads.append(key)
+        return real(key)
+
+    monkeypatch.setattr(refdata, "_read_cache", counted)
+    for _ in range(2):
+        assert run_cli(*CHECK).code in (0, 1, 3)
+        assert run_cli(*AIACT).code in (0, 1, 3)
+        assert run_cli("claims", CARD, "--offline").code in (0, 1, 3)
+    assert len(reads) == len(set(reads)) == 4  # benchmarks, model names, fingerprints, AI Act: once each
+
+
 def test_a_new_process_reads_the_validated_cache_and_a_changed_file_again(rules: Path,
                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from policy.evidence.claims import load_benchmarks
@@ -140,12 +173,13 @@ def test_data_parsed_elsewhere_is_checked_the_same_way() -> None:
 
 
 def test_the_shipped_files_are_valid() -> None:
+    from policy.documents.aiact import load_data
     from policy.evidence.claims import load_benchmarks
     from policy.evidence.collect import reference_fingerprints
     from policy.evidence.prose import default_names
 
     assert len(load_benchmarks().items) >= 10 and len(default_names().models) >= 50
-    assert len(reference_fingerprints()) >= 0
+    assert len(load_data().items) >= 50 and len(reference_fingerprints()) >= 0
     assert set(refdata.KINDS) == {"benchmarks", "model_names", "fingerprints", "aiact"}
     for kind in refdata.KINDS.values():
         assert (ROOT / "rules" / "schema" / f"{kind.schema}.json").is_file()

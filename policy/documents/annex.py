@@ -38,11 +38,10 @@ import yaml
 from jinja2 import TemplateError
 from markupsafe import Markup
 
-from policy import __version__, textsafe
+from policy import __version__, refdata, textsafe
 from policy.diagnostics import Diagnostic
 from policy.errors import ConfigError, UsageError
 from policy.model.report import DISCLAIMER, Report
-from policy.resources import schema_path
 from policy.yamlload import MarkedYaml, load_marked, syntax_diagnostic
 
 SCHEMA = "policycheck/annex/v1"
@@ -80,7 +79,7 @@ def clean(value: Any) -> str:
 # --- parameters ------------------------------------------------------------------------------------------------
 
 def _schema() -> dict[str, Any]:
-    return json.loads(schema_path("annex").read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+    return refdata.schema_document("annex")
 
 
 def parameter_names() -> dict[str, str]:
