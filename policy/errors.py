@@ -64,10 +64,10 @@ def guarded(command: Callable[[], int | None]) -> int:
     """Run a command; report a PolicyError as one line (plus its diagnostics) and its exit code, a bug as an
     internal error with the traceback. The only place errors become exit codes."""
     from policy.diagnostics import format_diagnostic
-    from policy.render.text import printable
+    from policy.textsafe import printable_lines
 
     def err(text: str) -> None:
-        sys.stderr.write("\n".join(printable(line) for line in text.rstrip("\n").split("\n")) + "\n")
+        sys.stderr.write(printable_lines(text.rstrip("\n")) + "\n")
 
     try:
         code = command()

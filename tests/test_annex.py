@@ -300,6 +300,35 @@ def test_card_and_parameter_values_render_inert(run_cli: Any, tmp_path: Path) ->
     assert "evil <script>alert(1)</script>{{ 7*7 }}" in text and "\\x1b[31m" in text
 
 
+INVISIBLE = {"\u061c": "\\u061c", "\u200e": "\\u200e", "\u200f": "\\u200f", "\ufeff": "\\ufeff",
+             "\u200b": "\\u200b", "\u009b": "\\u009b"}
+
+
+def test_invisible_and_bidi_marks_in_card_values_are_escaped_as_in_every_other_output(run_cli: Any,
+                                                                                     tmp_path: Path) -> None:
+    """The annex used its own sanitiser, which let the Arabic letter mark, the LTR/RTL marks and the BOM through
+    (the text and HTML reports escape them) and wrote C1 as `\\x9b`: now one rule (policy.textsafe) for all."""
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    hidden = "evil" + "".join(f"{ch}{i}" for i, ch in enumerate(INVISIBLE))
+    child = cards / "acme__child.md"
+    child.write_text(make_card({"license": "other", "license_name": hidden}), encoding="utf-8")
+    args = ("--offline", "--cards", cards, "--today", "2026-12-01")
+    shown = "evil" + "".join(f"{escape}{i}" for i, escape in enumerate(INVISIBLE.values()))
+
+    md = run_cli("annex", child, *args)
+    assert md.code in (1, 3), md.err
+    assert not any(ch in md.out for ch in INVISIBLE), [hex(ord(ch)) for ch in INVISIBLE if ch in md.out]
+    assert shown in _md_plain(md.out)
+
+    out = tmp_path / "annex.docx"
+    result = run_cli("annex", child, *args, "--format", "docx", "--output", out)
+    assert result.code in (1, 3), result.err
+    text = docx_text(out)
+    assert not any(ch in text for ch in INVISIBLE), [hex(ord(ch)) for ch in INVISIBLE if ch in text]
+    assert shown in text
+
+
 # -- the committed example --------------------------------------------------------------------------------------
 def _example_args(out: Path, fmt: str) -> tuple[Any, ...]:
     return ("annex", "examples/cards/deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md", "--cards", "examples/cards",

@@ -83,17 +83,16 @@ def out(text: str) -> None:
 
 def say(line: str) -> None:
     """One line of text output whose values come from rule data or cards: control characters made visible."""
-    from policy.render.text import printable
+    from policy.textsafe import printable
 
     out(printable(line) + "\n")
 
 
 def err(text: str) -> None:
     """An error message for the terminal: its lines kept, control characters in them shown as escapes."""
-    from policy.render.text import printable
+    from policy.textsafe import printable_lines
 
-    lines = text[:-1] if text.endswith("\n") else text
-    sys.stderr.write("\n".join(printable(line) for line in lines.split("\n")) + "\n")
+    sys.stderr.write(printable_lines(text[:-1] if text.endswith("\n") else text) + "\n")
 
 
 @contextlib.contextmanager

@@ -10,16 +10,16 @@ assessments (open-source exemption, systemic risk, who is the provider) say what
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from policy import __version__
+from policy import __version__, refdata
 from policy.errors import ConfigError
 from policy.model.report import DISCLAIMER, Report
+from policy.refdata import DataProblem
 from policy.render.bom_graph import WEIGHT_RELATIONS
+from policy.textsafe import clean, safe_url
 
 SECTIONS = (
     ("technical-documentation", "Technical documentation", "Article 53(1)(a), Annex XI"),
@@ -54,48 +54,39 @@ class AiActData:
     def cited(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         source = self.sources.get(entry["source"], {})
         return {**entry, "source_title": source.get("title", entry["source"]),
-                "source_short": source.get("short") or source.get("title", entry["source"]), "url": source.get("url")}
+                "source_short": source.get("short") or source.get("title", entry["source"]),
+                "url": safe_url(source.get("url")) or None}
 
 
 MAX_QUOTE_WORDS = 25
 NAME = "rules/aiact/gpai.yaml"
 
 
-@lru_cache(maxsize=1)
 def load_data() -> AiActData:
-    """The shipped `rules/aiact/gpai.yaml`."""
-    import yaml
-
-    from policy.resources import rules_dir
-
-    try:
-        data = yaml.safe_load((rules_dir() / "aiact" / "gpai.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{NAME}: cannot read ({exc})") from None
-    return parse_data(data)
+    """The shipped `rules/aiact/gpai.yaml`, validated (`parse_data`) and read once per process (`policy.refdata`);
+    bad data is a `ConfigError` at `file:line:col`."""
+    return refdata.load("aiact", build=_build)  # type: ignore[no-any-return]
 
 
 def parse_data(data: Any) -> AiActData:
     """Validate parsed AI Act data by `rules/schema/aiact.json`; every `source` must be listed, every id unique
     and every quote 25 words at most. Bad data is a `ConfigError`."""
-    import jsonschema
+    return refdata.check("aiact", data, build=_build)  # type: ignore[no-any-return]
 
-    from policy.resources import rules_dir
 
-    schema = json.loads((rules_dir() / "schema" / "aiact.json").read_text(encoding="utf-8"))
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise ConfigError(f"{NAME}: {where}: {error.message}")
+def _build(data: Any) -> AiActData:
+    """AiActData from schema-valid data, after the checks a schema cannot make (`DataProblem` at the entry)."""
     seen: set[str] = set()
-    for entry in (*data["applicability"], *data["items"]):
+    entries = [(("applicability", i), e) for i, e in enumerate(data["applicability"])]
+    entries += [(("items", i), e) for i, e in enumerate(data["items"])]
+    for at, entry in entries:
         if entry["id"] in seen:
-            raise ConfigError(f"{NAME}: {entry['id']}: the id is used twice")
+            raise DataProblem(f"{entry['id']}: the id is used twice", (*at, "id"))
         seen.add(entry["id"])
         if entry["source"] not in data["sources"]:
-            raise ConfigError(f"{NAME}: {entry['id']}: unknown source '{entry['source']}'")
+            raise DataProblem(f"{entry['id']}: unknown source '{entry['source']}'", (*at, "source"))
         if len(entry["quote"].split()) > MAX_QUOTE_WORDS:
-            raise ConfigError(f"{NAME}: {entry['id']}: a quote is {MAX_QUOTE_WORDS} words at most")
+            raise DataProblem(f"{entry['id']}: a quote is {MAX_QUOTE_WORDS} words at most", (*at, "quote"))
     return AiActData(data["act"], data["sources"], tuple(data["applicability"]), tuple(data["items"]))
 
 
@@ -331,8 +322,6 @@ def build_pack(report: Report, data: AiActData | None = None) -> dict[str, Any]:
 def _cleaned(value: Any) -> Any:
     """Every string of the pack as one line with no control character left (a card's ESC or bidi character
     becomes a visible escape), so no format prints one to a terminal."""
-    from policy.render.view import clean
-
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, Mapping):

@@ -14,12 +14,12 @@ from policy.lint.checks import FileLint, iter_text, json_document
 from policy.render.json import dumps
 from policy.render.registry import RenderOptions
 from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, artifact_location, rule_name
-from policy.render.text import printable
+from policy.textsafe import printable_lines
 
 
 def render_text(results: Iterable[FileLint], options: RenderOptions) -> Iterator[str]:
     for chunk in iter_text(iter(results)):
-        yield "\n".join(printable(line) for line in chunk.split("\n"))
+        yield printable_lines(chunk)
 
 
 def render_json(results: Iterable[FileLint], options: RenderOptions) -> str:

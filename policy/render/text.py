@@ -11,9 +11,10 @@ A pure renderer: it never decides anything the report does not say. Plain string
 a tiny ANSI helper), so a text batch costs about what a JSON batch does.
 
 Card values, file names and messages are written by whoever wrote the card: every value interpolated here goes
-through `printable`, so control characters (ESC/CSI/OSC, C1, newlines, bidi overrides) show as visible escapes
-and can neither drive the terminal nor forge a line such as `PASS  acme/forged`. The only escape sequences in
-the output are the colours this module writes, and only when `color=True`.
+through `printable` (`policy/textsafe.py`, the one rule for hostile text), so control characters (ESC/CSI/OSC,
+C1, newlines, bidi and other invisible format characters) show as visible escapes and can neither drive the
+terminal nor forge a line such as `PASS  acme/forged`. The only escape sequences in the output are the colours
+this module writes, and only when `color=True`.
 """
 
 from __future__ import annotations
@@ -27,37 +28,15 @@ from policy import __version__
 from policy.model.report import DISCLAIMER, Finding, Report, TargetError
 from policy.model.vocab import OUTCOME_RANK, decisive, severity_rank
 from policy.render.registry import RenderOptions
+from policy.textsafe import printable, printable_lines
 
-# C0 and DEL, C1, and the invisible format characters that reorder or hide text (bidi embeddings, overrides and
-# isolates, line/paragraph separators, zero-width joiners are left alone: they cannot move the cursor).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\ufeff]")
 _WHOLE = re.compile(r"[/\\]")  # words never cut by the wrap: paths, links, `org/name` ids
 TREE_INDENT_CAP = 8  # levels of indentation in the lineage tree; deeper levels say their depth instead
-
-
-def printable(value: object) -> str:
-    """`value` as text that is safe to print: each control character becomes a visible escape (`\\x1b`,
-    `\\u009b`, `\\n`), so the output has exactly the lines policycheck writes."""
-    return _UNSAFE.sub(_escape_char, str(value))
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    ch = match.group(0)
-    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
-    if named:
-        return named
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
 
 
 def _safe(value: object) -> str:
     """A value for the text output (`printable`; the output is plain text, so nothing else needs escaping)."""
     return printable("" if value is None else value)
-
-
-def _safe_lines(text: str) -> str:
-    """A multi-line block written by policycheck itself (a code frame): each line made safe, the breaks kept."""
-    return "\n".join(_safe(line) for line in str(text).split("\n"))
 
 
 # -- colour ------------------------------------------------------------------------------------------------
@@ -302,7 +281,7 @@ def _error(err: TargetError, st: Style, width: int) -> list[str]:
     lines[0] = st("ERROR", VERDICT_STYLE["error"]) + lines[0][5:]
     lines.extend(_wrap(printable(err.message), width, "  ", "    "))
     for frame in err.frames:  # a header line (wrapped), then the code frame as it is: its caret must align
-        header, *code = _safe_lines(frame).split("\n")
+        header, *code = printable_lines(frame).split("\n")
         lines.extend(_wrap(header, width, "", "    "))
         lines.extend(line.rstrip() for line in code)
     return lines

@@ -10,8 +10,8 @@ there are. Chunks are yielded as they are made (a few KB each).
 
 Every string of a row may come from a hostile model card: each format escapes in its own way.
 
-- text: `printable` (control characters and bidi overrides as visible escapes), every line at most `width`
-  cells, colour only when `color=True`.
+- text: `printable` (`policy/textsafe.py`: control, bidi and invisible format characters as visible escapes),
+  every line at most `width` cells, colour only when `color=True`.
 - json: `json.dumps` (ASCII, so no raw control or bidi character reaches a terminal).
 - csv: line breaks become spaces, other control characters visible escapes, and a cell that a spreadsheet
   would take for a formula (`= + - @`, tab, CR, and their full-width forms) starts with an apostrophe.
@@ -51,14 +51,12 @@ from policy.render.text import (
     _styler,
     _truncate,
     _wrap,
-    printable,
 )
+from policy.textsafe import printable, safe_url
 
 Rows = Callable[[str], Iterable[Mapping[str, Any]]]
 CHUNK = 16_384  # characters gathered before a chunk is yielded
 HUB = "https://huggingface.co"
-# A URL safe to print as a link: https, a host, a path of plain characters (no quote, no angle bracket, no space).
-_SAFE_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~%/@+-]*)?")
 VERDICT_RANK = {verdict: i for i, verdict in enumerate(VERDICTS)}
 UNREADABLE_RULE = "tree-descendant-unreadable"
 FALLBACK_RULES = {"fail": "tree-descendant-fails", "review": "tree-descendant-needs-review"}
@@ -139,10 +137,10 @@ def rule_of(row: Mapping[str, Any]) -> str:
     return FALLBACK_RULES.get(str(row.get("verdict")), FALLBACK_RULES["review"])
 
 
-def safe_url(url: object, repo_id: object = None) -> str | None:
-    """`url` when it is a plain https URL; else the Hub URL of `repo_id` (quoted); else None."""
-    if isinstance(url, str) and _SAFE_URL.fullmatch(url):
-        return url
+def model_url(url: object, repo_id: object = None) -> str | None:
+    """`url` when `safe_url` lets it be a link; else the Hub URL of `repo_id` (quoted); else None."""
+    if safe_url(url):
+        return str(url)
     if isinstance(repo_id, str) and repo_id:
         return f"{HUB}/{quote(repo_id, safe='/')}"
     return None
@@ -398,7 +396,7 @@ def view_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "verdict_rank": VERDICT_RANK.get(verdict, 1), "reason": _clip(_safe(row.get("reason")), VIEW_REASON_CAP),
         "rule": rule_of(row) if verdict in ("fail", "review") else "",
         "sha": _safe(row.get("sha")), "source": _safe(row.get("source")),
-        "url": safe_url(row.get("url"), row.get("id")),
+        "url": model_url(row.get("url"), row.get("id")),
     }
 
 
@@ -415,7 +413,7 @@ def view_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         "root": {"id": _safe(root.get("id")), "sha": _safe(root.get("sha")),
                  "license": _safe(root.get("license")) or "(none)",
                  "spdx": _safe(root.get("spdx")) if root.get("spdx") else "unknown",
-                 "url": safe_url(root.get("url"), root.get("id"))},
+                 "url": model_url(root.get("url"), root.get("id"))},
         "verdict": verdict if verdict in VERDICT_RANK else "review", "verdict_label": _safe(verdict.upper()),
         "complete": bool(summary.get("complete")), "counts": counts, "counts_text": counts_text(summary),
         "why": [_safe(w) for w in why_lines(summary)],
@@ -456,7 +454,7 @@ def _sarif_result(row: Mapping[str, Any], rule: str, index: int) -> dict[str, An
     repo = str(row.get("id") or "")
     verdict = str(row.get("verdict"))
     reason = str(row.get("reason") or "") or ("fails the policy" if verdict == "fail" else "needs review")
-    uri = safe_url(row.get("url"), repo) or HUB
+    uri = model_url(row.get("url"), repo) or HUB
     props: dict[str, Any] = {k: row.get(k) for k in ("verdict", "parent", "relation", "inferred", "depth",
                                                      "downloads", "gated", "license", "spdx", "sha", "source")}
     f = decisive(row)

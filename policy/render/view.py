@@ -4,29 +4,22 @@ The Markdown and HTML templates (`templates/report/`) read only this: every deci
 made here, once, so the templates format and never compute policy. `templates/README.md` documents the keys.
 
 Values that came from a card stay what they are (text): escaping is the template environment's job (HTML
-autoescapes, Markdown escapes every value). Here they only lose control characters, which become visible escapes
-(`\\x1b`, `\\u202e`), so no card can reorder or hide text in a document either. Paths are shown relative to the
+autoescapes, Markdown escapes every value). Here they only pass through `clean` (`policy/textsafe.py`): control
+and invisible format characters become visible escapes (`\\x1b`, `\\u202e`), so no card can reorder or hide text
+in a document either; a link is made only of what `safe_url` accepts. Paths are shown relative to the
 working directory (or as given), so a document names no machine-specific folder that the user did not type.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
 from policy.model.report import DISCLAIMER, Finding, Obligation, Report, TargetError
 from policy.model.vocab import SEVERITIES, severity_rank
-
-# C0, DEL, C1 and the invisible format characters that reorder or hide text (as in the text renderer).
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\u200e"
-                     "\u200f\ufeff]")
-_SPACE = re.compile(r"[\t\n\r]+")
-# A link target the documents may make clickable: http(s) only, and only characters that need no escaping in an
-# HTML attribute or a CommonMark autolink (`<...>`). Anything else is shown as text.
-_SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+from policy.textsafe import clean, safe_url
 
 TREE_INDENT_CAP = 8  # lineage levels shown as indentation; deeper nodes say their depth instead
 VERDICT_LABEL = {"pass": "PASS", "fail": "FAIL", "review": "REVIEW", "error": "ERROR"}
@@ -49,22 +42,6 @@ OBLIGATION_GROUPS: tuple[tuple[str, str, frozenset[str]], ...] = (
                                                     "share-alike", "no-conflicting-terms"})),
     ("other", "Other duties and conditions", frozenset()),
 )
-
-
-def clean(value: Any) -> str:
-    """`value` as one line of text with no control character left: tabs and line breaks become spaces, every
-    other control or bidi character a visible escape."""
-    if value is None:
-        return ""
-    text = _SPACE.sub(" ", str(value))
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x80
-                       else f"\\u{ord(m.group(0)):04x}", text)
-
-
-def safe_url(value: Any) -> str:
-    """`value` when it is an http(s) URL that can be a link as it is; else empty (shown as text only)."""
-    text = str(value or "")
-    return text if _SAFE_URL.fullmatch(text) else ""
 
 
 def show_path(path: Any, base: str | None = None) -> str:
