@@ -30,6 +30,7 @@ import typer
 
 from policy import __version__
 from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_INTERNAL, EXIT_PASS, EXIT_REVIEW, PolicyError, combine_exit_codes
+from policy.model.facts import HUB_RELATIONS
 
 HELP = {"help_option_names": ["-h", "--help"]}
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, context_settings=HELP,
@@ -368,11 +369,7 @@ class Discovery(str, Enum):
     index = "index"
 
 
-class Relation(str, Enum):
-    finetune = "finetune"
-    adapter = "adapter"
-    merge = "merge"
-    quantized = "quantized"
+Relation = Enum("Relation", {r: r for r in HUB_RELATIONS}, type=str)  # type: ignore[misc]  # the Hub's four
 
 
 @app.command()

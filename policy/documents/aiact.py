@@ -18,8 +18,8 @@ from typing import Any
 
 from policy import __version__
 from policy.errors import ConfigError
+from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Report
-from policy.render.bom_graph import WEIGHT_RELATIONS
 
 SECTIONS = (
     ("technical-documentation", "Technical documentation", "Article 53(1)(a), Annex XI"),

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from policy.diagnostics import Diagnostic, code_frame
 from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, EXIT_REVIEW, InputError
+from policy.model.facts import HUB_RELATIONS, WEIGHT_RELATIONS
 from policy.scan.cards import MISSPELLED_KEYS, as_id_list, declared_license, decode_card, parse_card
 from policy.scan.ids import repo_id_problem
 
@@ -34,8 +35,7 @@ if TYPE_CHECKING:
 
 SCHEMA = "policycheck/lint/v1"
 
-# The Hub's four relations (hub-api.md §1) and the spellings seen for them that are safe to correct.
-HUB_RELATIONS = ("finetune", "adapter", "merge", "quantized")
+# The spellings seen for the Hub's four relations (hub-api.md §1) that are safe to correct.
 RELATION_SPELLINGS = {
     "fine-tune": "finetune", "fine_tune": "finetune", "fine tune": "finetune", "finetuned": "finetune",
     "fine-tuned": "finetune", "fine_tuned": "finetune", "finetuning": "finetune", "fine-tuning": "finetune",
@@ -546,7 +546,7 @@ def finding_key(f: Finding, rule: Rule | None) -> tuple[str, ...]:
     """The card keys, best first, a finding is about: the license for findings the model's own license must
     answer (the rule requires something of `model.license`), else the key naming the ancestor by the first
     relation from the subject (as SARIF locates them), then the license."""
-    from policy.render.sarif import LICENSE_KEYS, RELATION_KEYS, WEIGHT_RELATIONS
+    from policy.render.sarif import LICENSE_KEYS, RELATION_KEYS
 
     if rule is not None and rule.require is not None and any(
             p == "model.license" or p.startswith("model.license.") for p in rule.require.paths()):

@@ -9,9 +9,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Relations. The Hub's four, plus distillation (a teacher whose outputs trained the model) and trained_on.
-WEIGHT_RELATIONS = frozenset({"finetune", "adapter", "merge", "quantized"})
-RELATIONS = WEIGHT_RELATIONS | {"distillation", "trained_on"}
+# Relations (DESIGN §3), defined here once: the Hub's four between weights, plus distillation (a teacher whose
+# outputs trained the model) and trained_on (a dataset). Every other module imports them from here.
+FINETUNE = "finetune"
+ADAPTER = "adapter"
+MERGE = "merge"
+QUANTIZED = "quantized"
+DISTILLATION = "distillation"
+TRAINED_ON = "trained_on"
+HUB_RELATIONS = (FINETUNE, ADAPTER, MERGE, QUANTIZED)  # the Hub's four, in the order messages and options list them
+WEIGHT_RELATIONS = frozenset(HUB_RELATIONS)
+RELATIONS = WEIGHT_RELATIONS | {DISTILLATION, TRAINED_ON}
 
 # Where a fact was declared, in precedence order (later adds to earlier).
 SOURCES = ("card", "hub-api", "curation", "policy")

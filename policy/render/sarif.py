@@ -33,6 +33,7 @@ from typing import Any
 from urllib.parse import quote
 
 from policy import __version__
+from policy.model.facts import DISTILLATION, TRAINED_ON, WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Finding, Report, TargetError
 
 SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -43,9 +44,8 @@ FINGERPRINT_KEY = "policycheck/v1"
 HUB = "https://huggingface.co"
 
 LEVELS = {"error": "error", "warning": "warning", "note": "note"}
-WEIGHT_RELATIONS = frozenset({"finetune", "adapter", "merge", "quantized"})
 # Where on the card a finding about an ancestor points, by the first relation from the subject.
-RELATION_KEYS = {"distillation": ("teacher_model",), "trained_on": ("datasets",)}
+RELATION_KEYS = {DISTILLATION: ("teacher_model",), TRAINED_ON: ("datasets",)}
 LICENSE_KEYS = ("license", "license_name", "license_link")
 
 
