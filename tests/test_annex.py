@@ -119,6 +119,29 @@ def test_a_broken_clause_file_is_reported_at_its_line(tmp_path: Path) -> None:
     assert all(d.file.endswith("audit.md") for d in info.value.diagnostics)
 
 
+def test_clause_front_matter_positions_through_the_card_reader() -> None:
+    """Clause files are read by the card reader (policy.scan.cards): keys, values, repeated keys, YAML and
+    template errors at the same line:col as a direct positioned load gives them."""
+    from policy.documents.annex import parse_clause
+    from policy.errors import ConfigError
+
+    text = ("---\nid: audit\ntitle: Audit\ntitle: Again\npurpose: ''\norder: x\nselected_by:\n  always: yes\n"
+            "  tags: [a, 1]\n---\nLine one.\n{% if %}\n")
+    with pytest.raises(ConfigError) as info:
+        parse_clause(text, "audit.md", "audit")
+    got = {(d.code, d.line, d.col) for d in info.value.diagnostics}
+    assert got == {("duplicate-key", 4, 1), ("clause-file", 5, 10), ("clause-file", 6, 8),
+                   ("clause-file", 9, 3), ("clause-template", 12, 1)}
+    with pytest.raises(ConfigError) as info:
+        parse_clause("---\nid: [audit\n---\nText.\n", "audit.md")
+    ((diag),) = info.value.diagnostics
+    assert (diag.code, diag.line) == ("yaml-syntax", 2)
+    with pytest.raises(ConfigError, match="starts with YAML front matter"):
+        parse_clause("\n---\nid: audit\n---\n", "audit.md")
+    ok = parse_clause("---\nid: a\ntitle: A\npurpose: p\nselected_by: {always: true}\n---\nText.\n", "a.md", "a")
+    assert (ok.body, ok.body_line) == ("Text.\n", 7)
+
+
 # -- Markdown --------------------------------------------------------------------------------------------------
 def test_markdown_annex_shows_schedule_obligations_and_clauses(run_cli: Any) -> None:
     result = _annex(run_cli, "--party", "Acme GmbH", "--counterparty", "Example Labs Ltd")

@@ -23,6 +23,7 @@ from policy.cli.common import (
     terminal,
 )
 from policy.errors import PolicyError
+from policy.model.vocab import HUB_RELATIONS
 from policy.render.registry import RenderOptions, render
 
 TreeFormat = choices("tree")
@@ -34,11 +35,7 @@ class Discovery(str, Enum):
     index = "index"
 
 
-class Relation(str, Enum):
-    finetune = "finetune"
-    adapter = "adapter"
-    merge = "merge"
-    quantized = "quantized"
+Relation = Enum("Relation", {r: r for r in HUB_RELATIONS}, type=str)  # type: ignore[misc]  # the Hub's four
 
 
 def tree(

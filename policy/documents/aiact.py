@@ -16,9 +16,9 @@ from typing import Any
 
 from policy import __version__, refdata
 from policy.errors import ConfigError
+from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Report
 from policy.refdata import DataProblem
-from policy.render.bom_graph import WEIGHT_RELATIONS
 from policy.textsafe import clean, safe_url
 
 SECTIONS = (

@@ -40,8 +40,9 @@ from markupsafe import Markup
 
 from policy import __version__, refdata, textsafe
 from policy.diagnostics import Diagnostic
-from policy.errors import ConfigError, UsageError
+from policy.errors import ConfigError, InputError, UsageError
 from policy.model.report import DISCLAIMER, Report
+from policy.scan.cards import normalise, read_front_matter, split_front_matter
 from policy.yamlload import MarkedYaml, load_marked, syntax_diagnostic
 
 SCHEMA = "policycheck/annex/v1"
@@ -238,22 +239,19 @@ def parse_clause(text: str, filename: str, stem: str | None = None) -> ClauseSpe
     """One clause file: YAML front matter (checked, with file:line:col) and a Jinja body (compiled)."""
     from policy.templating import document_environment
 
-    lines = text.lstrip("\ufeff").split("\n")
-    if not lines or lines[0].strip() != "---" or "---" not in (ln.strip() for ln in lines[1:]):
+    # the card reader's front matter (policy.scan.cards), which a clause file must open on its first line
+    block = split_front_matter(normalise(text))
+    if block is None or block.open_line != 1:
         raise ConfigError(f"{filename}: a clause file starts with YAML front matter between '---' lines",
                           [Diagnostic(filename, 1, 1, "clause-file", "missing front matter")])
-    end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    front = "\n".join(lines[1:end])
     try:
-        marked = load_marked(front, filename, line_offset=1)
-    except yaml.YAMLError as exc:
-        diag = syntax_diagnostic(exc, filename, line_offset=1, text=front)
-        raise ConfigError(f"{diag.location}: {diag.message}", [diag]) from None
-    data = marked.data
-    errors = list(marked.diagnostics)
+        data, layout = read_front_matter(block, filename, nested=True, repair_tabs=False)
+    except InputError as exc:
+        raise ConfigError(exc.message, exc.diagnostics) from None
+    errors = list(layout.duplicates)
 
     def bad(path: tuple[Any, ...], message: str, key: bool = False, help: str = "") -> None:
-        line, col = marked.mark(path, key=key)
+        line, col = layout.mark(path, key=key)
         errors.append(Diagnostic(filename, line, col, "clause-file", message, help=help))
 
     if not isinstance(data, dict):
@@ -290,19 +288,19 @@ def parse_clause(text: str, filename: str, stem: str | None = None) -> ClauseSpe
     for i, p in enumerate(params):
         if p not in known:
             bad(("params", i), f"unknown parameter '{p}'", help="known parameters: " + ", ".join(known))
-    body = "\n".join(lines[end + 1:])
+    body = block.body
     try:
         document_environment((), "text").parse(body)
     except TemplateError as exc:
         lineno = getattr(exc, "lineno", None) or 1
-        errors.append(Diagnostic(filename, end + 1 + lineno, 1, "clause-template",
+        errors.append(Diagnostic(filename, block.close_line + lineno, 1, "clause-template",
                                  f"template syntax error: {getattr(exc, 'message', exc)}"))
     if errors:
         raise ConfigError(f"{errors[0].location}: invalid clause file: {errors[0].message}", errors)
     return ClauseSpec(id=data["id"], title=" ".join(data["title"].split()), order=int(data.get("order", 0)),
                       purpose=" ".join(data["purpose"].split()), selected_by=data["selected_by"],
                       emphasised_by=data.get("emphasised_by") or {}, params=tuple(params), body=body,
-                      file=filename, body_line=end + 2)
+                      file=filename, body_line=block.body_line)
 
 
 def load_library(template_dirs: Sequence[str | Path] = ()) -> list[ClauseSpec]:

@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,8 @@ from policy import refdata
 from policy.errors import InputError
 from policy.evidence import Evidence
 from policy.refdata import DataProblem
-from policy.yamlload import load_fast, load_marked
+from policy.scan.cards import normalise, read_front_matter, split_front_matter
+from policy.yamlload import load_fast
 
 MAX_CLAIMS = 500  # claims read from one card (model-index and tables together) or one set of eval-results
 MAX_STRING = 200  # characters kept of any name, metric, id or url
@@ -46,7 +46,6 @@ ORIGINS = ("model-index", "card-table", "eval-results")
 # metric types that are never a percentage even on a percent benchmark
 _RAW_METRICS = frozenset({"perplexity", "ppl", "loss", "elo", "bitsperbyte", "bpb", "bitsperchar", "bpc",
                           "wordperplexity", "byteperplexity", "nll"})
-_FRONT_MATTER = re.compile(r"\A(\s*---[ \t]*\n)(.*?)(\n---[ \t]*(?:\n|\Z))", re.DOTALL)
 
 
 # ------------------------------------------------------------------------------------------------ benchmarks
@@ -284,24 +283,20 @@ def claims_from_card(fields: Mapping[str, Any], body: str, body_start_line: int,
 
 
 def _model_index_lines(card_text: str) -> dict[tuple[Any, ...], tuple[int, str]]:
-    """(line, text) of each `model-index` metric value, from a second, position-keeping parse of the front
-    matter. Any problem (tabs, syntax, limits) just means no lines."""
-    text = card_text[:MAX_BODY * 2]
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    m = _FRONT_MATTER.match(text)
-    if m is None:
+    """(line, text) of each `model-index` metric value, from the card reader's positions of every key at any
+    depth (policy.scan.cards, a second read of the front matter). Any problem (syntax, limits) just means no
+    lines."""
+    text = normalise(card_text[:MAX_BODY * 2])
+    block = split_front_matter(text)
+    if block is None:
         return {}
-    start_line = m.group(1).count("\n")
     try:
-        marked = load_marked(m.group(2), "card", start_line)
-    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        _data, layout = read_front_matter(block, "card", nested=True)
+    except (InputError, yaml.YAMLError, ValueError, TypeError, RecursionError):
         return {}
-    card_lines = text.split("\n", text.count("\n", 0, m.end()) + 1)
+    card_lines = text.split("\n", block.close_line)
     out: dict[tuple[Any, ...], tuple[int, str]] = {}
-    for path, (line, _col) in marked.key_marks.items():
+    for path, (line, _col) in layout.key_marks.items():
         if len(path) == 7 and path[0] == "model-index" and path[-1] == "value":
             row = card_lines[line - 1].strip() if 0 < line <= len(card_lines) else ""
             out[path[1:6]] = (line, row[:MAX_STRING])

@@ -29,9 +29,11 @@ SEVERITY_RANK = {severity: i for i, severity in enumerate(SEVERITIES)}
 # Lineage relations: the Hub's four (how weights derive), plus distillation (a teacher whose outputs trained
 # the model) and trained_on (a dataset).
 Relation = Literal["finetune", "adapter", "merge", "quantized", "distillation", "trained_on"]
-WEIGHT_RELATIONS: frozenset[str] = frozenset({"finetune", "adapter", "merge", "quantized"})
-HUB_RELATIONS: tuple[str, ...] = ("finetune", "adapter", "merge", "quantized")  # as the Hub lists them
-RELATIONS: frozenset[str] = WEIGHT_RELATIONS | {"distillation", "trained_on"}
+FINETUNE, ADAPTER, MERGE, QUANTIZED = "finetune", "adapter", "merge", "quantized"
+DISTILLATION, TRAINED_ON = "distillation", "trained_on"
+HUB_RELATIONS: tuple[str, ...] = (FINETUNE, ADAPTER, MERGE, QUANTIZED)  # the Hub's four, in the order it lists them
+WEIGHT_RELATIONS: frozenset[str] = frozenset(HUB_RELATIONS)
+RELATIONS: frozenset[str] = WEIGHT_RELATIONS | {DISTILLATION, TRAINED_ON}
 
 
 def severity_rank(severity: str) -> int:

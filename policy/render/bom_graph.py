@@ -9,7 +9,7 @@ curation, policy) with the curation's citation, so a format can say where each f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,6 @@ from policy.model.report import Report, TargetError
 from policy.model.vocab import OUTCOME_RANK
 from policy.render.spdx import map_catalog_expression
 
-WEIGHT_RELATIONS = ("finetune", "adapter", "merge", "quantized")
 BATCH_REF = "policycheck-batch"
 
 Key = tuple[str, str]  # (kind, id)
@@ -57,7 +56,7 @@ class BomNode:
             return False
         return self.source in ("hub", "cache") if self.subject else self.status != "invalid"
 
-    def parents(self, relations: Sequence[str] | None = None) -> list[Key]:
+    def parents(self, relations: Collection[str] | None = None) -> list[Key]:
         return list(dict.fromkeys(e.parent for e in self.edges if relations is None or e.relation in relations))
 
 

@@ -57,8 +57,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from policy import __version__
+from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Report, TargetError
-from policy.render.bom_graph import BATCH_REF, WEIGHT_RELATIONS, BomGraph, BomNode, Key, build_graph, edge_origin
+from policy.render.bom_graph import BATCH_REF, BomGraph, BomNode, Key, build_graph, edge_origin
 
 NS = "policycheck"
 TOOL_REF = "policycheck-tool"

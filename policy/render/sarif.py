@@ -31,15 +31,15 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from policy.model.facts import DISTILLATION, TRAINED_ON, WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Finding, Report, TargetError
 from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, artifact_location, rule_name
 
 HUB = "https://huggingface.co"
 
 LEVELS = {"error": "error", "warning": "warning", "note": "note"}
-WEIGHT_RELATIONS = frozenset({"finetune", "adapter", "merge", "quantized"})
 # Where on the card a finding about an ancestor points, by the first relation from the subject.
-RELATION_KEYS = {"distillation": ("teacher_model",), "trained_on": ("datasets",)}
+RELATION_KEYS = {DISTILLATION: ("teacher_model",), TRAINED_ON: ("datasets",)}
 LICENSE_KEYS = ("license", "license_name", "license_link")
 
 

@@ -51,8 +51,9 @@ from typing import Any
 from urllib.parse import quote
 
 from policy import __version__
+from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Report, TargetError
-from policy.render.bom_graph import WEIGHT_RELATIONS, BomEdge, BomGraph, BomNode, Key, build_graph, edge_origin
+from policy.render.bom_graph import BomEdge, BomGraph, BomNode, Key, build_graph, edge_origin
 from policy.render.spdx import HUB, purl
 
 CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
