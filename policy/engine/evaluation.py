@@ -16,8 +16,8 @@ from functools import cached_property
 from typing import Any
 
 from policy.engine.rules import Pack, Rule, severity_rank
-from policy.evidence import Evidence
 from policy.model.catalog import Catalog, Clause, ResolvedLicense
+from policy.model.evidence import Evidence
 from policy.model.facts import GATED, OK, Lineage, ModelFacts
 from policy.model.policyfile import Policy, Waiver
 from policy.model.report import Finding, Obligation, Report

@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from policy.errors import InputError
-from policy.evidence import Evidence
+from policy.model.evidence import Evidence
 from policy.yamlload import load_fast, load_marked
 
 MAX_CLAIMS = 500  # claims read from one card (model-index and tables together) or one set of eval-results

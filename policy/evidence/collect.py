@@ -13,7 +13,6 @@ from typing import Any
 import yaml
 
 from policy.errors import ConfigError
-from policy.evidence import Evidence
 from policy.evidence.claims import (
     Benchmarks,
     Claim,
@@ -26,6 +25,7 @@ from policy.evidence.claims import (
 )
 from policy.evidence.fingerprints import Fingerprints, load_fingerprints
 from policy.evidence.prose import Names, load_names, prose_lineage
+from policy.model.evidence import Evidence
 from policy.model.facts import Edge, ModelFacts
 from policy.scan.cards import as_id_list
 

@@ -21,7 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from policy.evidence import Evidence
+from policy.model.evidence import Evidence
 
 MAX_BODY = 1 << 20  # characters of the body read
 MAX_LINE = 4000  # characters of one line read

@@ -21,7 +21,6 @@ from policy.diagnostics import format_diagnostic
 from policy.engine.evaluation import evaluate
 from policy.engine.loader import Bundle, load_bundle, load_policy
 from policy.errors import InputError, PolicyError, UsageError
-from policy.evidence import Evidence
 from policy.evidence.claims import Independent, parse_independent
 from policy.evidence.collect import benchmarks, family_of, reference_fingerprints, subject_evidence
 from policy.evidence.fingerprints import (
@@ -34,6 +33,7 @@ from policy.evidence.fingerprints import (
     tokenizer_evidence,
 )
 from policy.model.catalog import Catalog
+from policy.model.evidence import Evidence
 from policy.model.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
 from policy.model.policyfile import Policy, find_policy
 from policy.model.report import Report, TargetError
