@@ -170,9 +170,9 @@ def test_two_lineage_problems_are_two_findings(bundle: Any) -> None:
 
 def test_placeholders_inside_expressions_are_unknown_and_spdx_keeps_the_operator(bundle: Any) -> None:
     report = run(bundle, {"model": {"id": "acme/m", "license": "mit OR other"}})
-    assert report.verdict == "review" and not report.subject["license"]["known"]
+    assert report.verdict == "review" and not report.subject.license.known
     report = run(bundle, {"model": {"id": "acme/m", "license": "mit OR agpl-3.0"}})
-    assert report.subject["license"]["resolved"] == "MIT OR AGPL-3.0-only"
+    assert report.subject.license.resolved == "MIT OR AGPL-3.0-only"
 
 
 def test_a_clause_without_the_params_its_message_needs_does_not_crash(bundle: Any) -> None:

@@ -20,7 +20,18 @@ from policy.model.catalog import Catalog, Clause, ResolvedLicense
 from policy.model.evidence import Evidence
 from policy.model.facts import GATED, OK, Lineage, ModelFacts
 from policy.model.policyfile import Policy, Waiver
-from policy.model.report import Finding, Obligation, Report
+from policy.model.report import (
+    EvaluatedNode,
+    Finding,
+    LicenseInfo,
+    LineageEdge,
+    Obligation,
+    PackRef,
+    PolicySummary,
+    Report,
+    Subject,
+    SubjectLicense,
+)
 from policy.model.tasks import is_language_model, is_multimodal
 from policy.templating import render
 
@@ -379,19 +390,16 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         lineage=tuple(_lineage_entries(facts, ancestors)),
         findings=tuple(findings),
         obligations=tuple(obligations),
-        packs=tuple(p.to_dict() for p in packs),
-        evaluated=tuple({"id": n.id, "kind": n.kind, "source": n.source, "revision": n.revision,
-                         "requested_revision": n.requested_revision, "last_modified": n.last_modified,
-                         "retrieved_at": n.retrieved_at, "status": n.status, "detail": n.status_detail,
-                         "path": n.path, "card": card_summary(n)} for n in lineage.nodes.values()),
+        packs=tuple(PackRef(p.id, p.version, p.sha256) for p in packs),
+        evaluated=tuple(_evaluated(n) for n in lineage.nodes.values()),
         date=today.isoformat(),
-        policy={"file": policy.file, "use": dict(policy.use), "use_declared": policy.use_declared,
-                "fail_on": fail_on, "licensee": {"region": policy.region},
-                "allow": sorted(policy.allow) if policy.allow is not None else None,
-                "deny": sorted(policy.deny)},
+        policy=PolicySummary(file=policy.file, use=dict(policy.use), use_declared=policy.use_declared,
+                             fail_on=fail_on, licensee_region=policy.region,
+                             allow=tuple(sorted(policy.allow)) if policy.allow is not None else None,
+                             deny=tuple(sorted(policy.deny))),
         notes=tuple(_notes(subject, policy)),
-        evidence=tuple(e.to_dict() for e in evidence),
-        licenses={lid: {"spdx": e.spdx, "name": e.name, "url": e.url, "categories": sorted(e.categories)}
+        evidence=tuple(evidence),
+        licenses={lid: LicenseInfo(e.spdx, e.name, e.url, tuple(sorted(e.categories)))
                   for lic in facts.licenses.values() for lid in lic.ids
                   if (e := catalog.entries.get(lid)) is not None},
     )
@@ -597,21 +605,28 @@ def _declared_results(card: Mapping[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def _subject(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
+def _subject(facts: _Facts, node: ModelFacts) -> Subject:
     lic = facts.licenses[node.id]
     ctx = facts.license_ctx(node.id)
     source = node.source if node.source in ("hub", "cache", "curation", "policy") else "file"
-    return {"id": node.id, "source": source, "revision": node.revision,
-            "path": node.path, "last_modified": node.last_modified, "name": node.name,
-            "license": {"declared": lic.declared.display() if lic.declared.present else None,
-                        "resolved": ctx["spdx"] if lic.known else None, "id": ctx["id"] if lic.known else None,
-                        "known": lic.known, "reason": lic.reason, "categories": ctx["categories"]},
-            "card_notes": [{"code": n.code, "message": n.message, "line": n.line} for n in node.notes],
-            "card_lines": dict(node.card_lines)}
+    return Subject(
+        id=node.id, source=source, revision=node.revision, path=node.path, last_modified=node.last_modified,
+        name=node.name,
+        license=SubjectLicense(declared=lic.declared.display() if lic.declared.present else None,
+                               resolved=ctx["spdx"] if lic.known else None, id=ctx["id"] if lic.known else None,
+                               known=lic.known, reason=lic.reason, categories=tuple(ctx["categories"])),
+        card_notes=tuple(node.notes), card_lines=dict(node.card_lines))
+
+
+def _evaluated(node: ModelFacts) -> EvaluatedNode:
+    return EvaluatedNode(id=node.id, kind=node.kind, source=node.source, revision=node.revision,
+                         requested_revision=node.requested_revision, last_modified=node.last_modified,
+                         retrieved_at=node.retrieved_at, status=node.status, detail=node.status_detail,
+                         path=node.path, card=card_summary(node))
 
 
 def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]]) -> list[
-        dict[str, Any]]:
+        LineageEdge]:
     relicensed = {b.node.id: ctx["relicensed_by"] for b, ctx, _ in ancestors if ctx["relicensed_by"]}
     elected = {b.node.id: _elected_text(facts.licenses[b.node.id], frozenset(ctx["elected"]))
                for b, ctx, _ in ancestors if ctx["elected"]}
@@ -619,26 +634,18 @@ def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any
     for e in facts.lineage.edges:
         parent = facts.lineage.nodes.get(e.parent)
         lic = facts.licenses.get(e.parent)
-        entry: dict[str, Any] = {
-            "child": e.child, "parent": e.parent, "relation": e.relation, "declared_in": e.declared_in,
-            "inferred": e.inferred, "parent_kind": e.parent_kind,
-            "parent_license": (lic.expression if lic and lic.known else
-                               (lic.declared.display() if lic and lic.declared.present else None)),
-            "parent_spdx": facts.license_ctx(e.parent)["spdx"] if lic and lic.known else None,
-            "resolved": bool(parent and parent.status in (OK, GATED) and lic and lic.known),
-            "parent_status": parent.status if parent else "unavailable",
-            "parent_source": parent.source if parent else None,
-            "parent_revision": parent.revision if parent else None,
-        }
-        if e.citation is not None:
-            entry["citation"] = e.citation.to_dict()
-        if e.note:
-            entry["note"] = e.note
-        if e.parent in relicensed:
-            entry["relicensed_by"] = relicensed[e.parent]
-        if e.parent in elected:
-            entry["elected"] = elected[e.parent]
-        out.append(entry)
+        out.append(LineageEdge(
+            child=e.child, parent=e.parent, relation=e.relation, declared_in=e.declared_in, inferred=e.inferred,
+            parent_kind=e.parent_kind,
+            parent_license=(lic.expression if lic and lic.known else
+                            (lic.declared.display() if lic and lic.declared.present else None)),
+            parent_spdx=facts.license_ctx(e.parent)["spdx"] if lic and lic.known else None,
+            resolved=bool(parent and parent.status in (OK, GATED) and lic and lic.known),
+            parent_status=parent.status if parent else "unavailable",
+            parent_source=parent.source if parent else None,
+            parent_revision=parent.revision if parent else None,
+            citation=e.citation.to_dict() if e.citation is not None else None,
+            note=e.note, relicensed_by=relicensed.get(e.parent), elected=elected.get(e.parent, "")))
     return out
 
 

@@ -36,7 +36,7 @@ from policy.model.catalog import Catalog
 from policy.model.evidence import Evidence
 from policy.model.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
 from policy.model.policyfile import Policy, find_policy
-from policy.model.report import Report, TargetError
+from policy.model.report import Report, TargetError, WeightFile
 from policy.scan.ids import repo_id_problem
 from policy.scan.lineage import build_lineage
 from policy.scan.local import LocalSource, read_target
@@ -191,7 +191,7 @@ class Session:
                               evidence)
             report = replace(report, catalog_digest=self.bundle.catalog_digest)
             if self.options.weight_hashes:
-                report = replace(report, subject={**report.subject, "weights": weight_files(hashes)})
+                report = replace(report, subject=replace(report.subject, weights=weight_files(hashes)))
             return _truthful(report, subject, lineage.root)
         except InputError as exc:
             return TargetError(target, exc.message, tuple(d.to_dict() for d in exc.diagnostics),
@@ -262,11 +262,11 @@ def load_independent(path: Path) -> list[Independent]:
 MAX_WEIGHT_FILES = 200
 
 
-def weight_files(hashes: Mapping[str, str]) -> list[dict[str, str]]:
+def weight_files(hashes: Mapping[str, str]) -> tuple[WeightFile, ...]:
     """The subject's weight files with the sha256 the Hub lists for them (LFS files only: a git blob id is not
     a digest of the file), sorted by path, at most MAX_WEIGHT_FILES."""
-    return [{"path": path, "sha256": sha} for path, sha in sorted(hashes.items())
-            if is_weight_file(path) and re.fullmatch(r"[0-9a-f]{64}", sha)][:MAX_WEIGHT_FILES]
+    return tuple(WeightFile(path, sha) for path, sha in sorted(hashes.items())
+                 if is_weight_file(path) and re.fullmatch(r"[0-9a-f]{64}", sha))[:MAX_WEIGHT_FILES]
 
 
 def _truthful(report: Report, read: ModelFacts, evaluated: ModelFacts) -> Report:
@@ -278,7 +278,7 @@ def _truthful(report: Report, read: ModelFacts, evaluated: ModelFacts) -> Report
     """
     source = evaluated.source if evaluated.source in ("hub", "file", "cache", "curation", "policy") else (
         "none" if read.status != OK else "file")
-    subject = {**report.subject, "source": source, "status": read.status, "status_detail": read.status_detail}
+    subject = replace(report.subject, source=source, status=read.status, status_detail=read.status_detail)
     notices: list[str] = []
     notes = list(report.notes)
     if source == "cache":
@@ -292,8 +292,6 @@ def _truthful(report: Report, read: ModelFacts, evaluated: ModelFacts) -> Report
         notices.append(f"{read.id} could not be examined: {read.status_detail or read.status}")
     evaluated_nodes = report.evaluated
     if source in ("curation", "policy"):  # the node row says what the scanner found, not the filled-in status
-        evaluated_nodes = tuple({**e, "status": read.status, "detail": read.status_detail}
-                                if e.get("id") == read.id else e for e in report.evaluated)
+        evaluated_nodes = tuple(replace(e, status=read.status, detail=read.status_detail) if e.id == read.id else e
+                                for e in report.evaluated)
     return replace(report, subject=subject, notes=tuple(notes), notices=tuple(notices), evaluated=evaluated_nodes)
-
-
