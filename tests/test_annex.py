@@ -67,12 +67,12 @@ def test_clause_library_loads_with_purpose_and_selectors() -> None:
 
 
 def _report(obligations: tuple[Any, ...] = (), findings: tuple[Any, ...] = ()) -> Any:
-    from policy.model.report import Report
+    from policy.model.report import PolicySummary, Report, Subject, SubjectLicense
 
-    return Report(subject={"id": "acme/plain", "revision": "a" * 40,
-                           "license": {"declared": "apache-2.0", "id": "apache-2.0", "known": True}},
+    return Report(subject=Subject("acme/plain", revision="a" * 40,
+                                  license=SubjectLicense(declared="apache-2.0", id="apache-2.0", known=True)),
                   verdict="pass", lineage=(), findings=findings, obligations=obligations, packs=(), evaluated=(),
-                  date="2026-12-01", policy={})
+                  date="2026-12-01", policy=PolicySummary())
 
 
 def test_selection_follows_obligations_and_findings() -> None:

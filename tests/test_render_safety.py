@@ -234,15 +234,15 @@ def test_a_40_deep_lineage_tree_is_shown_in_full(run_cli: Any, tmp_path: Path) -
 
 
 def test_tree_renderer_handles_any_depth_without_recursion() -> None:
-    from policy.model.report import Report
+    from policy.model.report import LineageEdge, PolicySummary, Report, Subject, SubjectLicense
     from policy.render.text import render_text
 
     depth = 3000
-    lineage = tuple({"child": f"m{i}", "parent": f"m{i + 1}", "relation": "finetune", "declared_in": "card",
-                     "parent_license": "mit", "resolved": True} for i in range(depth))
-    report = Report(subject={"id": "m0", "license": {"declared": "mit", "id": "mit", "known": True}},
+    lineage = tuple(LineageEdge(child=f"m{i}", parent=f"m{i + 1}", relation="finetune", declared_in="card",
+                                parent_license="mit", resolved=True) for i in range(depth))
+    report = Report(subject=Subject("m0", license=SubjectLicense(declared="mit", id="mit", known=True)),
                     verdict="pass", lineage=lineage, findings=(), obligations=(), packs=(), evaluated=(),
-                    date="2024-01-01", policy={})
+                    date="2024-01-01", policy=PolicySummary())
     text = render_text([report])
     assert text.count("finetune → m") == depth and f"→ m{depth} " in text
     assert dataclasses.is_dataclass(report)

@@ -320,7 +320,7 @@ class TreeAudit:
              full: bool) -> dict[str, Any]:
         lic = subject.license if subject.license.present else listing_facts(d).license  # a repo gone since
         declared = ", ".join(lic.values) or (lic.name or "")
-        resolved = report.subject.get("license", {}) if report is not None else {}
+        resolved = report.subject.license if report is not None else None
         findings = [f for f in report.open_findings if f.kind in ("violation", "review", "evidence")] \
             if report is not None else []
         top = report.decisive() if report is not None else None
@@ -330,7 +330,7 @@ class TreeAudit:
         return {
             "id": d.id, "parent": d.parent, "relation": d.relation, "inferred": d.inferred, "depth": d.depth,
             "sha": d.sha, "downloads": d.downloads, "gated": d.gated, "license": declared,
-            "spdx": resolved.get("resolved") if resolved.get("known") else None,
+            "spdx": resolved.resolved if resolved is not None and resolved.known else None,
             "verdict": report.verdict if report is not None else "review", "reason": reason,
             "findings": [{"rule": f.rule, "kind": f.kind, "severity": f.severity, "message": f.message,
                           "ancestor": f.ancestor} for f in findings[:MAX_ROW_FINDINGS]],
@@ -347,8 +347,8 @@ class TreeAudit:
         lineage = build_lineage(root, self.session.hub, self.bundle.catalog,
                                 (self.bundle.curations, self.policy.models), self.policy.max_depth)
         report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, self.policy, self.options.today)
-        resolved = report.subject.get("license", {})
-        return resolved.get("resolved") if resolved.get("known") else None
+        resolved = report.subject.license
+        return resolved.resolved if resolved.known else None
 
     def _summary(self, state: AuditState, root: ModelFacts, failures: list[ListingError],
                  root_failed: bool) -> dict[str, Any]:

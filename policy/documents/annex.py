@@ -446,24 +446,24 @@ def build_annex(reports: Sequence[Report], params: Mapping[str, Any], library: S
     lineage_rows: list[dict[str, Any]] = []
     for i, r in enumerate(reports, 1):
         s = r.subject
-        license_info = s.get("license") or {}
-        declared = license_info.get("declared")
+        license_info = s.license
+        declared = license_info.declared
         ancestors = []
         for e in r.lineage:
-            relation = RELATIONS.get(str(e.get("relation")), clean(e.get("relation", "")))
-            via = "" if e.get("child") == s.get("id") else f" (via {clean(e.get('child'))})"
-            ancestors.append(f"{clean(e.get('parent'))}: {relation}{via}, {lic(e.get('parent_license'))}")
+            relation = RELATIONS.get(e.relation, clean(e.relation))
+            via = "" if e.child == s.id else f" (via {clean(e.child)})"
+            ancestors.append(f"{clean(e.parent)}: {relation}{via}, {lic(e.parent_license)}")
             lineage_rows.append({
-                "model": clean(s.get("id")), "child": clean(e.get("child")), "ancestor": clean(e.get("parent")),
-                "relation": relation, "license": lic(e.get("parent_license")),
-                "declared_in": clean(e.get("declared_in", "")) + (" (inferred)" if e.get("inferred") else ""),
-                "revision": clean(e.get("parent_revision") or "not pinned"),
-                "source": _cite(e.get("citation")) if e.get("citation") else "model card"})
+                "model": clean(s.id), "child": clean(e.child), "ancestor": clean(e.parent),
+                "relation": relation, "license": lic(e.parent_license),
+                "declared_in": clean(e.declared_in) + (" (inferred)" if e.inferred else ""),
+                "revision": clean(e.parent_revision or "not pinned"),
+                "source": _cite(e.citation) if e.citation else "model card"})
         schedule.append({
-            "number": f"A.{i}", "id": clean(s.get("id")),
-            "revision": clean(s["revision"]) if s.get("revision") else
+            "number": f"A.{i}", "id": clean(s.id),
+            "revision": clean(s.revision) if s.revision else
             "not pinned (evaluated from a local card; pin a commit before signature)",
-            "license": lic(license_info.get("id") or declared),
+            "license": lic(license_info.id or declared),
             "declared": clean(declared) if declared else "none declared",
             "verdict": clean(r.verdict),
             "lineage": "; ".join(ancestors) if ancestors else "no declared ancestors"})
@@ -476,15 +476,15 @@ def build_annex(reports: Sequence[Report], params: Mapping[str, Any], library: S
         for o in r.obligations:
             key = (o.clause, o.license, o.text)
             if key in by_key:
-                if clean(r.subject.get("id")) not in by_key[key]["models"]:
-                    by_key[key]["models"].append(clean(r.subject.get("id")))
+                if clean(r.subject.id) not in by_key[key]["models"]:
+                    by_key[key]["models"].append(clean(r.subject.id))
                 continue
             item = {"type": o.clause, "source": clean(o.source), "license": clean(o.license),
                     "license_name": lic(o.license), "text": clean(o.text),
                     "concrete": _concrete(o, lic(o.license)), "params": o.params,
                     "section": clean((o.citation or {}).get("section", "")),
                     "quote": clean((o.citation or {}).get("quote", "")),
-                    "cite": _cite(o.citation, lic(o.license)), "models": [clean(r.subject.get("id"))]}
+                    "cite": _cite(o.citation, lic(o.license)), "models": [clean(r.subject.id)]}
             by_key[key] = item
             obligations.append(item)
         for f in r.findings:
@@ -546,9 +546,8 @@ def build_annex(reports: Sequence[Report], params: Mapping[str, Any], library: S
     sev_rank = {"error": 0, "warning": 1, "note": 2}
     open_findings.sort(key=lambda f: (sev_rank.get(f["severity"], 3), f["model"], f["rule"]))
     waived = [f for f in facts.findings if f["status"] == "waived"]
-    policies = sorted({Path(str(r.policy.get("file"))).name for r in reports if r.policy.get("file")})
-    packs = sorted({f"{p.get('id')} {p.get('version')} (sha256 {str(p.get('sha256', ''))[:12]})"
-                    for r in reports for p in r.packs})
+    policies = sorted({Path(r.policy.file).name for r in reports if r.policy.file})
+    packs = sorted({f"{p.id} {p.version} (sha256 {p.sha256[:12]})" for r in reports for p in r.packs})
     agreement = tree["agreement"]
     label = agreement["annex"]
     title = f"Annex {label}: Licensed Models, Lineage and Model-Use Terms"

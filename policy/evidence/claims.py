@@ -25,7 +25,7 @@ import yaml
 
 from policy import refdata
 from policy.errors import InputError
-from policy.evidence import Evidence
+from policy.model.evidence import Evidence
 from policy.refdata import DataProblem
 from policy.scan.cards import normalise, read_front_matter, split_front_matter
 from policy.yamlload import load_fast

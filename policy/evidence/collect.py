@@ -11,7 +11,6 @@ from typing import Any
 
 from policy import refdata
 from policy.errors import ConfigError
-from policy.evidence import Evidence
 from policy.evidence.claims import (
     Benchmarks,
     Claim,
@@ -24,6 +23,7 @@ from policy.evidence.claims import (
 )
 from policy.evidence.fingerprints import Fingerprints, load_fingerprints
 from policy.evidence.prose import Names, default_names, prose_lineage
+from policy.model.evidence import Evidence
 from policy.model.facts import Edge, ModelFacts
 from policy.scan.cards import as_id_list
 

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from policy import refdata
-from policy.evidence import Evidence
+from policy.model.evidence import Evidence
 from policy.refdata import DataProblem
 
 MAX_BODY = 1 << 20  # characters of the body read

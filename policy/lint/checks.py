@@ -456,7 +456,7 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
         right = _right_key(entry.key.text)
         if right and right not in entries:
             entries[right] = entry
-    status = {e.get("id"): e.get("status") for e in report.evaluated}
+    status = {e.id: e.status for e in report.evaluated}
     card_lines = body.splitlines()
     out: list[Problem] = []
     for f in report.open_findings:

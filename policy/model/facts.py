@@ -90,6 +90,9 @@ class CardNote:
     message: str
     line: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "line": self.line}
+
 
 @dataclass(frozen=True, slots=True)
 class ModelFacts:

@@ -21,7 +21,6 @@ from policy.diagnostics import format_diagnostic
 from policy.engine.evaluation import evaluate
 from policy.engine.loader import Bundle, load_bundle, load_policy
 from policy.errors import InputError, PolicyError, UsageError
-from policy.evidence import Evidence
 from policy.evidence.claims import Independent, parse_independent
 from policy.evidence.collect import benchmarks, family_of, reference_fingerprints, subject_evidence
 from policy.evidence.fingerprints import (
@@ -34,9 +33,10 @@ from policy.evidence.fingerprints import (
     tokenizer_evidence,
 )
 from policy.model.catalog import Catalog
-from policy.model.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
+from policy.model.evidence import Evidence
+from policy.model.facts import INVALID, MISSING, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
 from policy.model.policyfile import Policy, find_policy
-from policy.model.report import Report, TargetError
+from policy.model.report import Report, TargetError, WeightFile
 from policy.scan.ids import repo_id_problem
 from policy.scan.lineage import build_lineage
 from policy.scan.local import LocalSource, read_target
@@ -187,12 +187,9 @@ class Session:
                 bases = [e.parent for e in known if e.child == subject.id and e.relation in WEIGHT_RELATIONS]
                 families = {b: f for b in bases if (f := family_of(b, self.fingerprints))}
                 evidence += tokenizer_evidence(subject.id, hashes, families, self.fingerprints)
-            report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today,
-                              evidence)
-            report = replace(report, catalog_digest=self.bundle.catalog_digest)
-            if self.options.weight_hashes:
-                report = replace(report, subject={**report.subject, "weights": weight_files(hashes)})
-            return _truthful(report, subject, lineage.root)
+            return evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today, evidence,
+                            catalog_digest=self.bundle.catalog_digest, scanned=subject,
+                            weights=weight_files(hashes) if self.options.weight_hashes else None)
         except InputError as exc:
             return TargetError(target, exc.message, tuple(d.to_dict() for d in exc.diagnostics),
                                tuple(format_diagnostic(d) for d in exc.diagnostics))
@@ -262,38 +259,9 @@ def load_independent(path: Path) -> list[Independent]:
 MAX_WEIGHT_FILES = 200
 
 
-def weight_files(hashes: Mapping[str, str]) -> list[dict[str, str]]:
+def weight_files(hashes: Mapping[str, str]) -> tuple[WeightFile, ...]:
     """The subject's weight files with the sha256 the Hub lists for them (LFS files only: a git blob id is not
     a digest of the file), sorted by path, at most MAX_WEIGHT_FILES."""
-    return [{"path": path, "sha256": sha} for path, sha in sorted(hashes.items())
-            if is_weight_file(path) and re.fullmatch(r"[0-9a-f]{64}", sha)][:MAX_WEIGHT_FILES]
-
-
-def _truthful(report: Report, read: ModelFacts, evaluated: ModelFacts) -> Report:
-    """Say where the subject's facts came from and whether its card was read, at the top of the report.
-
-    `read` is what the scanner returned, `evaluated` the node after curations and the policy file filled it in:
-    a subject whose card could not be read is `source: curation` (or `policy`) with the scanner's status, and
-    one read from the warm cache because the Hub was unreachable is `source: cache`.
-    """
-    source = evaluated.source if evaluated.source in ("hub", "file", "cache", "curation", "policy") else (
-        "none" if read.status != OK else "file")
-    subject = {**report.subject, "source": source, "status": read.status, "status_detail": read.status_detail}
-    notices: list[str] = []
-    notes = list(report.notes)
-    if source == "cache":
-        notices.append(read.status_detail)
-        notes.insert(0, read.status_detail)
-    elif source in ("curation", "policy"):
-        notices.append(f"the card of {read.id} was not read ({read.status_detail or read.status}); evaluated from "
-                       f"{'curated' if source == 'curation' else 'policy-file'} facts only, which a person must "
-                       "confirm: the verdict cannot be pass")
-    elif read.status not in (OK, GATED):
-        notices.append(f"{read.id} could not be examined: {read.status_detail or read.status}")
-    evaluated_nodes = report.evaluated
-    if source in ("curation", "policy"):  # the node row says what the scanner found, not the filled-in status
-        evaluated_nodes = tuple({**e, "status": read.status, "detail": read.status_detail}
-                                if e.get("id") == read.id else e for e in report.evaluated)
-    return replace(report, subject=subject, notes=tuple(notes), notices=tuple(notices), evaluated=evaluated_nodes)
-
+    return tuple(WeightFile(path, sha) for path, sha in sorted(hashes.items())
+                 if is_weight_file(path) and re.fullmatch(r"[0-9a-f]{64}", sha))[:MAX_WEIGHT_FILES]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.model.report import SCHEMA, Report, TargetError
+from policy.model.report import SCHEMA, Report, Subject, TargetError
 from policy.render.registry import RenderOptions
 
 # Valid in JSON strings but control characters to a terminal (C1: U+009B is CSI), or line breaks to JavaScript
@@ -105,8 +105,8 @@ def _indent(doc: str) -> str:
 
 def _subject_id(result: Any) -> str:
     subject = getattr(result, "subject", None)
-    if isinstance(subject, Mapping):
-        return str(subject.get("id", "?"))
+    if isinstance(subject, Subject):
+        return str(subject.id)
     return "?"
 
 

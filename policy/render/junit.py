@@ -72,21 +72,20 @@ def case_outcome(findings: Sequence[Finding], fail_on: str) -> str:
 
 
 def _suite(root: ET.Element, report: Report) -> dict[str, int]:
-    subject = str(report.subject.get("id") or "")
-    fail_on = str(report.policy.get("fail_on") or "error")
+    subject = report.subject.id
+    fail_on = report.policy.fail_on or "error"
     by_rule: dict[str, list[Finding]] = {}
     for f in report.findings:
         by_rule.setdefault(f.rule, []).append(f)
     suite = _el(root, "testsuite", name=subject, tests=len(by_rule) + 1, failures=0, errors=0, skipped=0,
                 time="0")
     props = _el(suite, "properties")
-    lic = report.subject.get("license") or {}
-    for name, value in (("verdict", report.verdict), ("revision", report.subject.get("revision") or ""),
-                        ("license.declared", lic.get("declared") or ""),
-                        ("license.resolved", lic.get("resolved") or ""), ("fail_on", fail_on),
+    lic = report.subject.license
+    for name, value in (("verdict", report.verdict), ("revision", report.subject.revision or ""),
+                        ("license.declared", lic.declared or ""),
+                        ("license.resolved", lic.resolved or ""), ("fail_on", fail_on),
                         ("date", report.date), ("policycheck.version", __version__),
-                        *((f"pack.{p.get('id')}", f"{p.get('version')} sha256:{p.get('sha256')}")
-                          for p in report.packs),
+                        *((f"pack.{p.id}", f"{p.version} sha256:{p.sha256}") for p in report.packs),
                         ("disclaimer", DISCLAIMER)):
         _el(props, "property", name=name, value=value)
     counts = {"tests": len(by_rule) + 1, "failures": 0, "errors": 0, "skipped": 0}

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
@@ -67,10 +67,10 @@ def sarif_log(results: Sequence[Report | TargetError]) -> dict[str, Any]:
             "disclaimer": DISCLAIMER,
             "date": reports[0].date if reports else None,
             "packs": _packs(reports),
-            "subjects": [{"id": r.subject.get("id"), "revision": r.subject.get("revision"),
-                          "source": r.subject.get("source"), "verdict": r.verdict,
-                          "license": (r.subject.get("license") or {}).get("resolved"),
-                          "fail_on": r.policy.get("fail_on"),
+            "subjects": [{"id": r.subject.id, "revision": r.subject.revision,
+                          "source": r.subject.source, "verdict": r.verdict,
+                          "license": r.subject.license.resolved,
+                          "fail_on": r.policy.fail_on,
                           "open_findings": len(r.open_findings),
                           "waived_findings": len(r.findings) - len(r.open_findings)} for r in reports]
                         + [{"id": e.target, "verdict": "error", "error": e.message} for e in errors],
@@ -81,7 +81,7 @@ def _packs(reports: Sequence[Report]) -> list[dict[str, str]]:
     seen: dict[tuple[str, str, str], dict[str, str]] = {}
     for r in reports:
         for p in r.packs:
-            seen.setdefault((p.get("id", ""), p.get("version", ""), p.get("sha256", "")), dict(p))
+            seen.setdefault((p.id, p.version, p.sha256), p.to_dict())
     return list(seen.values())
 
 
@@ -118,7 +118,7 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def card_line(f: Finding, lines: dict[str, int]) -> int:
+def card_line(f: Finding, lines: Mapping[str, int]) -> int:
     """The 1-based card line a finding is about (see the module docstring)."""
     if f.line > 0:
         return f.line
@@ -138,15 +138,15 @@ def card_line(f: Finding, lines: dict[str, int]) -> int:
 
 def _location(report: Report, f: Finding) -> dict[str, Any]:
     subject = report.subject
-    lines = subject.get("card_lines") or {}
+    lines = subject.card_lines
     region = {"startLine": card_line(f, lines)}
-    if subject.get("source") == "file" and subject.get("path"):  # a local card
-        return {"physicalLocation": {"artifactLocation": artifact_location(subject["path"]), "region": region}}
-    repo = str(subject.get("id") or "")
+    if subject.source == "file" and subject.path:  # a local card
+        return {"physicalLocation": {"artifactLocation": artifact_location(subject.path), "region": region}}
+    repo = subject.id
     location: dict[str, Any] = {"logicalLocations": [
         {"name": repo.rsplit("/", 1)[-1], "fullyQualifiedName": repo, "kind": "module"}]}
-    if subject.get("source") in ("hub", "cache") and repo:
-        rev = subject.get("revision") or "main"
+    if subject.source in ("hub", "cache") and repo:
+        rev = subject.revision or "main"
         uri = f"{HUB}/{quote(repo, safe='/')}/blob/{quote(str(rev), safe='')}/README.md"
         location["physicalLocation"] = {"artifactLocation": {"uri": uri}, "region": region}
     return location

@@ -94,14 +94,14 @@ class _Doc:
 
     def __init__(self, graph: BomGraph) -> None:
         self.graph = graph
-        subjects = [f"{r.subject.get('id')}@{r.subject.get('revision') or ''}" for r in graph.reports]
+        subjects = [f"{r.subject.id}@{r.subject.revision or ''}" for r in graph.reports]
         seed = "\n".join([*subjects, *(e.target for e in graph.errors), graph.day.isoformat()])
         self.ns = f"{NAMESPACE_BASE}{uuid.uuid5(DOC_NAMESPACE, seed)}/"
         self.elements: list[dict[str, Any]] = []
         self.ids: dict[Key, str] = {key: f"{self.ns}{node.kind}/{_segment(graph.refs[key])}"
                                     for key, node in graph.nodes.items()}
         self.licenses: dict[str, str] = {}
-        self.by_spdx = {e["spdx"]: e for e in graph.licenses.values() if e.get("spdx")}
+        self.by_spdx = {e.spdx: e for e in graph.licenses.values() if e.spdx}
 
     def add(self, kind: str, spdx_id: str, **props: Any) -> str:
         element = {"type": kind, "spdxId": spdx_id, "creationInfo": CREATION}
@@ -120,9 +120,9 @@ class _Doc:
         if expression in self.licenses:
             return self.licenses[expression]
         lid = f"{self.ns}license/{hashlib.sha256(expression.encode()).hexdigest()[:16]}"
-        custom = [{"type": "DictionaryEntry", "key": token, "value": self.by_spdx[token]["url"]}
+        custom = [{"type": "DictionaryEntry", "key": token, "value": self.by_spdx[token].url}
                   for token in dict.fromkeys(expression.replace("(", " ").replace(")", " ").split())
-                  if token.startswith("LicenseRef-") and self.by_spdx.get(token, {}).get("url")]
+                  if token.startswith("LicenseRef-") and token in self.by_spdx and self.by_spdx[token].url]
         self.licenses[expression] = self.add("simplelicensing_LicenseExpression", lid, comment=note,
                                              simplelicensing_licenseExpression=expression,
                                              simplelicensing_customIdToUri=custom)

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.model.report import DISCLAIMER, Finding, Report, TargetError
+from policy.model.report import DISCLAIMER, Finding, LineageEdge, PolicySummary, Report, TargetError
 from policy.model.vocab import OUTCOME_RANK, decisive, severity_rank
 from policy.render.registry import RenderOptions
 from policy.textsafe import printable, printable_lines
@@ -181,7 +181,7 @@ class _Notes:
                 self.partial.append((note, [*self.rendered, *(name for name, _ in self.pending)]))
                 for _, deferred in self.pending:
                     deferred.add(note)
-        self.pending.append((printable(report.subject.get("id", "?")), set()))
+        self.pending.append((printable(report.subject.id), set()))
 
     def in_place(self, report: Report) -> list[str]:
         name, deferred = self.pending.pop(0)
@@ -218,7 +218,7 @@ def iter_text(results: Iterable[Report | TargetError], *, color: bool = False, w
             verdict, name = "error", printable(current.target)
             lines = _error_concise(current, st, width) if concise else _error(current, st, width)
         else:
-            verdict, name = current.verdict, printable(current.subject.get("id", "?"))
+            verdict, name = current.verdict, printable(current.subject.id)
             own = notes.in_place(current) if batch else list(current.notes)
             lines = _concise(current, st, width) if concise else _report(current, st, width, own)
         groups.setdefault(verdict, []).append(name)
@@ -295,20 +295,20 @@ def _error_concise(err: TargetError, st: Style, width: int) -> list[str]:
 
 
 def _license_text(r: Report) -> str:
-    lic = r.subject.get("license") or {}
-    declared = lic.get("declared") or "(none)"
-    resolved = (lic.get("id") or lic.get("resolved") or "?") if lic.get("known") else "unknown"
+    lic = r.subject.license
+    declared = lic.declared or "(none)"
+    resolved = (lic.id or lic.resolved or "?") if lic.known else "unknown"
     return f"license {_safe(declared)} → {_safe(resolved)}"
 
 
 def _concise(r: Report, st: Style, width: int) -> list[str]:
     v = r.verdict.upper()
-    text = f"{v:<7} {_safe(r.subject.get('id', '?'))}"
+    text = f"{v:<7} {_safe(r.subject.id)}"
     # Under a pass the line still names the most severe open violation below --fail-on, if there is one.
     f = r.decisive() or decisive(r.findings, "review")
     if f is not None:
         message = f.message
-        subject = str(r.subject.get("id", ""))
+        subject = r.subject.id
         if subject and message.startswith(subject + " "):  # the id is already on the line
             message = message[len(subject) + 1:]
         text += f"  {f.severity} {_safe(f.rule)}: {_safe(message)}"
@@ -335,18 +335,18 @@ def _groups(r: Report) -> list[tuple[str, list[Finding]]]:
     return [(name, items) for name, items in groups if items]
 
 
-def _use_text(policy: Mapping[str, Any]) -> str:
-    use = policy.get("use")
-    if not isinstance(use, Mapping) or not use:
+def _use_text(policy: PolicySummary) -> str:
+    use = policy.use
+    if not use:
         return "intended use: not recorded"
     parts = [str(k) if v else f"not {k}" for k, v in use.items()]
-    how = "declared" if policy.get("use_declared") else "assumed: none declared"
+    how = "declared" if policy.use_declared else "assumed: none declared"
     return f"intended use: {_safe(', '.join(parts))} ({how})"
 
 
 def _report(r: Report, st: Style, width: int, notes: Sequence[str]) -> list[str]:
     v = r.verdict.upper()
-    lines = _wrap(f"{v}  {_safe(r.subject.get('id', '?'))}  {_license_text(r)}", width, "", "      ")
+    lines = _wrap(f"{v}  {_safe(r.subject.id)}  {_license_text(r)}", width, "", "      ")
     lines[0] = st(v, VERDICT_STYLE.get(r.verdict, "bold")) + lines[0][len(v):]
     for notice in r.notices:
         wrapped = _wrap(f"! {_safe(notice)}", width, "  ", "    ")
@@ -366,9 +366,9 @@ def _report(r: Report, st: Style, width: int, notes: Sequence[str]) -> list[str]
         counts += f", {waived} waived"
     counts += f", {len(r.obligations)} obligation(s)"
     lines.extend(_wrap(counts, width, "  ", "    "))
-    policy = r.policy or {}
-    fail_on = policy.get("fail_on")
-    lines.extend(_wrap(f"policy file: {_safe(policy.get('file') or 'none')}"
+    policy = r.policy
+    fail_on = policy.fail_on
+    lines.extend(_wrap(f"policy file: {_safe(policy.file or 'none')}"
                        + (f" (fails at {_safe(fail_on)})" if fail_on else ""), width, "  ", "    "))
     lines.extend(_wrap(_use_text(policy), width, "  ", "    "))
 
@@ -390,7 +390,7 @@ def _report(r: Report, st: Style, width: int, notes: Sequence[str]) -> list[str]
     for note in notes:
         lines.extend(st(line, "dim") for line in _wrap(f"note: {_safe(note)}", width, "", "  "))
     lines.extend(st(line, "dim") for line in _commits(r, width))
-    packs = ", ".join(f"{p.get('id')} {p.get('version')}" for p in r.packs) or "none"
+    packs = ", ".join(f"{p.id} {p.version}" for p in r.packs) or "none"
     footer = f"policycheck {__version__}; packs {_safe(packs)}"
     if r.catalog_digest:
         footer += f"; catalog {_safe(r.catalog_digest[:12])}"
@@ -438,13 +438,13 @@ def _citation(c: Mapping[str, Any], width: int) -> list[str]:
 def _commits(r: Report, width: int) -> list[str]:
     """The commit shas evaluated, so the report can be reproduced; the rows without one say where they came
     from."""
-    pinned = [e for e in r.evaluated if e.get("revision")]
-    unpinned = sorted({str(e.get("source") or "?") for e in r.evaluated if not e.get("revision")})
+    pinned = [e for e in r.evaluated if e.revision]
+    unpinned = sorted({e.source or "?" for e in r.evaluated if not e.revision})
     lines: list[str] = []
     if pinned:
         lines.append(f"commits evaluated ({len(pinned)}):")
         for e in pinned:
-            lines.extend(_wrap_words([_safe(e.get("id", "?")), _safe(e["revision"])], width, "  ", "    "))
+            lines.extend(_wrap_words([_safe(e.id), _safe(e.revision)], width, "  ", "    "))
     missing = len(r.evaluated) - len(pinned)
     if missing:
         lead = f"  and {missing} model(s)" if pinned else f"commits evaluated: none; {missing} model(s)"
@@ -457,34 +457,34 @@ def _lineage_tree(r: Report, st: Style, width: int) -> list[str]:
     """The lineage as an indented tree, built iteratively: any depth, nothing dropped. Indentation stops
     growing at TREE_INDENT_CAP levels; deeper lines carry their depth (`[depth 31]`) instead. A long entry
     wraps under its own text."""
-    children: dict[str, list[dict[str, Any]]] = {}
+    children: dict[str, list[LineageEdge]] = {}
     for e in r.lineage:
-        children.setdefault(str(e["child"]), []).append(e)
-    root = str(r.subject.get("id", "?"))
+        children.setdefault(e.child, []).append(e)
+    root = r.subject.id
     lines = _wrap(printable(root), width)
     seen: set[str] = {root}
     # (edge, depth, guides of the levels above: True where that level has more siblings below)
-    stack: list[tuple[dict[str, Any], int, tuple[bool, ...]]] = []
+    stack: list[tuple[LineageEdge, int, tuple[bool, ...]]] = []
     stack.extend((e, 1, ()) for e in reversed(children.get(root, [])))
     while stack:
         e, depth, above = stack.pop()
-        siblings = children.get(str(e["child"]), [])
+        siblings = children.get(e.child, [])
         is_last = e is siblings[-1]
         shown = min(depth, TREE_INDENT_CAP)
         guides = "".join("│   " if more else "    " for more in above[:shown - 1])  # the top levels' guides
         prefix = guides + ("└── " if is_last else "├── ")
         cont = guides + ("    " if is_last else "│   ") + "    "
-        parent = str(e["parent"])
-        lic = e.get("parent_license") or "license unknown"
-        extras = [str(e.get("declared_in"))]
-        if e.get("inferred"):
+        parent = e.parent
+        lic = e.parent_license or "license unknown"
+        extras = [e.declared_in]
+        if e.inferred:
             extras.append("inferred")
-        if e.get("relicensed_by"):
+        if e.relicensed_by:
             extras.append("relicensed by its licensor")
-        if not e.get("resolved"):
-            extras.append(str(e.get("parent_status")))
+        if not e.resolved:
+            extras.append(e.parent_status)
         words = [f"[depth {depth}]"] if depth > TREE_INDENT_CAP else []
-        words.append(f"{printable(e['relation'])} → {printable(parent)}")
+        words.append(f"{printable(e.relation)} → {printable(parent)}")
         words.append(f"[{printable(lic)}]")
         words.extend(f"({printable(', '.join(extras))})".split(" "))
         wrapped = _wrap_words(words, width, prefix, cont)
