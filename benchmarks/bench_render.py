@@ -4,7 +4,7 @@
 
 1. In-process: the example cards (examples/cards) and the fixture cards (tests/fixtures/cards) are evaluated
    once, offline; their reports are repeated to --reports reports. Then, over the same list, each renderer is
-   timed --repeat times, alternating: `render.json.write_json` (the streamed array), `render.text.iter_text`
+   timed --repeat times, alternating: the `check --format json` renderer (the streamed array), `render.text.iter_text`
    (full), and `iter_text(concise=True)`. The output is consumed (joined length), never printed. Medians, per
    report and in total, and the ratio text / JSON. Target: text within 2x JSON. With --old-text FILE, that
    version of policy/render/text.py is timed too (`git show HEAD:policy/render/text.py > /tmp/old_text.py`).
@@ -64,18 +64,16 @@ def load_module(path: Path) -> Any:
 
 
 def in_process(n: int, repeat: int, old_text: Path | None = None) -> dict[str, float]:
-    from policy.render.json import write_json
+    from policy.render.registry import render
     from policy.render.text import iter_text
 
     reports = build_reports(n)
 
     def json_batch() -> int:
-        parts: list[str] = []
-        write_json(reports, parts.append)
-        return len("".join(parts))
+        return sum(len(chunk) for chunk in render("check", "json", reports))
 
     cases: dict[str, Callable[[], int]] = {
-        "json (write_json)": json_batch,
+        "json (streamed)": json_batch,
         "text (iter_text)": lambda: len("".join(iter_text(reports, width=80))),
         "text --concise": lambda: len("".join(iter_text(reports, width=80, concise=True))),
     }
@@ -150,7 +148,7 @@ def main() -> int:
 
     print(f"1. in-process: {args.reports} reports, median of {args.repeat}")
     medians = in_process(args.reports, args.repeat, args.old_text)
-    base = medians["json (write_json)"]
+    base = medians["json (streamed)"]
     for name, t in medians.items():
         print(f"  {name:<20} {t:8.3f} s  {t / args.reports * 1e3:7.3f} ms/report  {t / base:5.2f}x json")
     if args.cards:

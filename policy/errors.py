@@ -42,6 +42,11 @@ class InputError(PolicyError):
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a writer its reader left
 
 
+class OutputClosed(Exception):
+    """The reader of standard output went away (`policycheck ... | head`). Raised by the command line's writers
+    in place of BrokenPipeError, which click would turn into exit 1."""
+
+
 class UsageError(PolicyError):
     """The command line is wrong."""
 
@@ -59,10 +64,10 @@ def guarded(command: Callable[[], int | None]) -> int:
     """Run a command; report a PolicyError as one line (plus its diagnostics) and its exit code, a bug as an
     internal error with the traceback. The only place errors become exit codes."""
     from policy.diagnostics import format_diagnostic
-    from policy.render.text import printable
+    from policy.textsafe import printable_lines
 
     def err(text: str) -> None:
-        sys.stderr.write("\n".join(printable(line) for line in text.rstrip("\n").split("\n")) + "\n")
+        sys.stderr.write(printable_lines(text.rstrip("\n")) + "\n")
 
     try:
         code = command()
@@ -75,7 +80,7 @@ def guarded(command: Callable[[], int | None]) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:  # the reader went away (`policycheck ... | head`): stop writing, say nothing
+    except (BrokenPipeError, OutputClosed):  # the reader went away (`policycheck ... | head`): stop, say nothing
         import os
 
         devnull = os.open(os.devnull, os.O_WRONLY)

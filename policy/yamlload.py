@@ -10,9 +10,9 @@ JSON path, and reports duplicate keys, which PyYAML would otherwise silently ove
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -25,6 +25,7 @@ MAX_DEPTH = 64  # nested collections in one document
 MAX_ALIASES = 100  # `*alias` references in one document
 MAX_ALIAS_NODES = 10_000  # nodes that all aliases of one document together stand for, once expanded
 
+T = TypeVar("T")
 _VALUE_ERRORS = (ValueError, KeyError, AttributeError, TypeError, OverflowError, IndexError, RecursionError)
 
 
@@ -156,6 +157,22 @@ def load_fast(text: str) -> Any:
     loader = Loader(text)
     try:
         return _guarded(loader.get_single_data)
+    finally:
+        loader.dispose()
+
+
+def load_with_nodes(text: str, visit: Callable[[yaml.Node, Callable[[yaml.Node], Any]], T]) -> tuple[Any, T | None]:
+    """`load_fast`, and `visit(root node, construct)` of the composed document before its values are built: the
+    nodes keep the parser's marks (line, column and character index where each key and value starts and ends
+    in `text`); `construct(scalar node)` builds one scalar's value (guarded, as every value is). `visit` must
+    not change the nodes; it is not called for an empty document. Errors as `load_fast`."""
+    loader = Loader(text)
+    try:
+        node = _guarded(loader.get_single_node)
+        if node is None:
+            return None, None
+        seen = visit(node, loader.construct_object)
+        return _guarded(lambda: loader.construct_document(node)), seen
     finally:
         loader.dispose()
 

@@ -151,7 +151,8 @@ def test_items_are_filled_only_with_what_answers_them(tmp_path: Path, r1_pack: d
     (tmp_path / "datasets").mkdir()
     (tmp_path / "datasets" / "acme__private-set.md").write_text("---\nlicense: other\n---\n")
     report = _report(tmp_path / "acme__m.md", tmp_path)
-    report = dataclasses.replace(report, subject={**report.subject, "last_modified": "2026-10-02T08:00:00+00:00"})
+    report = dataclasses.replace(report, subject=dataclasses.replace(report.subject,
+                                                                     last_modified="2026-10-02T08:00:00+00:00"))
     items = _items(build_pack(report))
     assert items["summary-public-datasets"]["status"] == "gap"
     [declared] = items["tech-doc-training-data"]["answers"]

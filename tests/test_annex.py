@@ -67,12 +67,12 @@ def test_clause_library_loads_with_purpose_and_selectors() -> None:
 
 
 def _report(obligations: tuple[Any, ...] = (), findings: tuple[Any, ...] = ()) -> Any:
-    from policy.model.report import Report
+    from policy.model.report import PolicySummary, Report, Subject, SubjectLicense
 
-    return Report(subject={"id": "acme/plain", "revision": "a" * 40,
-                           "license": {"declared": "apache-2.0", "id": "apache-2.0", "known": True}},
+    return Report(subject=Subject("acme/plain", revision="a" * 40,
+                                  license=SubjectLicense(declared="apache-2.0", id="apache-2.0", known=True)),
                   verdict="pass", lineage=(), findings=findings, obligations=obligations, packs=(), evaluated=(),
-                  date="2026-12-01", policy={})
+                  date="2026-12-01", policy=PolicySummary())
 
 
 def test_selection_follows_obligations_and_findings() -> None:
@@ -117,6 +117,29 @@ def test_a_broken_clause_file_is_reported_at_its_line(tmp_path: Path) -> None:
     where = {(d.line, d.message.split("'")[1]) for d in info.value.diagnostics}
     assert (5, "sometimes") in where and (6, "no_such_param") in where
     assert all(d.file.endswith("audit.md") for d in info.value.diagnostics)
+
+
+def test_clause_front_matter_positions_through_the_card_reader() -> None:
+    """Clause files are read by the card reader (policy.scan.cards): keys, values, repeated keys, YAML and
+    template errors at the same line:col as a direct positioned load gives them."""
+    from policy.documents.annex import parse_clause
+    from policy.errors import ConfigError
+
+    text = ("---\nid: audit\ntitle: Audit\ntitle: Again\npurpose: ''\norder: x\nselected_by:\n  always: yes\n"
+            "  tags: [a, 1]\n---\nLine one.\n{% if %}\n")
+    with pytest.raises(ConfigError) as info:
+        parse_clause(text, "audit.md", "audit")
+    got = {(d.code, d.line, d.col) for d in info.value.diagnostics}
+    assert got == {("duplicate-key", 4, 1), ("clause-file", 5, 10), ("clause-file", 6, 8),
+                   ("clause-file", 9, 3), ("clause-template", 12, 1)}
+    with pytest.raises(ConfigError) as info:
+        parse_clause("---\nid: [audit\n---\nText.\n", "audit.md")
+    ((diag),) = info.value.diagnostics
+    assert (diag.code, diag.line) == ("yaml-syntax", 2)
+    with pytest.raises(ConfigError, match="starts with YAML front matter"):
+        parse_clause("\n---\nid: audit\n---\n", "audit.md")
+    ok = parse_clause("---\nid: a\ntitle: A\npurpose: p\nselected_by: {always: true}\n---\nText.\n", "a.md", "a")
+    assert (ok.body, ok.body_line) == ("Text.\n", 7)
 
 
 # -- Markdown --------------------------------------------------------------------------------------------------
@@ -298,6 +321,35 @@ def test_card_and_parameter_values_render_inert(run_cli: Any, tmp_path: Path) ->
     assert not re.search(r"script>49", text)
     assert f"Acme {EVIL}" in text and f"law {EVIL}" in text  # the literal text, neither run nor dropped
     assert "evil <script>alert(1)</script>{{ 7*7 }}" in text and "\\x1b[31m" in text
+
+
+INVISIBLE = {"\u061c": "\\u061c", "\u200e": "\\u200e", "\u200f": "\\u200f", "\ufeff": "\\ufeff",
+             "\u200b": "\\u200b", "\u009b": "\\u009b"}
+
+
+def test_invisible_and_bidi_marks_in_card_values_are_escaped_as_in_every_other_output(run_cli: Any,
+                                                                                     tmp_path: Path) -> None:
+    """The annex used its own sanitiser, which let the Arabic letter mark, the LTR/RTL marks and the BOM through
+    (the text and HTML reports escape them) and wrote C1 as `\\x9b`: now one rule (policy.textsafe) for all."""
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    hidden = "evil" + "".join(f"{ch}{i}" for i, ch in enumerate(INVISIBLE))
+    child = cards / "acme__child.md"
+    child.write_text(make_card({"license": "other", "license_name": hidden}), encoding="utf-8")
+    args = ("--offline", "--cards", cards, "--today", "2026-12-01")
+    shown = "evil" + "".join(f"{escape}{i}" for i, escape in enumerate(INVISIBLE.values()))
+
+    md = run_cli("annex", child, *args)
+    assert md.code in (1, 3), md.err
+    assert not any(ch in md.out for ch in INVISIBLE), [hex(ord(ch)) for ch in INVISIBLE if ch in md.out]
+    assert shown in _md_plain(md.out)
+
+    out = tmp_path / "annex.docx"
+    result = run_cli("annex", child, *args, "--format", "docx", "--output", out)
+    assert result.code in (1, 3), result.err
+    text = docx_text(out)
+    assert not any(ch in text for ch in INVISIBLE), [hex(ord(ch)) for ch in INVISIBLE if ch in text]
+    assert shown in text
 
 
 # -- the committed example --------------------------------------------------------------------------------------

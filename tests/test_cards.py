@@ -80,3 +80,54 @@ def test_front_matter_must_be_a_mapping() -> None:
 def test_every_fixture_card_parses() -> None:
     for path in sorted(CARDS.glob("*__*.md")):
         parse_card(path.read_text(encoding="utf-8"), str(path))
+
+
+# --- where keys and values are: the reader's spans, from the YAML parser's marks --------------------------
+
+def test_spans_in_the_file_as_written_bom_crlf_and_leading_blank_lines() -> None:
+    c = parse_card("\ufeff\r\n---\r\nlicense: 'MIT'\r\nbase_model:\r\n  - acme/a\r\n---\r\nbody", "x.md")
+    assert c.layout is not None and (c.layout.open_line, c.layout.close_line, c.body_line) == (2, 6, 7)
+    lic, base = c.layout.keys
+    assert (lic.key.line, lic.key.col, lic.value.line, lic.value.col, lic.value.text) == (3, 1, 3, 11, "MIT")
+    assert [(s.line, s.col, s.text) for s in base.items] == [(5, 5, "acme/a")]
+    assert c.key_lines == {"license": 3, "base_model": 4}
+
+
+def test_spans_count_tabs_as_written_when_they_were_read_as_spaces() -> None:
+    c = parse_card("---\nlicense: mit\nbase_model:\n\t- acme/a\n\t-  'acme/b'\n---\n", "x.md")
+    assert [n.code for n in c.notes] == ["tabs-in-yaml"]
+    (base,) = [k for k in c.layout.keys if k.key.text == "base_model"]
+    assert [(s.line, s.col, s.text) for s in base.items] == [(4, 4, "acme/a"), (5, 6, "acme/b")]
+
+
+def test_lines_inside_strings_and_flow_collections_are_not_keys() -> None:
+    c = parse_card('---\ndescription: "a\nlicense: x\n  b"\nwidget: {a: 1,\nlicence: y}\nlicense: mit\n---\n', "x.md")
+    assert [k.key.text for k in c.layout.keys] == ["description", "widget", "license"]
+    assert c.key_lines == {"license": 7}
+    assert [n.code for n in c.notes] == []  # no misspelled `licence` key
+
+
+def test_nested_positions_are_the_loaders_marks() -> None:
+    """With `nested`, every key and value is where `policy.yamlload.load_marked` puts it, and so are the
+    repeated keys (over every fixture and corpus card)."""
+    from policy.scan.cards import normalise, read_front_matter, split_front_matter
+    from policy.yamlload import load_marked
+
+    checked = 0
+    for path in sorted([*CARDS.glob("*.md"), *(CARDS.parent / "corpus" / "cards").glob("*.md")]):
+        block = split_front_matter(normalise(path.read_text(encoding="utf-8")))
+        if block is None:
+            continue
+        try:
+            marked = load_marked(block.yaml, path.name, block.open_line)
+        except Exception:  # not readable without repairs: nothing to compare
+            continue
+        data, layout = read_front_matter(block, path.name, nested=True)
+        assert data == marked.data
+        assert layout.marks == {p: m for p, m in marked.marks.items() if p in layout.marks}
+        assert layout.key_marks == {p: m for p, m in marked.key_marks.items() if p in layout.key_marks}
+        assert set(marked.key_marks) - set(layout.key_marks) == set()  # no aliases in these cards
+        assert [(d.line, d.col, d.message) for d in layout.duplicates] == [
+            (d.line, d.col, d.message) for d in marked.diagnostics]
+        checked += 1
+    assert checked > 100

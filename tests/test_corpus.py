@@ -22,7 +22,7 @@ def test_card_is_evaluated_and_never_passes_on_missing_data(bundle: Any, path: A
     lineage = build_lineage(subject, LocalSource([CARDS]), bundle.catalog, (bundle.curations,))
     report = evaluate(lineage, bundle.packs, bundle.catalog, Policy(), dt.date(2026, 11, 24))
     resolved = bundle.catalog.resolve(subject.license)
-    if not resolved.known or any(not e["resolved"] for e in report.lineage):
+    if not resolved.known or any(not e.resolved for e in report.lineage):
         assert report.verdict in ("review", "fail"), report.findings
     if report.verdict == "pass":
         assert all(f.status == "waived" or (f.kind == "violation" and f.severity != "error") for f in report.findings)

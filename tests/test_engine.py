@@ -170,9 +170,9 @@ def test_two_lineage_problems_are_two_findings(bundle: Any) -> None:
 
 def test_placeholders_inside_expressions_are_unknown_and_spdx_keeps_the_operator(bundle: Any) -> None:
     report = run(bundle, {"model": {"id": "acme/m", "license": "mit OR other"}})
-    assert report.verdict == "review" and not report.subject["license"]["known"]
+    assert report.verdict == "review" and not report.subject.license.known
     report = run(bundle, {"model": {"id": "acme/m", "license": "mit OR agpl-3.0"}})
-    assert report.subject["license"]["resolved"] == "MIT OR AGPL-3.0-only"
+    assert report.subject.license.resolved == "MIT OR AGPL-3.0-only"
 
 
 def test_a_clause_without_the_params_its_message_needs_does_not_crash(bundle: Any) -> None:
@@ -207,3 +207,48 @@ def test_card_summary_keeps_strings_only_and_bounds_everything() -> None:
     assert len(many["languages"]) == MAX_SUMMARY_ITEMS
     assert card_summary(ModelFacts("acme/m", card={"model-index": "results"}))["evaluations"] == []
     assert not summary["has_text"] and card_summary(ModelFacts("acme/m", card_text="# m\n"))["has_text"]
+
+
+def test_the_report_is_final_when_evaluate_returns_it(bundle: Any) -> None:
+    """The catalog digest, the scanner's read status and the weight files are inputs of the engine: nothing
+    patches the Report afterwards, and the keys present only sometimes stay so."""
+    from dataclasses import replace
+
+    from policy.model.facts import ModelFacts
+    from policy.model.report import WeightFile
+
+    pol = policy_from_dict({"schema": "policycheck/policy/v1"}, None, bundle.catalog.lookup)
+    lineage = lineage_from_case({"model": {"id": "acme/m", "license": "mit"}}, bundle.catalog, pol.models)
+
+    def with_root(node: ModelFacts) -> Any:
+        return replace(lineage, nodes={**lineage.nodes, node.id: node})
+
+    plain = evaluate(lineage, bundle.packs, bundle.catalog, pol, TODAY)
+    doc = plain.to_dict()
+    assert "status" not in doc["subject"] and "weights" not in doc["subject"]
+    assert plain.notices == () and doc["catalog"] == {"sha256": ""}
+
+    hub = replace(lineage.root, source="hub", revision="b" * 40)
+    weights = (WeightFile("model.safetensors", "a" * 64),)
+    report = evaluate(with_root(hub), bundle.packs, bundle.catalog, pol, TODAY, catalog_digest="c" * 64,
+                      scanned=hub, weights=weights)
+    doc = report.to_dict()
+    assert list(doc["subject"])[-4:] == ["card_lines", "weights", "status", "status_detail"]
+    assert doc["subject"]["weights"] == [{"path": "model.safetensors", "sha256": "a" * 64}]
+    assert (report.subject.source, report.subject.status, report.notices) == ("hub", "ok", ())
+    assert doc["catalog"] == {"sha256": "c" * 64}
+
+    # the card could not be read: evaluated from curated facts only, and the node row says what the scanner found
+    scanned = ModelFacts("acme/m", source="hub", status="unavailable", status_detail="cannot connect to the Hub")
+    report = evaluate(with_root(replace(lineage.root, source="curation")), bundle.packs, bundle.catalog, pol, TODAY,
+                      scanned=scanned)
+    assert (report.subject.source, report.subject.status) == ("curation", "unavailable")
+    assert "was not read (cannot connect to the Hub)" in report.notices[0]
+    assert [(e.status, e.detail) for e in report.evaluated if e.id == "acme/m"] == [
+        ("unavailable", "cannot connect to the Hub")]
+
+    # read from the warm cache: said first, as a notice and as a note
+    cached = replace(lineage.root, source="cache", status_detail="Hub unreachable; read from the cache")
+    report = evaluate(with_root(cached), bundle.packs, bundle.catalog, pol, TODAY, scanned=cached)
+    assert report.subject.source == "cache" and report.notices == ("Hub unreachable; read from the cache",)
+    assert report.notes[0] == "Hub unreachable; read from the cache"

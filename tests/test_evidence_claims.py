@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from policy.errors import InputError
-from policy.evidence import Evidence
 from policy.evidence.claims import (
     MAX_CLAIMS,
     Claim,
@@ -20,6 +19,7 @@ from policy.evidence.claims import (
     load_benchmarks,
     parse_independent,
 )
+from policy.model.evidence import Evidence
 from policy.scan.cards import parse_card
 from policy.yamlload import load_fast
 

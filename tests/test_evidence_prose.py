@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from policy.evidence import Evidence
 from policy.evidence.prose import (
     MAX_ITEMS,
     MAX_QUOTE_WORDS,
@@ -18,6 +17,7 @@ from policy.evidence.prose import (
     load_names,
     prose_lineage,
 )
+from policy.model.evidence import Evidence
 from policy.scan.cards import as_id_list, parse_card
 
 FIXTURES = Path(__file__).parent / "fixtures" / "evidence" / "prose"

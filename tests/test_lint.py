@@ -309,6 +309,62 @@ def test_fix_renames_only_the_first_of_two_misspellings(bundle: Any) -> None:
     assert fixes == [Fix(2, 1, "licence", "license")]
 
 
+# A line of a multi-line quoted string or flow collection that starts at column 0 is text, not a key: the
+# positions come from the YAML parser's marks (the card reader), never from a scan of the lines.
+INSIDE = {
+    "double-quoted": '---\nlicense: mit\ndescription: "first line\nbase-model: acme/base\n  end"\n---\n# m\n',
+    "single-quoted": "---\nlicense: mit\ndescription: 'first line\nbase-model: acme/base'\n---\n# m\n",
+    "flow-mapping": "---\nlicense: mit\nwidget: {text: hi,\nbase-model: acme/base}\n---\n# m\n",
+    "flow-sequence": "---\nlicense: mit\nmetrics: [a,\nbase-model: acme/base]\n---\n# m\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(INSIDE))
+def test_fix_never_edits_inside_a_multiline_string_or_flow_collection(bundle: Any, run_cli: Any, tmp_path: Path,
+                                                                      name: str) -> None:
+    text = INSIDE[name]
+    assert problems(bundle, text) == []  # no misspelled key, no empty base-model: there is no such key
+    card = write(tmp_path, "acme__m.md", text)
+    run_cli("lint", "--fix", card)
+    assert card.read_text(encoding="utf-8") == text
+
+
+def test_fix_lands_on_the_key_not_on_the_same_text_inside_a_string(bundle: Any, run_cli: Any,
+                                                                    tmp_path: Path) -> None:
+    text = '---\ndescription: "first line\nlicense: MIT\n  end"\nlicense: MIT\n---\n# m\n'
+    ps = lint_text(text, "x.md", bundle.catalog)
+    assert [(p.diag.code, p.diag.line, p.diag.col, p.fix) for p in ps] == [
+        ("license-case", 5, 10, Fix(5, 10, "MIT", "mit"))]
+    card = write(tmp_path, "acme__m.md", text)
+    run_cli("lint", "--fix", card)
+    assert card.read_text(encoding="utf-8") == text.replace("license: MIT\n---", "license: mit\n---")
+
+
+def test_rule_finding_points_at_the_key_not_at_text_inside_a_string(run_cli: Any, tmp_path: Path) -> None:
+    cards = tmp_path / "cards"
+    write(cards, "meta-llama__Llama-3.1-8B.md", LLAMA_BASE)
+    card = write(tmp_path, "acme__Llama-3.1-8B-ft.md",
+                 '---\ndescription: "fine-tuned from\nbase_model: our own\n  model"\nlicense: mit\n'
+                 "base_model: meta-llama/Llama-3.1-8B\n---\n# model\n")
+    doc = run_cli("lint", "--cards", cards, "--format", "json", card).json()
+    found = {p["code"]: (p["line"], p["col"]) for p in doc["files"][0]["problems"]}
+    assert found["derivative-drops-license-terms"] == (5, 10)
+    assert "duplicate-key" not in found
+
+
+def test_reader_spans_of_keys_values_and_items() -> None:
+    fm = scan_front_matter("---\nlicense: &l !!str 'MIT'\nbase_model: [a/b,\n  \"c/d\"]\ntags:\n- *l\n- x\n"
+                           "empty:\nblock: |\n  text\n---\n")
+    assert fm is not None and (fm.open_line, fm.close_line) == (1, 11)
+    lic, base, tags, empty, block = fm.keys
+    assert (lic.value.line, lic.value.col, lic.value.text, lic.value.quote) == (2, 20, "MIT", "'")  # after &l !!str
+    assert (lic.value.end_line, lic.value.end_col) == (2, 23)
+    assert [(s.line, s.col, s.text) for s in base.items] == [(3, 14, "a/b"), (4, 4, "c/d")]  # a flow list on two lines
+    assert [(s.line, s.col, s.text) for s in tags.items] == [(7, 3, "x")]  # an alias has no span of its own
+    assert empty.empty and empty.value is None and not empty.is_list
+    assert (block.value.line, block.value.col, block.value.quote) == (9, 8, "|")
+
+
 # --- the corpus -----------------------------------------------------------------------------------------
 
 CORPUS_PATHS = sorted(CORPUS_CARDS.glob("*.md"))

@@ -15,7 +15,17 @@ from cyclonedx.schema import SchemaVersion
 from cyclonedx.validation.json import JsonStrictValidator
 
 from policy import __version__
-from policy.model.report import Report, TargetError
+from policy.model.report import (
+    EvaluatedNode,
+    LicenseInfo,
+    LineageEdge,
+    PackRef,
+    PolicySummary,
+    Report,
+    Subject,
+    SubjectLicense,
+    TargetError,
+)
 from policy.pipeline.check import CheckOptions, iter_check
 from policy.render.cyclonedx import build_bom, purl, render
 from tests.test_render_spdx import STUDENT  # the same student card: house license, API teacher, dataset
@@ -85,7 +95,7 @@ def test_the_r1_distill_bom_validates_and_round_trips(r1_llama: list[Report | Ta
     comps = _all_components(bom)
     assert bom.metadata.component is not None and str(bom.metadata.component.bom_ref) == SUBJECT
     # every model node of the report is a machine-learning-model component, bom-ref = the id
-    assert set(comps) == {str(e["id"]) for e in report.evaluated}
+    assert set(comps) == {e.id for e in report.evaluated}
     assert {"meta-llama/Llama-3.1-8B", "deepseek-ai/DeepSeek-R1", "deepseek-ai/DeepSeek-V3-Base"} <= set(comps)
     assert {c.type.value for c in comps.values()} == {"machine-learning-model"}
     # licenses: declared and concluded, with their acknowledgement
@@ -94,17 +104,17 @@ def test_the_r1_distill_bom_validates_and_round_trips(r1_llama: list[Report | Ta
                                                                              ("MIT", "concluded")}
     llama = comps["meta-llama/Llama-3.1-8B"]
     [lic] = {li.name for li in llama.licenses}
-    assert lic == report.licenses["llama3.1"]["name"]
+    assert lic == report.licenses["llama3.1"].name
     assert all(isinstance(li, DisjunctiveLicense) and li.url is not None for li in llama.licenses)
     for entry in report.lineage:
-        props = dict(_props(comps[str(entry["parent"])]))
-        assert props["policycheck:license_declared"] == entry["parent_license"]
-        assert props["policycheck:license_concluded"] == entry["parent_spdx"]
+        props = dict(_props(comps[entry.parent]))
+        assert props["policycheck:license_declared"] == entry.parent_license
+        assert props["policycheck:license_concluded"] == entry.parent_spdx
     # purls: ancestors named by a Hub id get one, the subject read from a local card does not
     assert subject.purl is None
     assert str(llama.purl) == "pkg:huggingface/meta-llama/Llama-3.1-8B"
     # edges equal the report's lineage
-    assert _edges(bom) == {(str(e["child"]), str(e["relation"]), str(e["parent"])) for e in report.lineage}
+    assert _edges(bom) == {(e.child, e.relation, e.parent) for e in report.lineage}
     [ancestor] = subject.pedigree.ancestors
     assert ancestor.name == "meta-llama/Llama-3.1-8B" and str(ancestor.purl) == str(llama.purl)
     assert ("policycheck:teacher", "deepseek-ai/DeepSeek-R1") in _props(subject)
@@ -114,7 +124,7 @@ def test_the_r1_distill_bom_validates_and_round_trips(r1_llama: list[Report | Ta
     deps = {str(d.ref): {str(x.ref) for x in d.dependencies} for d in bom.dependencies}
     expected: dict[str, set[str]] = {ref: set() for ref in comps}
     for e in report.lineage:
-        expected[str(e["child"])].add(str(e["parent"]))
+        expected[e.child].add(e.parent)
     assert deps == expected
     # metadata
     meta = dict((p.name, p.value) for p in bom.metadata.properties)
@@ -122,7 +132,7 @@ def test_the_r1_distill_bom_validates_and_round_trips(r1_llama: list[Report | Ta
     assert meta["policycheck:catalog_sha256"] == report.catalog_digest
     assert meta["policycheck:evaluated_at"] == "2026-12-01"
     for pack in report.packs:
-        assert meta[f"policycheck:pack:{pack['id']}"] == f"{pack['version']} sha256:{pack['sha256']}"
+        assert meta[f"policycheck:pack:{pack.id}"] == f"{pack.version} sha256:{pack.sha256}"
     [tool] = bom.metadata.tools.components
     assert (tool.name, tool.version) == ("policycheck", __version__)
     assert data["metadata"]["timestamp"].startswith("2026-12-01T00:00:00")
@@ -150,15 +160,15 @@ def test_a_batch_of_two_reports(r1_llama: list[Report | TargetError]) -> None:
                                                                                   "policycheck-batch")
     refs = [str(c.bom_ref) for c in bom.components]
     assert len(refs) == len(set(refs))  # a node shared by both reports is one component
-    subjects = {str(r.subject["id"]) for r in reports}
+    subjects = {r.subject.id for r in reports}
     assert subjects <= set(refs)
-    assert {str(e["id"]) for r in reports for e in r.evaluated} == set(refs)
+    assert {e.id for r in reports for e in r.evaluated} == set(refs)
     deps = {str(d.ref): {str(x.ref) for x in d.dependencies} for d in bom.dependencies}
     assert deps["policycheck-batch"] == subjects
-    assert _edges(bom) == {(str(e["child"]), str(e["relation"]), str(e["parent"]))
+    assert _edges(bom) == {(e.child, e.relation, e.parent)
                            for r in reports for e in r.lineage}
     for r in reports:
-        comp = next(c for c in bom.components if str(c.bom_ref) == r.subject["id"])
+        comp = next(c for c in bom.components if str(c.bom_ref) == r.subject.id)
         assert ("policycheck:verdict", r.verdict) in _props(comp)
     meta = dict((p.name, p.value) for p in bom.metadata.properties)
     assert meta["policycheck:verdict"] == "error"  # a target could not be read: never pass on missing data
@@ -196,7 +206,7 @@ def test_api_teachers_datasets_expressions_and_unknown_licenses(tmp_path: Path) 
     assert isinstance(expression, LicenseExpression)
     assert (expression.value, expression.acknowledgement.value) == ("Apache-2.0 OR MIT", "concluded")
     assert ("policycheck:license_declared", "apache-2.0 OR mit") in _props(comps["acme/base"])
-    assert _edges(bom) == {(str(e["child"]), str(e["relation"]), str(e["parent"])) for e in report.lineage}
+    assert _edges(bom) == {(e.child, e.relation, e.parent) for e in report.lineage}
     assert ("acme/student", "distillation", "openai/gpt-4o") in _edges(bom)
     assert ("acme/synth", "distillation", "anthropic/claude-3-opus") in _edges(bom)
     assert ("acme/student", "trained_on", "acme/synth") in _edges(bom)
@@ -206,20 +216,21 @@ def test_api_teachers_datasets_expressions_and_unknown_licenses(tmp_path: Path) 
 def _hostile_report(text: str) -> Report:
     node = "acme/" + text
     return Report(
-        subject={"id": node, "source": "hub", "revision": SHA, "last_modified": "2026-11-30T10:11:12+01:00",
-                 "license": {"declared": text, "resolved": None, "known": False}},
+        subject=Subject(node, source="hub", revision=SHA, last_modified="2026-11-30T10:11:12+01:00",
+                        license=SubjectLicense(declared=text, resolved=None, known=False)),
         verdict="review",
-        lineage=({"child": node, "parent": "org/" + text, "relation": "finetune", "declared_in": "card",
-                  "parent_license": text, "parent_spdx": None, "resolved": False},
-                 {"child": node, "parent": "teach/" + text, "relation": "distillation", "declared_in": "card",
-                  "parent_license": None, "parent_spdx": None, "resolved": False}),
+        lineage=(LineageEdge(child=node, parent="org/" + text, relation="finetune", declared_in="card",
+                             parent_license=text, parent_spdx=None, resolved=False),
+                 LineageEdge(child=node, parent="teach/" + text, relation="distillation", declared_in="card",
+                             parent_license=None, parent_spdx=None, resolved=False)),
         findings=(), obligations=(),
-        packs=({"id": text, "version": text, "sha256": text},),
-        evaluated=({"id": node, "kind": "model", "source": "hub", "revision": SHA, "status": "ok",
-                    "card": {"model_type": text, "evaluations": [{"metric": text, "value": 0.5, "dataset": text}]}},
-                   {"id": "org/" + text, "kind": "model", "source": "hub", "revision": None, "status": "ok"},
-                   {"id": "teach/" + text, "kind": "api", "source": "catalog", "revision": None, "status": "ok"}),
-        date="2026-12-01", policy={}, catalog_digest=text)
+        packs=(PackRef(text, text, text),),
+        evaluated=(EvaluatedNode(node, kind="model", source="hub", revision=SHA, status="ok",
+                                 card={"model_type": text,
+                                       "evaluations": [{"metric": text, "value": 0.5, "dataset": text}]}),
+                   EvaluatedNode("org/" + text, kind="model", source="hub", revision=None, status="ok"),
+                   EvaluatedNode("teach/" + text, kind="api", source="catalog", revision=None, status="ok")),
+        date="2026-12-01", policy=PolicySummary(), catalog_digest=text)
 
 
 @pytest.mark.parametrize("text", [
@@ -239,11 +250,11 @@ def test_hostile_strings_do_not_break_validation(text: str) -> None:
 
 def test_hub_subject_purl_and_ids() -> None:
     report = Report(
-        subject={"id": "acme/m", "source": "hub", "revision": SHA,
-                 "license": {"declared": "mit", "resolved": "MIT", "id": "mit", "known": True}},
+        subject=Subject("acme/m", source="hub", revision=SHA,
+                        license=SubjectLicense(declared="mit", resolved="MIT", id="mit", known=True)),
         verdict="pass", lineage=(), findings=(), obligations=(), packs=(),
-        evaluated=({"id": "acme/m", "kind": "model", "source": "hub", "revision": SHA, "status": "ok"},),
-        date="2026-12-01", policy={}, licenses={"mit": {"spdx": "MIT", "name": "MIT License", "url": ""}})
+        evaluated=(EvaluatedNode("acme/m", kind="model", source="hub", revision=SHA, status="ok"),),
+        date="2026-12-01", policy=PolicySummary(), licenses={"mit": LicenseInfo("MIT", "MIT License", "")})
     bom = build_bom([report])
     assert bom.metadata.component is not None
     assert str(bom.metadata.component.purl) == f"pkg:huggingface/acme/m@{SHA}"
@@ -321,7 +332,7 @@ def test_a_merge_trained_on_a_teacher_generated_dataset(merge_with_generated_dat
         assert {("acme/merged", "merge", "acme/left"), ("acme/merged", "merge", "acme/right"),
                 ("acme/merged", "trained_on", "acme/synthetic-chat"),
                 ("acme/synthetic-chat", "distillation", "acme/teacher-70b")} <= edges
-        assert edges == {(str(e["child"]), str(e["relation"]), str(e["parent"])) for e in report.lineage}
+        assert edges == {(e.child, e.relation, e.parent) for e in report.lineage}
         subject = bom.metadata.component
         assert subject is not None
         assert sorted(a.name for a in subject.pedigree.ancestors) == ["acme/left", "acme/right"]
@@ -432,7 +443,7 @@ def test_a_hub_subject_lists_its_weight_files_with_their_sha256(hubsim: Any, hub
 
 
 def test_a_batch_where_every_target_failed_is_dated_by_the_run() -> None:
-    from policy.render import RenderOptions
+    from policy.render.registry import RenderOptions
 
     out = render([TargetError("x/y", "could not be read")], RenderOptions(day=TODAY), fmt="cyclonedx-1.7")
     _valid_17(out)

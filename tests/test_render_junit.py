@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from policy.model.report import Finding, Report, TargetError
+from policy.model.report import Finding, PolicySummary, Report, Subject, TargetError
 from policy.render.junit import case_outcome, render, xml_text
 from tests.golden import CARDS, QWEN, R1_LLAMA, ROOT, TODAY, WAIVER_POLICY, check_golden, normalise
 
@@ -113,10 +113,10 @@ def test_case_outcome_rules() -> None:
 
 def test_control_characters_and_markup_are_safe() -> None:
     evil = "bell\x07 nul\x00 esc\x1b <testcase name='x'/> & \ud800 ]]> {{ 7*7 }}"
-    report = Report(subject={"id": "acme/\x07m"}, verdict="fail", lineage=(),
+    report = Report(subject=Subject("acme/\x07m"), verdict="fail", lineage=(),
                     findings=(_finding(message=evil, model="acme/m", remediation=evil),), obligations=(),
-                    packs=(), evaluated=(), date=TODAY, policy={"fail_on": "error"})
-    xml = render([report, TargetError("bad\x01.md", evil)], None, "junit")
+                    packs=(), evaluated=(), date=TODAY, policy=PolicySummary(fail_on="error"))
+    xml = render([report, TargetError("bad\x01.md", evil)])
     root = ET.fromstring(xml)  # parses: nothing XML 1.0 cannot carry
     failure = root.find("testsuite/testcase/failure")
     assert failure is not None

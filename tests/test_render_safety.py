@@ -130,20 +130,19 @@ def _reports(run_cli: Any, n: int) -> list[Any]:
 
 def test_one_targets_problem_never_empties_the_batch() -> None:
     from policy.model.report import TargetError
-    from policy.render.json import write_json
+    from policy.render.registry import RenderOptions, render
 
     class Broken(TargetError):
         def to_dict(self) -> dict[str, Any]:
             raise RuntimeError("boom")
 
-    out: list[str] = []
-    seen: list[bool] = []
-    write_json([TargetError("a.md", "bad"), Broken("b.md", "x"), TargetError("c.md", "bad")], out.append,
-               lambda _r, failed: seen.append(failed))
-    docs = json.loads("".join(out))
+    unwritable: list[str] = []
+    batch = [TargetError("a.md", "bad"), Broken("b.md", "x"), TargetError("c.md", "bad")]
+    out = render("check", "json", batch, RenderOptions(on_unwritable=lambda r: unwritable.append(r.target)))
+    docs = json.loads("".join(out))  # type: ignore[arg-type]
     assert [d["target"] for d in docs] == ["a.md", "b.md", "c.md"]
     assert docs[1]["verdict"] == "error" and "boom" in docs[1]["error"]["message"]
-    assert seen == [False, True, False]
+    assert unwritable == ["b.md"]
 
 
 # -- streaming -----------------------------------------------------------------------------------------------
@@ -161,9 +160,9 @@ def test_json_batch_is_byte_compatible_with_a_single_dump(run_cli: Any, n: int) 
 
 def test_json_batch_is_written_one_report_at_a_time() -> None:
     from policy.model.report import TargetError
-    from policy.render.json import write_json
+    from policy.render.registry import render
 
-    written: list[str] = []
+    written: list[str | bytes] = []
 
     def results() -> Iterator[TargetError]:
         for i in range(4):
@@ -172,13 +171,14 @@ def test_json_batch_is_written_one_report_at_a_time() -> None:
                 assert f'"t{i - 1}.md"' in "".join(written)
             yield TargetError(f"t{i}.md", "x")
 
-    write_json(results(), written.append)
+    for chunk in render("check", "json", results()):
+        written.append(chunk)
     assert written[0].startswith("[\n") and written[-1] == "\n]\n"
 
 
 def test_json_batch_memory_stays_flat() -> None:
     from policy.model.report import TargetError
-    from policy.render.json import write_json
+    from policy.render.registry import render
 
     big = "x" * 20_000
 
@@ -195,7 +195,8 @@ def test_json_batch_memory_stays_flat() -> None:
 
         tracemalloc.start()
         try:
-            write_json(results(n), count)
+            for chunk in render("check", "json", results(n)):
+                count(chunk)  # type: ignore[arg-type]
             return tracemalloc.get_traced_memory()[1]
         finally:
             tracemalloc.stop()
@@ -233,15 +234,15 @@ def test_a_40_deep_lineage_tree_is_shown_in_full(run_cli: Any, tmp_path: Path) -
 
 
 def test_tree_renderer_handles_any_depth_without_recursion() -> None:
-    from policy.model.report import Report
+    from policy.model.report import LineageEdge, PolicySummary, Report, Subject, SubjectLicense
     from policy.render.text import render_text
 
     depth = 3000
-    lineage = tuple({"child": f"m{i}", "parent": f"m{i + 1}", "relation": "finetune", "declared_in": "card",
-                     "parent_license": "mit", "resolved": True} for i in range(depth))
-    report = Report(subject={"id": "m0", "license": {"declared": "mit", "id": "mit", "known": True}},
+    lineage = tuple(LineageEdge(child=f"m{i}", parent=f"m{i + 1}", relation="finetune", declared_in="card",
+                                parent_license="mit", resolved=True) for i in range(depth))
+    report = Report(subject=Subject("m0", license=SubjectLicense(declared="mit", id="mit", known=True)),
                     verdict="pass", lineage=lineage, findings=(), obligations=(), packs=(), evaluated=(),
-                    date="2024-01-01", policy={})
+                    date="2024-01-01", policy=PolicySummary())
     text = render_text([report])
     assert text.count("finetune → m") == depth and f"→ m{depth} " in text
     assert dataclasses.is_dataclass(report)

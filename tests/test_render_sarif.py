@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from policy.model.report import Finding, Report, TargetError
+from policy.model.report import Finding, PolicySummary, Report, Subject, TargetError
 from policy.render.sarif import card_line, fingerprint, render, rule_name
 from tests.golden import CARDS, QWEN, R1_LLAMA, ROOT, TODAY, WAIVER_POLICY, check_golden, normalise
 
@@ -178,18 +178,18 @@ def test_fingerprints_are_stable_and_distinct(sarif: Any) -> None:
     assert fingerprint(f) != fingerprint(_finding(ancestor="x/z", clause="license-copy"))
 
 
-def _report(subject: dict[str, Any], findings: tuple[Finding, ...], verdict: str = "fail") -> Report:
+def _report(subject: Subject, findings: tuple[Finding, ...], verdict: str = "fail") -> Report:
     return Report(subject=subject, verdict=verdict, lineage=(), findings=findings, obligations=(), packs=(),
-                  evaluated=(), date=TODAY, policy={"fail_on": "error"})
+                  evaluated=(), date=TODAY, policy=PolicySummary(fail_on="error"))
 
 
 def test_hub_target_gets_a_logical_location_and_errors_are_notifications() -> None:
     sha = "a" * 40
-    report = _report({"id": "acme/m", "source": "hub", "revision": sha, "card_lines": {"license": 4}},
+    report = _report(Subject("acme/m", source="hub", revision=sha, card_lines={"license": 4}),
                      (_finding(model="acme/m"), _finding(rule="r-two", kind="review", model="acme/m")))
     error = TargetError("broken.md", "broken.md:3:1: bad YAML",
                         ({"file": "broken.md", "line": 3, "col": 1, "message": "bad YAML"},))
-    log = json.loads(render([report, error], None, "sarif"))
+    log = json.loads(render([report, error]))
     validate(log)
     run = log["runs"][0]
     loc = run["results"][0]["locations"][0]
@@ -206,7 +206,7 @@ def test_hub_target_gets_a_logical_location_and_errors_are_notifications() -> No
 
 def test_hostile_text_stays_valid_json() -> None:
     f = _finding(message="evil \x00\x07 <script>{{ 7*7 }}</script> \u202e", model="acme/m")
-    text = render([_report({"id": "acme/m", "source": "file", "path": "acme__m.md"}, (f,))], None, "sarif")
+    text = render([_report(Subject("acme/m", source="file", path="acme__m.md"), (f,))])
     log = json.loads(text)
     validate(log)
     assert log["runs"][0]["results"][0]["message"]["text"] == f.message

@@ -15,7 +15,7 @@ from spdx_tools.spdx.model import RelationshipType, SpdxNoAssertion
 from spdx_tools.spdx.parser.parse_anything import parse_file
 from spdx_tools.spdx.validation.document_validator import validate_full_spdx_document
 
-from policy.model.report import Report, TargetError
+from policy.model.report import EvaluatedNode, PolicySummary, Report, Subject, SubjectLicense, TargetError
 from policy.render.spdx import build_document, purl, render, spdx_id
 from tests.golden import CARDS, QWEN, R1_LLAMA, ROOT, TODAY, check_golden, normalise
 
@@ -134,11 +134,11 @@ def test_api_teachers_datasets_and_unknown_licenses(spdx: Any, tmp_path: Path) -
 
 def _hub_report(sha: str) -> Report:
     return Report(
-        subject={"id": "acme/m", "source": "hub", "revision": sha,
-                 "license": {"declared": "mit", "resolved": "MIT", "known": True}},
+        subject=Subject("acme/m", source="hub", revision=sha,
+                        license=SubjectLicense(declared="mit", resolved="MIT", known=True)),
         verdict="pass", lineage=(), findings=(), obligations=(), packs=(),
-        evaluated=({"id": "acme/m", "kind": "model", "source": "hub", "revision": sha, "status": "ok"},),
-        date=TODAY, policy={"fail_on": "error"})
+        evaluated=(EvaluatedNode("acme/m", kind="model", source="hub", revision=sha, status="ok"),),
+        date=TODAY, policy=PolicySummary(fail_on="error"))
 
 
 def test_hub_subject_has_a_versioned_purl_and_output_is_deterministic() -> None:

@@ -108,7 +108,7 @@ def test_the_r1_distill_document_validates_with_its_lineage(r1_llama: list[Repor
     assert [ids[r]["name"] for r in document["rootElement"]] == [SUBJECT]
     assert set(document["element"]) == set(ids) - {document["spdxId"]}
     packages = {e["name"]: e for e in doc["@graph"] if e["type"] == "ai_AIPackage"}
-    assert set(packages) == {str(e["id"]) for e in report.evaluated}
+    assert set(packages) == {e.id for e in report.evaluated}
     outputs = "outputs of deepseek-ai/DeepSeek-R1 used to train " + SUBJECT
     assert _relations(doc) == {
         ("meta-llama/Llama-3.1-8B", "ancestorOf", SUBJECT),
@@ -126,11 +126,11 @@ def test_the_r1_distill_document_validates_with_its_lineage(r1_llama: list[Repor
     # licenses: declared and concluded for every package
     assert _license_of(doc, SUBJECT, "hasDeclaredLicense") == "MIT"
     assert _license_of(doc, SUBJECT, "hasConcludedLicense") == "MIT"
-    llama_spdx = report.licenses["llama3.1"]["spdx"]
+    llama_spdx = report.licenses["llama3.1"].spdx
     assert _license_of(doc, "meta-llama/Llama-3.1-8B", "hasConcludedLicense") == llama_spdx
     llama_lic = next(e for e in doc["@graph"] if e.get("simplelicensing_licenseExpression") == llama_spdx)
     assert llama_lic["simplelicensing_customIdToUri"] == [
-        {"type": "DictionaryEntry", "key": llama_spdx, "value": report.licenses["llama3.1"]["url"]}]
+        {"type": "DictionaryEntry", "key": llama_spdx, "value": report.licenses["llama3.1"].url}]
     assert _license_of(doc, outputs, "hasConcludedLicense") == NO_ASSERTION
     for name in [*packages, outputs]:
         assert {r for (f, r, _) in _relations(doc, licenses=True) if f == name} == {"hasDeclaredLicense",
@@ -146,7 +146,7 @@ def test_the_r1_distill_document_validates_with_its_lineage(r1_llama: list[Repor
     assert f"policycheck:catalog_sha256: {report.catalog_digest}" in meta
     assert "policycheck:evaluated_at: 2026-12-01" in meta
     for pack in report.packs:
-        assert f"policycheck:pack:{pack['id']}: {pack['version']} sha256:{pack['sha256']}" in meta
+        assert f"policycheck:pack:{pack.id}: {pack.version} sha256:{pack.sha256}" in meta
     assert any("not legal advice" in s for s in meta) and "not legal advice" in document["comment"]
     subject_id = next(k for k, v in ids.items() if v.get("name") == SUBJECT and v["type"] == "ai_AIPackage")
     assert _statements(doc, subject_id) == [f"policycheck:verdict: {report.verdict}"]
@@ -242,15 +242,15 @@ def test_a_batch_lists_every_subject_and_every_target_that_failed(r1_llama: list
     doc = json.loads(text)
     ids = _by_id(doc)
     document = doc["@graph"][1]
-    assert sorted(ids[r]["name"] for r in document["rootElement"]) == sorted(str(r.subject["id"]) for r in reports)
+    assert sorted(ids[r]["name"] for r in document["rootElement"]) == sorted(r.subject.id for r in reports)
     names = [e["name"] for e in doc["@graph"] if e["type"] == "ai_AIPackage"]
     assert len(names) == len(set(names))  # a node shared by both reports is one package
-    assert set(names) == {str(e["id"]) for r in reports for e in r.evaluated}
+    assert set(names) == {e.id for r in reports for e in r.evaluated}
     meta = _statements(doc, document["spdxId"])
     assert "policycheck:verdict: error" in meta  # a target could not be read: never pass on missing data
     assert "policycheck:not_evaluated: x/y: could not be read" in meta
     for r in reports:
-        pid = next(k for k, v in ids.items() if v.get("name") == r.subject["id"] and v["type"] == "ai_AIPackage")
+        pid = next(k for k, v in ids.items() if v.get("name") == r.subject.id and v["type"] == "ai_AIPackage")
         assert _statements(doc, pid) == [f"policycheck:verdict: {r.verdict}"]
     assert render(results) == text
 
@@ -293,7 +293,7 @@ def test_validation_sends_nothing_to_the_network(tmp_path: Path, r1_llama: list[
 
 
 def test_a_batch_where_every_target_failed_is_dated_by_the_run() -> None:
-    from policy.render import RenderOptions
+    from policy.render.registry import RenderOptions
 
     out = render([TargetError("x/y", "could not be read")], RenderOptions(day=TODAY))
     assert validate(out) == []

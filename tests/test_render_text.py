@@ -151,13 +151,14 @@ def test_commit_shas_evaluated_are_shown(hubsim: HubSim, hub_env: dict[str, str]
 def test_rows_without_a_sha_say_where_they_came_from() -> None:
     (r,) = reports(card("deepseek-ai/DeepSeek-R1-Distill-Llama-8B"))
     flat = " ".join(line.strip() for line in text([r]).splitlines())
-    sources = ", ".join(sorted({e["source"] for e in r.evaluated}))
+    sources = ", ".join(sorted({e.source for e in r.evaluated}))
     assert f"commits evaluated: none; {len(r.evaluated)} model(s) without a commit sha (source: {sources})" in flat
-    pinned = dataclasses.replace(r, evaluated=({**r.evaluated[0], "revision": "a" * 40}, *r.evaluated[1:]))
+    pinned = dataclasses.replace(r, evaluated=(dataclasses.replace(r.evaluated[0], revision="a" * 40),
+                                              *r.evaluated[1:]))
     lines = text([pinned]).splitlines()
     i = lines.index("commits evaluated (1):")
-    assert lines[i + 1:i + 3] == [f"  {r.subject['id']}", f"    {'a' * 40}"]  # 84 columns: the sha wraps whole
-    rest = ", ".join(sorted({e["source"] for e in r.evaluated[1:]}))
+    assert lines[i + 1:i + 3] == [f"  {r.subject.id}", f"    {'a' * 40}"]  # 84 columns: the sha wraps whole
+    rest = ", ".join(sorted({e.source for e in r.evaluated[1:]}))
     assert f"  and {len(r.evaluated) - 1} model(s) without a commit sha (source: {rest})" in lines
 
 
@@ -219,7 +220,8 @@ def test_concise_is_one_line_per_target_with_the_decisive_finding(run_cli: Any) 
 
 
 def test_concise_decisive_finding_is_the_most_severe_violation_else_a_review() -> None:
-    from policy.render.text import decisive
+    def decisive(report: Any) -> Any:
+        return report.decisive()
 
     (r,) = reports(card("bartowski/Codestral-22B-v0.1-GGUF"))
     by_rule = {f.rule: f for f in r.findings}
@@ -262,10 +264,10 @@ def test_a_note_shared_by_only_some_reports_is_said_for_those() -> None:
     from policy.render.text import render_text
 
     (r,) = reports(card("Qwen/Qwen2.5-1.5B"))
-    a = dataclasses.replace(r, subject={**r.subject, "id": "acme/a"}, notes=("shared", "only a"))
-    b = dataclasses.replace(r, subject={**r.subject, "id": "acme/b"}, notes=("shared",))
-    c = dataclasses.replace(r, subject={**r.subject, "id": "acme/c"}, notes=("shared", "x"))
-    d = dataclasses.replace(r, subject={**r.subject, "id": "acme/d"}, notes=("x",))
+    a = dataclasses.replace(r, subject=dataclasses.replace(r.subject, id="acme/a"), notes=("shared", "only a"))
+    b = dataclasses.replace(r, subject=dataclasses.replace(r.subject, id="acme/b"), notes=("shared",))
+    c = dataclasses.replace(r, subject=dataclasses.replace(r.subject, id="acme/c"), notes=("shared", "x"))
+    d = dataclasses.replace(r, subject=dataclasses.replace(r.subject, id="acme/d"), notes=("x",))
     out = render_text([a, b, c, d])
     assert out.count("shared") == 1 and "note (acme/a, acme/b, acme/c): shared" in out
     assert "note: only a" in "\n".join(block(out, "PASS  acme/a"))
@@ -333,13 +335,13 @@ def test_hostile_values_stay_inert_in_every_mode(tmp_path: Path) -> None:
     (r,) = reports(card("bartowski/Codestral-22B-v0.1-GGUF"))
     f = r.findings[0]
     hostile = dataclasses.replace(
-        r, subject={**r.subject, "id": f"acme/x{forged}"}, notes=(forged,), notices=(forged,),
+        r, subject=dataclasses.replace(r.subject, id=f"acme/x{forged}"), notes=(forged,), notices=(forged,),
         findings=(dataclasses.replace(f, rule=forged, message=forged, remediation=forged,
                                       citation={"section": forged, "quote": forged, "source": forged,
                                                 "grade": forged}),
                   dataclasses.replace(f, status="waived", waiver={"approved_by": forged, "reason": forged,
                                                                   "justification": forged, "expires": forged})),
-        evaluated=({**r.evaluated[0], "id": forged, "revision": forged},))
+        evaluated=(dataclasses.replace(r.evaluated[0], id=forged, revision=forged),))
     raw = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e]")
     for kw in ({}, {"concise": True}, {"color": True}, {"concise": True, "color": True}):
         out = text([hostile, hostile], **kw)

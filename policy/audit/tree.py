@@ -35,12 +35,12 @@ from policy.audit.state import AuditState
 from policy.engine.evaluation import evaluate
 from policy.errors import InputError, UsageError
 from policy.model.facts import INVALID, MISSING, ModelFacts
-from policy.model.report import DISCLAIMER, Report, decisive
+from policy.model.report import DISCLAIMER, Report
 from policy.scan.lineage import build_lineage, card_edges
 from policy.scan.listing import Descendant, ListingError, iter_descendants, iter_hub_index, listing_facts
 
 if TYPE_CHECKING:
-    from policy.pipeline.check import Checker
+    from policy.pipeline.session import Session
 
 Key = tuple[str, str]
 MAX_ROW_FINDINGS = 10
@@ -119,9 +119,9 @@ class _TreeSource:
     """Ancestor facts for the engine: in-tree nodes from their listing entry (kept in the state file, the most
     recent in memory), the rest through the scanner, which fetches each repo once per run."""
 
-    def __init__(self, state: AuditState, checker: Checker, root: str) -> None:
+    def __init__(self, state: AuditState, session: Session, root: str) -> None:
         self.state = state
-        self.hub = checker.sources.hub
+        self.hub = session.hub
         self.root = root
         self.full: set[str] = set()  # in-tree repos fetched in full: the scanner's facts win
         self._recent: OrderedDict[str, ModelFacts] = OrderedDict()
@@ -162,19 +162,19 @@ class _TreeSource:
 
 class TreeAudit:
     def __init__(self, options: TreeOptions, progress: Callable[[Progress], None] | None = None) -> None:
-        from policy.pipeline.check import Checker, CheckOptions  # run imports the scanner; keep this module light
+        from policy.pipeline.session import CheckOptions, Session  # imports the scanner; keep this module light
 
         if options.depth is not None and options.depth < 1:
             raise UsageError("--depth must be at least 1")
         if options.limit is not None and options.limit < 1:
             raise UsageError("--limit must be at least 1")
         self.options = options
-        self.checker = Checker(CheckOptions(policy_file=options.policy_file, rules=options.rules,
+        self.session = Session(CheckOptions(policy_file=options.policy_file, rules=options.rules,
                                             fail_on=options.fail_on, today=options.today,
                                             use_cache=options.use_cache, hub_deadline=options.hub_deadline,
                                             prefetch=False))
-        self.bundle = self.checker.bundle
-        self.policy = self.checker.policy_for(options.root)
+        self.bundle = self.session.bundle
+        self.policy = self.session.policy_for(options.root)
         self.progress = Progress()
         self._report = progress or (lambda _p: None)
         packs = ",".join(f"{p.id}@{p.version}:{p.sha256}" for p in self.bundle.packs)
@@ -199,17 +199,17 @@ class TreeAudit:
             TreeResult({}, state, cleanup).close()  # rows recorded so far stay in a --state file
             raise
         finally:
-            self.checker.close()
+            self.session.close()
         return TreeResult(summary, state, cleanup)
 
     def _walk(self, state: AuditState) -> dict[str, Any]:
         options = self.options
-        self.checker.sources.start_target()
-        root = self.checker.sources.hub.fetch_one(options.root, "model")
+        self.session.start_target()
+        root = self.session.hub.fetch_one(options.root, "model")
         if root.status in (MISSING, INVALID):
             raise InputError(f"{options.root}: {root.status_detail}")
         root_key = _digest(self._rules_digest, root.revision or "")
-        source = _TreeSource(state, self.checker, options.root)
+        source = _TreeSource(state, self.session, options.root)
         keys = _Keys(state, root_key, options.root)
         failures: list[ListingError] = []
         self.progress.resumed = state.start_walk()
@@ -233,7 +233,7 @@ class TreeAudit:
 
         walk = iter_descendants(
             options.root, relations=options.relations, max_depth=options.depth, limit=options.limit,
-            min_downloads=options.min_downloads, options=self.checker.sources.hub.options, on_request=counted,
+            min_downloads=options.min_downloads, options=self.session.hub.options, on_request=counted,
             listed=listed, on_child=state.listing_child if options.discovery == "walk" else None,
             on_listed=state.listed if options.discovery == "walk" else None,
             on_error=lambda exc: (failures.append(exc), state.listing_failed(exc.node, exc.reason)),
@@ -267,7 +267,7 @@ class TreeAudit:
         """Read the Hub's whole listing into the state file (--discovery index); False when it failed."""
         state.start_index()
         try:
-            for parent, child in iter_hub_index(options=self.checker.sources.hub.options, on_request=counted):
+            for parent, child in iter_hub_index(options=self.session.hub.options, on_request=counted):
                 state.index_child(parent, child)
                 self.progress.indexed += 1
                 if self.progress.indexed % 1000 == 0:
@@ -284,8 +284,8 @@ class TreeAudit:
     def _judge(self, batch: list[tuple[Descendant, str]], source: _TreeSource, state: AuditState) -> None:
         """Judge a batch: fetch in parallel what its descendants need beyond the listing, then evaluate each."""
         catalog = self.bundle.catalog
-        hub = self.checker.sources.hub
-        self.checker.sources.start_target()  # each batch's Hub work has a deadline of its own
+        hub = self.session.hub
+        self.session.start_target()  # each batch's Hub work has a deadline of its own
         facts = {d.id: listing_facts(d) for d, _ in batch}
         for d, _ in batch:
             source.remember(d, facts[d.id])
@@ -320,17 +320,17 @@ class TreeAudit:
              full: bool) -> dict[str, Any]:
         lic = subject.license if subject.license.present else listing_facts(d).license  # a repo gone since
         declared = ", ".join(lic.values) or (lic.name or "")
-        resolved = report.subject.get("license", {}) if report is not None else {}
+        resolved = report.subject.license if report is not None else None
         findings = [f for f in report.open_findings if f.kind in ("violation", "review", "evidence")] \
             if report is not None else []
-        top = decisive(report) if report is not None else None
+        top = report.decisive() if report is not None else None
         reason = error or (top.message if top is not None else "")
         if not reason and report is not None and report.verdict != "pass" and report.notices:
             reason = report.notices[0]
         return {
             "id": d.id, "parent": d.parent, "relation": d.relation, "inferred": d.inferred, "depth": d.depth,
             "sha": d.sha, "downloads": d.downloads, "gated": d.gated, "license": declared,
-            "spdx": resolved.get("resolved") if resolved.get("known") else None,
+            "spdx": resolved.resolved if resolved is not None and resolved.known else None,
             "verdict": report.verdict if report is not None else "review", "reason": reason,
             "findings": [{"rule": f.rule, "kind": f.kind, "severity": f.severity, "message": f.message,
                           "ancestor": f.ancestor} for f in findings[:MAX_ROW_FINDINGS]],
@@ -339,16 +339,16 @@ class TreeAudit:
         }
 
     def _endpoint(self) -> str:
-        return str(self.checker.sources.hub.endpoint).rstrip("/")
+        return str(self.session.hub.endpoint).rstrip("/")
 
     # -- the summary ---------------------------------------------------------------------------------------
     def _root_spdx(self, root: ModelFacts) -> str | None:
         """The root's license as the rows give theirs (the engine's resolution), or None when unknown."""
-        lineage = build_lineage(root, self.checker.sources.hub, self.bundle.catalog,
+        lineage = build_lineage(root, self.session.hub, self.bundle.catalog,
                                 (self.bundle.curations, self.policy.models), self.policy.max_depth)
         report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, self.policy, self.options.today)
-        resolved = report.subject.get("license", {})
-        return resolved.get("resolved") if resolved.get("known") else None
+        resolved = report.subject.license
+        return resolved.resolved if resolved.known else None
 
     def _summary(self, state: AuditState, root: ModelFacts, failures: list[ListingError],
                  root_failed: bool) -> dict[str, Any]:

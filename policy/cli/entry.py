@@ -1,5 +1,6 @@
-"""The `policycheck` console script: `lint` (the pre-commit hook's command) starts without the typer app; every
-other command goes through `policy.cli.app`. Both end in the one handler of `policy.errors.guarded`."""
+"""The `policycheck` console script: `lint` (the pre-commit hook's command) starts with a one-command
+application (`policy.cli.lint`), every other command with the whole command line (`policy.cli.app`). Both end
+in the one handler of `policy.errors.guarded`."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from collections.abc import Sequence
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["lint"]:
+        from policy.cli.lint import standalone
         from policy.errors import guarded
-        from policy.lint.command import run
 
-        return guarded(lambda: run(args[1:]))
+        return guarded(lambda: standalone()(args=args, prog_name="policycheck", standalone_mode=True))
     from policy.cli.app import main as cli_main
 
     return cli_main(args)

@@ -10,16 +10,16 @@ assessments (open-source exemption, systemic risk, who is the provider) say what
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
-from policy import __version__
+from policy import __version__, refdata
 from policy.errors import ConfigError
-from policy.model.report import DISCLAIMER, Report
-from policy.render.bom_graph import WEIGHT_RELATIONS
+from policy.model.facts import WEIGHT_RELATIONS
+from policy.model.report import DISCLAIMER, LineageEdge, Report
+from policy.refdata import DataProblem
+from policy.textsafe import clean, safe_url
 
 SECTIONS = (
     ("technical-documentation", "Technical documentation", "Article 53(1)(a), Annex XI"),
@@ -54,48 +54,39 @@ class AiActData:
     def cited(self, entry: Mapping[str, Any]) -> dict[str, Any]:
         source = self.sources.get(entry["source"], {})
         return {**entry, "source_title": source.get("title", entry["source"]),
-                "source_short": source.get("short") or source.get("title", entry["source"]), "url": source.get("url")}
+                "source_short": source.get("short") or source.get("title", entry["source"]),
+                "url": safe_url(source.get("url")) or None}
 
 
 MAX_QUOTE_WORDS = 25
 NAME = "rules/aiact/gpai.yaml"
 
 
-@lru_cache(maxsize=1)
 def load_data() -> AiActData:
-    """The shipped `rules/aiact/gpai.yaml`."""
-    import yaml
-
-    from policy.resources import rules_dir
-
-    try:
-        data = yaml.safe_load((rules_dir() / "aiact" / "gpai.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"{NAME}: cannot read ({exc})") from None
-    return parse_data(data)
+    """The shipped `rules/aiact/gpai.yaml`, validated (`parse_data`) and read once per process (`policy.refdata`);
+    bad data is a `ConfigError` at `file:line:col`."""
+    return refdata.load("aiact", build=_build)  # type: ignore[no-any-return]
 
 
 def parse_data(data: Any) -> AiActData:
     """Validate parsed AI Act data by `rules/schema/aiact.json`; every `source` must be listed, every id unique
     and every quote 25 words at most. Bad data is a `ConfigError`."""
-    import jsonschema
+    return refdata.check("aiact", data, build=_build)  # type: ignore[no-any-return]
 
-    from policy.resources import rules_dir
 
-    schema = json.loads((rules_dir() / "schema" / "aiact.json").read_text(encoding="utf-8"))
-    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(schema).iter_errors(data))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "(top)"
-        raise ConfigError(f"{NAME}: {where}: {error.message}")
+def _build(data: Any) -> AiActData:
+    """AiActData from schema-valid data, after the checks a schema cannot make (`DataProblem` at the entry)."""
     seen: set[str] = set()
-    for entry in (*data["applicability"], *data["items"]):
+    entries = [(("applicability", i), e) for i, e in enumerate(data["applicability"])]
+    entries += [(("items", i), e) for i, e in enumerate(data["items"])]
+    for at, entry in entries:
         if entry["id"] in seen:
-            raise ConfigError(f"{NAME}: {entry['id']}: the id is used twice")
+            raise DataProblem(f"{entry['id']}: the id is used twice", (*at, "id"))
         seen.add(entry["id"])
         if entry["source"] not in data["sources"]:
-            raise ConfigError(f"{NAME}: {entry['id']}: unknown source '{entry['source']}'")
+            raise DataProblem(f"{entry['id']}: unknown source '{entry['source']}'", (*at, "source"))
         if len(entry["quote"].split()) > MAX_QUOTE_WORDS:
-            raise ConfigError(f"{NAME}: {entry['id']}: a quote is {MAX_QUOTE_WORDS} words at most")
+            raise DataProblem(f"{entry['id']}: a quote is {MAX_QUOTE_WORDS} words at most", (*at, "quote"))
     return AiActData(data["act"], data["sources"], tuple(data["applicability"]), tuple(data["items"]))
 
 
@@ -106,38 +97,38 @@ class _Facts:
     def __init__(self, report: Report) -> None:
         self.report = report
         self.subject = report.subject
-        self.sid = str(report.subject.get("id"))
-        own = next((e for e in report.evaluated if e.get("id") == self.sid), {})
-        self.card: Mapping[str, Any] = own.get("card") or {}
+        self.sid = report.subject.id
+        own = next((e for e in report.evaluated if e.id == self.sid), None)
+        self.card: Mapping[str, Any] = own.card if own is not None else {}
         self.lineage = list(report.lineage)
 
     @staticmethod
-    def _license(entry: Mapping[str, Any]) -> str:
-        return str(entry.get("parent_license") or "license unknown")
+    def _license(entry: LineageEdge) -> str:
+        return entry.parent_license or "license unknown"
 
     @staticmethod
-    def _origin(entry: Mapping[str, Any]) -> str:
+    def _origin(entry: LineageEdge) -> str:
         where = {"card": "the card", "hub-api": "the Hub's model tree", "curation": "a policycheck curation",
-                 "policy": "the policy file"}.get(str(entry.get("declared_in")), str(entry.get("declared_in")))
-        cite = entry.get("citation") or {}
-        return f"{where}, citing {cite['source']}" if isinstance(cite, Mapping) and cite.get("source") else where
+                 "policy": "the policy file"}.get(entry.declared_in, entry.declared_in)
+        cite = entry.citation or {}
+        return f"{where}, citing {cite['source']}" if cite.get("source") else where
 
-    def edges(self, relations: Iterable[str], child: str | None = None) -> list[Mapping[str, Any]]:
+    def edges(self, relations: Iterable[str], child: str | None = None) -> list[LineageEdge]:
         wanted = set(relations)
-        return [e for e in self.lineage if e.get("relation") in wanted and (child is None or e.get("child") == child)]
+        return [e for e in self.lineage if e.relation in wanted and (child is None or e.child == child)]
 
-    def weight_edges(self) -> list[Mapping[str, Any]]:
+    def weight_edges(self) -> list[LineageEdge]:
         """The edges of the subject's own weights lineage (its bases, their bases, ...), not those of a teacher's
         or a dataset's ancestry: a teacher's base does not govern the student's weights."""
         reached, out = {self.sid}, []
         for e in self.lineage:  # the lineage lists edges in walk order: a child comes before its parents' edges
-            if e.get("relation") in WEIGHT_RELATIONS and e.get("child") in reached:
+            if e.relation in WEIGHT_RELATIONS and e.child in reached:
                 out.append(e)
-                reached.add(str(e.get("parent")))
+                reached.add(e.parent)
         return out
 
     def model_id(self) -> list[str]:
-        rev = self.subject.get("revision")
+        rev = self.subject.revision
         return [self.sid, f"commit {rev}" if rev else "no commit recorded (read from a local card)"]
 
     def provider(self) -> list[str]:
@@ -146,14 +137,14 @@ class _Facts:
                 "market)"] if org else []
 
     def license(self) -> list[str]:
-        lic = self.subject.get("license") or {}
-        if not lic.get("declared"):
+        lic = self.subject.license
+        if not lic.declared:
             return []
-        resolved = lic.get("resolved") if lic.get("known") else None
-        return [f"declared: {lic['declared']}", f"resolved: {resolved}" if resolved else "not resolved by policycheck"]
+        resolved = lic.resolved if lic.known else None
+        return [f"declared: {lic.declared}", f"resolved: {resolved}" if resolved else "not resolved by policycheck"]
 
     def base_models(self) -> list[str]:
-        return [f"{e['child']} is a {e['relation']} of {e['parent']} ({self._license(e)}; from {self._origin(e)})"
+        return [f"{e.child} is a {e.relation} of {e.parent} ({self._license(e)}; from {self._origin(e)})"
                 for e in self.weight_edges()]
 
     def library(self) -> list[str]:
@@ -161,20 +152,20 @@ class _Facts:
         return [f"{lib} (the card's library_name; its version is not declared)"] if lib else []
 
     def datasets(self) -> list[str]:
-        return [f"{e['parent']} ({self._license(e)}; from {self._origin(e)}; whether it is publicly available is "
+        return [f"{e.parent} ({self._license(e)}; from {self._origin(e)}; whether it is publicly available is "
                 "not checked)" for e in self.edges(("trained_on",), self.sid)]
 
     def synthetic_data(self) -> list[str]:
         """The models whose outputs trained the subject: its teachers, and those of the datasets it was trained on
         (not the teachers somewhere in a base's or a teacher's own ancestry)."""
-        own = {self.sid, *(str(e["parent"]) for e in self.edges(("trained_on",), self.sid))}
+        own = {self.sid, *(e.parent for e in self.edges(("trained_on",), self.sid))}
         out = []
-        for e in (e for e in self.edges(("distillation",)) if e.get("child") in own):
-            api = " (an API model)" if e.get("parent_kind") == "api" else ""
-            if e.get("child") == self.sid:
-                what = f"outputs of {e['parent']}{api} trained {self.sid}"
+        for e in (e for e in self.edges(("distillation",)) if e.child in own):
+            api = " (an API model)" if e.parent_kind == "api" else ""
+            if e.child == self.sid:
+                what = f"outputs of {e.parent}{api} trained {self.sid}"
             else:
-                what = f"{e['child']} was generated with {e['parent']}{api}"
+                what = f"{e.child} was generated with {e.parent}{api}"
             out.append(f"{what} ({self._license(e)}; from {self._origin(e)})")
         return out
 
@@ -200,13 +191,13 @@ class _Facts:
             where = " ".join(str(x) for x in (e.get("name") or e.get("dataset"), e.get("split")) if x)
             out.append(f"{where}: {e.get('metric') or 'score'} {e.get('value'):g} (self-reported in the card's "
                        "model-index)")
-        questioned = [x for x in self.report.evidence if str(x.get("code", "")).startswith("claim-")]
+        questioned = [x for x in self.report.evidence if x.code.startswith("claim-")]
         if out and questioned:
             out.append(f"{len(questioned)} evaluation finding(s) need review: see `policycheck claims`")
         return out
 
     def release_date(self) -> list[str]:
-        last = self.subject.get("last_modified")
+        last = self.subject.last_modified
         return [f"{str(last)[:10]} (the repository's last change: a proxy, not the release date)"] if last else []
 
     def acceptable_use(self) -> list[str]:
@@ -216,10 +207,10 @@ class _Facts:
     def model_card(self) -> list[str]:
         if not self.card.get("has_text"):
             return []  # a card with no text documents nothing
-        if self.subject.get("source") in ("hub", "cache"):
-            rev = self.subject.get("revision")
+        if self.subject.source in ("hub", "cache"):
+            rev = self.subject.revision
             return [f"https://huggingface.co/{self.sid}" + (f"/blob/{rev}/README.md" if rev else "")]
-        return ["the model card (a local file)"] if self.subject.get("path") else []
+        return ["the model card (a local file)"] if self.subject.path else []
 
     def values(self, key: str | None) -> list[str]:
         fill: Callable[[], list[str]] | None = getattr(self, key, None) if key else None
@@ -230,28 +221,28 @@ class _Facts:
 def _categories(report: Report, expression: str | None) -> set[str]:
     out: set[str] = set()
     for token in str(expression or "").replace("(", " ").replace(")", " ").split():
-        out.update(report.licenses.get(token, {}).get("categories") or ())
+        info = report.licenses.get(token)
+        out.update(info.categories if info is not None else ())
     return out
 
 
 def _open_source(report: Report, facts: _Facts, data: AiActData) -> dict[str, Any]:
-    lic = report.subject.get("license") or {}
-    own = set(lic.get("categories") or ()) if lic.get("known") else set()
-    chain = [(str(e["parent"]), str(e.get("parent_license")), _categories(report, e.get("parent_license")))
-             for e in facts.weight_edges()]
+    lic = report.subject.license
+    own = set(lic.categories) if lic.known else set()
+    chain = [(e.parent, str(e.parent_license), _categories(report, e.parent_license)) for e in facts.weight_edges()]
     thresholds = sorted({o.source for o in report.obligations if o.clause in USER_THRESHOLD_CLAUSES})
     basis = ["open-source-exemption", "open-source-exemption-conditions",
              "open-source-exemption-excludes-systemic-risk"]
-    if not lic.get("known"):
+    if not lic.known:
         answer = "Cannot tell: the model's licence is not resolved."
-    elif closed := [f"{m} ({li})" for m, li, cats in [(facts.sid, lic.get("id"), own), *chain] if cats & CLOSED]:
+    elif closed := [f"{m} ({li})" for m, li, cats in [(facts.sid, lic.id, own), *chain] if cats & CLOSED]:
         answer = ("Not a candidate: limited to non-commercial or research-only use in " + ", ".join(closed) + ".")
         basis.append("open-source-licence-noncommercial-disqualifies")
     elif thresholds:
         answer = ("Not a candidate as the weights stand: the terms of " + ", ".join(thresholds) + " restrict use "
                   "above a user threshold.")
         basis.append("open-source-licence-user-threshold-disqualifies")
-    elif restricted := [f"{m} ({li})" for m, li, cats in [(facts.sid, lic.get("id"), own), *chain]
+    elif restricted := [f"{m} ({li})" for m, li, cats in [(facts.sid, lic.id, own), *chain]
                         if cats & RESTRICTED or not cats & OPEN]:
         answer = ("Review: use restrictions come from " + ", ".join(restricted) + "; only proportionate, "
                   "safety-oriented restrictions are compatible with the exemption.")
@@ -275,7 +266,7 @@ def _assessments(report: Report, facts: _Facts, data: AiActData) -> list[dict[st
                                                   "open-source-exemption-excludes-systemic-risk")]}]
     bases = facts.edges(WEIGHT_RELATIONS, facts.sid)
     if bases:
-        names = ", ".join(dict.fromkeys(str(e["parent"]) for e in bases))
+        names = ", ".join(dict.fromkeys(e.parent for e in bases))
         out.append({"question": "Who is the provider of a modified model",
                     "answer": f"This model modifies {names}. Its modifier is the provider only if the modification "
                               "used more than a third of the original model's training compute; the duties then "
@@ -313,8 +304,8 @@ def build_pack(report: Report, data: AiActData | None = None) -> dict[str, Any]:
         "tool": f"policycheck {__version__}", "date": report.date, "disclaimer": DISCLAIMER,
         "status": "review",
         "status_reason": f"a draft for a person to complete and check: {gaps} of {filled + gaps} items are gaps",
-        "subject": {"id": facts.sid, "revision": subject.get("revision"), "source": subject.get("source"),
-                    "license": (subject.get("license") or {}).get("declared"), "verdict": report.verdict},
+        "subject": {"id": facts.sid, "revision": subject.revision, "source": subject.source,
+                    "license": subject.license.declared, "verdict": report.verdict},
         "notices": list(report.notices),
         "act": dict(data.act),
         "applicability": [data.cited(a) for a in data.applicability],
@@ -324,15 +315,13 @@ def build_pack(report: Report, data: AiActData | None = None) -> dict[str, Any]:
         "synthetic_data": generators,
         "sections": sections,
         "counts": {"total": filled + gaps, "filled": filled, "gaps": gaps},
-        "packs": [dict(p) for p in report.packs], "catalog_sha256": report.catalog_digest,
+        "packs": [p.to_dict() for p in report.packs], "catalog_sha256": report.catalog_digest,
     })
 
 
 def _cleaned(value: Any) -> Any:
     """Every string of the pack as one line with no control character left (a card's ESC or bidi character
     becomes a visible escape), so no format prints one to a terminal."""
-    from policy.render.view import clean
-
     if isinstance(value, str):
         return clean(value)
     if isinstance(value, Mapping):

@@ -13,10 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from policy.render.registry import RenderOptions
 from policy.templating import render_document_template
 
 TEMPLATES = {"markdown": "aiact/aiact.md.j2", "html": "aiact/aiact.html.j2"}
-FORMATS = ("markdown", "html", "json")
+
+
+def render(packs: Sequence[dict[str, Any]], options: RenderOptions) -> str:
+    """The renderer contract (policy/render/registry.py): the packs in `options.fmt`."""
+    return render_aiact(packs, options.fmt or "markdown", options.templates)
 
 
 def render_aiact(packs: Sequence[dict[str, Any]], fmt: str = "markdown",

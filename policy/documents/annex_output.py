@@ -17,10 +17,10 @@ from typing import Any
 from policy.documents.annex import PLACEHOLDER_RE, ClauseSpec, build_annex, load_library
 from policy.errors import ConfigError
 from policy.model.report import Report
+from policy.render.registry import RenderOptions
 
 MARKDOWN_TEMPLATE = "annex/annex.md.j2"
 DOCX_TEMPLATE = "annex/annex.docx"
-FORMATS = ("markdown", "docx")
 
 
 def find_template(name: str, template_dirs: Sequence[str | Path] = ()) -> Path:
@@ -85,6 +85,13 @@ def render_docx(context: Mapping[str, Any], template_dirs: Sequence[str | Path] 
     return out.getvalue()
 
 
+def render(context: Mapping[str, Any], options: RenderOptions) -> str | bytes:
+    """The renderer contract (policy/render/registry.py): the annex context of `build_annex` in `options.fmt`."""
+    if options.fmt == "docx":
+        return render_docx(context, options.templates)
+    return render_markdown(context, options.templates)
+
+
 @dataclass(frozen=True)
 class AnnexDocument:
     content: str | bytes
@@ -102,4 +109,4 @@ def render_annex(reports: Sequence[Report], params: Mapping[str, Any], fmt: str,
     return AnnexDocument(content, tuple(context["missing_parameters"]))
 
 
-__all__ = ["FORMATS", "AnnexDocument", "find_template", "render_annex", "render_docx", "render_markdown"]
+__all__ = ["AnnexDocument", "find_template", "render_annex", "render_docx", "render_markdown"]

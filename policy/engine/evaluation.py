@@ -19,11 +19,23 @@ from typing import Any
 from policy.engine.conditions import MISSING, path_getter
 from policy.engine.messages import render
 from policy.engine.rules import Pack, Rule, severity_rank
-from policy.evidence import Evidence
 from policy.model.catalog import Catalog, Clause, ResolvedLicense
+from policy.model.evidence import Evidence
 from policy.model.facts import GATED, OK, Lineage, ModelFacts
 from policy.model.policyfile import Policy, Waiver
-from policy.model.report import Finding, Obligation, Report
+from policy.model.report import (
+    EvaluatedNode,
+    Finding,
+    LicenseInfo,
+    LineageEdge,
+    Obligation,
+    PackRef,
+    PolicySummary,
+    Report,
+    Subject,
+    SubjectLicense,
+    WeightFile,
+)
 from policy.model.tasks import is_language_model, is_multimodal
 
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations).
@@ -420,7 +432,15 @@ def _plan(packs: Sequence[Pack]) -> _Plan:
 
 
 def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: Policy,
-             today: dt.date, evidence: Sequence[Evidence] = ()) -> Report:
+             today: dt.date, evidence: Sequence[Evidence] = (), *, catalog_digest: str = "",
+             scanned: ModelFacts | None = None, weights: Sequence[WeightFile] | None = None) -> Report:
+    """The Report of `lineage`'s subject, final as it is returned.
+
+    `catalog_digest`: the sha256 of the catalog the report names. `scanned`: the subject as the scanner read it,
+    before curations and the policy file filled it in; given, the report says where the subject's facts came
+    from and whether its card was read (`subject.status`, notices). `weights`: the subject's weight files with
+    their sha256, listed in the report when given (the bill-of-materials formats).
+    """
     facts = _Facts(lineage, catalog, policy)
     subject = lineage.root
     fail_on = policy.fail_on or "error"
@@ -526,25 +546,25 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
                 findings.append(_finding(rule, ctx, None, None, subject.id))
 
     obligations = _obligations(facts, subject, own_clauses, ancestors, own_choice, elections)
+    read = _ReadStatus(scanned, subject) if scanned is not None else None
     return Report(
-        subject=_subject(facts, subject),
+        subject=_subject(facts, subject, read, weights),
         verdict=verdict(findings, fail_on),
         lineage=tuple(_lineage_entries(facts, ancestors)),
         findings=tuple(findings),
         obligations=tuple(obligations),
-        packs=tuple(p.to_dict() for p in packs),
-        evaluated=tuple({"id": n.id, "kind": n.kind, "source": n.source, "revision": n.revision,
-                         "requested_revision": n.requested_revision, "last_modified": n.last_modified,
-                         "retrieved_at": n.retrieved_at, "status": n.status, "detail": n.status_detail,
-                         "path": n.path, "card": card_summary(n)} for n in lineage.nodes.values()),
+        packs=tuple(PackRef(p.id, p.version, p.sha256) for p in packs),
+        evaluated=tuple(_evaluated(n, read) for n in lineage.nodes.values()),
         date=today.isoformat(),
-        policy={"file": policy.file, "use": dict(policy.use), "use_declared": policy.use_declared,
-                "fail_on": fail_on, "licensee": {"region": policy.region},
-                "allow": sorted(policy.allow) if policy.allow is not None else None,
-                "deny": sorted(policy.deny)},
-        notes=tuple(_notes(subject, policy)),
-        evidence=tuple(e.to_dict() for e in evidence),
-        licenses={lid: {"spdx": e.spdx, "name": e.name, "url": e.url, "categories": sorted(e.categories)}
+        policy=PolicySummary(file=policy.file, use=dict(policy.use), use_declared=policy.use_declared,
+                             fail_on=fail_on, licensee_region=policy.region,
+                             allow=tuple(sorted(policy.allow)) if policy.allow is not None else None,
+                             deny=tuple(sorted(policy.deny))),
+        notes=tuple(_notes(subject, policy, read)),
+        catalog_digest=catalog_digest,
+        notices=read.notices() if read is not None else (),
+        evidence=tuple(evidence),
+        licenses={lid: LicenseInfo(e.spdx, e.name, e.url, tuple(sorted(e.categories)))
                   for lic in facts.licenses.values() for lid in lic.ids
                   if (e := catalog.entries.get(lid)) is not None},
     )
@@ -757,21 +777,73 @@ def _no_benchmarks() -> Any:
     return load_benchmarks({"schema_version": 1, "benchmarks": []})
 
 
-def _subject(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
+@dataclass(frozen=True)
+class _ReadStatus:
+    """Where the subject's facts came from and whether its card was read: `scanned` is what the scanner
+    returned, `evaluated` the node after curations and the policy file filled it in. A subject whose card could
+    not be read is `source: curation` (or `policy`) with the scanner's status; one read from the warm cache
+    because the Hub was unreachable is `source: cache`."""
+
+    scanned: ModelFacts
+    evaluated: ModelFacts
+
+    @property
+    def source(self) -> str:
+        if self.evaluated.source in ("hub", "file", "cache", "curation", "policy"):
+            return self.evaluated.source
+        return "none" if self.scanned.status != OK else "file"
+
+    @property
+    def filled_in(self) -> bool:
+        """Evaluated from curated or policy-file facts only: the card was not read."""
+        return self.source in ("curation", "policy")
+
+    def notices(self) -> tuple[str, ...]:
+        """Why the verdict rests on less than the subject's own card, shown first in every format."""
+        read = self.scanned
+        if self.source == "cache":
+            return (read.status_detail,)
+        if self.filled_in:
+            return (f"the card of {read.id} was not read ({read.status_detail or read.status}); evaluated from "
+                    f"{'curated' if self.source == 'curation' else 'policy-file'} facts only, which a person must "
+                    "confirm: the verdict cannot be pass",)
+        if read.status not in (OK, GATED):
+            return (f"{read.id} could not be examined: {read.status_detail or read.status}",)
+        return ()
+
+
+def _subject(facts: _Facts, node: ModelFacts, read: _ReadStatus | None = None,
+             weights: Sequence[WeightFile] | None = None) -> Subject:
     lic = facts.licenses[node.id]
     ctx = facts.license_ctx(node.id)
-    source = node.source if node.source in ("hub", "cache", "curation", "policy") else "file"
-    return {"id": node.id, "source": source, "revision": node.revision,
-            "path": node.path, "last_modified": node.last_modified, "name": node.name,
-            "license": {"declared": lic.declared.display() if lic.declared.present else None,
-                        "resolved": ctx["spdx"] if lic.known else None, "id": ctx["id"] if lic.known else None,
-                        "known": lic.known, "reason": lic.reason, "categories": ctx["categories"]},
-            "card_notes": [{"code": n.code, "message": n.message, "line": n.line} for n in node.notes],
-            "card_lines": dict(node.card_lines)}
+    if read is not None:
+        source = read.source
+    else:
+        source = node.source if node.source in ("hub", "cache", "curation", "policy") else "file"
+    return Subject(
+        id=node.id, source=source, revision=node.revision, path=node.path, last_modified=node.last_modified,
+        name=node.name,
+        license=SubjectLicense(declared=lic.declared.display() if lic.declared.present else None,
+                               resolved=ctx["spdx"] if lic.known else None, id=ctx["id"] if lic.known else None,
+                               known=lic.known, reason=lic.reason, categories=tuple(ctx["categories"])),
+        card_notes=tuple(node.notes), card_lines=dict(node.card_lines),
+        weights=tuple(weights) if weights is not None else None,
+        status=read.scanned.status if read is not None else None,
+        status_detail=read.scanned.status_detail if read is not None else "")
+
+
+def _evaluated(node: ModelFacts, read: _ReadStatus | None = None) -> EvaluatedNode:
+    status, detail = node.status, node.status_detail
+    if read is not None and read.filled_in and node.id == read.scanned.id:
+        status, detail = read.scanned.status, read.scanned.status_detail  # what the scanner found, not the fill
+    return EvaluatedNode(id=node.id, kind=node.kind, source=node.source, revision=node.revision,
+                         requested_revision=node.requested_revision, last_modified=node.last_modified,
+                         retrieved_at=node.retrieved_at, status=status, detail=detail, path=node.path,
+                         card=card_summary(node))
 
 
 def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]]) -> list[
-        dict[str, Any]]:
+        LineageEdge]:
     relicensed = {b.node.id: ctx["relicensed_by"] for b, ctx, _ in ancestors if ctx["relicensed_by"]}
     elected = {b.node.id: _elected_text(facts.licenses[b.node.id], frozenset(ctx["elected"]))
                for b, ctx, _ in ancestors if ctx["elected"]}
@@ -779,31 +851,25 @@ def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any
     for e in facts.lineage.edges:
         parent = facts.lineage.nodes.get(e.parent)
         lic = facts.licenses.get(e.parent)
-        entry: dict[str, Any] = {
-            "child": e.child, "parent": e.parent, "relation": e.relation, "declared_in": e.declared_in,
-            "inferred": e.inferred, "parent_kind": e.parent_kind,
-            "parent_license": (lic.expression if lic and lic.known else
-                               (lic.declared.display() if lic and lic.declared.present else None)),
-            "parent_spdx": facts.license_ctx(e.parent)["spdx"] if lic and lic.known else None,
-            "resolved": bool(parent and parent.status in (OK, GATED) and lic and lic.known),
-            "parent_status": parent.status if parent else "unavailable",
-            "parent_source": parent.source if parent else None,
-            "parent_revision": parent.revision if parent else None,
-        }
-        if e.citation is not None:
-            entry["citation"] = e.citation.to_dict()
-        if e.note:
-            entry["note"] = e.note
-        if e.parent in relicensed:
-            entry["relicensed_by"] = relicensed[e.parent]
-        if e.parent in elected:
-            entry["elected"] = elected[e.parent]
-        out.append(entry)
+        out.append(LineageEdge(
+            child=e.child, parent=e.parent, relation=e.relation, declared_in=e.declared_in, inferred=e.inferred,
+            parent_kind=e.parent_kind,
+            parent_license=(lic.expression if lic and lic.known else
+                            (lic.declared.display() if lic and lic.declared.present else None)),
+            parent_spdx=facts.license_ctx(e.parent)["spdx"] if lic and lic.known else None,
+            resolved=bool(parent and parent.status in (OK, GATED) and lic and lic.known),
+            parent_status=parent.status if parent else "unavailable",
+            parent_source=parent.source if parent else None,
+            parent_revision=parent.revision if parent else None,
+            citation=e.citation.to_dict() if e.citation is not None else None,
+            note=e.note, relicensed_by=relicensed.get(e.parent), elected=elected.get(e.parent, "")))
     return out
 
 
-def _notes(subject: ModelFacts, policy: Policy) -> list[str]:
+def _notes(subject: ModelFacts, policy: Policy, read: _ReadStatus | None = None) -> list[str]:
     notes = []
+    if read is not None and read.source == "cache":  # why the card is the cached one, first
+        notes.append(read.scanned.status_detail)
     if not policy.use_declared:
         notes.append("No intended use declared (policy file `use:`); assumed commercial, distributed and hosted.")
     for n in subject.notes:

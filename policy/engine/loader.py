@@ -76,29 +76,6 @@ def _cache_dir() -> Path:
     return Path(base)
 
 
-def load_reference_data(path: Path) -> Any:
-    """A reference-data YAML file (`rules/evidence/*.yaml`: benchmarks, model names, fingerprints), parsed with
-    the guarded loader once and then read back as JSON from the cache (keyed by path, size and mtime), so that
-    each check, the pre-commit hook's included, does not parse it again. Raises `yaml.YAMLError`/`OSError`."""
-    from policy.yamlload import load_fast
-
-    cached = _cache_dir() / f"data-{_cache_key([path])}.json"
-    try:
-        return json.loads(cached.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        pass
-    data = load_fast(Path(path).read_text(encoding="utf-8"))
-    try:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=cached.parent, delete=False, encoding="utf-8",
-                                         suffix=".tmp") as fh:
-            json.dump(data, fh)
-        os.replace(fh.name, cached)
-    except (OSError, TypeError, ValueError):  # a read-only cache, or a value JSON cannot hold: parse each time
-        pass
-    return data
-
-
 def _cache_key(files: Iterable[Path]) -> str:
     h = hashlib.sha256(__version__.encode())
     for f in files:

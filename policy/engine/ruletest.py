@@ -15,8 +15,8 @@ from typing import Any
 
 from policy.engine.evaluation import evaluate
 from policy.engine.rules import Pack, Rule
-from policy.evidence import Evidence
 from policy.model.catalog import Catalog
+from policy.model.evidence import Evidence
 from policy.model.facts import OK, RELATIONS, CardNote, Edge, Lineage, ModelFacts
 from policy.model.overlays import ModelOverlay
 from policy.model.policyfile import policy_from_dict

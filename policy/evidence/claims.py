@@ -16,7 +16,6 @@ import csv
 import io
 import json
 import math
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +23,12 @@ from typing import Any
 
 import yaml
 
+from policy import refdata
 from policy.errors import InputError
-from policy.evidence import Evidence
-from policy.yamlload import load_fast, load_marked
+from policy.model.evidence import Evidence
+from policy.refdata import DataProblem
+from policy.scan.cards import normalise, read_front_matter, split_front_matter
+from policy.yamlload import load_fast
 
 MAX_CLAIMS = 500  # claims read from one card (model-index and tables together) or one set of eval-results
 MAX_STRING = 200  # characters kept of any name, metric, id or url
@@ -44,7 +46,6 @@ ORIGINS = ("model-index", "card-table", "eval-results")
 # metric types that are never a percentage even on a percent benchmark
 _RAW_METRICS = frozenset({"perplexity", "ppl", "loss", "elo", "bitsperbyte", "bpb", "bitsperchar", "bpc",
                           "wordperplexity", "byteperplexity", "nll"})
-_FRONT_MATTER = re.compile(r"\A(\s*---[ \t]*\n)(.*?)(\n---[ \t]*(?:\n|\Z))", re.DOTALL)
 
 
 # ------------------------------------------------------------------------------------------------ benchmarks
@@ -106,11 +107,11 @@ class Benchmarks:
 
 def load_benchmarks(data: Any = None) -> Benchmarks:
     """Build the benchmark table from parsed data (the shape of rules/evidence/benchmarks.yaml), from YAML text,
-    or, with no argument, from the shipped file. Bad data is a `ValueError`."""
+    or, with no argument, from the shipped file (through `policy.refdata`: validated against
+    `rules/schema/benchmarks.json`, read once per process). Bad data is a `ValueError` (a `DataProblem` at the
+    path of the value)."""
     if data is None:
-        from policy.resources import rules_dir
-
-        data = (rules_dir() / "evidence" / "benchmarks.yaml").read_text(encoding="utf-8")
+        return refdata.load("benchmarks", build=load_benchmarks)  # type: ignore[no-any-return]
     if isinstance(data, str):
         try:
             data = load_fast(data)
@@ -118,30 +119,33 @@ def load_benchmarks(data: Any = None) -> Benchmarks:
             raise ValueError(f"benchmarks data is not valid YAML: {exc}") from None
     if not isinstance(data, Mapping) or data.get("schema_version") != 1 or not isinstance(
             data.get("benchmarks"), list):
-        raise ValueError("benchmarks data must be a mapping with schema_version: 1 and a list `benchmarks`")
+        raise DataProblem("benchmarks data must be a mapping with schema_version: 1 and a list `benchmarks`")
     items: list[Benchmark] = []
     names: dict[str, Benchmark] = {}
     datasets: dict[str, list[tuple[frozenset[str], Benchmark]]] = {}
     for i, raw in enumerate(data["benchmarks"]):
+        at = ("benchmarks", i)
         if not isinstance(raw, Mapping):
-            raise ValueError(f"benchmarks[{i}] is not a mapping")
+            raise DataProblem(f"benchmarks[{i}] is not a mapping", at)
         bid, name, source = raw.get("id"), raw.get("name"), raw.get("source")
         hib, scale = raw.get("higher_is_better"), raw.get("scale")
         if not (isinstance(bid, str) and isinstance(name, str) and isinstance(source, str)
                 and source.startswith("https://") and isinstance(hib, bool) and scale in ("percent", "raw")):
-            raise ValueError(f"benchmarks[{i}]: needs id, name, source (https URL), higher_is_better, scale")
+            raise DataProblem(f"benchmarks[{i}]: needs id, name, source (https URL), higher_is_better, scale", at)
         aliases = tuple(a for a in raw.get("aliases") or () if isinstance(a, str))
         ds: list[tuple[str, tuple[str, ...]]] = []
-        for d in raw.get("datasets") or ():
+        for j, d in enumerate(raw.get("datasets") or ()):
             if not isinstance(d, Mapping) or not isinstance(d.get("id"), str):
-                raise ValueError(f"benchmarks[{i}] ({bid}): a dataset needs an id")
+                raise DataProblem(f"benchmarks[{i}] ({bid}): a dataset needs an id", (*at, "datasets", j))
             ds.append((d["id"], tuple(c for c in d.get("configs") or () if isinstance(c, str))))
         bench = Benchmark(bid, name, aliases, tuple(ds), hib, scale, source)
         items.append(bench)
-        for alias in (bid, name, *aliases):
+        spelled = [((*at, "id"), bid), ((*at, "name"), name),
+                   *(((*at, "aliases", k), a) for k, a in enumerate(aliases))]
+        for where, alias in spelled:
             key = normalize(alias)
             if key in names and names[key] is not bench:
-                raise ValueError(f"benchmarks: {alias!r} names both {names[key].id} and {bid}")
+                raise DataProblem(f"benchmarks: {alias!r} names both {names[key].id} and {bid}", where)
             names[key] = bench
         for did, configs in ds:
             datasets.setdefault(normalize(did), []).append((frozenset(normalize(c) for c in configs), bench))
@@ -279,24 +283,20 @@ def claims_from_card(fields: Mapping[str, Any], body: str, body_start_line: int,
 
 
 def _model_index_lines(card_text: str) -> dict[tuple[Any, ...], tuple[int, str]]:
-    """(line, text) of each `model-index` metric value, from a second, position-keeping parse of the front
-    matter. Any problem (tabs, syntax, limits) just means no lines."""
-    text = card_text[:MAX_BODY * 2]
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    m = _FRONT_MATTER.match(text)
-    if m is None:
+    """(line, text) of each `model-index` metric value, from the card reader's positions of every key at any
+    depth (policy.scan.cards, a second read of the front matter). Any problem (syntax, limits) just means no
+    lines."""
+    text = normalise(card_text[:MAX_BODY * 2])
+    block = split_front_matter(text)
+    if block is None:
         return {}
-    start_line = m.group(1).count("\n")
     try:
-        marked = load_marked(m.group(2), "card", start_line)
-    except (yaml.YAMLError, ValueError, TypeError, RecursionError):
+        _data, layout = read_front_matter(block, "card", nested=True)
+    except (InputError, yaml.YAMLError, ValueError, TypeError, RecursionError):
         return {}
-    card_lines = text.split("\n", text.count("\n", 0, m.end()) + 1)
+    card_lines = text.split("\n", block.close_line)
     out: dict[tuple[Any, ...], tuple[int, str]] = {}
-    for path, (line, _col) in marked.key_marks.items():
+    for path, (line, _col) in layout.key_marks.items():
         if len(path) == 7 and path[0] == "model-index" and path[-1] == "value":
             row = card_lines[line - 1].strip() if 0 < line <= len(card_lines) else ""
             out[path[1:6]] = (line, row[:MAX_STRING])

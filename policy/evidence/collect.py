@@ -6,14 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from policy import refdata
 from policy.errors import ConfigError
-from policy.evidence import Evidence
 from policy.evidence.claims import (
     Benchmarks,
     Claim,
@@ -25,7 +22,8 @@ from policy.evidence.claims import (
     load_benchmarks,
 )
 from policy.evidence.fingerprints import Fingerprints, load_fingerprints
-from policy.evidence.prose import Names, load_names, prose_lineage
+from policy.evidence.prose import Names, default_names, prose_lineage
+from policy.model.evidence import Evidence
 from policy.model.facts import Edge, ModelFacts
 from policy.scan.cards import as_id_list
 
@@ -49,18 +47,12 @@ class ClaimsView:
 
 
 def reference_fingerprints(extra: Sequence[Path] = ()) -> Fingerprints:
-    """The shipped reference fingerprints and those of `--rules` folders (`evidence/fingerprints.yaml`)."""
-    from policy.engine.loader import load_reference_data
-    from policy.resources import rules_dir
-
+    """The shipped reference fingerprints and those of `--rules` folders (`evidence/fingerprints.yaml`), each file
+    validated and read once per process (`policy.refdata`)."""
     docs = []
-    for root in (rules_dir(), *extra):
-        path = Path(root) / "evidence" / "fingerprints.yaml"
+    for path in (refdata.shipped("fingerprints"), *(Path(root) / "evidence" / "fingerprints.yaml" for root in extra)):
         if path.is_file():
-            try:
-                docs.append((str(path), load_reference_data(path)))
-            except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-                raise ConfigError(f"{path}: cannot read the fingerprints ({exc})") from None
+            docs.append((str(path), refdata.load("fingerprints", path)))
     try:
         return load_fingerprints(docs)
     except ValueError as exc:
@@ -80,24 +72,14 @@ def family_of(model_id: str, fingerprints: Fingerprints) -> str:
     return ""
 
 
-@lru_cache(maxsize=1)
 def benchmarks() -> Benchmarks:
-    return load_benchmarks(_shipped("benchmarks.yaml"))
+    """The shipped benchmarks (`rules/evidence/benchmarks.yaml`), read once per process."""
+    return load_benchmarks()
 
 
-@lru_cache(maxsize=1)
 def names() -> Names:
-    return load_names(_shipped("model_names.yaml"))
-
-
-def _shipped(name: str) -> Any:
-    from policy.engine.loader import load_reference_data
-    from policy.resources import rules_dir
-
-    try:
-        return load_reference_data(rules_dir() / "evidence" / name)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"rules/evidence/{name}: cannot read ({exc})") from None
+    """The shipped model names (`rules/evidence/model_names.yaml`), read once per process."""
+    return default_names()
 
 
 def hub_verified(node: ModelFacts, claims: Sequence[Claim], bench: Benchmarks) -> dict[int, bool] | None:

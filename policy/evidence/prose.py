@@ -21,7 +21,9 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from policy.evidence import Evidence
+from policy import refdata
+from policy.model.evidence import Evidence
+from policy.refdata import DataProblem
 
 MAX_BODY = 1 << 20  # characters of the body read
 MAX_LINE = 4000  # characters of one line read
@@ -86,18 +88,19 @@ class Names:
     def __init__(self, models: Sequence[ModelName]) -> None:
         self.models = tuple(models)
         self._trie: dict[str, Any] = {}
-        for model in self.models:
-            for name in model.names:
+        for i, model in enumerate(self.models):  # a problem is placed at models[i] of the data
+            for j, name in enumerate(model.names):
                 key = _key(name)
                 if not key or len(key) > MAX_NAME_TOKENS:
-                    raise ValueError(f"model name {name!r}: no letters or digits, or too long")
+                    raise DataProblem(f"model name {name!r}: no letters or digits, or too long",
+                                      ("models", i, "names", j))
                 node = self._trie
                 for word in key:
                     node = node.setdefault(word, {})
                 other = node.get(_END)
                 if other is not None and other is not model:
-                    raise ValueError(f"model name {name!r} is listed for both {other.id or other.family!r} and "
-                                     f"{model.id or model.family!r}")
+                    raise DataProblem(f"model name {name!r} is listed for both {other.id or other.family!r} and "
+                                      f"{model.id or model.family!r}", ("models", i, "names", j))
                 node[_END] = model
 
     def find(self, text: str) -> list[Match]:
@@ -167,48 +170,46 @@ def _ends_alone(text: str, end: int) -> bool:
 
 
 def load_names(data: Any) -> Names:
-    """`Names` from the parsed data of `rules/evidence/model_names.yaml`; a `ValueError` names what is wrong."""
+    """`Names` from the parsed data of `rules/evidence/model_names.yaml`; a `ValueError` names what is wrong (a
+    `DataProblem` at the path of the value)."""
     if not isinstance(data, Mapping) or data.get("schema_version") != 1:
-        raise ValueError("model names: expected a mapping with `schema_version: 1`")
+        raise DataProblem("model names: expected a mapping with `schema_version: 1`")
     items = data.get("models")
     if not isinstance(items, list):
-        raise ValueError("model names: `models` must be a list")
+        raise DataProblem("model names: `models` must be a list", ("models",))
     models = []
     for index, item in enumerate(items):
         where = f"model names: entry {index + 1}"
+        at = ("models", index)
         if not isinstance(item, Mapping):
-            raise ValueError(f"{where}: not a mapping")
+            raise DataProblem(f"{where}: not a mapping", at)
         vague = item.get("vague", False)
         model_id = item.get("id")
         kind = item.get("kind", "model")
         family = item.get("family")
         names = item.get("names")
         if not isinstance(vague, bool) or not isinstance(family, str) or not family:
-            raise ValueError(f"{where}: needs a `family` (and `vague` must be true or false)")
+            raise DataProblem(f"{where}: needs a `family` (and `vague` must be true or false)", at)
         if vague == (model_id is not None):
-            raise ValueError(f"{where}: an entry has an `id` unless it is `vague: true`")
+            raise DataProblem(f"{where}: an entry has an `id` unless it is `vague: true`", at)
         if model_id is not None and (not isinstance(model_id, str) or model_id.count("/") != 1):
-            raise ValueError(f"{where}: `id` must be owner/name")
+            raise DataProblem(f"{where}: `id` must be owner/name", (*at, "id"))
         if kind not in KINDS:
-            raise ValueError(f"{where}: `kind` must be one of {', '.join(KINDS)}")
+            raise DataProblem(f"{where}: `kind` must be one of {', '.join(KINDS)}", (*at, "kind"))
         if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
-            raise ValueError(f"{where}: `names` must be a non-empty list of strings")
+            raise DataProblem(f"{where}: `names` must be a non-empty list of strings", (*at, "names"))
         models.append(ModelName(model_id, kind, family.lower(), vague, tuple(names)))
     return Names(models)
 
 
 def names_from_file(path: Path) -> Names:
-    from policy.yamlload import load_fast
+    """`Names` from a model names file, validated and read once per process (`policy.refdata`)."""
+    return refdata.load("model_names", path, build=load_names)  # type: ignore[no-any-return]
 
-    return load_names(load_fast(path.read_text(encoding="utf-8")))
 
-
-@cache
 def default_names() -> Names:
     """The shipped `rules/evidence/model_names.yaml`."""
-    from policy.resources import rules_dir
-
-    return names_from_file(rules_dir() / "evidence" / "model_names.yaml")
+    return refdata.load("model_names", build=load_names)  # type: ignore[no-any-return]
 
 
 # --- lineage phrases -------------------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """Card lint: metadata problems at `file:line:col`, rule findings at the card key that caused them, and the safe
 fixes (DESIGN §10).
 
-The core is pure over text: `scan_front_matter` finds every top-level key, scalar value and list item of the
-front matter with its line and column in the file as written (BOM, CRLF and all), `lint_text` turns a card's
-text into `Problem`s and `Fix`es, `apply_fixes` applies fixes as text edits that leave every other byte alone
-(comments, order, quoting, line ends), and `locate_findings` places a rule engine `Report`'s findings on the
-card. `run_lint` drives it for files: it reads them, evaluates each with the engine (offline unless asked
-otherwise) and hands fixed text to a writer the caller supplies (the CLI writes files).
+The core is pure over text: the card reader (policy.scan.cards) gives the fields and, from the YAML parser's
+marks, where every top-level key, scalar value and list item of the front matter is in the file as written
+(BOM, CRLF and all; a line inside a quoted string or a flow collection is never taken for a key);
+`lint_text` turns a card's text into `Problem`s and `Fix`es, `apply_fixes` applies fixes as text edits that
+leave every other byte alone (comments, order, quoting, line ends), and `locate_findings` places a rule
+engine `Report`'s findings on the card. `run_lint` drives it for files: it reads them, evaluates each with the
+engine (offline unless asked otherwise) and hands fixed text to a writer the caller supplies (the CLI writes
+files).
 
 Exit codes, per file and for a run (the worst): 0 clean, 1 a lint error or a violation at or above the
 policy's `fail_on` (or an ancestor that cannot be resolved, under `unresolved="fail"`), 3 a review finding, 2 a
@@ -24,7 +26,18 @@ from typing import TYPE_CHECKING, Any
 
 from policy.diagnostics import Diagnostic, code_frame
 from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, EXIT_REVIEW, InputError
-from policy.scan.cards import MISSPELLED_KEYS, as_id_list, declared_license, decode_card, parse_card
+from policy.model.facts import HUB_RELATIONS, WEIGHT_RELATIONS
+from policy.scan.cards import (
+    MISSPELLED_KEYS,
+    FrontMatter,
+    KeySpan,
+    Span,
+    as_id_list,
+    declared_license,
+    decode_card,
+    normalise,
+    parse_card,
+)
 from policy.scan.ids import repo_id_problem
 
 if TYPE_CHECKING:
@@ -34,8 +47,7 @@ if TYPE_CHECKING:
 
 SCHEMA = "policycheck/lint/v1"
 
-# The Hub's four relations (hub-api.md §1) and the spellings seen for them that are safe to correct.
-HUB_RELATIONS = ("finetune", "adapter", "merge", "quantized")
+# The spellings seen for the Hub's four relations (hub-api.md §1) that are safe to correct.
 RELATION_SPELLINGS = {
     "fine-tune": "finetune", "fine_tune": "finetune", "fine tune": "finetune", "finetuned": "finetune",
     "fine-tuned": "finetune", "fine_tuned": "finetune", "finetuning": "finetune", "fine-tuning": "finetune",
@@ -71,146 +83,21 @@ HUB_LICENSES_URL = "https://huggingface.co/docs/hub/repositories-licenses"
 _REDUNDANT = {"card-metadata-irregular": (), "license-metadata-contradictory": ("license-conflict",),
               "license-unknown": ("unknown-license", "license-other-unnamed", "license-not-hub-id")}
 _UNAVAILABLE = frozenset({"unavailable"})
-_TOP_KEY = re.compile(r"""(?:"([^"]+)"|'([^']+)'|([^\s:'"#][^:#]*?))[ \t]*:(?:[ \t]|$)""")
-_ITEM = re.compile(r"([ \t]*)-(?:[ \t]+|$)")
 
 
 # --- positions in the front matter ---------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """Text at a 1-based line and column of the file (the text inside quotes for a quoted scalar)."""
-
-    line: int
-    col: int
-    text: str
-    quote: str = ""
-
-
-@dataclass(slots=True)
-class KeyEntry:
-    key: Span
-    value: Span | None = None  # a scalar on the key's line
-    items: list[Span] = field(default_factory=list)  # block (`- x`) or one-line flow (`[x, y]`) list items
-    is_list: bool = False
-    empty: bool = False  # nothing after the colon and no items below
-    index: dict[str, Span] | None = None  # value text -> its first span (built on first lookup)
-
-
-@dataclass(slots=True)
-class FrontMatter:
-    open_line: int  # line of the opening `---` (0: no front matter)
-    close_line: int
-    keys: list[KeyEntry] = field(default_factory=list)
-
-    def get(self, key: str) -> KeyEntry | None:
-        return next((k for k in self.keys if k.key.text == key), None)
-
 
 def _lines(text: str) -> list[str]:
     return text.split("\n")  # each line keeps its "\r" under CRLF
 
 
-def _scalar(line_no: int, s: str, j: int) -> Span | None:
-    """The scalar starting at index `j` of line `s` (without its `\\r`), or None for none/flow/block."""
-    while j < len(s) and s[j] in " \t":
-        j += 1
-    if j >= len(s) or s[j] in "#[{|>&*!":
-        return None
-    c = s[j]
-    if c in "\"'":
-        k = j + 1
-        while k < len(s) and s[k] != c:
-            k += 2 if (c == '"' and s[k] == "\\") else 1
-        return Span(line_no, j + 2, s[j + 1:min(k, len(s))], c)
-    m = re.search(r"[ \t]#", s[j:])
-    end = j + m.start() if m else len(s)
-    return Span(line_no, j + 1, s[j:end].rstrip(" \t"))
-
-
-def _flow_items(line_no: int, s: str, j: int) -> list[Span] | None:
-    """Items of a one-line flow sequence `[a, "b"]` starting at index `j`, or None if it spans lines."""
-    while j < len(s) and s[j] in " \t":
-        j += 1
-    if j >= len(s) or s[j] != "[":
-        return None
-    close = s.find("]", j)
-    if close < 0:
-        return None
-    items: list[Span] = []
-    k = j + 1
-    while k < close:
-        while k < close and s[k] in " \t,":
-            k += 1
-        if k >= close:
-            break
-        if s[k] in "\"'":
-            q = s.find(s[k], k + 1)
-            q = close if q < 0 else q
-            items.append(Span(line_no, k + 2, s[k + 1:q], s[k]))
-            k = q + 1
-        else:
-            e = s.find(",", k, close)
-            e = close if e < 0 else e
-            items.append(Span(line_no, k + 1, s[k:e].rstrip(" \t")))
-            k = e
-        nxt = s.find(",", k, close)
-        k = close if nxt < 0 else nxt + 1
-    return items
-
-
 def scan_front_matter(text: str) -> FrontMatter | None:
-    """Where the front matter and its top-level keys are in `text` (a BOM already removed), as the Hub finds
-    the block (blank lines before the opening `---` allowed). None when there is no front matter."""
-    lines = _lines(text)
-    i = 0
-    while i < len(lines) and not lines[i].strip():
-        i += 1
-    if i >= len(lines) or lines[i].strip() != "---":
+    """Where the front matter and its top-level keys, values and list items are in `text` (a BOM already
+    removed), from the card reader; None when there is no front matter or it cannot be read."""
+    try:
+        return parse_card(text, "").layout
+    except InputError:
         return None
-    close = next((j for j in range(i + 1, len(lines)) if lines[j].rstrip(" \t\r") == "---"), None)
-    if close is None:
-        return None
-    fm = FrontMatter(i + 1, close + 1)
-    current: KeyEntry | None = None
-    item_indent: str | None = None
-    for idx in range(i + 1, close):
-        s = lines[idx].rstrip("\r")
-        n = idx + 1
-        if not s.strip() or s.lstrip().startswith("#"):
-            continue
-        if s[0] not in " \t-":
-            m = _TOP_KEY.match(s)
-            if m is None:
-                current = None
-                continue
-            g = 1 if m.group(1) is not None else 2 if m.group(2) is not None else 3
-            key = Span(n, m.start(g) + 1, m.group(g).strip(), "" if g == 3 else s[m.start(g) - 1])
-            current = KeyEntry(key)
-            item_indent = None
-            rest = m.end()
-            flow = _flow_items(n, s, rest)
-            if flow is not None:
-                current.items, current.is_list = flow, True
-            else:
-                current.value = _scalar(n, s, rest)
-                current.empty = current.value is None and not s[rest:].strip(" \t")
-            fm.keys.append(current)
-            continue
-        if current is None:
-            continue
-        m = _ITEM.match(s)
-        if m is None or (item_indent is not None and m.group(1) != item_indent):
-            if not (current.is_list or current.value):
-                current.empty = False  # a nested mapping or a block scalar below the key
-            continue
-        if item_indent is None:
-            item_indent = m.group(1)
-        current.is_list, current.empty = True, False
-        item = _scalar(n, s, m.end())
-        if item is not None:
-            current.items.append(item)
-    return fm
 
 
 # --- problems and fixes --------------------------------------------------------------------------------
@@ -247,7 +134,7 @@ class Problem:
 def _problem(code: str, span: Span | None, message: str, help: str = "", severity: str = "error",
              file: str = "", fix: Fix | None = None, length: int | None = None) -> Problem:
     line, col = (span.line, span.col) if span else (1, 1)
-    n = length if length is not None else (len(span.text) if span and span.text else 1)
+    n = length if length is not None else (span.width if span and span.text else 1)
     return Problem(Diagnostic(file, line, col, code, message, help, severity, max(n, 1)), fix=fix)
 
 
@@ -288,10 +175,16 @@ def lint_text(text: str, filename: str, catalog: Catalog,
     """The metadata problems of a card's text, each with its fix when one is safe. `exists(relpath)` tells
     whether a file is in the card's repo (None: not checked). Raises `InputError` for unreadable front
     matter."""
+    return _lint(text, filename, catalog, exists, repo_id)[0]
+
+
+def _lint(text: str, filename: str, catalog: Catalog, exists: Callable[[str], bool] | None,
+          repo_id: str | None) -> tuple[list[Problem], FrontMatter | None]:
+    """`lint_text`, and where the card's keys are (for `locate_findings`: the card is read once)."""
     bom = text.startswith("\ufeff")
     body = text[1:] if bom else text
     card = parse_card(body, filename)  # raises InputError (YAML syntax) with a positioned diagnostic
-    fm = scan_front_matter(body)
+    fm = card.layout
     out: list[Problem] = []
     lines = _lines(body)
 
@@ -306,7 +199,7 @@ def lint_text(text: str, filename: str, catalog: Catalog,
             add(_problem("no-front-matter", Span(1, 1, ""), "the card has no YAML front matter, so it declares "
                          "no license and no lineage", "start the file with a '---' block holding `license:` "
                          "(and `base_model:` for a derivative)", "warning"))
-        return out
+        return out, fm
     if fm.open_line > 1:
         add(_problem("front-matter-not-at-top", Span(1, 1, ""),
                      f"{fm.open_line - 1} blank line(s) before the front matter's opening '---' (line "
@@ -316,9 +209,10 @@ def lint_text(text: str, filename: str, catalog: Catalog,
     if crlf is not None:
         add(_problem("crlf", Span(crlf + 1, len(lines[crlf]), ""), "the card uses CRLF (Windows) line ends",
                      "save it with LF line ends (git: `* text=auto eol=lf` in .gitattributes)", "warning"))
-    tab_lines = [i + 1 for i in range(fm.open_line, fm.close_line - 1) if "\t" in lines[i]]
+    read = normalise(body).split("\n", fm.close_line) if "\r" in body else lines  # lines as the reader counts them
+    tab_lines = [i + 1 for i in range(fm.open_line, fm.close_line - 1) if "\t" in read[i]]
     if tab_lines:
-        first = lines[tab_lines[0] - 1]
+        first = read[tab_lines[0] - 1]
         more = f" (and {len(tab_lines) - 1} more line(s), up to line {tab_lines[-1]})" if len(tab_lines) > 1 else ""
         add(_problem("tabs", Span(tab_lines[0], first.index("\t") + 1, "\t"),
                      f"a tab character in the YAML front matter{more}; YAML forbids tabs for indentation and "
@@ -333,7 +227,7 @@ def lint_text(text: str, filename: str, catalog: Catalog,
                          "keep one of them", "warning"))
     present = {k.key.text for k in fm.keys}
     renamed: set[str] = set()
-    source_of: dict[str, KeyEntry] = {}
+    source_of: dict[str, KeySpan] = {}
     for entry in fm.keys:
         if entry.key.text in HUB_KEYS:
             source_of.setdefault(entry.key.text, entry)
@@ -371,27 +265,15 @@ def lint_text(text: str, filename: str, catalog: Catalog,
                          "write a single text value" if note.code == "non-string-value" else "",
                          "error" if note.code == "non-string-value" else "warning"))
     out.sort(key=lambda p: (p.diag.line, p.diag.col, p.diag.code))
-    return out
+    return out, fm
 
 
-def _value_spans(entry: KeyEntry | None) -> list[Span]:
-    if entry is None:
-        return []
-    return entry.items if entry.is_list else [entry.value] if entry.value else []
+def _span_of(entry: KeySpan | None, value: str) -> Span | None:
+    """Where `value` is written under `entry` (its first occurrence), else the key."""
+    return entry.where(value) if entry is not None else None
 
 
-def _span_of(entry: KeyEntry | None, value: str) -> Span | None:
-    """Where `value` is written under `entry` (its first occurrence), else the key. Linear once per entry."""
-    if entry is None:
-        return None
-    if entry.index is None:
-        entry.index = {}
-        for span in _value_spans(entry):
-            entry.index.setdefault(span.text.strip(), span)
-    return entry.index.get(value, entry.key)
-
-
-def _lint_license(fields: Mapping[str, Any], source_of: Mapping[str, KeyEntry], catalog: Catalog,
+def _lint_license(fields: Mapping[str, Any], source_of: Mapping[str, KeySpan], catalog: Catalog,
                   exists: Callable[[str], bool] | None, repo_id: str | None,
                   add: Callable[[Problem], None]) -> None:
     from policy.model.facts import DeclaredLicense
@@ -474,7 +356,7 @@ def _repo_path(link: str, repo_id: str | None) -> str | None:
     return path
 
 
-def _lint_ids(fields: Mapping[str, Any], source_of: Mapping[str, KeyEntry], add: Callable[[Problem], None]) -> None:
+def _lint_ids(fields: Mapping[str, Any], source_of: Mapping[str, KeySpan], add: Callable[[Problem], None]) -> None:
     for key in ID_KEYS:
         entry = source_of.get(key)
         if entry is None:
@@ -498,7 +380,7 @@ def _lint_ids(fields: Mapping[str, Any], source_of: Mapping[str, KeyEntry], add:
                          "valid Hub repo ids", "write each Hub id as org/name"))
 
 
-def _lint_relation(fields: Mapping[str, Any], source_of: Mapping[str, KeyEntry],
+def _lint_relation(fields: Mapping[str, Any], source_of: Mapping[str, KeySpan],
                    add: Callable[[Problem], None]) -> None:
     entry = source_of.get("base_model_relation")
     value = fields.get("base_model_relation")
@@ -546,7 +428,7 @@ def finding_key(f: Finding, rule: Rule | None) -> tuple[str, ...]:
     """The card keys, best first, a finding is about: the license for findings the model's own license must
     answer (the rule requires something of `model.license`), else the key naming the ancestor by the first
     relation from the subject (as SARIF locates them), then the license."""
-    from policy.render.sarif import LICENSE_KEYS, RELATION_KEYS, WEIGHT_RELATIONS
+    from policy.render.sarif import LICENSE_KEYS, RELATION_KEYS
 
     if rule is not None and rule.require is not None and any(
             p == "model.license" or p.startswith("model.license.") for p in rule.require.paths()):
@@ -561,11 +443,12 @@ def finding_key(f: Finding, rule: Rule | None) -> tuple[str, ...]:
 
 
 def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str, Rule],
-                    lint_codes: frozenset[str] = frozenset()) -> list[Problem]:
-    """The report's open findings as problems at the card key that caused them."""
+                    lint_codes: frozenset[str] = frozenset(), layout: FrontMatter | None = None) -> list[Problem]:
+    """The report's open findings as problems at the card key that caused them. `layout`: where the card's keys
+    are, when the card was already read (else it is read from `text`)."""
     body = text[1:] if text.startswith("\ufeff") else text
-    fm = scan_front_matter(body)
-    entries: dict[str, KeyEntry] = {}
+    fm = layout if layout is not None else scan_front_matter(body)
+    entries: dict[str, KeySpan] = {}
     for entry in fm.keys if fm else ():
         if entry.key.text in HUB_KEYS:
             entries.setdefault(entry.key.text, entry)
@@ -573,7 +456,7 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
         right = _right_key(entry.key.text)
         if right and right not in entries:
             entries[right] = entry
-    status = {e.get("id"): e.get("status") for e in report.evaluated}
+    status = {e.id: e.status for e in report.evaluated}
     card_lines = body.splitlines()
     out: list[Problem] = []
     for f in report.open_findings:
@@ -589,7 +472,7 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
             if f.ancestor and key in ID_KEYS:
                 span = _span_of(entry, f.ancestor)
             elif key == "license":
-                values = _value_spans(entry)
+                values = entry.spans()
                 span = values[0] if values else entry.key
             break
         # An ancestor that could not be read (offline, not cached, no local card): not a fact about the card.
@@ -600,7 +483,7 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
         severity = "note" if f.kind in ("obligation", "note") else (
             f.severity if f.kind == "violation" else "warning")
         message = f.message or f.title
-        line, col, width = (span.line, span.col, max(len(span.text), 1)) if span else (1, 1, 1)
+        line, col, width = (span.line, span.col, span.width) if span else (1, 1, 1)
         if f.line and 0 < f.line <= len(card_lines):  # evidence: the line of the card's text it quotes
             row = card_lines[f.line - 1]
             line, col, width = f.line, len(row) - len(row.lstrip()) + 1, max(len(row.strip()), 1)
@@ -660,9 +543,9 @@ def run_lint(paths: Sequence[str], options: LintOptions,
              write: Callable[[str, bytes], None] | None = None) -> Iterator[FileLint]:
     """Lint each card file and evaluate it with the engine; with `write`, apply the safe fixes through it first
     (then what is reported is what is left)."""
-    from policy.pipeline.check import Checker, CheckOptions
+    from policy.pipeline.session import CheckOptions, Session
 
-    checker = Checker(CheckOptions(policy_file=options.policy_file, rules=tuple(options.rules),
+    checker = Session(CheckOptions(policy_file=options.policy_file, rules=tuple(options.rules),
                                    cards=tuple(options.cards), offline=not options.online))
     rules = {r.id: r for p in checker.bundle.packs for r in p.rules}
     try:
@@ -696,7 +579,7 @@ def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: Lint
         # cards (org__name.md) does not, so its links to repo files cannot be checked.
         exists = (lambda rel: (folder / rel).exists()) if p.name.lower() in CARD_FILE_NAMES else None
         repo_id = card_id_from_path(p)
-        problems = lint_text(text, path, checker.bundle.catalog, exists, repo_id)
+        problems, layout = _lint(text, path, checker.bundle.catalog, exists, repo_id)
         fixes = [x.fix for x in problems if x.fix is not None]
         if write is not None and fixes:
             fixed = apply_fixes(text, fixes)
@@ -704,7 +587,7 @@ def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: Lint
                 write(path, fixed.encode("utf-8"))
                 result.fixed = fixes
                 text = fixed
-                problems = lint_text(text, path, checker.bundle.catalog, exists, repo_id)
+                problems, layout = _lint(text, path, checker.bundle.catalog, exists, repo_id)
     except InputError as exc:
         result.error, result.error_diagnostics, result.exit_code = exc.message, exc.diagnostics, EXIT_ERROR
         return result
@@ -717,7 +600,7 @@ def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: Lint
         result.exit_code = EXIT_INTERNAL if report.internal else EXIT_ERROR
         return result
     codes = frozenset(x.diag.code for x in problems)
-    located = locate_findings(report, text, path, rules, codes)
+    located = locate_findings(report, text, path, rules, codes, layout)
     result.problems = sorted([*problems, *located], key=lambda x: (x.diag.line, x.diag.col, x.source))
     result.verdict = report.verdict
     result.exit_code = exit_code_of(result.problems, report.verdict, options.unresolved)
@@ -794,57 +677,3 @@ def json_document(results: Sequence[FileLint], exit_code: int) -> dict[str, Any]
 
     return {"schema": SCHEMA, "tool": {"name": "policycheck", "version": __version__}, "exit_code": exit_code,
             "files": [r.to_dict() for r in results]}
-
-
-def sarif_document(results: Sequence[FileLint]) -> dict[str, Any]:
-    """SARIF 2.1.0: one run, a result per problem at its line and column (rule findings keep their rule id)."""
-    import hashlib
-    from urllib.parse import quote
-
-    from policy import __version__
-    from policy.render.sarif import FINGERPRINT_KEY, INFORMATION_URI, SCHEMA_URI, rule_name
-
-    descriptors: dict[str, dict[str, Any]] = {}
-    out: list[dict[str, Any]] = []
-    notes: list[dict[str, Any]] = []
-    for r in results:
-        rel = Path(r.file)
-        if rel.is_absolute():
-            try:
-                rel = rel.relative_to(Path.cwd())
-            except ValueError:
-                pass
-        artifact: dict[str, Any] = {"uri": rel.as_uri()} if rel.is_absolute() else {
-            "uri": quote(rel.as_posix(), safe="/"), "uriBaseId": "%SRCROOT%"}
-        if r.error is not None:
-            notes.append({"level": "error", "message": {"text": f"{r.file}: {r.error}"},
-                          "descriptor": {"id": "target-error"}})
-        for p in r.problems:
-            d = p.diag
-            if d.code not in descriptors:
-                descriptors[d.code] = {"id": d.code, "name": rule_name(d.code),
-                                       "shortDescription": {"text": d.code.replace("-", " ")},
-                                       "helpUri": f"{INFORMATION_URI}lint#{quote(d.code, safe='')}",
-                                       "properties": {"source": p.source}}
-            key = hashlib.sha256(f"{d.code}|{r.file}|{d.message}".encode()).hexdigest()
-            result: dict[str, Any] = {
-                "ruleId": d.code, "ruleIndex": list(descriptors).index(d.code),
-                "level": d.severity if d.severity in ("error", "warning", "note") else "warning",
-                "message": {"text": d.message + (f" Help: {d.help}" if d.help else "")},
-                "locations": [{"physicalLocation": {"artifactLocation": artifact, "region": {
-                    "startLine": d.line or 1, "startColumn": d.col or 1,
-                    "endColumn": (d.col or 1) + max(d.span, 1)}}}],
-                "partialFingerprints": {FINGERPRINT_KEY: key}}
-            if p.fix is not None:
-                result["fixes"] = [{"description": {"text": f"{p.fix.old} -> {p.fix.new}"}, "artifactChanges": [{
-                    "artifactLocation": artifact, "replacements": [{"deletedRegion": {
-                        "startLine": p.fix.line, "startColumn": p.fix.col,
-                        "endColumn": p.fix.col + len(p.fix.old)}, "insertedContent": {"text": p.fix.new}}]}]}]
-            out.append(result)
-    invocation: dict[str, Any] = {"executionSuccessful": not notes}
-    if notes:
-        invocation["toolExecutionNotifications"] = notes
-    run = {"tool": {"driver": {"name": "policycheck", "version": __version__, "semanticVersion": __version__,
-                               "informationUri": INFORMATION_URI, "rules": list(descriptors.values())}},
-           "invocations": [invocation], "results": out, "columnKind": "unicodeCodePoints"}
-    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}

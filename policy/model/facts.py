@@ -9,9 +9,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-# Relations. The Hub's four, plus distillation (a teacher whose outputs trained the model) and trained_on.
-WEIGHT_RELATIONS = frozenset({"finetune", "adapter", "merge", "quantized"})
-RELATIONS = WEIGHT_RELATIONS | {"distillation", "trained_on"}
+# Relations (DESIGN §3) are part of the shared vocabulary (policy/model/vocab.py), defined there once.
+from policy.model.vocab import (  # noqa: F401 (re-exported: the facts are where readers look for them)
+    ADAPTER,
+    DISTILLATION,
+    FINETUNE,
+    HUB_RELATIONS,
+    MERGE,
+    QUANTIZED,
+    RELATIONS,
+    TRAINED_ON,
+    WEIGHT_RELATIONS,
+)
 
 # Where a fact was declared, in precedence order (later adds to earlier).
 SOURCES = ("card", "hub-api", "curation", "policy")
@@ -80,6 +89,9 @@ class CardNote:
     code: str
     message: str
     line: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "line": self.line}
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,22 @@
-"""The Report: pure data built by the engine, read by every renderer (`policycheck/report/v1`)."""
+"""The Report: pure data built by the engine, read by every renderer (`policycheck/report/v1`).
+
+Every part is a frozen dataclass whose `to_dict()` is its piece of the JSON v1 contract, key order and optional
+keys included; `Report.to_dict()` is the contract. Card-derived free-form content (the card summary of an
+evaluated node, the intended use, citations, waivers, explanations, evidence data) stays a mapping.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from policy import __version__
+from policy.model.evidence import Evidence
+from policy.model.facts import CardNote
+from policy.model.vocab import decisive
 
 SCHEMA = "policycheck/report/v1"
-SEVERITY_RANK = {"error": 0, "warning": 1, "note": 2}
 DISCLAIMER = ("policycheck reports what licenses and declared lineage say and where; it is not legal advice. "
               "Findings marked review need a person to decide.")
 
@@ -67,16 +75,180 @@ class Obligation:
 
 
 @dataclass(frozen=True)
+class SubjectLicense:
+    """The subject's license: as declared on the card, and as the catalog resolved it."""
+
+    declared: str | None = None  # as written (`mit`, `other [license_name=...]`), None when nothing is declared
+    resolved: str | None = None  # the SPDX expression, when known
+    id: str | None = None  # the catalog id (or expression over catalog ids), when known
+    known: bool = False
+    reason: str = ""  # why it is unknown, or how it was recognised (alias, link)
+    categories: tuple[str, ...] = ()  # catalog categories of every license named
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"declared": self.declared, "resolved": self.resolved, "id": self.id, "known": self.known,
+                "reason": self.reason, "categories": list(self.categories)}
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """A weight file of the subject with the sha256 the Hub lists for it (an LFS digest of the file)."""
+
+    path: str
+    sha256: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The model the report is about."""
+
+    id: str
+    source: str = "file"  # hub | file | cache | curation | policy | none
+    revision: str | None = None  # the commit sha evaluated
+    path: str | None = None  # the local card file, when read from one
+    last_modified: str | None = None
+    name: str = ""
+    license: SubjectLicense = field(default_factory=SubjectLicense)
+    card_notes: tuple[CardNote, ...] = ()
+    card_lines: Mapping[str, int] = field(default_factory=dict)  # line of license/base_model/... in the card
+    # Listed only when asked for (the bill-of-materials formats): None leaves `weights` out of the JSON.
+    weights: tuple[WeightFile, ...] | None = None
+    # What the scanner found when it read the subject (ok, gated, unavailable, ...), when the caller says; None
+    # leaves `status` and `status_detail` out of the JSON.
+    status: str | None = None
+    status_detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "id": self.id, "source": self.source, "revision": self.revision, "path": self.path,
+            "last_modified": self.last_modified, "name": self.name, "license": self.license.to_dict(),
+            "card_notes": [n.to_dict() for n in self.card_notes], "card_lines": dict(self.card_lines)}
+        if self.weights is not None:
+            d["weights"] = [w.to_dict() for w in self.weights]
+        if self.status is not None:
+            d["status"] = self.status
+            d["status_detail"] = self.status_detail
+        return d
+
+
+@dataclass(frozen=True)
+class LineageEdge:
+    """An edge of the subject's lineage, with what the report knows of its parent."""
+
+    child: str
+    parent: str
+    relation: str
+    declared_in: str = "card"  # card | hub-api | curation | policy
+    inferred: bool = False
+    parent_kind: str = "model"  # model | dataset | api
+    parent_license: str | None = None  # the resolved expression, else the declaration as written
+    parent_spdx: str | None = None
+    resolved: bool = False  # the parent was read (ok or gated) and its license is known
+    parent_status: str = "unavailable"
+    parent_source: str | None = None
+    parent_revision: str | None = None
+    citation: Mapping[str, Any] | None = None  # a curation's or the policy file's source
+    note: str = ""
+    relicensed_by: str | None = None  # the licensor whose later license replaces the parent's
+    elected: str = ""  # for a choice of licenses: which alternative binds, and from which expression
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {
+            "child": self.child, "parent": self.parent, "relation": self.relation, "declared_in": self.declared_in,
+            "inferred": self.inferred, "parent_kind": self.parent_kind, "parent_license": self.parent_license,
+            "parent_spdx": self.parent_spdx, "resolved": self.resolved, "parent_status": self.parent_status,
+            "parent_source": self.parent_source, "parent_revision": self.parent_revision}
+        if self.citation is not None:
+            d["citation"] = self.citation
+        if self.note:
+            d["note"] = self.note
+        if self.relicensed_by:
+            d["relicensed_by"] = self.relicensed_by
+        if self.elected:
+            d["elected"] = self.elected
+        return d
+
+
+@dataclass(frozen=True)
+class EvaluatedNode:
+    """A node of the lineage as it was evaluated: where it was read, at which commit, with which status."""
+
+    id: str
+    kind: str = "model"  # model | dataset | api
+    source: str = "file"
+    revision: str | None = None
+    requested_revision: str | None = None
+    last_modified: str | None = None
+    retrieved_at: str | None = None
+    status: str = "ok"
+    detail: str = ""
+    path: str | None = None
+    card: Mapping[str, Any] = field(default_factory=dict)  # the card summary (engine.evaluation.card_summary)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "source": self.source, "revision": self.revision,
+                "requested_revision": self.requested_revision, "last_modified": self.last_modified,
+                "retrieved_at": self.retrieved_at, "status": self.status, "detail": self.detail, "path": self.path,
+                "card": self.card}
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    """The policy the subject was judged by. The empty summary is a report that records none."""
+
+    file: str | None = None
+    use: Mapping[str, bool] = field(default_factory=dict)  # commercial, distributed, hosted, ...
+    use_declared: bool = False
+    fail_on: str = ""
+    licensee_region: str | None = None
+    allow: tuple[str, ...] | None = None  # None: every license not denied
+    deny: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"file": self.file, "use": dict(self.use), "use_declared": self.use_declared, "fail_on": self.fail_on,
+                "licensee": {"region": self.licensee_region},
+                "allow": list(self.allow) if self.allow is not None else None, "deny": list(self.deny)}
+
+
+@dataclass(frozen=True)
+class PackRef:
+    """A rule pack the report was evaluated with."""
+
+    id: str
+    version: str
+    sha256: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"id": self.id, "version": self.version, "sha256": self.sha256}
+
+
+@dataclass(frozen=True)
+class LicenseInfo:
+    """The catalog facts of a license the report names."""
+
+    spdx: str
+    name: str
+    url: str
+    categories: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spdx": self.spdx, "name": self.name, "url": self.url, "categories": list(self.categories)}
+
+
+@dataclass(frozen=True)
 class Report:
-    subject: dict[str, Any]
+    subject: Subject
     verdict: str  # pass | fail | review
-    lineage: tuple[dict[str, Any], ...]
+    lineage: tuple[LineageEdge, ...]
     findings: tuple[Finding, ...]
     obligations: tuple[Obligation, ...]
-    packs: tuple[dict[str, str], ...]
-    evaluated: tuple[dict[str, Any], ...]
+    packs: tuple[PackRef, ...]
+    evaluated: tuple[EvaluatedNode, ...]
     date: str
-    policy: dict[str, Any]
+    policy: PolicySummary
     notes: tuple[str, ...] = ()
     catalog_digest: str = ""
     # Why the verdict rests on less than the subject's own card (Hub unreachable, read from the cache or only
@@ -84,14 +256,18 @@ class Report:
     notices: tuple[str, ...] = ()
     # The catalog facts of every license the report names (catalog id -> spdx, name, url), so that renderers
     # never need the catalog itself.
-    licenses: dict[str, dict[str, str]] = field(default_factory=dict)
+    licenses: Mapping[str, LicenseInfo] = field(default_factory=dict)
     # Facts the card does not declare (evaluation claims judged, lineage stated in prose), each with its method,
     # confidence and source; the findings about them are in `findings` (kind evidence).
-    evidence: tuple[dict[str, Any], ...] = ()
+    evidence: tuple[Evidence, ...] = ()
 
     @property
     def open_findings(self) -> tuple[Finding, ...]:
         return tuple(f for f in self.findings if f.status == "open")
+
+    def decisive(self) -> Finding | None:
+        """The finding that decides the verdict (policy.model.vocab.decisive)."""
+        return decisive(self.findings, self.verdict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -99,33 +275,20 @@ class Report:
             "tool": {"name": "policycheck", "version": __version__},
             "date": self.date,
             "disclaimer": DISCLAIMER,
-            "subject": self.subject,
+            "subject": self.subject.to_dict(),
             "verdict": self.verdict,
             "notices": list(self.notices),
-            "lineage": list(self.lineage),
+            "lineage": [e.to_dict() for e in self.lineage],
             "findings": [f.to_dict() for f in self.findings],
             "obligations": [o.to_dict() for o in self.obligations],
-            "packs": list(self.packs),
+            "packs": [p.to_dict() for p in self.packs],
             "catalog": {"sha256": self.catalog_digest},
-            "evaluated": list(self.evaluated),
-            "policy": self.policy,
+            "evaluated": [e.to_dict() for e in self.evaluated],
+            "policy": self.policy.to_dict(),
             "notes": list(self.notes),
-            "licenses": self.licenses,
-            "evidence": list(self.evidence),
+            "licenses": {lid: info.to_dict() for lid, info in self.licenses.items()},
+            "evidence": [e.to_dict() for e in self.evidence],
         }
-
-
-def decisive(r: Report) -> Finding | None:
-    """The finding that decides the verdict: the most severe open violation, else the first open finding that
-    needs a person, else none."""
-    open_ = r.open_findings
-    violations = [f for f in open_ if f.kind == "violation"]
-    if violations:
-        return min(violations, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
-    reviews = [f for f in open_ if f.kind in ("review", "evidence")]
-    if reviews:
-        return min(reviews, key=lambda f: SEVERITY_RANK.get(f.severity, 3))
-    return None
 
 
 @dataclass(frozen=True)

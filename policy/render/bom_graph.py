@@ -9,15 +9,14 @@ curation, policy) with the curation's citation, so a format can say where each f
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from policy.model.report import Report, TargetError
+from policy.model.report import LicenseInfo, LineageEdge, Report, TargetError
+from policy.model.vocab import OUTCOME_RANK
 from policy.render.spdx import map_catalog_expression
 
-WEIGHT_RELATIONS = ("finetune", "adapter", "merge", "quantized")
-VERDICT_RANK = {"error": 0, "fail": 1, "review": 2, "pass": 3}
 BATCH_REF = "policycheck-batch"
 
 Key = tuple[str, str]  # (kind, id)
@@ -29,7 +28,7 @@ class BomEdge:
     parent: Key
     declared_in: str  # card | hub-api | curation | policy
     inferred: bool = False
-    citation: dict[str, Any] | None = None  # section, quote, source (curations and policy facts)
+    citation: Mapping[str, Any] | None = None  # section, quote, source (curations and policy facts)
 
 
 @dataclass
@@ -42,7 +41,7 @@ class BomNode:
     declared_raw: str | None  # as the card (or curation) says
     declared: str | None  # the same as an SPDX expression, when the catalog knows every term
     concluded: str | None  # resolved by policycheck (SPDX expression)
-    card: dict[str, Any] = field(default_factory=dict)  # the report's card summary (task, languages, ...)
+    card: Mapping[str, Any] = field(default_factory=dict)  # the report's card summary (task, languages, ...)
     last_modified: str | None = None
     weights: list[tuple[str, str]] = field(default_factory=list)  # (path, sha256) of LFS weight files (subjects)
     subject: bool = False
@@ -57,7 +56,7 @@ class BomNode:
             return False
         return self.source in ("hub", "cache") if self.subject else self.status != "invalid"
 
-    def parents(self, relations: Sequence[str] | None = None) -> list[Key]:
+    def parents(self, relations: Collection[str] | None = None) -> list[Key]:
         return list(dict.fromkeys(e.parent for e in self.edges if relations is None or e.relation in relations))
 
 
@@ -69,13 +68,13 @@ class BomGraph:
     reports: list[Report]
     errors: list[TargetError]
     day: dt.date
-    licenses: dict[str, dict[str, str]]  # catalog id -> spdx, name, url (every report's)
+    licenses: dict[str, LicenseInfo]  # catalog id -> spdx, name, url (every report's)
 
     @property
     def worst(self) -> str:
         """The batch's verdict: error > fail > review > pass (a target that could not be read is an error)."""
         verdicts = [*(r.verdict for r in self.reports), *("error" for _ in self.errors)]
-        return min(verdicts or ["error"], key=lambda v: VERDICT_RANK.get(v, 0))
+        return min(verdicts or ["error"], key=lambda v: OUTCOME_RANK.get(v, 0))
 
     @property
     def catalog_digests(self) -> list[str]:
@@ -87,7 +86,7 @@ class BomGraph:
         out: dict[str, tuple[str, str]] = {}
         for r in self.reports:
             for p in r.packs:
-                out.setdefault(str(p.get("id")), (str(p.get("version")), str(p.get("sha256"))))
+                out.setdefault(p.id, (p.version, p.sha256))
         return out
 
 
@@ -108,35 +107,35 @@ def edge_origin(node: BomNode, edge: BomEdge) -> tuple[str, str]:
     return "tool", where
 
 
-def _nodes(report: Report, table: dict[str, dict[str, str]]) -> list[BomNode]:
+def _nodes(report: Report, table: Mapping[str, LicenseInfo]) -> list[BomNode]:
     subject = report.subject
-    slic = subject.get("license") or {}
-    evaluated = {str(e.get("id")): e for e in report.evaluated}
-    parent_facts: dict[str, dict[str, Any]] = {}
+    slic = subject.license
+    evaluated = {e.id: e for e in report.evaluated}
+    parent_facts: dict[str, LineageEdge] = {}
     for entry in report.lineage:
-        parent_facts.setdefault(str(entry.get("parent")), entry)
-    sid = str(subject.get("id"))
-    s_eval = evaluated.get(sid, {})
-    raw = slic.get("declared")
-    concluded = str(slic["resolved"]) if slic.get("known") and slic.get("resolved") else None
-    declared = map_catalog_expression(str(slic["id"]), table) if slic.get("id") else None
-    out = [BomNode(sid, str(s_eval.get("kind") or "model"), str(s_eval.get("source") or subject.get("source") or ""),
-                   str(s_eval.get("status") or subject.get("status") or "ok"), subject.get("revision"),
-                   str(raw) if raw else None, declared or concluded, concluded, card=dict(s_eval.get("card") or {}),
-                   last_modified=subject.get("last_modified"), subject=True, verdict=report.verdict,
-                   weights=[(str(w["path"]), str(w["sha256"])) for w in subject.get("weights") or ()
-                            if isinstance(w, dict) and w.get("path") and w.get("sha256")])]
+        parent_facts.setdefault(entry.parent, entry)
+    sid = subject.id
+    s_eval = evaluated.get(sid)
+    raw = slic.declared
+    concluded = slic.resolved if slic.known and slic.resolved else None
+    declared = map_catalog_expression(slic.id, table) if slic.id else None
+    out = [BomNode(sid, (s_eval.kind if s_eval else "") or "model",
+                   (s_eval.source if s_eval else "") or subject.source or "",
+                   (s_eval.status if s_eval else "") or subject.status or "ok", subject.revision,
+                   raw or None, declared or concluded, concluded, card=dict(s_eval.card) if s_eval else {},
+                   last_modified=subject.last_modified, subject=True, verdict=report.verdict,
+                   weights=[(w.path, w.sha256) for w in subject.weights or () if w.path and w.sha256])]
     for nid, e in evaluated.items():
         if nid == sid:
             continue
-        facts = parent_facts.get(nid, {})
-        raw = facts.get("parent_license")
-        spdx = facts.get("parent_spdx")
-        concluded = str(spdx) if facts.get("resolved") and spdx else None
-        out.append(BomNode(nid, str(e.get("kind") or facts.get("parent_kind") or "model"), str(e.get("source") or ""),
-                           str(e.get("status") or ""), e.get("revision"), str(raw) if raw else None,
-                           map_catalog_expression(str(raw), table) if raw else None, concluded,
-                           card=dict(e.get("card") or {}), last_modified=e.get("last_modified")))
+        facts = parent_facts.get(nid)
+        raw = facts.parent_license if facts else None
+        spdx = facts.parent_spdx if facts else None
+        concluded = spdx if facts and facts.resolved and spdx else None
+        out.append(BomNode(nid, e.kind or (facts.parent_kind if facts else "") or "model", e.source or "",
+                           e.status or "", e.revision, raw or None,
+                           map_catalog_expression(raw, table) if raw else None, concluded,
+                           card=dict(e.card), last_modified=e.last_modified))
     return out
 
 
@@ -167,16 +166,14 @@ def build_graph(results: Sequence[Report | TargetError], taken: Sequence[str] = 
                 ref += "+"
             used.add(ref)
             refs[key] = ref
-        sub = local[str(report.subject.get("id"))]
+        sub = local[report.subject.id]
         if sub not in subjects:
             subjects.append(sub)
         for e in report.lineage:
-            child, parent = local.get(str(e.get("child"))), local.get(str(e.get("parent")))
+            child, parent = local.get(e.child), local.get(e.parent)
             if child is None or parent is None:
                 continue
-            citation = e.get("citation") if isinstance(e.get("citation"), dict) else None
-            edge = BomEdge(str(e.get("relation")), parent, str(e.get("declared_in") or ""), bool(e.get("inferred")),
-                           citation)
+            edge = BomEdge(e.relation, parent, e.declared_in or "", e.inferred, e.citation)
             if all((x.relation, x.parent) != (edge.relation, edge.parent) for x in nodes[child].edges):
                 nodes[child].edges.append(edge)
     return BomGraph(nodes, refs, subjects, reports, errors, day, table)

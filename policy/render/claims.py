@@ -3,12 +3,24 @@ about them, each with method, confidence and source. Pure; control characters ma
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
+from policy.render.registry import RenderOptions
 from policy.render.text import _disclaimer, _safe, _styler, _truncate, _wrap
 
 VERDICT_STYLE = {"pass": "bold green", "review": "bold yellow"}
+
+
+def render(result: Mapping[str, Any], options: RenderOptions) -> str:
+    """The renderer contract (policy/render/registry.py): `policycheck claims` as text."""
+    return render_claims(result, color=options.color, width=options.width)
+
+
+def render_json(result: Mapping[str, Any], options: RenderOptions) -> str:
+    """`policycheck claims --format json`: the `policycheck/claims/v1` mapping, ASCII."""
+    return json.dumps(result, indent=2, ensure_ascii=True) + "\n"
 
 
 def render_claims(result: Mapping[str, Any], *, color: bool = False, width: int = 80) -> str:

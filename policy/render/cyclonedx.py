@@ -53,12 +53,13 @@ import datetime as dt
 import json
 import re
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.model.report import DISCLAIMER, Report, TargetError
-from policy.render.bom_graph import BATCH_REF, WEIGHT_RELATIONS, BomGraph, BomNode, Key, build_graph, edge_origin
+from policy.model.facts import WEIGHT_RELATIONS
+from policy.model.report import DISCLAIMER, LicenseInfo, Report, TargetError
+from policy.render.bom_graph import BATCH_REF, BomGraph, BomNode, Key, build_graph, edge_origin
 
 NS = "policycheck"
 TOOL_REF = "policycheck-tool"
@@ -75,11 +76,11 @@ def purl(node_id: str, revision: str | None) -> Any:
     return PackageURL(type="huggingface", namespace=namespace or None, name=name, version=revision or None)
 
 
-def _licenses(node: BomNode, table: dict[str, dict[str, str]]) -> list[Any]:
+def _licenses(node: BomNode, table: Mapping[str, LicenseInfo]) -> list[Any]:
     from cyclonedx.model.license import DisjunctiveLicense, LicenseAcknowledgement, LicenseExpression
     from cyclonedx.spdx import is_supported_id
 
-    by_spdx = {e["spdx"]: e for e in table.values() if e.get("spdx")}
+    by_spdx = {e.spdx: e for e in table.values() if e.spdx}
 
     def one(expression: str, ack: LicenseAcknowledgement) -> Any:
         tokens = _TOKEN.findall(expression)
@@ -88,8 +89,9 @@ def _licenses(node: BomNode, table: dict[str, dict[str, str]]) -> list[Any]:
         token = tokens[0]
         if is_supported_id(token):
             return DisjunctiveLicense(id=token, acknowledgement=ack)
-        entry = by_spdx.get(token, {})
-        return DisjunctiveLicense(name=entry.get("name") or token, url=_uri(entry.get("url")), acknowledgement=ack)
+        entry = by_spdx.get(token)
+        return DisjunctiveLicense(name=(entry.name if entry else "") or token, url=_uri(entry.url if entry else None),
+                                  acknowledgement=ack)
 
     declared = None
     if node.declared:
@@ -149,7 +151,7 @@ def _weight_files(node: BomNode, ref: str) -> list[Any]:
 
 
 def _serial(graph: BomGraph) -> uuid.UUID:
-    subjects = [f"{r.subject.get('id')}@{r.subject.get('revision') or ''}" for r in graph.reports]
+    subjects = [f"{r.subject.id}@{r.subject.revision or ''}" for r in graph.reports]
     return uuid.uuid5(SERIAL_NAMESPACE, "\n".join([*subjects, *(e.target for e in graph.errors),
                                                    graph.day.isoformat()]))
 
@@ -194,10 +196,11 @@ def build_bom(results: Sequence[Report | TargetError], graph: BomGraph | None = 
     return bom
 
 
-def render(results: Sequence[Report | TargetError], options: object = None, fmt: str = "cyclonedx") -> str:
+def render(results: Sequence[Report | TargetError], options: object = None, fmt: str | None = None) -> str:
     """`cyclonedx` is CycloneDX 1.6 JSON; `cyclonedx-1.7` the same BOM as 1.7, with citations."""
     from cyclonedx.output.json import JsonV1Dot6, JsonV1Dot7
 
+    fmt = fmt or getattr(options, "fmt", "") or "cyclonedx"
     v17 = fmt == "cyclonedx-1.7"
     writer = JsonV1Dot7 if v17 else JsonV1Dot6
     graph = build_graph(results, taken=(BATCH_REF, TOOL_REF), day=getattr(options, "day", None))

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from policy.model.report import Report, TargetError
-from policy.render import RenderOptions
+from policy.render.registry import RenderOptions
 from policy.render.svg import lineage_svg
 from policy.render.view import document_view
 from policy.templating import render_document_template
@@ -18,7 +18,7 @@ from policy.templating import render_document_template
 TEMPLATE = "report/report.html.j2"
 
 
-def render(results: Sequence[Report | TargetError], options: RenderOptions, fmt: str = "html") -> str:
+def render(results: Sequence[Report | TargetError], options: RenderOptions) -> str:
     view = document_view(results)
     for target in view["targets"]:
         if target["type"] == "report":

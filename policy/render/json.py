@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.model.report import SCHEMA, Report, TargetError
+from policy.model.report import SCHEMA, Report, Subject, TargetError
+from policy.render.registry import RenderOptions
 
 # Valid in JSON strings but control characters to a terminal (C1: U+009B is CSI), or line breaks to JavaScript
 # and many log viewers: always written as \u escapes. (ensure_ascii=False leaves them raw.)
@@ -54,43 +55,42 @@ def render_one(result: Report | TargetError) -> str:
 
 
 def render_json(results: Sequence[Report | TargetError]) -> str:
-    parts: list[str] = []
-    write_json(results, parts.append)
-    return "".join(parts)
+    return "".join(render(results, RenderOptions()))
 
 
-def write_json(results: Iterable[Report | TargetError], write: Callable[[str], None],
-               on_result: Callable[[Report | TargetError, bool], None] | None = None) -> None:
-    """Stream the output: a single target prints one object; several print a JSON array written one report at
-    a time (`[`, each report as it is done, `]`), byte-identical to `json.dumps(list, indent=2)`, so memory
-    stays flat however large the batch. `on_result(result, failed)` is told about each one."""
+def render(results: Iterable[Report | TargetError], options: RenderOptions) -> Iterator[str]:
+    """The renderer contract (policy/render/registry.py), streamed: a single target prints one object; several
+    print a JSON array written one report at a time (`[`, each report as it is done, `]`), byte-identical to
+    `json.dumps(list, indent=2)`, so memory stays flat however large the batch. A report that cannot be written
+    becomes that target's internal error, and `options.on_unwritable` is told."""
     it = iter(results)
     first = next(it, None)
     if first is None:
-        write("[]\n")
+        yield "[]\n"
         return
-    first_doc = _one(first, on_result)
+    first_doc = _one(first, options.on_unwritable)
     second = next(it, None)
     if second is None:
-        write(first_doc + "\n")
+        yield first_doc + "\n"
         return
-    write("[\n" + _indent(first_doc))
+    yield "[\n" + _indent(first_doc)
     del first, first_doc
     try:
         for result in _chain(second, it):
-            write(",\n" + _indent(_one(result, on_result)))
-    finally:  # a configuration error that stops the run still leaves a valid array of the reports written
-        write("\n]\n")
+            yield ",\n" + _indent(_one(result, options.on_unwritable))
+    except (Exception, KeyboardInterrupt):  # a configuration error that stops the run still leaves a valid
+        yield "\n]\n"  # array of the reports written
+        raise
+    yield "\n]\n"
 
 
-def _one(result: Report | TargetError, on_result: Callable[[Report | TargetError, bool], None] | None) -> str:
+def _one(result: Report | TargetError, on_unwritable: Callable[[Report | TargetError], None] | None) -> str:
     try:
-        doc, failed = dumps(result.to_dict()), False
+        return dumps(result.to_dict())
     except Exception:
-        doc, failed = render_one(result), True
-    if on_result is not None:
-        on_result(result, failed)
-    return doc
+        if on_unwritable is not None:
+            on_unwritable(result)
+        return render_one(result)
 
 
 def _chain(head: Report | TargetError, rest: Iterable[Report | TargetError]) -> Iterable[Report | TargetError]:
@@ -105,8 +105,8 @@ def _indent(doc: str) -> str:
 
 def _subject_id(result: Any) -> str:
     subject = getattr(result, "subject", None)
-    if isinstance(subject, Mapping):
-        return str(subject.get("id", "?"))
+    if isinstance(subject, Subject):
+        return str(subject.id)
     return "?"
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from policy import __version__
 from policy.model.report import DISCLAIMER, Finding, Report, TargetError
+from policy.model.vocab import at_or_above
 
-SEVERITIES = ("note", "warning", "error")
 _INVALID_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
@@ -34,10 +34,6 @@ def xml_text(value: object) -> str:
     text = "" if value is None else str(value)
     return _INVALID_XML.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else
                             f"\\u{ord(m.group()):04x}", text)
-
-
-def _rank(severity: str) -> int:
-    return SEVERITIES.index(severity) if severity in SEVERITIES else len(SEVERITIES)
 
 
 def _el(parent: ET.Element, tag: str, text: str | None = None, **attrs: object) -> ET.Element:
@@ -66,7 +62,7 @@ def _describe(f: Finding) -> str:
 def case_outcome(findings: Sequence[Finding], fail_on: str) -> str:
     """violation | review | skipped | passed, for the findings of one rule on one subject."""
     open_ = [f for f in findings if f.status == "open"]
-    if any(f.kind == "violation" and _rank(f.severity) >= _rank(fail_on) for f in open_):
+    if any(f.kind == "violation" and at_or_above(f.severity, fail_on) for f in open_):
         return "violation"
     if any(f.kind == "review" for f in open_):
         return "review"
@@ -76,21 +72,20 @@ def case_outcome(findings: Sequence[Finding], fail_on: str) -> str:
 
 
 def _suite(root: ET.Element, report: Report) -> dict[str, int]:
-    subject = str(report.subject.get("id") or "")
-    fail_on = str(report.policy.get("fail_on") or "error")
+    subject = report.subject.id
+    fail_on = report.policy.fail_on or "error"
     by_rule: dict[str, list[Finding]] = {}
     for f in report.findings:
         by_rule.setdefault(f.rule, []).append(f)
     suite = _el(root, "testsuite", name=subject, tests=len(by_rule) + 1, failures=0, errors=0, skipped=0,
                 time="0")
     props = _el(suite, "properties")
-    lic = report.subject.get("license") or {}
-    for name, value in (("verdict", report.verdict), ("revision", report.subject.get("revision") or ""),
-                        ("license.declared", lic.get("declared") or ""),
-                        ("license.resolved", lic.get("resolved") or ""), ("fail_on", fail_on),
+    lic = report.subject.license
+    for name, value in (("verdict", report.verdict), ("revision", report.subject.revision or ""),
+                        ("license.declared", lic.declared or ""),
+                        ("license.resolved", lic.resolved or ""), ("fail_on", fail_on),
                         ("date", report.date), ("policycheck.version", __version__),
-                        *((f"pack.{p.get('id')}", f"{p.get('version')} sha256:{p.get('sha256')}")
-                          for p in report.packs),
+                        *((f"pack.{p.id}", f"{p.version} sha256:{p.sha256}") for p in report.packs),
                         ("disclaimer", DISCLAIMER)):
         _el(props, "property", name=name, value=value)
     counts = {"tests": len(by_rule) + 1, "failures": 0, "errors": 0, "skipped": 0}
@@ -112,8 +107,7 @@ def _suite(root: ET.Element, report: Report) -> dict[str, int]:
             _el(case, "system-out", details)
     verdict = _el(suite, "testcase", classname=classname, name="verdict", time="0")
     if report.verdict in ("fail", "review"):
-        decisive = next((f for f in report.open_findings if (f.kind == "violation" and report.verdict == "fail")
-                         or (f.kind == "review" and report.verdict == "review")), None)
+        decisive = report.decisive()
         message = f"verdict {report.verdict}" + (f": {decisive.message}" if decisive else "")
         text = "\n".join([*report.notices, *(_describe(f) for f in report.open_findings)])
         _el(verdict, "failure", text, type=report.verdict, message=message)
@@ -147,7 +141,7 @@ def build(results: Sequence[Report | TargetError]) -> ET.Element:
     return root
 
 
-def render(results: Sequence[Report | TargetError], options: Any = None, fmt: str = "junit") -> bytes:
+def render(results: Sequence[Report | TargetError], options: Any = None) -> bytes:
     root = build(results)
     ET.indent(root, space="  ")
     body = ET.tostring(root, encoding="unicode")

@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from policy.model.report import Report, TargetError
-from policy.render import RenderOptions
+from policy.render.registry import RenderOptions
 from policy.render.view import document_view
 from policy.templating import render_document_template
 
 TEMPLATE = "report/report.md.j2"
 
 
-def render(results: Sequence[Report | TargetError], options: RenderOptions, fmt: str = "markdown") -> str:
+def render(results: Sequence[Report | TargetError], options: RenderOptions) -> str:
     view = document_view(results)
     text = render_document_template(TEMPLATE, view, options.templates, kind="markdown")
     return text.rstrip("\n") + "\n"

@@ -26,88 +26,63 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
-from policy import __version__
+from policy.model.facts import DISTILLATION, TRAINED_ON, WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Finding, Report, TargetError
+from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, artifact_location, rule_name
 
-SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-# The project has no public home yet: this reserved-TLD URI is a stable placeholder (RFC 2606), to be replaced
-# by the project's public URL. Rule help URIs hang off it by pack and rule id.
-INFORMATION_URI = "https://policycheck.invalid/"
-FINGERPRINT_KEY = "policycheck/v1"
 HUB = "https://huggingface.co"
 
 LEVELS = {"error": "error", "warning": "warning", "note": "note"}
-WEIGHT_RELATIONS = frozenset({"finetune", "adapter", "merge", "quantized"})
 # Where on the card a finding about an ancestor points, by the first relation from the subject.
-RELATION_KEYS = {"distillation": ("teacher_model",), "trained_on": ("datasets",)}
+RELATION_KEYS = {DISTILLATION: ("teacher_model",), TRAINED_ON: ("datasets",)}
 LICENSE_KEYS = ("license", "license_name", "license_link")
 
 
-def render(results: Sequence[Report | TargetError], options: object = None, fmt: str = "sarif") -> str:
+def render(results: Sequence[Report | TargetError], options: object = None) -> str:
     return json.dumps(sarif_log(results), indent=2, ensure_ascii=False, default=str) + "\n"
 
 
 def sarif_log(results: Sequence[Report | TargetError]) -> dict[str, Any]:
     reports = [r for r in results if isinstance(r, Report)]
     errors = [r for r in results if isinstance(r, TargetError)]
-    rules: dict[str, dict[str, Any]] = {}
-    index: dict[str, int] = {}
-    out: list[dict[str, Any]] = []
+    run = SarifRun()
     for report in reports:
         seen: dict[str, int] = {}
         for finding in report.findings:
-            if finding.rule not in rules:
-                rules[finding.rule] = _rule(finding)
-                index[finding.rule] = len(index)
+            index = run.rule_index(finding.rule, lambda f=finding: _rule(f))  # type: ignore[misc]
             # Two findings with one key (e.g. waiver findings about no ancestor) are told apart by their order.
             key = fingerprint(finding)
             seen[key] = seen.get(key, 0) + 1
             if seen[key] > 1:
                 key = hashlib.sha256(f"{key}#{seen[key]}".encode()).hexdigest()
-            out.append(_result(report, finding, index[finding.rule], key))
-    invocation: dict[str, Any] = {"executionSuccessful": not errors}
-    if errors:
-        invocation["toolExecutionNotifications"] = [_notification(e) for e in errors]
-    run: dict[str, Any] = {
-        "tool": {"driver": {
-            "name": "policycheck", "version": __version__, "semanticVersion": __version__,
-            "informationUri": INFORMATION_URI, "rules": list(rules.values())}},
-        "invocations": [invocation],
-        "results": out,
-        "columnKind": "unicodeCodePoints",
-        "properties": {
+            run.results.append(_result(report, finding, index, key))
+    for e in errors:
+        run.notifications.append(_notification(e))
+    return run.log(properties={
             "disclaimer": DISCLAIMER,
             "date": reports[0].date if reports else None,
             "packs": _packs(reports),
-            "subjects": [{"id": r.subject.get("id"), "revision": r.subject.get("revision"),
-                          "source": r.subject.get("source"), "verdict": r.verdict,
-                          "license": (r.subject.get("license") or {}).get("resolved"),
-                          "fail_on": r.policy.get("fail_on"),
+            "subjects": [{"id": r.subject.id, "revision": r.subject.revision,
+                          "source": r.subject.source, "verdict": r.verdict,
+                          "license": r.subject.license.resolved,
+                          "fail_on": r.policy.fail_on,
                           "open_findings": len(r.open_findings),
                           "waived_findings": len(r.findings) - len(r.open_findings)} for r in reports]
                         + [{"id": e.target, "verdict": "error", "error": e.message} for e in errors],
-        },
-    }
-    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
+    })
 
 
 def _packs(reports: Sequence[Report]) -> list[dict[str, str]]:
     seen: dict[tuple[str, str, str], dict[str, str]] = {}
     for r in reports:
         for p in r.packs:
-            seen.setdefault((p.get("id", ""), p.get("version", ""), p.get("sha256", "")), dict(p))
+            seen.setdefault((p.id, p.version, p.sha256), p.to_dict())
     return list(seen.values())
-
-
-def rule_name(rule_id: str) -> str:
-    """`teacher-forbids-distillation` -> `TeacherForbidsDistillation` (SARIF's human-readable rule name)."""
-    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", rule_id) if part) or rule_id
 
 
 def _rule(f: Finding) -> dict[str, Any]:
@@ -143,7 +118,7 @@ def fingerprint(f: Finding) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def card_line(f: Finding, lines: dict[str, int]) -> int:
+def card_line(f: Finding, lines: Mapping[str, int]) -> int:
     """The 1-based card line a finding is about (see the module docstring)."""
     if f.line > 0:
         return f.line
@@ -161,37 +136,17 @@ def card_line(f: Finding, lines: dict[str, int]) -> int:
     return 1
 
 
-def _local_path(subject: dict[str, Any]) -> tuple[str, bool] | None:
-    """(uri, relative) of a local card, or None. Relative to the working directory when the card lies in it."""
-    path = subject.get("path")
-    if subject.get("source") != "file" or not path:
-        return None
-    p = Path(path)
-    if p.is_absolute():
-        try:
-            p = p.relative_to(Path.cwd())
-        except ValueError:
-            return p.as_uri(), False
-    rel = PurePosixPath(*p.parts) if p.parts else PurePosixPath(".")
-    return quote(str(rel), safe="/"), True
-
-
 def _location(report: Report, f: Finding) -> dict[str, Any]:
     subject = report.subject
-    lines = subject.get("card_lines") or {}
+    lines = subject.card_lines
     region = {"startLine": card_line(f, lines)}
-    local = _local_path(subject)
-    if local is not None:
-        uri, relative = local
-        artifact: dict[str, Any] = {"uri": uri}
-        if relative:
-            artifact["uriBaseId"] = "%SRCROOT%"
-        return {"physicalLocation": {"artifactLocation": artifact, "region": region}}
-    repo = str(subject.get("id") or "")
+    if subject.source == "file" and subject.path:  # a local card
+        return {"physicalLocation": {"artifactLocation": artifact_location(subject.path), "region": region}}
+    repo = subject.id
     location: dict[str, Any] = {"logicalLocations": [
         {"name": repo.rsplit("/", 1)[-1], "fullyQualifiedName": repo, "kind": "module"}]}
-    if subject.get("source") in ("hub", "cache") and repo:
-        rev = subject.get("revision") or "main"
+    if subject.source in ("hub", "cache") and repo:
+        rev = subject.revision or "main"
         uri = f"{HUB}/{quote(repo, safe='/')}/blob/{quote(str(rev), safe='')}/README.md"
         location["physicalLocation"] = {"artifactLocation": {"uri": uri}, "region": region}
     return location

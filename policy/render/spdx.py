@@ -45,7 +45,7 @@ from typing import Any
 from urllib.parse import quote
 
 from policy import __version__
-from policy.model.report import DISCLAIMER, Report, TargetError
+from policy.model.report import DISCLAIMER, LicenseInfo, Report, TargetError
 
 HUB = "https://huggingface.co"
 NAMESPACE_BASE = "https://policycheck.invalid/spdx/"
@@ -54,8 +54,8 @@ _OPERATORS = frozenset({"AND", "OR", "WITH"})
 _TOKEN = re.compile(r"[^\s()]+")
 
 
-def map_catalog_expression(expression: str | None, table: Mapping[str, Mapping[str, str]],
-                           term: Callable[[Mapping[str, str]], str] = lambda e: e["spdx"]) -> str | None:
+def map_catalog_expression(expression: str | None, table: Mapping[str, LicenseInfo],
+                           term: Callable[[LicenseInfo], str] = lambda e: e.spdx) -> str | None:
     """An expression over catalog ids with each id replaced by `term(entry)` (its SPDX id by default), or None
     when a term is not a catalog id with an SPDX id. Operators and parentheses are kept as written."""
     if not expression:
@@ -70,7 +70,7 @@ def map_catalog_expression(expression: str | None, table: Mapping[str, Mapping[s
             out.append(token)
             continue
         entry = table.get(token)
-        if entry is None or not entry.get("spdx"):
+        if entry is None or not entry.spdx:
             return None
         out.append(term(entry))
     out.append(expression[pos:])
@@ -93,24 +93,24 @@ def spdx_id(kind: str, node_id: str) -> str:
 class _Licenses:
     """Catalog expressions to SPDX expressions, collecting the LicenseRef- ids that need extracted text."""
 
-    def __init__(self, table: dict[str, dict[str, str]]) -> None:
-        self.table = table  # catalog id -> {spdx, name, url}: the reports' own `licenses`
+    def __init__(self, table: Mapping[str, LicenseInfo]) -> None:
+        self.table = table  # catalog id -> spdx, name, url: the reports' own `licenses`
         self.refs: dict[str, _LicenseInfo] = {}
 
     def from_catalog(self, expression: str | None) -> str | None:
         """An expression over catalog ids as SPDX, or None when a term is not a catalog id."""
         return map_catalog_expression(expression, self.table,
-                                      lambda e: self._use(e["spdx"], e["name"], e["url"]))
+                                      lambda e: self._use(e.spdx, e.name, e.url))
 
     def from_spdx(self, expression: str | None) -> str | None:
         """An SPDX expression already resolved by the engine; LicenseRef- ids get their catalog name and URL."""
         if not expression:
             return None
-        by_spdx = {e["spdx"]: e for e in self.table.values()}
+        by_spdx = {e.spdx: e for e in self.table.values()}
         for token in _TOKEN.findall(expression):
             if token.startswith("LicenseRef-"):
                 entry = by_spdx.get(token)
-                self._use(token, entry["name"] if entry else token, entry["url"] if entry else "")
+                self._use(token, entry.name if entry else token, entry.url if entry else "")
         return expression
 
     def declared_text(self, text: str) -> str:
@@ -151,29 +151,30 @@ def _expression(value: str | None) -> Any:
 
 def _nodes(report: Report, lic: _Licenses) -> list[_Node]:
     subject = report.subject
-    slic = subject.get("license") or {}
-    evaluated = {str(e.get("id")): e for e in report.evaluated}
+    slic = subject.license
+    evaluated = {e.id: e for e in report.evaluated}
     parent_license: dict[str, tuple[str | None, bool]] = {}
     for entry in report.lineage:
-        parent_license.setdefault(str(entry.get("parent")), (entry.get("parent_license"), bool(entry.get("resolved"))))
+        parent_license.setdefault(entry.parent, (entry.parent_license, entry.resolved))
     out: list[_Node] = []
-    sid = str(subject.get("id"))
-    s_eval = evaluated.get(sid, {})
-    if slic.get("known") and slic.get("resolved"):
-        concluded = lic.from_spdx(str(slic["resolved"]))
+    sid = subject.id
+    s_eval = evaluated.get(sid)
+    if slic.known and slic.resolved:
+        concluded = lic.from_spdx(slic.resolved)
         declared = concluded
     else:
         concluded = None
-        text = slic.get("declared")
-        declared = lic.declared_text(str(text)) if text else "NONE"
-    out.append(_Node(sid, str(s_eval.get("kind") or "model"), str(s_eval.get("source") or subject.get("source")),
-                     str(s_eval.get("status") or "ok"), subject.get("revision"), declared, concluded,
+        text = slic.declared
+        declared = lic.declared_text(text) if text else "NONE"
+    out.append(_Node(sid, (s_eval.kind if s_eval else "") or "model",
+                     str((s_eval.source if s_eval else "") or subject.source),
+                     (s_eval.status if s_eval else "") or "ok", subject.revision, declared, concluded,
                      f"subject of the report; verdict {report.verdict}", subject=True))
     for nid, e in evaluated.items():
         if nid == sid:
             continue
-        status = str(e.get("status") or "")
-        kind = str(e.get("kind") or "model")
+        status = e.status or ""
+        kind = e.kind or "model"
         raw, resolved = parent_license.get(nid, (None, False))
         mapped = lic.from_catalog(raw) if raw else None
         if mapped is not None:
@@ -184,8 +185,8 @@ def _nodes(report: Report, lic: _Licenses) -> list[_Node]:
         else:
             concluded = None
             declared = "NONE" if status == "ok" and kind != "api" else "NOASSERTION"
-        detail = f"status {status}" + (f": {e.get('detail')}" if e.get("detail") else "")
-        out.append(_Node(nid, kind, str(e.get("source") or ""), status, e.get("revision"), declared, concluded,
+        detail = f"status {status}" + (f": {e.detail}" if e.detail else "")
+        out.append(_Node(nid, kind, e.source or "", status, e.revision, declared, concluded,
                          f"ancestor of {sid}; {detail}"))
     return out
 
@@ -236,10 +237,10 @@ def _package(node: _Node) -> Any:
 def _relationships(report: Report, ids: dict[str, str]) -> list[Any]:
     from spdx_tools.spdx.model import Relationship, RelationshipType
 
-    kinds = {str(e.get("id")): str(e.get("kind") or "model") for e in report.evaluated}
-    out = [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, ids[str(report.subject.get("id"))])]
+    kinds = {e.id: e.kind or "model" for e in report.evaluated}
+    out = [Relationship("SPDXRef-DOCUMENT", RelationshipType.DESCRIBES, ids[report.subject.id])]
     for e in report.lineage:
-        child, parent, relation = str(e.get("child")), str(e.get("parent")), str(e.get("relation"))
+        child, parent, relation = e.child, e.parent, e.relation
         if child not in ids or parent not in ids:
             continue
         if relation in ("finetune", "adapter", "merge"):
@@ -250,8 +251,8 @@ def _relationships(report: Report, ids: dict[str, str]) -> list[Any]:
             rtype = RelationshipType.DEPENDS_ON
         else:
             rtype = RelationshipType.OTHER
-        comment = f"policycheck relation {relation}" + (" (inferred)" if e.get("inferred") else "") + \
-            f", declared in {e.get('declared_in')}"
+        comment = f"policycheck relation {relation}" + (" (inferred)" if e.inferred else "") + \
+            f", declared in {e.declared_in}"
         if relation == "distillation":
             comment += (": the dataset was generated by this teacher" if kinds.get(child) == "dataset" else
                         ": trained on this teacher's outputs")
@@ -260,7 +261,7 @@ def _relationships(report: Report, ids: dict[str, str]) -> list[Any]:
 
 
 def _packs(report: Report) -> str:
-    return ", ".join(f"{p.get('id')} {p.get('version')}" for p in report.packs) or "none"
+    return ", ".join(f"{p.id} {p.version}" for p in report.packs) or "none"
 
 
 def build_document(results: Sequence[Report | TargetError]) -> Any:
@@ -276,7 +277,7 @@ def build_document(results: Sequence[Report | TargetError]) -> Any:
     errors = [r for r in results if isinstance(r, TargetError)]
     day = dt.date.fromisoformat(reports[0].date) if reports else dt.date(1970, 1, 1)
     created = dt.datetime(day.year, day.month, day.day)
-    subjects = [f"{r.subject.get('id')}@{r.subject.get('revision') or ''}" for r in reports]
+    subjects = [f"{r.subject.id}@{r.subject.revision or ''}" for r in reports]
     digest = hashlib.sha256("\n".join([*subjects, *(e.target for e in errors), day.isoformat()]).encode()
                             ).hexdigest()
     lic = _Licenses({lid: info for r in reports for lid, info in r.licenses.items()})
@@ -296,10 +297,10 @@ def build_document(results: Sequence[Report | TargetError]) -> Any:
             if all((r.spdx_element_id, r.relationship_type, r.related_spdx_element_id) != key
                    for r in relationships):
                 relationships.append(rel)
-    comment = [DISCLAIMER, *(f"{r.subject.get('id')}: verdict {r.verdict} (packs {_packs(r)}; catalog sha256 "
+    comment = [DISCLAIMER, *(f"{r.subject.id}: verdict {r.verdict} (packs {_packs(r)}; catalog sha256 "
                              f"{r.catalog_digest or 'n/a'})" for r in reports),
                *(f"{e.target}: not evaluated: {e.message}" for e in errors)]
-    name = "policycheck " + (", ".join(str(r.subject.get("id")) for r in reports[:3]) or "report")
+    name = "policycheck " + (", ".join(r.subject.id for r in reports[:3]) or "report")
     if len(reports) > 3:
         name += f" and {len(reports) - 3} more"
     info = CreationInfo(
@@ -315,7 +316,8 @@ def build_document(results: Sequence[Report | TargetError]) -> Any:
                     extracted_licensing_info=extracted)
 
 
-def render(results: Sequence[Report | TargetError], options: Any = None, fmt: str = "spdx-json") -> str:
+def render(results: Sequence[Report | TargetError], options: Any = None, fmt: str | None = None) -> str:
+    fmt = fmt or getattr(options, "fmt", "") or "spdx-json"
     document = build_document(results)
     validate = bool(document.packages)
     stream = io.StringIO()

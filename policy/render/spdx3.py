@@ -51,8 +51,9 @@ from typing import Any
 from urllib.parse import quote
 
 from policy import __version__
+from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Report, TargetError
-from policy.render.bom_graph import WEIGHT_RELATIONS, BomEdge, BomGraph, BomNode, Key, build_graph, edge_origin
+from policy.render.bom_graph import BomEdge, BomGraph, BomNode, Key, build_graph, edge_origin
 from policy.render.spdx import HUB, purl
 
 CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
@@ -93,14 +94,14 @@ class _Doc:
 
     def __init__(self, graph: BomGraph) -> None:
         self.graph = graph
-        subjects = [f"{r.subject.get('id')}@{r.subject.get('revision') or ''}" for r in graph.reports]
+        subjects = [f"{r.subject.id}@{r.subject.revision or ''}" for r in graph.reports]
         seed = "\n".join([*subjects, *(e.target for e in graph.errors), graph.day.isoformat()])
         self.ns = f"{NAMESPACE_BASE}{uuid.uuid5(DOC_NAMESPACE, seed)}/"
         self.elements: list[dict[str, Any]] = []
         self.ids: dict[Key, str] = {key: f"{self.ns}{node.kind}/{_segment(graph.refs[key])}"
                                     for key, node in graph.nodes.items()}
         self.licenses: dict[str, str] = {}
-        self.by_spdx = {e["spdx"]: e for e in graph.licenses.values() if e.get("spdx")}
+        self.by_spdx = {e.spdx: e for e in graph.licenses.values() if e.spdx}
 
     def add(self, kind: str, spdx_id: str, **props: Any) -> str:
         element = {"type": kind, "spdxId": spdx_id, "creationInfo": CREATION}
@@ -119,9 +120,9 @@ class _Doc:
         if expression in self.licenses:
             return self.licenses[expression]
         lid = f"{self.ns}license/{hashlib.sha256(expression.encode()).hexdigest()[:16]}"
-        custom = [{"type": "DictionaryEntry", "key": token, "value": self.by_spdx[token]["url"]}
+        custom = [{"type": "DictionaryEntry", "key": token, "value": self.by_spdx[token].url}
                   for token in dict.fromkeys(expression.replace("(", " ").replace(")", " ").split())
-                  if token.startswith("LicenseRef-") and self.by_spdx.get(token, {}).get("url")]
+                  if token.startswith("LicenseRef-") and token in self.by_spdx and self.by_spdx[token].url]
         self.licenses[expression] = self.add("simplelicensing_LicenseExpression", lid, comment=note,
                                              simplelicensing_licenseExpression=expression,
                                              simplelicensing_customIdToUri=custom)
@@ -249,5 +250,5 @@ def build_document(results: Sequence[Report | TargetError], day: dt.date | None 
     return {"@context": CONTEXT, "@graph": [creation, document, *doc.elements]}
 
 
-def render(results: Sequence[Report | TargetError], options: object = None, fmt: str = "spdx3") -> str:
+def render(results: Sequence[Report | TargetError], options: object = None) -> str:
     return json.dumps(build_document(results, getattr(options, "day", None)), indent=2, ensure_ascii=False) + "\n"

@@ -11,9 +11,10 @@ A pure renderer: it never decides anything the report does not say. Plain string
 a tiny ANSI helper), so a text batch costs about what a JSON batch does.
 
 Card values, file names and messages are written by whoever wrote the card: every value interpolated here goes
-through `printable`, so control characters (ESC/CSI/OSC, C1, newlines, bidi overrides) show as visible escapes
-and can neither drive the terminal nor forge a line such as `PASS  acme/forged`. The only escape sequences in
-the output are the colours this module writes, and only when `color=True`.
+through `printable` (`policy/textsafe.py`, the one rule for hostile text), so control characters (ESC/CSI/OSC,
+C1, newlines, bidi and other invisible format characters) show as visible escapes and can neither drive the
+terminal nor forge a line such as `PASS  acme/forged`. The only escape sequences in the output are the colours
+this module writes, and only when `color=True`.
 """
 
 from __future__ import annotations
@@ -24,28 +25,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.model.report import DISCLAIMER, SEVERITY_RANK, Finding, Report, TargetError, decisive
+from policy.model.report import DISCLAIMER, Finding, LineageEdge, PolicySummary, Report, TargetError
+from policy.model.vocab import OUTCOME_RANK, decisive, severity_rank
+from policy.render.registry import RenderOptions
+from policy.textsafe import printable, printable_lines
 
-# C0 and DEL, C1, and the invisible format characters that reorder or hide text (bidi embeddings, overrides and
-# isolates, line/paragraph separators, zero-width joiners are left alone: they cannot move the cursor).
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\u200e\u200f\ufeff]")
 _WHOLE = re.compile(r"[/\\]")  # words never cut by the wrap: paths, links, `org/name` ids
 TREE_INDENT_CAP = 8  # levels of indentation in the lineage tree; deeper levels say their depth instead
-
-
-def printable(value: object) -> str:
-    """`value` as text that is safe to print: each control character becomes a visible escape (`\\x1b`,
-    `\\u009b`, `\\n`), so the output has exactly the lines policycheck writes."""
-    return _UNSAFE.sub(_escape_char, str(value))
-
-
-def _escape_char(match: re.Match[str]) -> str:
-    ch = match.group(0)
-    named = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch)
-    if named:
-        return named
-    code = ord(ch)
-    return f"\\x{code:02x}" if code < 0x80 else f"\\u{code:04x}"
 
 
 def _safe(value: object) -> str:
@@ -53,16 +39,11 @@ def _safe(value: object) -> str:
     return printable("" if value is None else value)
 
 
-def _safe_lines(text: str) -> str:
-    """A multi-line block written by policycheck itself (a code frame): each line made safe, the breaks kept."""
-    return "\n".join(_safe(line) for line in str(text).split("\n"))
-
-
 # -- colour ------------------------------------------------------------------------------------------------
 _SGR = {"bold": "1", "dim": "2", "red": "31", "green": "32", "yellow": "33", "magenta": "35", "cyan": "36"}
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "review": "bold yellow", "error": "bold magenta"}
 SEVERITY_STYLE = {"error": "red", "warning": "yellow", "note": "cyan"}
-VERDICT_ORDER = ("error", "fail", "review", "pass")  # the summary names the groups that need action first
+VERDICT_ORDER = tuple(OUTCOME_RANK)  # the summary names the groups that need action first
 
 Style = Callable[[str, str], str]
 
@@ -200,13 +181,18 @@ class _Notes:
                 self.partial.append((note, [*self.rendered, *(name for name, _ in self.pending)]))
                 for _, deferred in self.pending:
                     deferred.add(note)
-        self.pending.append((printable(report.subject.get("id", "?")), set()))
+        self.pending.append((printable(report.subject.id), set()))
 
     def in_place(self, report: Report) -> list[str]:
         name, deferred = self.pending.pop(0)
         self.rendered.append(name)
         common = self.common or {}
         return [n for n in report.notes if n not in common and n not in deferred]
+
+
+def render(results: Iterable[Report | TargetError], options: RenderOptions) -> Iterator[str]:
+    """The renderer contract (policy/render/registry.py): the text output, streamed."""
+    return iter_text(results, color=options.color, width=options.width, concise=options.concise)
 
 
 def iter_text(results: Iterable[Report | TargetError], *, color: bool = False, width: int = 80,
@@ -232,7 +218,7 @@ def iter_text(results: Iterable[Report | TargetError], *, color: bool = False, w
             verdict, name = "error", printable(current.target)
             lines = _error_concise(current, st, width) if concise else _error(current, st, width)
         else:
-            verdict, name = current.verdict, printable(current.subject.get("id", "?"))
+            verdict, name = current.verdict, printable(current.subject.id)
             own = notes.in_place(current) if batch else list(current.notes)
             lines = _concise(current, st, width) if concise else _report(current, st, width, own)
         groups.setdefault(verdict, []).append(name)
@@ -295,7 +281,7 @@ def _error(err: TargetError, st: Style, width: int) -> list[str]:
     lines[0] = st("ERROR", VERDICT_STYLE["error"]) + lines[0][5:]
     lines.extend(_wrap(printable(err.message), width, "  ", "    "))
     for frame in err.frames:  # a header line (wrapped), then the code frame as it is: its caret must align
-        header, *code = _safe_lines(frame).split("\n")
+        header, *code = printable_lines(frame).split("\n")
         lines.extend(_wrap(header, width, "", "    "))
         lines.extend(line.rstrip() for line in code)
     return lines
@@ -309,19 +295,20 @@ def _error_concise(err: TargetError, st: Style, width: int) -> list[str]:
 
 
 def _license_text(r: Report) -> str:
-    lic = r.subject.get("license") or {}
-    declared = lic.get("declared") or "(none)"
-    resolved = (lic.get("id") or lic.get("resolved") or "?") if lic.get("known") else "unknown"
+    lic = r.subject.license
+    declared = lic.declared or "(none)"
+    resolved = (lic.id or lic.resolved or "?") if lic.known else "unknown"
     return f"license {_safe(declared)} → {_safe(resolved)}"
 
 
 def _concise(r: Report, st: Style, width: int) -> list[str]:
     v = r.verdict.upper()
-    text = f"{v:<7} {_safe(r.subject.get('id', '?'))}"
-    f = decisive(r)
+    text = f"{v:<7} {_safe(r.subject.id)}"
+    # Under a pass the line still names the most severe open violation below --fail-on, if there is one.
+    f = r.decisive() or decisive(r.findings, "review")
     if f is not None:
         message = f.message
-        subject = str(r.subject.get("id", ""))
+        subject = r.subject.id
         if subject and message.startswith(subject + " "):  # the id is already on the line
             message = message[len(subject) + 1:]
         text += f"  {f.severity} {_safe(f.rule)}: {_safe(message)}"
@@ -335,7 +322,7 @@ def _groups(r: Report) -> list[tuple[str, list[Finding]]]:
     """The findings in the order a reader needs them: open violations by severity, open findings that need a
     person, the other open findings, then the waived ones."""
     def by_severity(items: list[Finding]) -> list[Finding]:
-        return sorted(items, key=lambda f: SEVERITY_RANK.get(f.severity, 3))  # stable: rule order kept
+        return sorted(items, key=lambda f: severity_rank(f.severity))  # stable: rule order kept
 
     open_ = r.open_findings
     groups = [
@@ -348,18 +335,18 @@ def _groups(r: Report) -> list[tuple[str, list[Finding]]]:
     return [(name, items) for name, items in groups if items]
 
 
-def _use_text(policy: Mapping[str, Any]) -> str:
-    use = policy.get("use")
-    if not isinstance(use, Mapping) or not use:
+def _use_text(policy: PolicySummary) -> str:
+    use = policy.use
+    if not use:
         return "intended use: not recorded"
     parts = [str(k) if v else f"not {k}" for k, v in use.items()]
-    how = "declared" if policy.get("use_declared") else "assumed: none declared"
+    how = "declared" if policy.use_declared else "assumed: none declared"
     return f"intended use: {_safe(', '.join(parts))} ({how})"
 
 
 def _report(r: Report, st: Style, width: int, notes: Sequence[str]) -> list[str]:
     v = r.verdict.upper()
-    lines = _wrap(f"{v}  {_safe(r.subject.get('id', '?'))}  {_license_text(r)}", width, "", "      ")
+    lines = _wrap(f"{v}  {_safe(r.subject.id)}  {_license_text(r)}", width, "", "      ")
     lines[0] = st(v, VERDICT_STYLE.get(r.verdict, "bold")) + lines[0][len(v):]
     for notice in r.notices:
         wrapped = _wrap(f"! {_safe(notice)}", width, "  ", "    ")
@@ -374,14 +361,14 @@ def _report(r: Report, st: Style, width: int, notes: Sequence[str]) -> list[str]
         for f in open_:
             by_sev[f.severity] = by_sev.get(f.severity, 0) + 1
         counts += " (" + ", ".join(f"{k} {s}" for s, k in sorted(
-            by_sev.items(), key=lambda kv: SEVERITY_RANK.get(kv[0], 3))) + ")"
+            by_sev.items(), key=lambda kv: severity_rank(kv[0]))) + ")"
     if waived:
         counts += f", {waived} waived"
     counts += f", {len(r.obligations)} obligation(s)"
     lines.extend(_wrap(counts, width, "  ", "    "))
-    policy = r.policy or {}
-    fail_on = policy.get("fail_on")
-    lines.extend(_wrap(f"policy file: {_safe(policy.get('file') or 'none')}"
+    policy = r.policy
+    fail_on = policy.fail_on
+    lines.extend(_wrap(f"policy file: {_safe(policy.file or 'none')}"
                        + (f" (fails at {_safe(fail_on)})" if fail_on else ""), width, "  ", "    "))
     lines.extend(_wrap(_use_text(policy), width, "  ", "    "))
 
@@ -403,7 +390,7 @@ def _report(r: Report, st: Style, width: int, notes: Sequence[str]) -> list[str]
     for note in notes:
         lines.extend(st(line, "dim") for line in _wrap(f"note: {_safe(note)}", width, "", "  "))
     lines.extend(st(line, "dim") for line in _commits(r, width))
-    packs = ", ".join(f"{p.get('id')} {p.get('version')}" for p in r.packs) or "none"
+    packs = ", ".join(f"{p.id} {p.version}" for p in r.packs) or "none"
     footer = f"policycheck {__version__}; packs {_safe(packs)}"
     if r.catalog_digest:
         footer += f"; catalog {_safe(r.catalog_digest[:12])}"
@@ -451,13 +438,13 @@ def _citation(c: Mapping[str, Any], width: int) -> list[str]:
 def _commits(r: Report, width: int) -> list[str]:
     """The commit shas evaluated, so the report can be reproduced; the rows without one say where they came
     from."""
-    pinned = [e for e in r.evaluated if e.get("revision")]
-    unpinned = sorted({str(e.get("source") or "?") for e in r.evaluated if not e.get("revision")})
+    pinned = [e for e in r.evaluated if e.revision]
+    unpinned = sorted({e.source or "?" for e in r.evaluated if not e.revision})
     lines: list[str] = []
     if pinned:
         lines.append(f"commits evaluated ({len(pinned)}):")
         for e in pinned:
-            lines.extend(_wrap_words([_safe(e.get("id", "?")), _safe(e["revision"])], width, "  ", "    "))
+            lines.extend(_wrap_words([_safe(e.id), _safe(e.revision)], width, "  ", "    "))
     missing = len(r.evaluated) - len(pinned)
     if missing:
         lead = f"  and {missing} model(s)" if pinned else f"commits evaluated: none; {missing} model(s)"
@@ -470,34 +457,34 @@ def _lineage_tree(r: Report, st: Style, width: int) -> list[str]:
     """The lineage as an indented tree, built iteratively: any depth, nothing dropped. Indentation stops
     growing at TREE_INDENT_CAP levels; deeper lines carry their depth (`[depth 31]`) instead. A long entry
     wraps under its own text."""
-    children: dict[str, list[dict[str, Any]]] = {}
+    children: dict[str, list[LineageEdge]] = {}
     for e in r.lineage:
-        children.setdefault(str(e["child"]), []).append(e)
-    root = str(r.subject.get("id", "?"))
+        children.setdefault(e.child, []).append(e)
+    root = r.subject.id
     lines = _wrap(printable(root), width)
     seen: set[str] = {root}
     # (edge, depth, guides of the levels above: True where that level has more siblings below)
-    stack: list[tuple[dict[str, Any], int, tuple[bool, ...]]] = []
+    stack: list[tuple[LineageEdge, int, tuple[bool, ...]]] = []
     stack.extend((e, 1, ()) for e in reversed(children.get(root, [])))
     while stack:
         e, depth, above = stack.pop()
-        siblings = children.get(str(e["child"]), [])
+        siblings = children.get(e.child, [])
         is_last = e is siblings[-1]
         shown = min(depth, TREE_INDENT_CAP)
         guides = "".join("│   " if more else "    " for more in above[:shown - 1])  # the top levels' guides
         prefix = guides + ("└── " if is_last else "├── ")
         cont = guides + ("    " if is_last else "│   ") + "    "
-        parent = str(e["parent"])
-        lic = e.get("parent_license") or "license unknown"
-        extras = [str(e.get("declared_in"))]
-        if e.get("inferred"):
+        parent = e.parent
+        lic = e.parent_license or "license unknown"
+        extras = [e.declared_in]
+        if e.inferred:
             extras.append("inferred")
-        if e.get("relicensed_by"):
+        if e.relicensed_by:
             extras.append("relicensed by its licensor")
-        if not e.get("resolved"):
-            extras.append(str(e.get("parent_status")))
+        if not e.resolved:
+            extras.append(e.parent_status)
         words = [f"[depth {depth}]"] if depth > TREE_INDENT_CAP else []
-        words.append(f"{printable(e['relation'])} → {printable(parent)}")
+        words.append(f"{printable(e.relation)} → {printable(parent)}")
         words.append(f"[{printable(lic)}]")
         words.extend(f"({printable(', '.join(extras))})".split(" "))
         wrapped = _wrap_words(words, width, prefix, cont)

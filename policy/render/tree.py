@@ -1,16 +1,17 @@
 """`policycheck tree`: the audit of a Hub model's descendants in text, json, csv, markdown, html or sarif.
 
-One entry point, `iter_tree(fmt, summary, rows)`: pure and streaming. The summary (verdict, counts, the declared
-licenses against the root's, the top violations, the problems that make the audit incomplete) is small and
-given up front; the rows come from `rows(order)`, a fresh iterator per call (`"depth"`: by depth then id;
-`"preorder"`: depth-first pre-order, children right after their parent), read one at a time and never held,
-so the memory of any format stays flat however many descendants there are. Chunks are yielded as they are
-made (a few KB each).
+Renderers of the registry's `tree` formats (policy/render/registry.py), each `(audit, options)` over a
+`TreeOutput`; `iter_tree(fmt, summary, rows)` is the same through the registry. Pure and streaming. The
+summary (verdict, counts, the declared licenses against the root's, the top violations, the problems that
+make the audit incomplete) is small and given up front; the rows come from `rows(order)`, a fresh iterator
+per call (`"depth"`: by depth then id; `"preorder"`: depth-first pre-order, children right after their
+parent), read one at a time and never held, so the memory of any format stays flat however many descendants
+there are. Chunks are yielded as they are made (a few KB each).
 
 Every string of a row may come from a hostile model card: each format escapes in its own way.
 
-- text: `printable` (control characters and bidi overrides as visible escapes), every line at most `width`
-  cells, colour only when `color=True`.
+- text: `printable` (`policy/textsafe.py`: control, bidi and invisible format characters as visible escapes),
+  every line at most `width` cells, colour only when `color=True`.
 - json: `json.dumps` (ASCII, so no raw control or bidi character reaches a terminal).
 - csv: line breaks become spaces, other control characters visible escapes, and a cell that a spreadsheet
   would take for a formula (`= + - @`, tab, CR, and their full-width forms) starts with an apostrophe.
@@ -30,11 +31,16 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
 from policy import __version__
 from policy.model.report import DISCLAIMER
+from policy.model.vocab import VERDICTS
+from policy.model.vocab import decisive as decisive_finding
+from policy.render.registry import RenderOptions, formats, render
+from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, rule_name
 from policy.render.text import (
     TREE_INDENT_CAP,
     VERDICT_STYLE,
@@ -45,43 +51,53 @@ from policy.render.text import (
     _styler,
     _truncate,
     _wrap,
-    printable,
 )
+from policy.textsafe import printable, safe_url
 
 Rows = Callable[[str], Iterable[Mapping[str, Any]]]
-FORMATS = ("text", "json", "csv", "markdown", "html", "sarif")
 CHUNK = 16_384  # characters gathered before a chunk is yielded
 HUB = "https://huggingface.co"
-# A URL safe to print as a link: https, a host, a path of plain characters (no quote, no angle bracket, no space).
-_SAFE_URL = re.compile(r"https://[A-Za-z0-9.-]+(?::\d+)?(?:/[A-Za-z0-9._~%/@+-]*)?")
-SEVERITY_RANK = {"error": 0, "warning": 1, "info": 2, "note": 2}
-VERDICT_RANK = {"fail": 0, "review": 1, "pass": 2}
+VERDICT_RANK = {verdict: i for i, verdict in enumerate(VERDICTS)}
 UNREADABLE_RULE = "tree-descendant-unreadable"
 FALLBACK_RULES = {"fail": "tree-descendant-fails", "review": "tree-descendant-needs-review"}
 PROBLEMS_SHOWN = 10  # problems listed in text/markdown/html; the rest are counted
 VIEW_REASON_CAP = 1000  # characters of a reason in markdown/html (json and csv keep it whole)
 
 
+@dataclass(frozen=True)
+class TreeOutput:
+    """What the tree formats render: the audit's summary, and `rows(order)`, a fresh iterator per call."""
+
+    summary: Mapping[str, Any]
+    rows: Rows
+
+
+def render_text(audit: TreeOutput, options: RenderOptions) -> Iterator[str]:
+    return gather(_text(audit.summary, audit.rows, color=options.color, width=options.width))
+
+
+def render_json(audit: TreeOutput, options: RenderOptions) -> Iterator[str]:
+    return gather(_json(audit.summary, audit.rows))
+
+
+def render_csv(audit: TreeOutput, options: RenderOptions) -> Iterator[str]:
+    return gather(_csv(audit.rows))
+
+
+def render_markdown(audit: TreeOutput, options: RenderOptions) -> Iterator[str]:
+    return gather(_markdown(audit.summary, audit.rows))
+
+
+def render_sarif(audit: TreeOutput, options: RenderOptions) -> Iterator[str]:
+    return gather(_sarif(audit.summary, audit.rows))
+
+
 def iter_tree(fmt: str, summary: Mapping[str, Any], rows: Rows, *, color: bool = False,
               width: int = 80) -> Iterator[str]:
-    """Chunks of the tree audit in `fmt` (text|json|csv|markdown|html|sarif); pure, streaming."""
-    if fmt == "text":
-        chunks = _text(summary, rows, color=color, width=width)
-    elif fmt == "json":
-        chunks = _json(summary, rows)
-    elif fmt == "csv":
-        chunks = _csv(rows)
-    elif fmt == "markdown":
-        chunks = _markdown(summary, rows)
-    elif fmt == "html":
-        from policy.render.tree_html import iter_html
-
-        chunks = iter_html(summary, rows)
-    elif fmt == "sarif":
-        chunks = _sarif(summary, rows)
-    else:
-        raise ValueError(f"unknown tree output format {fmt!r} (one of {', '.join(FORMATS)})")
-    return gather(chunks)
+    """Chunks of the tree audit in `fmt` (one of the registry's `tree` formats); pure, streaming."""
+    if fmt not in formats("tree"):
+        raise ValueError(f"unknown tree output format {fmt!r} (one of {', '.join(formats('tree'))})")
+    return render("tree", fmt, TreeOutput(summary, rows), RenderOptions(color=color, width=width))  # type: ignore[return-value]
 
 
 def render_tree(fmt: str, summary: Mapping[str, Any], rows: Rows, *, color: bool = False, width: int = 80) -> str:
@@ -108,14 +124,7 @@ def decisive(row: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The finding that decides the row's verdict: the most severe violation of a fail row, the first review
     (or evidence) finding of a review row; None when the row has none."""
     findings = [f for f in row.get("findings") or () if isinstance(f, Mapping)]
-    verdict = row.get("verdict")
-    kinds: tuple[str, ...] = ("violation",) if verdict == "fail" else ("review", "evidence")
-    chosen = [f for f in findings if f.get("kind") in kinds]
-    if not chosen and verdict == "review":
-        chosen = [f for f in findings if f.get("kind") == "violation"]  # below --fail-on: still the reason
-    if not chosen:
-        return None
-    return min(chosen, key=lambda f: SEVERITY_RANK.get(str(f.get("severity")), 3))
+    return decisive_finding(findings, str(row.get("verdict")))
 
 
 def rule_of(row: Mapping[str, Any]) -> str:
@@ -128,10 +137,10 @@ def rule_of(row: Mapping[str, Any]) -> str:
     return FALLBACK_RULES.get(str(row.get("verdict")), FALLBACK_RULES["review"])
 
 
-def safe_url(url: object, repo_id: object = None) -> str | None:
-    """`url` when it is a plain https URL; else the Hub URL of `repo_id` (quoted); else None."""
-    if isinstance(url, str) and _SAFE_URL.fullmatch(url):
-        return url
+def model_url(url: object, repo_id: object = None) -> str | None:
+    """`url` when `safe_url` lets it be a link; else the Hub URL of `repo_id` (quoted); else None."""
+    if safe_url(url):
+        return str(url)
     if isinstance(repo_id, str) and repo_id:
         return f"{HUB}/{quote(repo_id, safe='/')}"
     return None
@@ -387,7 +396,7 @@ def view_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "verdict_rank": VERDICT_RANK.get(verdict, 1), "reason": _clip(_safe(row.get("reason")), VIEW_REASON_CAP),
         "rule": rule_of(row) if verdict in ("fail", "review") else "",
         "sha": _safe(row.get("sha")), "source": _safe(row.get("source")),
-        "url": safe_url(row.get("url"), row.get("id")),
+        "url": model_url(row.get("url"), row.get("id")),
     }
 
 
@@ -404,7 +413,7 @@ def view_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         "root": {"id": _safe(root.get("id")), "sha": _safe(root.get("sha")),
                  "license": _safe(root.get("license")) or "(none)",
                  "spdx": _safe(root.get("spdx")) if root.get("spdx") else "unknown",
-                 "url": safe_url(root.get("url"), root.get("id"))},
+                 "url": model_url(root.get("url"), root.get("id"))},
         "verdict": verdict if verdict in VERDICT_RANK else "review", "verdict_label": _safe(verdict.upper()),
         "complete": bool(summary.get("complete")), "counts": counts, "counts_text": counts_text(summary),
         "why": [_safe(w) for w in why_lines(summary)],
@@ -435,9 +444,6 @@ def _markdown(summary: Mapping[str, Any], rows: Rows) -> Iterator[str]:
 
 
 # -- sarif ------------------------------------------------------------------------------------------------------
-SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-INFORMATION_URI = "https://policycheck.invalid/"
-FINGERPRINT_KEY = "policycheck/v1"
 
 
 def sarif_fingerprint(repo_id: str, rule: str) -> str:
@@ -448,7 +454,7 @@ def _sarif_result(row: Mapping[str, Any], rule: str, index: int) -> dict[str, An
     repo = str(row.get("id") or "")
     verdict = str(row.get("verdict"))
     reason = str(row.get("reason") or "") or ("fails the policy" if verdict == "fail" else "needs review")
-    uri = safe_url(row.get("url"), repo) or HUB
+    uri = model_url(row.get("url"), repo) or HUB
     props: dict[str, Any] = {k: row.get(k) for k in ("verdict", "parent", "relation", "inferred", "depth",
                                                      "downloads", "gated", "license", "spdx", "sha", "source")}
     f = decisive(row)
@@ -466,8 +472,6 @@ def _sarif_result(row: Mapping[str, Any], rule: str, index: int) -> dict[str, An
 
 
 def _sarif_rule(rule: str, level: str) -> dict[str, Any]:
-    from policy.render.sarif import rule_name
-
     if rule == UNREADABLE_RULE:
         text = "A descendant could not be read from the Hub (a person must decide)"
     elif rule in FALLBACK_RULES.values():
@@ -481,37 +485,26 @@ def _sarif_rule(rule: str, level: str) -> dict[str, Any]:
 
 
 def _sarif(summary: Mapping[str, Any], rows: Rows) -> Iterator[str]:
-    yield (f'{{"$schema": {_dumps(SARIF_SCHEMA)}, "version": "2.1.0", "runs": [{{\n'
-           f'"columnKind": "unicodeCodePoints",\n"results": [')
-    index: dict[str, int] = {}
-    levels: dict[str, str] = {}
+    run = SarifRun(str(summary.get("policycheck") or __version__))
+    yield run.head()
     sep = "\n"
     for row in rows("depth"):
         if row.get("verdict") not in ("fail", "review") and row.get("source") != "error":
             continue
         rule = rule_of(row)
-        if rule not in index:
-            index[rule] = len(index)
-        result = _sarif_result(row, rule, index[rule])
-        if result["level"] == "error" or rule not in levels:
-            levels[rule] = result["level"]
-        yield sep + _dumps(result)
+        level = "error" if row.get("verdict") == "fail" else "warning"
+        index = run.rule_index(rule, lambda rule=rule, level=level: _sarif_rule(rule, level))  # type: ignore[misc]
+        if level == "error":  # a rule's default level is the worst met
+            run.rules[rule]["defaultConfiguration"]["level"] = "error"
+        yield sep + _dumps(_sarif_result(row, rule, index))
         sep = ",\n"
     complete = bool(summary.get("complete"))
-    invocation: dict[str, Any] = {"executionSuccessful": complete}
     problems = [str(p) for p in summary.get("problems") or ()]
-    if problems:
-        invocation["toolExecutionNotifications"] = [
-            {"level": "warning", "message": {"text": p}, "descriptor": {"id": "tree-audit-incomplete"}}
-            for p in problems]
-    version = str(summary.get("policycheck") or __version__)
-    tool = {"driver": {"name": "policycheck", "version": version, "semanticVersion": version,
-                       "informationUri": INFORMATION_URI,
-                       "rules": [_sarif_rule(rule, levels[rule]) for rule in index]}}
+    for p in problems:
+        run.notify("warning", p, "tree-audit-incomplete")
     properties = {"schema": summary.get("schema"), "verdict": summary.get("verdict"), "complete": complete,
                   "root": summary.get("root"), "counts": summary.get("counts"), "problems": problems,
                   "options": summary.get("options"), "requests": summary.get("requests"),
                   "date": summary.get("evaluated_at"), "catalog_digest": summary.get("catalog_digest"),
                   "packs": summary.get("packs"), "disclaimer": summary.get("disclaimer") or DISCLAIMER}
-    yield (f'\n],\n"tool": {_dumps(tool)},\n"invocations": [{_dumps(invocation)}],\n'
-           f'"properties": {_dumps(properties)}\n}}]}}\n')
+    yield run.tail(properties, successful=complete)

@@ -21,7 +21,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from policy.render.tree import view_row, view_summary
+from policy.render.registry import RenderOptions
+from policy.render.tree import TreeOutput, gather, view_row, view_summary
 
 TEMPLATE = "tree/tree.html.j2"
 HTML_INDENT_CAP = 24
@@ -91,6 +92,11 @@ def tree_items(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
         level = target
         yield item
     yield {"end": True, "open": False, "close": level, "level": 0}
+
+
+def render(audit: TreeOutput, options: RenderOptions) -> Iterator[str]:
+    """The registry's `tree --format html` renderer."""
+    return gather(iter_html(audit.summary, audit.rows))
 
 
 def iter_html(summary: Mapping[str, Any], rows: Callable[[str], Iterable[Mapping[str, Any]]]) -> Iterator[str]:

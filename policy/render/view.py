@@ -4,28 +4,22 @@ The Markdown and HTML templates (`templates/report/`) read only this: every deci
 made here, once, so the templates format and never compute policy. `templates/README.md` documents the keys.
 
 Values that came from a card stay what they are (text): escaping is the template environment's job (HTML
-autoescapes, Markdown escapes every value). Here they only lose control characters, which become visible escapes
-(`\\x1b`, `\\u202e`), so no card can reorder or hide text in a document either. Paths are shown relative to the
+autoescapes, Markdown escapes every value). Here they only pass through `clean` (`policy/textsafe.py`): control
+and invisible format characters become visible escapes (`\\x1b`, `\\u202e`), so no card can reorder or hide text
+in a document either; a link is made only of what `safe_url` accepts. Paths are shown relative to the
 working directory (or as given), so a document names no machine-specific folder that the user did not type.
 """
 
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
-from policy.model.report import DISCLAIMER, Finding, Obligation, Report, TargetError
-
-# C0, DEL, C1 and the invisible format characters that reorder or hide text (as in the text renderer).
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\u061c\u200e"
-                     "\u200f\ufeff]")
-_SPACE = re.compile(r"[\t\n\r]+")
-# A link target the documents may make clickable: http(s) only, and only characters that need no escaping in an
-# HTML attribute or a CommonMark autolink (`<...>`). Anything else is shown as text.
-_SAFE_URL = re.compile(r"https?://[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]+")
+from policy.model.report import DISCLAIMER, Finding, LineageEdge, Obligation, Report, TargetError
+from policy.model.vocab import SEVERITIES, severity_rank
+from policy.textsafe import clean, safe_url
 
 TREE_INDENT_CAP = 8  # lineage levels shown as indentation; deeper nodes say their depth instead
 VERDICT_LABEL = {"pass": "PASS", "fail": "FAIL", "review": "REVIEW", "error": "ERROR"}
@@ -35,7 +29,6 @@ VERDICT_TEXT = {
     "review": "No violation, but a fact needed for a decision is missing: a person must decide.",
     "error": "The target could not be evaluated.",
 }
-SEVERITIES = ("error", "warning", "note")
 _KIND_ORDER = {"violation": 0, "review": 1, "evidence": 2}
 _KIND_TITLE = {0: "Violations", 1: "Needs review", 2: "Evidence (needs review)", 3: "Other findings"}
 
@@ -49,22 +42,6 @@ OBLIGATION_GROUPS: tuple[tuple[str, str, frozenset[str]], ...] = (
                                                     "share-alike", "no-conflicting-terms"})),
     ("other", "Other duties and conditions", frozenset()),
 )
-
-
-def clean(value: Any) -> str:
-    """`value` as one line of text with no control character left: tabs and line breaks become spaces, every
-    other control or bidi character a visible escape."""
-    if value is None:
-        return ""
-    text = _SPACE.sub(" ", str(value))
-    return _UNSAFE.sub(lambda m: f"\\x{ord(m.group(0)):02x}" if ord(m.group(0)) < 0x80
-                       else f"\\u{ord(m.group(0)):04x}", text)
-
-
-def safe_url(value: Any) -> str:
-    """`value` when it is an http(s) URL that can be a link as it is; else empty (shown as text only)."""
-    text = str(value or "")
-    return text if _SAFE_URL.fullmatch(text) else ""
 
 
 def show_path(path: Any, base: str | None = None) -> str:
@@ -109,7 +86,7 @@ def _finding(f: Finding) -> dict[str, Any]:
 
 
 def _rank(f: Finding) -> tuple[int, int]:
-    sev = SEVERITIES.index(f.severity) if f.severity in SEVERITIES else len(SEVERITIES)
+    sev = severity_rank(f.severity)
     return _KIND_ORDER.get(f.kind, 3), sev
 
 
@@ -133,10 +110,8 @@ def finding_groups(findings: Iterable[Finding]) -> list[dict[str, Any]]:
 
 def decisive(report: Report) -> dict[str, Any] | None:
     """The finding that decides the verdict (the first of the first group), when the verdict is not a pass."""
-    if report.verdict == "pass":
-        return None
-    open_ = sorted((f for f in report.open_findings), key=_rank)
-    return _finding(open_[0]) if open_ else None
+    f = report.decisive()
+    return _finding(f) if f is not None else None
 
 
 def obligation_groups(obligations: Iterable[Obligation]) -> list[dict[str, Any]]:
@@ -157,36 +132,36 @@ def lineage(report: Report) -> dict[str, Any]:
     status, note, depth (the true depth) and indent (capped at TREE_INDENT_CAP), failing (an open violation
     names this node as its ancestor), repeat (the node was shown above; its ancestors are not repeated)."""
     subject = report.subject
-    revisions = {e.get("id"): e.get("revision") for e in report.evaluated}
+    revisions = {e.id: e.revision for e in report.evaluated}
     failing = {f.ancestor for f in report.open_findings if f.kind == "violation" and f.ancestor}
-    children: dict[str, list[Mapping[str, Any]]] = {}
+    children: dict[str, list[LineageEdge]] = {}
     for edge in report.lineage:
-        children.setdefault(str(edge.get("child")), []).append(edge)
-    root = str(subject.get("id"))
-    lic = subject.get("license") or {}
+        children.setdefault(edge.child, []).append(edge)
+    root = subject.id
+    lic = subject.license
     rows: list[dict[str, Any]] = [{
-        "id": clean(root), "license": clean(lic.get("declared") or lic.get("resolved") or "unknown"),
-        "license_known": bool(lic.get("known")), "relation": "", "declared_in": "", "inferred": False,
-        "revision": clean(revisions.get(root) or subject.get("revision")), "status": clean(subject.get("status")),
+        "id": clean(root), "license": clean(lic.declared or lic.resolved or "unknown"),
+        "license_known": lic.known, "relation": "", "declared_in": "", "inferred": False,
+        "revision": clean(revisions.get(root) or subject.revision), "status": clean(subject.status),
         "note": "", "depth": 0, "indent": 0, "failing": False, "repeat": False}]
     seen = {root}
     # Iterative depth-first walk: a lineage of any depth renders without recursion in Python or in Jinja.
-    stack: list[tuple[Mapping[str, Any], int]] = [(e, 1) for e in reversed(children.get(root, []))]
+    stack: list[tuple[LineageEdge, int]] = [(e, 1) for e in reversed(children.get(root, []))]
     while stack:
         edge, depth = stack.pop()
-        parent = str(edge.get("parent"))
+        parent = edge.parent
         repeat = parent in seen
         seen.add(parent)
-        note = edge.get("note") or ""
-        if edge.get("parent_status") not in (None, "ok"):
-            note = note or f"not examined ({edge.get('parent_status')})"
+        note = edge.note
+        if edge.parent_status != "ok":
+            note = note or f"not examined ({edge.parent_status})"
         rows.append({
-            "id": clean(parent), "license": clean(edge.get("parent_license") or "unknown"),
-            "license_known": bool(edge.get("resolved")) and bool(edge.get("parent_license")),
-            "relation": clean(edge.get("relation")), "declared_in": clean(edge.get("declared_in")),
-            "inferred": bool(edge.get("inferred")),
-            "revision": clean(revisions.get(parent) or edge.get("parent_revision")),
-            "status": clean(edge.get("parent_status")), "note": clean(note), "depth": depth,
+            "id": clean(parent), "license": clean(edge.parent_license or "unknown"),
+            "license_known": edge.resolved and bool(edge.parent_license),
+            "relation": clean(edge.relation), "declared_in": clean(edge.declared_in),
+            "inferred": edge.inferred,
+            "revision": clean(revisions.get(parent) or edge.parent_revision),
+            "status": clean(edge.parent_status), "note": clean(note), "depth": depth,
             "indent": min(depth, TREE_INDENT_CAP), "failing": parent in failing, "repeat": repeat})
         if not repeat:
             stack.extend((e, depth + 1) for e in reversed(children.get(parent, [])))
@@ -196,31 +171,28 @@ def lineage(report: Report) -> dict[str, Any]:
         layer[row_id] = min(depth, layer.get(row_id, depth))
     nodes = [{"id": r["id"], "license": r["license"], "layer": layer[r["id"]], "failing": r["failing"],
               "license_known": r["license_known"]} for r in rows if not r["repeat"]]
-    edges = [{"child": clean(e.get("child")), "parent": clean(e.get("parent")), "relation": clean(e.get("relation")),
-              "failing": e.get("parent") in failing} for e in report.lineage]
+    edges = [{"child": clean(e.child), "parent": clean(e.parent), "relation": clean(e.relation),
+              "failing": e.parent in failing} for e in report.lineage]
     return {"rows": rows, "nodes": nodes, "edges": edges, "indent_cap": TREE_INDENT_CAP}
 
 
 def evidence(report: Report, base: str) -> dict[str, Any]:
-    pol = report.policy or {}
-    use = pol.get("use") or {}
-    licensee = pol.get("licensee") or {}
+    pol = report.policy
     return {
         "tool": f"policycheck {__version__}",
-        "packs": [{"id": clean(p.get("id")), "version": clean(p.get("version")), "sha256": clean(p.get("sha256"))}
-                  for p in report.packs],
+        "packs": [{"id": clean(p.id), "version": clean(p.version), "sha256": clean(p.sha256)} for p in report.packs],
         "catalog_sha256": clean(report.catalog_digest),
-        "evaluated": [{"id": clean(e.get("id")), "kind": clean(e.get("kind")), "source": clean(e.get("source")),
-                       "revision": clean(e.get("revision")), "status": clean(e.get("status")),
-                       "path": show_path(e.get("path"), base)} for e in report.evaluated],
+        "evaluated": [{"id": clean(e.id), "kind": clean(e.kind), "source": clean(e.source),
+                       "revision": clean(e.revision), "status": clean(e.status),
+                       "path": show_path(e.path, base)} for e in report.evaluated],
         "date": clean(report.date),
-        "policy_file": show_path(pol.get("file"), base),
-        "use": ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in use.items()),
-        "use_declared": bool(pol.get("use_declared")),
-        "fail_on": clean(pol.get("fail_on")),
-        "licensee_region": clean(licensee.get("region")),
-        "allow": ", ".join(clean(x) for x in pol.get("allow") or ()),
-        "deny": ", ".join(clean(x) for x in pol.get("deny") or ()),
+        "policy_file": show_path(pol.file, base),
+        "use": ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in pol.use.items()),
+        "use_declared": pol.use_declared,
+        "fail_on": clean(pol.fail_on),
+        "licensee_region": clean(pol.licensee_region),
+        "allow": ", ".join(clean(x) for x in pol.allow or ()),
+        "deny": ", ".join(clean(x) for x in pol.deny),
         "disclaimer": DISCLAIMER,
     }
 
@@ -228,21 +200,22 @@ def evidence(report: Report, base: str) -> dict[str, Any]:
 def report_view(report: Report, index: int = 1, base: str | None = None) -> dict[str, Any]:
     base = base if base is not None else os.getcwd()
     subject = report.subject
-    lic = subject.get("license") or {}
+    lic = subject.license
     waived = [_finding(f) for f in report.findings if f.status == "waived"]
     open_findings = report.open_findings
     return {
         "type": "report", "index": index, "anchor": f"target-{index}",
-        "id": clean(subject.get("id")), "name": clean(subject.get("name")),
+        "id": clean(subject.id), "name": clean(subject.name),
         "verdict": report.verdict, "verdict_label": VERDICT_LABEL.get(report.verdict, report.verdict.upper()),
         "verdict_text": VERDICT_TEXT.get(report.verdict, ""),
         "decisive": decisive(report),
-        "subject": {"id": clean(subject.get("id")), "source": clean(subject.get("source")),
-                    "path": show_path(subject.get("path"), base), "revision": clean(subject.get("revision")),
-                    "status": clean(subject.get("status")), "status_detail": clean(subject.get("status_detail")),
-                    "license_declared": clean(lic.get("declared")), "license_resolved": clean(lic.get("resolved")),
-                    "license_known": bool(lic.get("known")), "license_reason": clean(lic.get("reason")),
-                    "card_notes": [clean(n) for n in subject.get("card_notes") or ()]},
+        "subject": {"id": clean(subject.id), "source": clean(subject.source),
+                    "path": show_path(subject.path, base), "revision": clean(subject.revision),
+                    "status": clean(subject.status), "status_detail": clean(subject.status_detail),
+                    "license_declared": clean(lic.declared), "license_resolved": clean(lic.resolved),
+                    "license_known": lic.known, "license_reason": clean(lic.reason),
+                    # each note as the JSON report writes it (its code, message and line)
+                    "card_notes": [clean(n.to_dict()) for n in subject.card_notes]},
         "notices": [clean(n) for n in report.notices],
         "notes": [clean(n) for n in report.notes],
         "counts": {"open": len(open_findings),
@@ -252,10 +225,9 @@ def report_view(report: Report, index: int = 1, base: str | None = None) -> dict
         "lineage": lineage(report),
         "finding_groups": finding_groups(report.findings),
         # facts the card does not declare, each with how it was found (method), how sure (confidence), where
-        "found": [{"code": clean(e.get("code")), "message": clean(e.get("message")),
-                   "method": clean(e.get("method")), "confidence": clean(e.get("confidence")),
-                   "source": clean(e.get("source")), "quote": clean(e.get("quote")),
-                   "refers_to": clean(e.get("refers_to")) if e.get("refers_to") else ""}
+        "found": [{"code": clean(e.code), "message": clean(e.message), "method": clean(e.method),
+                   "confidence": clean(e.confidence), "source": clean(e.source), "quote": clean(e.quote),
+                   "refers_to": clean(e.refers_to) if e.refers_to else ""}
                   for e in report.evidence],
         "waived": waived,
         "obligation_groups": obligation_groups(report.obligations),

@@ -5,6 +5,12 @@ CRLF line ends; real cards also carry a BOM, tab-indented YAML and misspelled ke
 and noted; what cannot is an `InputError` naming the file and line. This module stays light: the local path
 never imports the HTTP stack.
 
+This is the one reader of front matter (cards, and the clause files of policy.documents.annex): with the
+fields it gives where each top-level key, scalar value and list item is written (`Span`: line, column and end
+in the file as written), taken from the YAML parser's marks in the same parse, so a line inside a multi-line
+string or flow collection is never taken for a key; with `nested=True`, where every key and value starts at
+any depth (the positions `policy.yamlload.load_marked` gives), for the evaluation claims' card lines.
+
 Cards are hostile input: the YAML loader bounds depth and aliases (policy.yamlload); where the Hub expects
 text only scalars are read (anything else is a `non-string-value` note, never `str()`-ed), values and ids are
 length-capped, and a parent list is followed for its first `MAX_PARENTS` distinct ids (`too-many-parents`).
@@ -13,7 +19,7 @@ length-capped, and a parent list is followed for its first `MAX_PARENTS` distinc
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +28,7 @@ import yaml
 from policy.diagnostics import Diagnostic
 from policy.errors import InputError
 from policy.model.facts import CardNote, DeclaredLicense
-from policy.yamlload import load_fast, syntax_diagnostic
+from policy.yamlload import load_with_nodes, syntax_diagnostic
 
 # Where the Hub expects text, a card value must be a scalar (a string, or a number/bool the Hub shows as text),
 # or a list of them where the Hub allows lists. Anything else (a mapping, a nested list, a date) is noted and
@@ -40,7 +46,6 @@ _STRICT_CHECK_LIMIT = 256 * 1024
 _FRONT_MATTER = re.compile(r"\A(\s*---[ \t]*\n)(.*?)(\n---[ \t]*(?:\n|\Z))", re.DOTALL)
 _EMPTY_FRONT_MATTER = re.compile(r"\A(\s*---[ \t]*\n)(---[ \t]*(?:\n|\Z))")
 _LEADING_TABS = re.compile(r"^([ \t]*\t[ \t]*)", re.MULTILINE)
-_TOP_KEY = re.compile(r"""(?:"([^"]+)"|'([^']+)'|([^\s:'"]+))[ \t]*:(?:[ \t]|$)""")
 LINE_KEYS = ("license", "license_name", "license_link", "base_model", "teacher_model", "datasets")
 
 # Misspellings seen in the wild -> the key the Hub reads.
@@ -55,6 +60,110 @@ MISSPELLED_KEYS = {
 }
 
 
+JsonPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """Where a key or a value is written in the card file, from the YAML parser's marks: the 1-based `line` and
+    `col`umn of its first character, and `end_line`/`end_col` just past its last one, in the file as written
+    (a BOM is not counted; CR LF is one line end). For a quoted scalar the span is the text inside the quotes
+    and `quote` the quote character; a block scalar starts at its `|` or `>` indicator (its `quote`); a plain
+    scalar has `quote` "". `text` is the source text of the span; `read` a scalar's value as YAML reads it
+    (escapes and line folding applied), None for anything else."""
+
+    line: int
+    col: int
+    text: str = ""
+    quote: str = ""
+    end_line: int = 0
+    end_col: int = 0
+    read: str | None = None
+
+    @property
+    def width(self) -> int:
+        """Characters of the span on its first line (at least 1)."""
+        return max(len(self.text.partition("\n")[0]), 1)
+
+
+@dataclass(slots=True, eq=False)
+class KeySpan:
+    """A top-level key of the front matter (`key.text`: the key as YAML reads it) and where its value is."""
+
+    key: Span
+    value: Span | None = None  # a scalar value (None: an empty value, a collection or an alias)
+    items: list[Span] = field(default_factory=list)  # the scalar items of a sequence value, block or flow
+    is_list: bool = False  # the value is a sequence
+    empty: bool = False  # nothing after the colon: the value is null
+    _index: dict[str, Span] | None = None
+
+    def spans(self) -> list[Span]:
+        """The spans of the value: the scalar items of a sequence, or the scalar."""
+        return self.items if self.is_list else [self.value] if self.value is not None else []
+
+    def where(self, value: str) -> Span:
+        """Where `value` is written under this key (its first occurrence, by its text as written, else as
+        read), else the key. Linear once per key; each later lookup is a dict access."""
+        if self._index is None:
+            self._index = {}
+            spans = self.spans()
+            for span in spans:
+                self._index.setdefault(span.text.strip(), span)
+            for span in spans:
+                if span.read is not None:
+                    self._index.setdefault(span.read.strip(), span)
+        return self._index.get(value, self.key)
+
+
+@dataclass(frozen=True, slots=True)
+class FrontMatter:
+    """Where the front matter and its keys are in the card file. `keys`: every top-level key in the order
+    written, repeated keys included. Read with `nested=True` only: `marks` and `key_marks`, the (line, col)
+    where each value and each key starts, by JSON path, at every depth (as `policy.yamlload.load_marked`
+    records them), and `duplicates`, the repeated keys at every depth as diagnostics."""
+
+    open_line: int  # line of the opening `---`
+    close_line: int  # line of the closing `---`
+    keys: tuple[KeySpan, ...] = ()
+    marks: Mapping[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    key_marks: Mapping[JsonPath, tuple[int, int]] = field(default_factory=dict)
+    duplicates: tuple[Diagnostic, ...] = ()
+
+    def get(self, key: str) -> KeySpan | None:
+        """The first top-level `key`."""
+        return next((k for k in self.keys if k.key.text == key), None)
+
+    def line_of(self, key: str) -> int:
+        """The line of the first top-level `key`; 0 when there is none."""
+        entry = self.get(key)
+        return entry.key.line if entry is not None else 0
+
+    def mark(self, path: JsonPath, *, key: bool = False) -> tuple[int, int]:
+        """The nearest known position of `path` (as `MarkedYaml.mark`): where its value starts (its key, with
+        `key=True`), else where the closest parent's does."""
+        table = self.key_marks if key else self.marks
+        p = tuple(path)
+        while p:
+            if p in table:
+                return table[p]
+            if not key and p in self.key_marks:
+                return self.key_marks[p]
+            p = p[:-1]
+        return self.marks.get((), (self.open_line + 1, 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """The front matter as the Hub finds it in a card's text (after a BOM, with line ends read as LF)."""
+
+    open_line: int  # 1-based line of the opening `---`
+    close_line: int  # 1-based line of the closing `---`
+    yaml: str  # the YAML between the two
+    body: str  # the text after the closing `---` line
+    body_line: int  # 1-based line of the body's first line
+    leading_blank: bool  # blank lines (or spaces) before the opening `---`
+
+
 @dataclass(frozen=True, slots=True)
 class Card:
     fields: Mapping[str, Any]
@@ -65,6 +174,7 @@ class Card:
     # SARIF result about the license or a parent points. A misspelled key (`licence:`) counts for the key read.
     key_lines: Mapping[str, int] = field(default_factory=dict)
     body_line: int = 1  # 1-based line of the body's first line in the file (after BOM/CRLF normalisation)
+    layout: FrontMatter | None = None  # where each key and value is written; None without front matter
 
 
 def decode_card(raw: bytes, filename: str) -> str:
@@ -86,31 +196,103 @@ def check_card_fields(fields: Mapping[str, Any]) -> tuple[dict[str, Any], list[C
     """The shape checks of `parse_card` for card data that did not come from front matter (the Hub API's
     `cardData`): text fields that are not text are dropped and noted, never turned into text."""
     notes: list[CardNote] = []
-    return _check_shapes({str(k): v for k, v in fields.items()}, "", 0, notes), notes
+    return _check_shapes({str(k): v for k, v in fields.items()}, lambda _key: 0, notes), notes
 
 
-def parse_card(text: str, filename: str) -> Card:
-    """Parse a card. Raises `InputError` (with a positioned diagnostic) when the front matter is unreadable."""
-    notes: list[CardNote] = []
+def normalise(text: str) -> str:
+    """A card's text as it is read: without a BOM, CR LF (and a lone CR) read as LF. Lines and columns are
+    those of the file as written."""
     if text.startswith("\ufeff"):
         text = text[1:]
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def split_front_matter(text: str) -> Block | None:
+    """The front matter of `normalise(text)`, found as the Hub finds it (huggingface_hub's
+    `REGEX_YAML_BLOCK`: blank lines before the opening `---` allowed); None when there is none."""
     m = _FRONT_MATTER.match(text) or _EMPTY_FRONT_MATTER.match(text)
     if m is None:
+        return None
+    opening = m.group(1)
+    open_line = opening.count("\n")  # line number of the opening '---' (1-based)
+    empty = m.re is _EMPTY_FRONT_MATTER
+    yaml_text = "" if empty else m.group(2)
+    close_line = open_line + 1 if empty else open_line + yaml_text.count("\n") + 2
+    return Block(open_line, close_line, yaml_text, text[m.end():], text.count("\n", 0, m.end()) + 1,
+                 opening[0] in " \t\n")
+
+
+def read_front_matter(block: Block, filename: str, *, nested: bool = False, repair_tabs: bool = True,
+                      notes: list[CardNote] | None = None) -> tuple[Any, FrontMatter]:
+    """The data of a front matter block and where its keys and values are written: the top-level keys, their
+    scalar values and list items (`FrontMatter.keys`), and with `nested` the start of every key and value at
+    any depth. Read with the guarded loader (policy.yamlload: nesting, aliases and values bounded); positions
+    come from the parser's marks. Tab indentation the loader rejects is read as spaces when `repair_tabs`
+    (positions still count the tabs as written). Tab problems are noted in `notes` when given. Raises
+    `InputError` with a positioned diagnostic when the YAML cannot be read."""
+    start_line = block.open_line
+    text = block.yaml
+    try:
+        data, layout = _load(text, block, filename, nested, {})
+    except yaml.YAMLError as exc:
+        error = exc
+    else:
+        if notes is not None and _LEADING_TABS.search(text) is not None:
+            # read as it is; say so only when a strict parser would in fact reject it
+            line = _strict_tab_problem(text)
+            if line is not None:
+                notes.append(CardNote(
+                    "tabs-in-yaml",
+                    "tab characters indent the YAML front matter; libyaml reads them, but strict YAML "
+                    "parsers (including huggingface_hub's) reject this card", start_line + line))
+        return data, layout
+    # Tab indentation is invalid YAML; libyaml tolerates some of it and PyYAML's pure loader (used by
+    # huggingface_hub) none. A card that does not parse as it is but parses with tabs read as spaces is read
+    # that way, and noted; a card that parses as it is is never rewritten.
+    tab = _LEADING_TABS.search(text) if repair_tabs else None
+    if tab is not None:
+        shifts: dict[int, tuple[int, int]] = {}
+
+        def spaces(t: re.Match[str]) -> str:
+            indent = t.group(1)
+            tabs = indent.count("\t")
+            shifts[text.count("\n", 0, t.start())] = (tabs, len(indent) + tabs)
+            return indent.replace("\t", "  ")
+
+        repaired = _LEADING_TABS.sub(spaces, text)
+        try:
+            data, layout = _load(repaired, block, filename, nested, shifts)
+        except yaml.YAMLError:
+            pass
+        else:
+            if notes is not None:
+                notes.append(CardNote(
+                    "tabs-in-yaml",
+                    "tab characters indent the YAML front matter; they were read as spaces, but strict YAML "
+                    "parsers (including huggingface_hub's) reject this card",
+                    start_line + 1 + text.count("\n", 0, tab.start())))
+            return data, layout
+    diag = syntax_diagnostic(error, filename, line_offset=start_line, text=text)
+    raise InputError(f"{diag.location}: {diag.message}", [diag]) from None
+
+
+def parse_card(text: str, filename: str, *, nested: bool = False) -> Card:
+    """Parse a card: its fields, body and notes, and where each top-level key, value and list item is written
+    (`Card.layout`; with `nested`, where every key and value starts at any depth). Raises `InputError` (with a
+    positioned diagnostic) when the front matter is unreadable."""
+    notes: list[CardNote] = []
+    text = normalise(text)
+    block = split_front_matter(text)
+    if block is None:
         notes.append(CardNote("no-front-matter", "the card has no YAML front matter (no license, no lineage)"))
         return Card({}, text, tuple(notes))
-    opening = m.group(1)
-    start_line = opening.count("\n")  # line number of the opening '---' (1-based)
-    if opening[0] in " \t\n":
+    start_line = block.open_line
+    if block.leading_blank:
         notes.append(CardNote("leading-blank-lines", "blank lines before the opening '---' (the Hub accepts them)",
                               1))
-    body_line = text[:m.end()].count("\n") + 1
-    if m.re is _EMPTY_FRONT_MATTER:
-        return Card({}, text[m.end():], tuple(notes), start_line, body_line=body_line)
-    yaml_text = m.group(2)
-    body = text[m.end():]
-    data = _load_front_matter(yaml_text, filename, start_line, notes)
+    data, layout = read_front_matter(block, filename, nested=nested, notes=notes)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -119,68 +301,172 @@ def parse_card(text: str, filename: str) -> Card:
             [Diagnostic(filename, start_line + 1, 1, "card-front-matter",
                         f"front matter must be a mapping of keys, found a {type(data).__name__}")])
     fields = _fix_keys(data, notes)
-    fields = _check_shapes(fields, yaml_text, start_line, notes)
-    return Card(fields, body, tuple(notes), start_line, _key_lines(yaml_text, start_line), body_line)
+    fields = _check_shapes(fields, layout.line_of, notes)
+    return Card(fields, block.body, tuple(notes), start_line, _key_lines(layout), block.body_line, layout)
 
 
-def _key_lines(yaml_text: str, start_line: int) -> dict[str, int]:
-    """The line of each top-level key of LINE_KEYS (or of its misspelling), first occurrence; one pass over the
-    front-matter lines, no second parse."""
+def _key_lines(layout: FrontMatter) -> dict[str, int]:
+    """The line of each top-level key of LINE_KEYS (or of its misspelling), first occurrence."""
     wanted = {key: key for key in LINE_KEYS}
     wanted.update({wrong: right for wrong, right in MISSPELLED_KEYS.items() if right in LINE_KEYS})
     lines: dict[str, int] = {}
     misspelt: dict[str, int] = {}
-    for number, line in enumerate(yaml_text.split("\n"), start_line + 1):
-        if not line or line[0] in " \t#-":
-            continue
-        m = _TOP_KEY.match(line)
-        if m is None:
-            continue
-        key = m.group(1) or m.group(2) or m.group(3)
+    for entry in layout.keys:
+        key = entry.key.text
         right = wanted.get(key)
         if right is None:
             continue
         target = lines if key == right else misspelt
-        target.setdefault(right, number)
+        target.setdefault(right, entry.key.line)
     for key, number in misspelt.items():
         lines.setdefault(key, number)
     return lines
 
 
-def _load_front_matter(yaml_text: str, filename: str, start_line: int, notes: list[CardNote]) -> Any:
-    try:
-        data = load_fast(yaml_text)
-    except yaml.YAMLError as exc:
-        error = exc
-    else:
-        tab = _LEADING_TABS.search(yaml_text)
-        if tab is not None:  # read as it is; say so only when a strict parser would in fact reject it
-            line = _strict_tab_problem(yaml_text)
-            if line is not None:
-                notes.append(CardNote(
-                    "tabs-in-yaml",
-                    "tab characters indent the YAML front matter; libyaml reads them, but strict YAML "
-                    "parsers (including huggingface_hub's) reject this card", start_line + line))
-        return data
-    # Tab indentation is invalid YAML; libyaml tolerates some of it and PyYAML's pure loader (used by
-    # huggingface_hub) none. A card that does not parse as it is but parses with tabs read as spaces is read
-    # that way, and noted; a card that parses as it is is never rewritten.
-    tab = _LEADING_TABS.search(yaml_text)
-    if tab is not None:
-        repaired = _LEADING_TABS.sub(lambda t: t.group(1).replace("\t", "  "), yaml_text)
-        try:
-            data = load_fast(repaired)
-        except yaml.YAMLError:
-            pass
-        else:
-            line = start_line + 1 + yaml_text.count("\n", 0, tab.start())
-            notes.append(CardNote(
-                "tabs-in-yaml",
-                "tab characters indent the YAML front matter; they were read as spaces, but strict YAML "
-                "parsers (including huggingface_hub's) reject this card", line))
-            return data
-    diag = syntax_diagnostic(error, filename, line_offset=start_line, text=yaml_text)
-    raise InputError(f"{diag.location}: {diag.message}", [diag]) from None
+# --- positions, from the parser's marks ------------------------------------------------------------------
+
+# An anchor or a tag before a scalar (`&a`, `!!str`, `!<tag:...>`): the node's mark starts at them.
+_PROPERTIES = re.compile(r"(?:[&!][^ \t\n]*[ \t\n]+)+")
+
+
+def _load(text: str, block: Block, filename: str, nested: bool,
+          shifts: Mapping[int, tuple[int, int]]) -> tuple[Any, FrontMatter]:
+    walker = _Walker(text, block.open_line, shifts, filename)
+    data, _ = load_with_nodes(text, walker.nested if nested else walker.top)
+    return data, FrontMatter(block.open_line, block.close_line, tuple(walker.keys), walker.marks,
+                             walker.key_marks, tuple(walker.duplicates))
+
+
+class _Walker:
+    """Spans from the composed nodes, before any value is built. In document order every node starts after
+    the one walked before it; a node that starts earlier is an alias of an earlier node: it has no position of
+    its own and is not walked again (aliases cost nothing here). Depth is bounded by the loader."""
+
+    def __init__(self, text: str, open_line: int, shifts: Mapping[int, tuple[int, int]], filename: str) -> None:
+        self.text = text
+        self.offset = open_line + 1  # file line of the YAML's first line (marks count from 0)
+        self.shifts = shifts  # YAML line -> (tabs read as spaces in its indent, width of the repaired indent)
+        self.filename = filename
+        self.keys: list[KeySpan] = []
+        self.marks: dict[JsonPath, tuple[int, int]] = {}
+        self.key_marks: dict[JsonPath, tuple[int, int]] = {}
+        self.duplicates: list[Diagnostic] = []
+
+    def _col(self, line: int, column: int) -> int:
+        """1-based column in the file of a 0-based column of the YAML read (tabs read as spaces undone)."""
+        shift = self.shifts.get(line)
+        if shift is not None:
+            tabs, width = shift
+            column = column - tabs if column >= width else min(column, width - tabs)
+        return column + 1
+
+    def _pos(self, mark: Any) -> tuple[int, int]:
+        return mark.line + self.offset, self._col(mark.line, mark.column)
+
+    def span(self, node: yaml.Node) -> Span | None:
+        """A scalar's text (inside its quotes, after its anchor or tag), or a collection's extent; None for an
+        empty (null) scalar."""
+        start, end = node.start_mark, node.end_mark
+        s, e = start.index, end.index
+        if s >= e:
+            return None
+        end_line, end_col = self._pos(end)
+        if not isinstance(node, yaml.ScalarNode):
+            return Span(*self._pos(start), "", "", end_line, end_col)
+        line, column = start.line, start.column
+        raw = self.text[s:e]
+        if raw[0] in "&!":
+            m = _PROPERTIES.match(raw)
+            if m is not None and m.end() < len(raw):
+                skipped = raw[:m.end()]
+                breaks = skipped.count("\n")
+                column = column + len(skipped) if not breaks else len(skipped) - skipped.rfind("\n") - 1
+                line += breaks
+                raw = raw[m.end():]
+        style = node.style or ""
+        if style in ("'", '"') and raw[0] == style:
+            column += 1
+            closed = len(raw) > 1 and raw[-1] == style
+            raw = raw[1:-1] if closed else raw[1:]
+            end_col -= closed
+        elif style not in ("|", ">"):
+            style = ""
+        return Span(line + self.offset, self._col(line, column), raw, style, end_line, end_col, node.value)
+
+    def _key(self, node: yaml.Node) -> Span:
+        span = self.span(node)
+        if span is None:  # an empty key (`: value`)
+            return Span(*self._pos(node.start_mark), read="")
+        if isinstance(node, yaml.ScalarNode):  # its text as YAML reads it (a quoted key's escapes applied)
+            return Span(span.line, span.col, node.value, span.quote, span.end_line, span.end_col, node.value)
+        return span
+
+    def top(self, root: yaml.Node, _construct: Callable[[yaml.Node], Any]) -> None:
+        """The top-level keys, their scalar values and the scalar items of their sequences."""
+        if not isinstance(root, yaml.MappingNode):
+            return
+        floor = root.start_mark.index
+        for key_node, value_node in root.value:
+            if key_node.start_mark.index < floor:
+                continue  # an alias as a key
+            entry = KeySpan(self._key(key_node))
+            floor = key_node.end_mark.index
+            if value_node.start_mark.index >= floor:  # else an alias: no span of its own
+                floor = max(floor, value_node.end_mark.index)
+                if isinstance(value_node, yaml.ScalarNode):
+                    entry.value = self.span(value_node)
+                    entry.empty = entry.value is None
+                elif isinstance(value_node, yaml.SequenceNode):
+                    entry.is_list = True
+                    item_floor = value_node.start_mark.index
+                    for item in value_node.value:
+                        if item.start_mark.index < item_floor:
+                            continue  # an alias
+                        item_floor = item.end_mark.index
+                        if isinstance(item, yaml.ScalarNode):
+                            span = self.span(item)
+                            if span is not None:
+                                entry.items.append(span)
+            self.keys.append(entry)
+
+    def nested(self, root: yaml.Node, construct: Callable[[yaml.Node], Any]) -> None:
+        """`top`, and where every key and value starts at any depth, by JSON path; repeated keys noted."""
+        self.top(root, construct)
+        self._walk(root, (), construct)
+
+    def _walk(self, node: yaml.Node, path: JsonPath, construct: Callable[[yaml.Node], Any]) -> None:
+        self.marks[path] = self._pos(node.start_mark)
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            floor = node.start_mark.index
+            for key_node, value_node in node.value:
+                if key_node.start_mark.index < floor:
+                    continue
+                floor = key_node.end_mark.index
+                if isinstance(key_node, yaml.ScalarNode):  # a scalar: bounded, safe to build
+                    key = construct(key_node)
+                    if not isinstance(key, str | int | float | bool) and key is not None:
+                        key = str(key)
+                else:  # never str() of a collection: its text as written
+                    key = self.text[key_node.start_mark.index:key_node.end_mark.index]
+                line, col = self._pos(key_node.start_mark)
+                if key in seen:
+                    self.duplicates.append(Diagnostic(
+                        self.filename, line, col, "duplicate-key", f"duplicate key {key!r}",
+                        help="YAML keeps only the last value of a repeated key; remove one of them",
+                        span=len(str(key))))
+                seen.add(key)
+                child = (*path, key if isinstance(key, str | int) else str(key))
+                self.key_marks[child] = (line, col)
+                if value_node.start_mark.index >= floor:  # else an alias
+                    floor = max(floor, value_node.end_mark.index)
+                    self._walk(value_node, child, construct)
+        elif isinstance(node, yaml.SequenceNode):
+            floor = node.start_mark.index
+            for i, item in enumerate(node.value):
+                if item.start_mark.index >= floor:
+                    floor = item.end_mark.index
+                    self._walk(item, (*path, i), construct)
 
 
 def _strict_tab_problem(yaml_text: str) -> int | None:
@@ -211,11 +497,6 @@ def _fix_keys(data: dict[Any, Any], notes: list[CardNote]) -> dict[str, Any]:
     return fields
 
 
-def _key_line(yaml_text: str, key: str, start_line: int) -> int:
-    m = re.search(rf"^{re.escape(key)}[ \t]*:", yaml_text, re.MULTILINE)
-    return start_line + 1 + yaml_text.count("\n", 0, m.start()) if m else 0
-
-
 def _shape(value: Any) -> str:
     if isinstance(value, Mapping):
         return "a mapping"
@@ -224,14 +505,14 @@ def _shape(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def _check_shapes(fields: dict[str, Any], yaml_text: str, start_line: int,
+def _check_shapes(fields: dict[str, Any], line_of: Callable[[str], int],
                   notes: list[CardNote]) -> dict[str, Any]:
     """Drop (and note) values of the Hub's text fields that are not text, and over-long ones; note parent lists
-    longer than `MAX_PARENTS` (the lineage walk follows the first `MAX_PARENTS` and reports the rest)."""
+    longer than `MAX_PARENTS` (the lineage walk follows the first `MAX_PARENTS` and reports the rest).
+    `line_of(key)`: the line of a top-level key in the file (0: unknown)."""
 
     def note(key: str, what: str) -> None:
-        notes.append(CardNote("non-string-value", f"'{key}': {what}; ignored",
-                              _key_line(yaml_text, key, start_line)))
+        notes.append(CardNote("non-string-value", f"'{key}': {what}; ignored", line_of(key)))
 
     for key in STRING_FIELDS:
         value = fields.get(key)
@@ -262,7 +543,7 @@ def _check_shapes(fields: dict[str, Any], yaml_text: str, start_line: int,
             if n > MAX_PARENTS:
                 notes.append(CardNote("too-many-parents",
                                       f"'{key}' lists {n} entries; only the first {MAX_PARENTS} are followed",
-                                      _key_line(yaml_text, key, start_line)))
+                                      line_of(key)))
     return fields
 
 

@@ -6,15 +6,16 @@ bounded in depth, visits each node once (a DAG stays a DAG), and records cycles 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
 from policy.model.catalog import Catalog
 from policy.model.facts import (
+    DISTILLATION,
     GATED,
     OK,
+    TRAINED_ON,
     UNAVAILABLE,
     WEIGHT_RELATIONS,
     DeclaredLicense,
@@ -25,11 +26,7 @@ from policy.model.facts import (
 )
 from policy.model.overlays import ModelOverlay
 from policy.scan.cards import MAX_PARENTS, as_id_list
-
-HUB_RELATIONS = frozenset(WEIGHT_RELATIONS)
-_QUANT_NAME = re.compile(r"(gguf|gptq|awq|exl2|bnb|mlx|[-_.](?:[2-8]bit|int[48]|fp8|nf4|q[2-8](?:_k)?(?:_[msl])?)"
-                         r"(?:$|[-_.]))", re.IGNORECASE)
-_QUANT_FILE = re.compile(r"\.(gguf|ggml)$|(^|/)(quantize_config|quant_config)\.json$", re.IGNORECASE)
+from policy.scan.relations import Relation, relation_to
 
 Key = tuple[str, str]  # (id, kind)
 
@@ -40,24 +37,11 @@ class NodeSource(Protocol):
     def fetch_many(self, keys: Sequence[Key]) -> Mapping[Key, ModelFacts]: ...
 
 
-def infer_relation(node: ModelFacts, n_parents: int) -> tuple[str, bool]:
-    """The relation to a card's base models, as stated or as the Hub infers it (marked inferred)."""
-    raw_stated = node.card.get("base_model_relation")
-    stated = raw_stated.strip().lower() if isinstance(raw_stated, str) else ""  # never str() of card data
-    if stated in HUB_RELATIONS:
-        return stated, False
-    if node.hub_relation in HUB_RELATIONS:
-        return str(node.hub_relation), True  # the Hub's own inference, from its model tree
-    if n_parents > 1:
-        return "merge", True
-    if any(f.rsplit("/", 1)[-1] == "adapter_config.json" for f in node.files):
-        return "adapter", True
-    raw_tags = node.card.get("tags")
-    tags = [t.lower() for t in (raw_tags if isinstance(raw_tags, list) else [raw_tags]) if isinstance(t, str)]
-    if (any(_QUANT_FILE.search(f) for f in node.files) or _QUANT_NAME.search(node.name)
-            or any(t in ("gguf", "gptq", "awq", "mlx", "exl2") for t in tags)):
-        return "quantized", True
-    return "finetune", True
+def infer_relation(node: ModelFacts, n_parents: int) -> Relation:
+    """The relation of a node to its base models, as declared or as the Hub infers it (marked inferred), from
+    the facts the node carries: its card, its files and the relation of the Hub's model tree (policy.scan.relations)."""
+    return relation_to(None, card=node.card, name=node.name, parents=n_parents, files=node.files,
+                       hub_relation=node.hub_relation)
 
 
 def card_edges(node: ModelFacts, is_api: Callable[[str], object]) -> list[Edge]:
@@ -71,15 +55,15 @@ def card_edges(node: ModelFacts, is_api: Callable[[str], object]) -> list[Edge]:
                 if base != node.id:
                     edges.append(Edge(node.id, base, relation, "card", inferred, "model"))
             stated = node.card.get("base_model_relation")
-            if isinstance(stated, str) and stated.strip() and stated.strip().lower() not in HUB_RELATIONS:
+            if isinstance(stated, str) and stated.strip() and stated.strip().lower() not in WEIGHT_RELATIONS:
                 edges = [replace(e, note=f"base_model_relation '{stated}' is not one of the Hub's four; inferred")
                          for e in edges]
         for dataset in as_id_list(node.card.get("datasets")):
-            edges.append(Edge(node.id, dataset, "trained_on", "card", False, "dataset"))
+            edges.append(Edge(node.id, dataset, TRAINED_ON, "card", False, "dataset"))
     if node.kind in ("model", "dataset"):
         for teacher in as_id_list(node.card.get("teacher_model")):
             kind = "api" if is_api(teacher) else "model"
-            edges.append(Edge(node.id, teacher, "distillation", "card", False, kind))
+            edges.append(Edge(node.id, teacher, DISTILLATION, "card", False, kind))
     return edges
 
 

@@ -12,8 +12,8 @@ further 1,000 children of a node; the listings of the next nodes of the frontier
 (`HubOptions.workers`), consumed in breadth-first order so the output never depends on timing.
 
 Relation of a child to the parent it was found under: the Hub's tag `base_model:<relation>:<parent>`, else
-the card's `base_model_relation`, else inferred as the Hub does (several bases: merge; GGUF/GPTQ/AWQ/... tag or
-name: quantized; PEFT/LoRA tag: adapter; else finetune) and marked `inferred`.
+the card's `base_model_relation`, else inferred as the Hub does and marked `inferred`; the one inference of
+`policy.scan.relations`, given what the listing has (the Hub's tags and the card data; no file list).
 
 Card data is hostile: it goes through `policy.cards.check_card_fields` (only the shapes the Hub defines).
 Retries: each page request is retried by the client itself (`http_backoff`: 429 honouring `RateLimit`/
@@ -37,12 +37,10 @@ from policy.model.facts import OK, WEIGHT_RELATIONS, ModelFacts
 from policy.scan.cards import as_id_list, check_card_fields, declared_license
 from policy.scan.hub import HubOptions, _one_line, _prepare_environment, _quiet_client
 from policy.scan.ids import repo_id_problem
+from policy.scan.relations import Relation, relation_to
 
 EXPAND = ["cardData", "sha", "tags", "gated", "downloads", "lastModified"]
 PAGE_SIZE = 1000  # the Hub's page of a listing; pages are pulled from the client one at a time
-_RELATION_ORDER = ("merge", "adapter", "quantized", "finetune")
-_QUANT_MARKERS = ("gguf", "gptq", "awq", "exl2", "bnb", "bitsandbytes", "mlx", "4bit", "8bit")
-_ADAPTER_MARKERS = ("peft", "lora", "adapter")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,15 +73,17 @@ class Descendant:
 
 def listing_facts(d: Descendant) -> ModelFacts:
     """The facts the listing carries for a descendant: its card data as the Hub parsed it (licenses, bases,
-    teachers, datasets), sha, gating and the relation the Hub states. No card body and no file list: a rule
-    that needs them (a `license: other` known only from the LICENSE file) needs the full fetch instead."""
+    teachers, datasets), sha, gating and its relation: the one the Hub's tags state or, when they state none,
+    the one inferred from them (so that the lineage judged for the row has the row's relation; the tags
+    themselves are not kept). No card body and no file list: a rule that needs them (a `license: other` known
+    only from the LICENSE file) needs the full fetch instead."""
     detail = "card metadata from the Hub listing"
     if d.gated:
         detail = f"gated ({d.gated}); {detail}, which the Hub serves without access"
     return ModelFacts(
         id=d.id, kind="model", source="hub", status=OK, status_detail=detail, revision=d.sha,
         last_modified=d.last_modified, license=declared_license(d.card_data, "card"), card=d.card_data,
-        gated=d.gated, hub_relation=None if d.inferred else d.relation)
+        gated=d.gated, hub_relation=d.relation)
 
 
 class ListingError(Exception):
@@ -252,27 +252,13 @@ def iter_hub_index(*, options: HubOptions | None = None,
         pool.close()
 
 
-def relation_of(parent: str, tags: tuple[str, ...], card: Mapping[str, Any], repo_id: str) -> tuple[str, bool]:
-    """(relation, inferred) of `repo_id` to `parent`: Hub tag, else card, else the Hub's inference."""
-    tagset = set(tags)
-    for relation in _RELATION_ORDER:
-        if f"base_model:{relation}:{parent}" in tagset:
-            return relation, False
-    declared = card.get("base_model_relation")
-    if isinstance(declared, str) and declared.strip() in WEIGHT_RELATIONS:
-        return declared.strip(), False
+def relation_of(parent: str, tags: tuple[str, ...], card: Mapping[str, Any], repo_id: str) -> Relation:
+    """(relation, inferred) of `repo_id` to `parent` from what the listing has: the Hub's tags and the card
+    data (policy.scan.relations). Its parents are the card's `base_model` and the Hub's bare
+    `base_model:<id>` tags together."""
     bases = set(as_id_list(card.get("base_model")))
     bases.update(t.split(":", 1)[1] for t in tags if t.startswith("base_model:") and t.count(":") == 1)
-    if len(bases) > 1:
-        return "merge", True
-    lowered = {t.lower() for t in tags}
-    name = repo_id.lower()
-    if any(m in lowered for m in _QUANT_MARKERS) or any(m in name for m in ("gguf", "gptq", "awq", "exl2")):
-        return "quantized", True
-    library = card.get("library_name")
-    if any(m in lowered for m in _ADAPTER_MARKERS) or library == "peft":
-        return "adapter", True
-    return "finetune", True
+    return relation_to(parent, card=card, name=repo_id, parents=len(bases), tags=tags)
 
 
 def _descendant(item: Any, parent: str, depth: int) -> Descendant | None:

@@ -1,0 +1,86 @@
+"""`policycheck check TARGET...`: check models against the rule packs; the verdict decides the exit code."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from policy.cli.common import (
+    VERDICT_EXIT,
+    ColorOpt,
+    EvalsOpt,
+    FailOnOpt,
+    NoCacheOpt,
+    PolicyOpt,
+    RulesOpt,
+    TodayOpt,
+    choices,
+    date,
+    open_output,
+    terminal,
+)
+from policy.errors import EXIT_ERROR, EXIT_INTERNAL, PolicyError, combine_exit_codes
+from policy.render.registry import BOM_FORMATS, RenderOptions, render
+
+ReportFormat = choices("check")
+TEXT_REPORT = ReportFormat("text")
+
+
+def check(
+    targets: Annotated[list[str], typer.Argument(help="Model card files, model folders or Hub ids (org/name).")],
+    format: Annotated[ReportFormat, typer.Option("--format", "-f",  # type: ignore[valid-type]
+                                                 help="Output format.")] = TEXT_REPORT,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the output to this file "
+                                                "instead of standard output.")] = None,
+    templates: Annotated[list[Path] | None, typer.Option("--templates", help="Folder of templates that "
+                                                         "override the shipped ones (repeatable).")] = None,
+    color: ColorOpt = None,
+    concise: Annotated[bool, typer.Option("--concise", help="Text: one line per target (verdict, id, the "
+                                          "decisive finding), then the summary.")] = False,
+    policy: PolicyOpt = None,
+    rules: RulesOpt = None,
+    cards: Annotated[list[Path] | None, typer.Option("--cards", help="Folder of local cards (org__name.md or "
+                                                      "org/name/README.md) to resolve ancestors offline.")] = None,
+    fail_on: FailOnOpt = None,
+    today: TodayOpt = None,
+    offline: Annotated[bool, typer.Option("--offline", help="Use only local cards, the Hub cache and "
+                                          "curations; send no request (also HF_HUB_OFFLINE=1).")] = False,
+    evals: EvalsOpt = None,
+    revision: Annotated[str | None, typer.Option("--revision", help="Pin Hub targets to this branch, tag or "
+                                                 "commit.")] = None,
+    no_cache: NoCacheOpt = False,
+    hub_deadline: Annotated[float | None, typer.Option("--hub-deadline", min=0.0, metavar="SECONDS",
+                                                       help="Stop a target's Hub work after this long; "
+                                                            "what is missing then is a review finding "
+                                                            "(default: POLICYCHECK_HUB_DEADLINE or 60).")] = None,
+) -> None:
+    """Check models against the rule packs; the verdict decides the exit code."""
+    from policy.model.report import TargetError
+    from policy.pipeline.check import CheckOptions, iter_check
+
+    day = date(today)
+    options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
+                           fail_on=fail_on.value if fail_on else None, today=day, use_cache=not no_cache,
+                           offline=offline, revision=revision, hub_deadline=hub_deadline, evals=evals,
+                           weight_hashes=format.value in BOM_FORMATS)
+    codes: set[int] = set()  # results are written as they arrive and not kept: a batch's memory stays flat
+
+    def counted() -> Iterator[object]:
+        for r in iter_check(targets, options):
+            codes.add(EXIT_INTERNAL if isinstance(r, TargetError) and r.internal else
+                      EXIT_ERROR if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict])
+            yield r
+
+    for folder in templates or ():
+        if not folder.is_dir():
+            raise PolicyError(f"--templates {folder}: no such folder")
+    use_color, width = terminal(output, color)
+    render_options = RenderOptions(templates=tuple(templates or ()), color=use_color, width=width, concise=concise,
+                                   day=day, on_unwritable=lambda _r: codes.add(EXIT_INTERNAL))
+    with open_output(output) as write:
+        for chunk in render("check", format.value, counted(), render_options):
+            write(chunk)
+    raise typer.Exit(combine_exit_codes(sorted(codes)))

@@ -1,0 +1,267 @@
+"""A session: what one run shares (the rule bundle, the policy files met, the sources of facts) and the check
+of one target end to end: scan it, walk its lineage, gather the evidence, evaluate.
+
+Facts come from local cards first (a card file or folder given as target, `--cards DIR`), then from the Hub
+(through huggingface_hub; only imported when something has to be fetched), then curations and the policy
+file fill in what is still missing. One bad target never aborts a batch: it becomes a `TargetError`.
+Every use case (`check`, `tree`, `lint`, `annex`, `aiact`, `claims`) opens one `Session` and uses only what it
+shows: `bundle`, `policy_for`, `hub`, `start_target`, `subject`, `check`, `check_all`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from policy.diagnostics import format_diagnostic
+from policy.engine.evaluation import evaluate
+from policy.engine.loader import Bundle, load_bundle, load_policy
+from policy.errors import InputError, PolicyError, UsageError
+from policy.evidence.claims import Independent, parse_independent
+from policy.evidence.collect import benchmarks, family_of, reference_fingerprints, subject_evidence
+from policy.evidence.fingerprints import (
+    config_evidence,
+    fingerprint_evidence,
+    gguf_evidence,
+    header_base_ids,
+    is_fingerprinted,
+    is_weight_file,
+    tokenizer_evidence,
+)
+from policy.model.catalog import Catalog
+from policy.model.evidence import Evidence
+from policy.model.facts import INVALID, MISSING, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
+from policy.model.policyfile import Policy, find_policy
+from policy.model.report import Report, TargetError, WeightFile
+from policy.scan.ids import repo_id_problem
+from policy.scan.lineage import build_lineage
+from policy.scan.local import LocalSource, read_target
+
+if TYPE_CHECKING:
+    from policy.scan.hub import HubSource
+
+Key = tuple[str, str]
+
+
+@dataclass
+class CheckOptions:
+    policy_file: Path | None = None
+    rules: Sequence[Path] = ()
+    cards: Sequence[Path] = ()
+    fail_on: str | None = None
+    today: dt.date = field(default_factory=dt.date.today)
+    use_cache: bool = True
+    offline: bool = False
+    revision: str | None = None  # pins the subject(s) given as Hub ids
+    hub_deadline: float | None = None  # seconds for each target's Hub work (default POLICYCHECK_HUB_DEADLINE)
+    prefetch: bool = True  # fetch a node's declared parents as soon as it arrives (off for the tree audit,
+    # whose in-tree parents come from the listing)
+    evals: Path | None = None  # independent evaluation values (CSV or JSON) to judge claims against
+    weight_hashes: bool = False  # read the sha256 of a Hub subject's weight files (one listing; the BOM formats)
+
+
+class Sources:
+    """Local cards first, then the Hub; the Hub client is created on first need."""
+
+    def __init__(self, cards: Sequence[Path], offline: bool, catalog: Catalog,
+                 hub_deadline: float | None = None, prefetch: bool = True) -> None:
+        self.local = LocalSource(cards)
+        self.offline = offline
+        self.hub_deadline = hub_deadline
+        self.prefetch = prefetch
+        self.catalog = catalog
+        self._hub: HubSource | None = None
+
+    @property
+    def hub(self) -> HubSource:
+        if self._hub is None:
+            from policy.scan.hub import HubOptions, HubSource
+
+            options = HubOptions.from_env(offline=self.offline)
+            if self.hub_deadline is not None:
+                options = replace(options, run_deadline=self.hub_deadline)
+            if not self.prefetch:
+                options = replace(options, prefetch_depth=0)
+            self._hub = HubSource(options, self.catalog.api_terms, self.catalog.needs_text)
+        return self._hub
+
+    def fetch_many(self, keys: Sequence[Key]) -> Mapping[Key, ModelFacts]:
+        found = {k: self.local.fetch_one(*k) for k in keys} if self.local.card_dirs else {}
+        rest = [k for k in keys if k not in found or found[k].status == UNAVAILABLE]
+        if rest:
+            found.update(self.hub.fetch_many(rest))
+        return found
+
+    def subject(self, repo_id: str, revision: str | None) -> ModelFacts:
+        if revision is None and self.local.card_dirs:
+            local = self.local.fetch_one(repo_id, "model")
+            if local.status != UNAVAILABLE:
+                return local
+        return self.hub.fetch_one(repo_id, "model", revision)
+
+    def start_target(self) -> None:
+        """Each target's Hub work has a deadline of its own (POLICYCHECK_HUB_DEADLINE)."""
+        if self._hub is not None:
+            self._hub.start_target()
+
+    def close(self) -> None:
+        if self._hub is not None:
+            self._hub.close()
+
+
+@dataclass
+class Session:
+    """Holds what a batch shares (rules, policies, sources) and checks targets one by one. A context manager:
+    leaving it closes the Hub client."""
+
+    options: CheckOptions
+    bundle: Bundle = field(init=False)
+    _policies: dict[str | None, Policy] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        for folder in self.options.cards:
+            if not Path(folder).is_dir():
+                raise UsageError(f"--cards {folder}: no such folder" if not Path(folder).exists()
+                                 else f"--cards {folder}: not a folder")
+        self.bundle = load_bundle(self.options.rules, use_cache=self.options.use_cache)
+        self.independent = load_independent(self.options.evals) if self.options.evals else []
+        self.fingerprints = reference_fingerprints(self.options.rules)
+        self.sources = Sources(self.options.cards, self.options.offline, self.bundle.catalog,
+                               self.options.hub_deadline, self.options.prefetch)
+
+    def policy_for(self, target: str) -> Policy:
+        path = self.options.policy_file
+        if path is None:
+            start = Path(target) if Path(target).exists() else Path.cwd()
+            path = find_policy(start.resolve())
+        key = str(path) if path else None
+        if key not in self._policies:
+            policy = load_policy(path, self.bundle.catalog, self.bundle.packs,
+                                 use_cache=self.options.use_cache) if path else Policy()
+            if self.options.fail_on:
+                policy = replace(policy, fail_on=self.options.fail_on)
+            self._policies[key] = policy
+        return self._policies[key]
+
+    def subject(self, target: str) -> ModelFacts:
+        if Path(target).exists():
+            return read_target(target)
+        if target.lower().endswith((".md", ".markdown", ".yaml", ".yml")) or target.startswith((".", "/", "~")):
+            raise InputError(f"{target}: no such file or folder")
+        problem = repo_id_problem(target)
+        if problem:
+            raise InputError(f"{target}: not a file, a folder or a valid Hub repo id (org/name): {problem}")
+        facts = self.sources.subject(target, self.options.revision)
+        if facts.status == MISSING and target not in self.bundle.curations:
+            raise InputError(f"{target}: {facts.status_detail}")
+        if facts.status == INVALID:
+            raise InputError(f"{target}: {facts.status_detail}")
+        return facts
+
+    def check(self, target: str) -> Report | TargetError:
+        self.sources.start_target()
+        try:
+            policy = self.policy_for(target)
+            subject = self.subject(target)
+            lineage = build_lineage(subject, self.sources, self.bundle.catalog,
+                                    (self.bundle.curations, policy.models), policy.max_depth)
+            known = list(lineage.edges)  # a model anywhere in the walked lineage is declared (a base's teacher)
+            evidence = subject_evidence(lineage.root, self.independent,
+                                        require_independent="independent_evaluation" in policy.requirements,
+                                        known=known)
+            if subject.source == "hub":
+                evidence += self._gguf_evidence(subject, known)
+                weights = [(e.parent, lineage.nodes[e.parent].config) for e in known if e.child == subject.id
+                           and e.relation in ("finetune", "adapter", "merge") and e.parent in lineage.nodes]
+                evidence += config_evidence(subject.id, subject.config, weights)
+            hashes: dict[str, str] = {}
+            if (len(self.fingerprints) or self.options.weight_hashes) and subject.source == "hub":
+                hashes = self.sources.hub.file_hashes(subject.id, subject.revision, is_fingerprinted)
+            if len(self.fingerprints) and subject.source == "hub":
+                evidence += fingerprint_evidence(subject.id, subject.license.display() if subject.license.present
+                                                 else "", [e.parent for e in known], hashes, self.fingerprints)
+                bases = [e.parent for e in known if e.child == subject.id and e.relation in WEIGHT_RELATIONS]
+                families = {b: f for b in bases if (f := family_of(b, self.fingerprints))}
+                evidence += tokenizer_evidence(subject.id, hashes, families, self.fingerprints)
+            return evaluate(lineage, self.bundle.packs, self.bundle.catalog, policy, self.options.today, evidence,
+                            catalog_digest=self.bundle.catalog_digest, scanned=subject,
+                            weights=weight_files(hashes) if self.options.weight_hashes else None)
+        except InputError as exc:
+            return TargetError(target, exc.message, tuple(d.to_dict() for d in exc.diagnostics),
+                               tuple(format_diagnostic(d) for d in exc.diagnostics))
+        except PolicyError:
+            raise  # configuration errors stop the run: every target would be judged by a broken policy
+        except Exception as exc:  # a bug: report it for this target (exit 4) and go on with the batch
+            import traceback
+
+            return TargetError(target, f"internal error while checking {target}: {type(exc).__name__}: {exc} "
+                               "(please report it)", frames=(traceback.format_exc(),), internal=True)
+
+    def _gguf_evidence(self, subject: ModelFacts, known: Sequence[Edge]) -> list[Evidence]:
+        """A GGUF file's own license and base model (its header, read by range) against the card."""
+        ggufs = sorted(f for f in subject.files if f.lower().endswith(".gguf"))
+        if not ggufs or not subject.revision or self.options.offline:
+            return []
+        from policy.scan.headers import HeaderError, read_gguf_header
+
+        try:
+            header = read_gguf_header(subject.id, ggufs[0], subject.revision, self.sources.hub.options)
+        except HeaderError:
+            return []  # not readable: no evidence either way (the license verdict does not rest on it)
+        return gguf_evidence(subject.id, ggufs[0], header.license, header_base_ids(header.base_models),
+                             list(subject.license.values), [e.parent for e in known], self.bundle.catalog.lookup)
+
+    @property
+    def catalog(self) -> Catalog:
+        return self.bundle.catalog
+
+    @property
+    def hub(self) -> HubSource:
+        """The Hub source of this session (its client is made on first use)."""
+        return self.sources.hub
+
+    def start_target(self) -> None:
+        """Start the Hub deadline of the next target (or batch of work)."""
+        self.sources.start_target()
+
+    def check_all(self, targets: Sequence[str]) -> Iterator[Report | TargetError]:
+        """Check targets one by one, yielding each result as soon as it is done (a batch's memory stays flat)."""
+        for target in targets:
+            yield self.check(target)
+
+    def close(self) -> None:
+        self.sources.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load_independent(path: Path) -> list[Independent]:
+    """The independent evaluation values of `--evals FILE` (a pinned export, never fetched); exit 2 when the
+    file cannot be read or a row is malformed (`file:row`)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--evals {path}: cannot read ({getattr(exc, 'strerror', None) or exc})") from None
+    try:
+        return parse_independent(text, str(path), benchmarks())
+    except InputError as exc:
+        raise UsageError(f"--evals {exc.message}") from None
+
+
+MAX_WEIGHT_FILES = 200
+
+
+def weight_files(hashes: Mapping[str, str]) -> tuple[WeightFile, ...]:
+    """The subject's weight files with the sha256 the Hub lists for them (LFS files only: a git blob id is not
+    a digest of the file), sorted by path, at most MAX_WEIGHT_FILES."""
+    return tuple(WeightFile(path, sha) for path, sha in sorted(hashes.items())
+                 if is_weight_file(path) and re.fullmatch(r"[0-9a-f]{64}", sha))[:MAX_WEIGHT_FILES]
+

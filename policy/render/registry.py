@@ -1,0 +1,130 @@
+"""The one renderer contract and the registry of every output format.
+
+A renderer is a pure function `(data, options) -> str | bytes | Iterable[str | bytes]`: it turns finished data
+into the output and does nothing else (no I/O, no policy). What `data` is depends on the command whose output it
+writes:
+
+    check    an iterable of `Report | TargetError`, one per target, in order (streaming formats write each
+             as it arrives; document formats read them all and write one document for the batch)
+    tree     a `TreeOutput`: the audit's summary and a query for its rows (policy/render/tree.py)
+    lint     an iterable of `FileLint`, one per card (policy/lint/checks.py)
+    claims   the `policycheck/claims/v1` mapping of one model
+    aiact    the list of AI Act packs (policy/documents/aiact.py)
+    annex    an `AnnexInput`: the reports, the parameters and the catalog's license names
+
+The registry below is the only list of formats: the command line builds its `--format` choices from it, and
+`render()` is the only way a command reaches a renderer, so a new format is one row here and one module.
+Modules are imported when their format is used, so that a command pays only for the format it writes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+Chunk = str | bytes
+
+
+@dataclass(frozen=True)
+class RenderOptions:
+    templates: tuple[Path, ...] = ()  # user template folders, searched before the shipped templates/
+    color: bool = False
+    width: int = 80
+    concise: bool = False  # text: one line per target
+    day: dt.date | None = None  # the run's date, for documents of a batch in which no target could be read
+    fmt: str = ""  # the format being written, for a module that writes several (spdx-json and spdx-tv)
+    # Told about a result the format could not write (a bug: that target's exit code becomes 4).
+    on_unwritable: Callable[[Any], None] | None = None
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # as given to --format
+    entry: str  # "module:function" implementing the contract
+    streams: bool = False  # written result by result, in flat memory, as the results arrive
+    binary: bool = False  # bytes (written to a file: --output)
+
+    def renderer(self) -> Callable[[Any, RenderOptions], Any]:
+        module, _, function = self.entry.partition(":")
+        return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+
+
+def _table(*formats: Format) -> dict[str, Format]:
+    return {f.name: f for f in formats}
+
+
+REGISTRY: dict[str, dict[str, Format]] = {
+    "check": _table(
+        Format("text", "policy.render.text:render", streams=True),
+        Format("json", "policy.render.json:render", streams=True),
+        Format("markdown", "policy.render.markdown:render"),
+        Format("html", "policy.render.html:render"),
+        Format("sarif", "policy.render.sarif:render"),
+        Format("junit", "policy.render.junit:render"),
+        Format("spdx-json", "policy.render.spdx:render"),
+        Format("spdx-tv", "policy.render.spdx:render"),
+        Format("cyclonedx", "policy.render.cyclonedx:render"),
+        Format("cyclonedx-1.7", "policy.render.cyclonedx:render"),
+        Format("spdx3", "policy.render.spdx3:render"),
+    ),
+    "tree": _table(
+        Format("text", "policy.render.tree:render_text", streams=True),
+        Format("json", "policy.render.tree:render_json", streams=True),
+        Format("csv", "policy.render.tree:render_csv", streams=True),
+        Format("markdown", "policy.render.tree:render_markdown", streams=True),
+        Format("html", "policy.render.tree_html:render", streams=True),
+        Format("sarif", "policy.render.tree:render_sarif", streams=True),
+    ),
+    "lint": _table(
+        Format("text", "policy.lint.output:render_text", streams=True),
+        Format("json", "policy.lint.output:render_json"),
+        Format("sarif", "policy.lint.output:render_sarif"),
+    ),
+    "claims": _table(
+        Format("text", "policy.render.claims:render"),
+        Format("json", "policy.render.claims:render_json"),
+    ),
+    "aiact": _table(
+        Format("markdown", "policy.documents.aiact_output:render"),
+        Format("html", "policy.documents.aiact_output:render"),
+        Format("json", "policy.documents.aiact_output:render"),
+    ),
+    "annex": _table(
+        Format("markdown", "policy.documents.annex_output:render"),
+        Format("docx", "policy.documents.annex_output:render", binary=True),
+    ),
+}
+
+# The formats of `check` that list a Hub subject's weight files with their hashes (one more listing request).
+BOM_FORMATS = frozenset({"cyclonedx", "cyclonedx-1.7", "spdx3"})
+
+
+def formats(command: str) -> tuple[str, ...]:
+    """The --format choices of `command`, in the order they are documented (the first is the default)."""
+    return tuple(REGISTRY[command])
+
+
+def render(command: str, fmt: str, data: Any, options: RenderOptions | None = None) -> Iterator[Chunk]:
+    """The output of `command` in `fmt`, as chunks to write in order."""
+    spec = REGISTRY[command].get(fmt)
+    if spec is None:
+        raise ValueError(f"unknown {command} output format {fmt!r} (one of {', '.join(formats(command))})")
+    if not spec.streams and isinstance(data, Iterator):
+        data = list(data)  # a document covers the whole batch
+    out = spec.renderer()(data, replace(options or RenderOptions(), fmt=fmt))
+    if isinstance(out, str | bytes):
+        yield out
+    else:
+        yield from out
+
+
+def render_to_string(command: str, fmt: str, data: Any, options: RenderOptions | None = None) -> str:
+    """The whole output as one string (for tests and small outputs; a binary format is refused)."""
+    parts = list(render(command, fmt, data, options))
+    if any(isinstance(p, bytes) for p in parts):
+        raise ValueError(f"{command} --format {fmt} writes bytes")
+    return "".join(parts)  # type: ignore[arg-type]
