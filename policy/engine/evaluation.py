@@ -50,7 +50,6 @@ PROFILE_RANK = {"full": 0, "identity": 1}
 _SPDX_TOKEN = re.compile(r"[^\s()]+")
 
 
-
 class _CatalogFacts:
     """What licenses and clauses mean in catalog terms (name, categories, SPDX form, citation, ...) depends on
     the catalog alone, and the same few licenses recur across models: worked out once per catalog, license and
@@ -63,6 +62,17 @@ class _CatalogFacts:
         self.clauses: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
         # the catalog's own clauses (a policy file's clauses are made afresh for each evaluation)
         self.catalog_clauses = frozenset(id(c) for e in catalog.entries.values() for c in e.clauses)
+        self.entries = catalog.entries  # (never the catalog itself: it is this cache's weak key)
+        self._license_info: dict[str, LicenseInfo | None] = {}
+
+    def license_info(self, license_id: str) -> LicenseInfo | None:
+        """The report's catalog facts of a license: an immutable value, so every report may hold the same one."""
+        info = self._license_info.get(license_id, MISSING)
+        if info is MISSING:
+            e = self.entries.get(license_id)
+            info = self._license_info[license_id] = (
+                LicenseInfo(e.spdx, e.name, e.url, tuple(sorted(e.categories))) if e is not None else None)
+        return info
 
 
 _CATALOG_FACTS: weakref.WeakKeyDictionary[Catalog, _CatalogFacts] = weakref.WeakKeyDictionary()
@@ -110,6 +120,7 @@ class _Facts:
         if shared is None:
             shared = _CATALOG_FACTS[catalog] = _CatalogFacts(catalog)
         self._shared = shared
+        self.license_info = shared.license_info
         self._clause_ctx: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
         self._reach_cache: dict[frozenset[str], frozenset[tuple[str, str]]] = {}
         self._language_model: dict[str, bool | None] = {}
@@ -366,9 +377,10 @@ class _Plan:
     value, built once per evaluation.
     """
 
-    __slots__ = ("rules", "rules_for", "slots")
+    __slots__ = ("pack_refs", "rules", "rules_for", "slots")
 
     def __init__(self, packs: Sequence[Pack]) -> None:
+        self.pack_refs = tuple(PackRef(p.id, p.version, p.sha256) for p in packs)  # immutable: shared by reports
         self.rules_for: dict[str, list[Rule]] = {}  # for_each -> rules, in pack order
         for pack in packs:
             for rule in pack.rules:
@@ -553,7 +565,7 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         lineage=tuple(_lineage_entries(facts, ancestors)),
         findings=tuple(findings),
         obligations=tuple(obligations),
-        packs=tuple(PackRef(p.id, p.version, p.sha256) for p in packs),
+        packs=plan.pack_refs,
         evaluated=tuple(_evaluated(n, read) for n in lineage.nodes.values()),
         date=today.isoformat(),
         policy=PolicySummary(file=policy.file, use=dict(policy.use), use_declared=policy.use_declared,
@@ -564,9 +576,8 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         catalog_digest=catalog_digest,
         notices=read.notices() if read is not None else (),
         evidence=tuple(evidence),
-        licenses={lid: LicenseInfo(e.spdx, e.name, e.url, tuple(sorted(e.categories)))
-                  for lic in facts.licenses.values() for lid in lic.ids
-                  if (e := catalog.entries.get(lid)) is not None},
+        licenses={lid: info for lic in facts.licenses.values() for lid in lic.ids
+                  if (info := facts.license_info(lid)) is not None},
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy.diagnostics import Diagnostic
-from policy.engine.conditions import All, Compiler, Condition, ConditionError, Leaf
+from policy.engine.conditions import All, Any_, Compiler, Condition, ConditionError, Leaf, Not
 from policy.model.facts import Citation
 from policy.yamlload import MarkedYaml
 
@@ -85,6 +85,8 @@ def _applies(when: Condition | None, require: Condition | None) -> Any:
     if when is None and require is None:
         return lambda ctx: True
     if require is None:
+        if type(when) in (All, Any_, Not):  # their tests return True or False already
+            return when.test
         when_test = when.test
         return lambda ctx: bool(when_test(ctx))
     require_test = require.test
