@@ -108,6 +108,6 @@ def test_plain_templates_do_not_import_the_template_engine() -> None:
     program = messages._compile("{{ model.id }} ({{ ancestor.via | via }}){% if a.b %} {{ a.b }}{% endif %}")
     assert program is not None
     out: list[str] = []
-    program({"model": {"id": "m"}, "ancestor": {"via": []}, "a": {"b": "x"}}, out)
+    messages._run(program, {"model": {"id": "m"}, "ancestor": {"via": []}, "a": {"b": "x"}}, out)
     assert "".join(out) == "m ((direct)) x"
     assert messages._compile("{{ model.id | upper }}") is None

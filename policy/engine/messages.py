@@ -38,7 +38,9 @@ def _via(via: Any) -> str:
     return " > ".join(via or ()) or "(direct)"
 
 
-Program = Callable[[Mapping[str, Any], list[str]], None]
+# A program is a tuple of steps: a text, a value to print (a function of the context), or an `if` as
+# (test, program when true, program when false).
+Program = tuple[Any, ...]
 
 
 def render(source: str, context: Mapping[str, Any]) -> str:
@@ -47,7 +49,7 @@ def render(source: str, context: Mapping[str, Any]) -> str:
     if program is not None:
         out: list[str] = []
         try:
-            program(context, out)
+            _run(program, context, out)
         except Exception:  # _NotPlain, or a value whose str() fails: Jinja does what it does with it
             pass
         else:
@@ -55,6 +57,17 @@ def render(source: str, context: Mapping[str, Any]) -> str:
     from policy.templating import render as render_template  # (and markupsafe) only when a template needs it
 
     return render_template(source, context)
+
+
+def _run(program: Program, ctx: Mapping[str, Any], out: list[str]) -> None:
+    for step in program:
+        if type(step) is str:
+            out.append(step)
+        elif type(step) is tuple:
+            test, then, otherwise = step
+            _run(then if test(ctx) else otherwise, ctx, out)
+        else:
+            out.append(str(step(ctx)))
 
 
 @lru_cache(maxsize=1024)
@@ -69,21 +82,21 @@ def _compile(source: str) -> Program | None:
 
 def _block(source: str, pos: int, stops: tuple[str, ...]) -> tuple[Program, tuple[str, int] | None]:
     """Parts from `pos` up to a `{% stop %}` tag (returned with the position after it) or the end."""
-    steps: list[Program] = []
+    steps: list[Any] = []
     while True:
         m = _PART.search(source, pos)
         text = source[pos:m.start() if m else len(source)]
         if "{{" in text or "{%" in text or "{#" in text:
             raise _NotPlain  # a tag that is not closed: a syntax error for Jinja
         if text:
-            steps.append(lambda ctx, out, text=text: out.append(text))
+            steps.append(text)
         if m is None:
             if stops:
                 raise _NotPlain  # an unclosed block
-            return _sequence(steps), None
+            return tuple(steps), None
         pos = m.end()
         if m.group(1) is not None:
-            steps.append(_output(_expression(m.group(1))))
+            steps.append(_expression(m.group(1)))
             continue
         if m.group(2) is None:
             raise _NotPlain  # a comment
@@ -91,35 +104,18 @@ def _block(source: str, pos: int, stops: tuple[str, ...]) -> tuple[Program, tupl
         if not words or m.group(2)[:1] in "-+" or m.group(2)[-1:] in "-+":
             raise _NotPlain  # whitespace control, or an empty tag
         if words[0] in stops and len(words) == 1:
-            return _sequence(steps), (words[0], pos)
+            return tuple(steps), (words[0], pos)
         if words[0] != "if":
             raise _NotPlain
         test = _expression(m.group(2).strip()[2:], condition=True)
         then, end = _block(source, pos, ("else", "endif"))
-        otherwise: Program = _sequence([])
+        otherwise: Program = ()
         if end is not None and end[0] == "else":
             otherwise, end = _block(source, end[1], ("endif",))
         if end is None:
             raise _NotPlain
-        steps.append(_choice(test, then, otherwise))
+        steps.append((test, then, otherwise))
         pos = end[1]
-
-
-def _sequence(steps: list[Program]) -> Program:
-    def run(ctx: Mapping[str, Any], out: list[str]) -> None:
-        for step in steps:
-            step(ctx, out)
-    return run
-
-
-def _output(value: Callable[[Mapping[str, Any]], Any]) -> Program:
-    return lambda ctx, out: out.append(str(value(ctx)))
-
-
-def _choice(test: Callable[[Mapping[str, Any]], Any], then: Program, otherwise: Program) -> Program:
-    def run(ctx: Mapping[str, Any], out: list[str]) -> None:
-        (then if test(ctx) else otherwise)(ctx, out)
-    return run
 
 
 def _expression(text: str, condition: bool = False) -> Callable[[Mapping[str, Any]], Any]:
@@ -207,11 +203,24 @@ def _lookup(parts: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
     if any(p in _DICT_ATTRIBUTES for p in parts[1:]):
         raise _NotPlain
 
+    first, rest = parts[0], parts[1:]
+    if len(rest) == 1:  # the usual `model.id`, unrolled
+        (second,) = rest
+
+        def get2(ctx: Mapping[str, Any]) -> Any:
+            if type(ctx) is not dict or first not in ctx:
+                raise _NotPlain
+            value = ctx[first]
+            if type(value) is not dict or second not in value:
+                raise _NotPlain
+            return value[second]
+        return get2
+
     def get(ctx: Mapping[str, Any]) -> Any:
-        if type(ctx) is not dict or parts[0] not in ctx:
+        if type(ctx) is not dict or first not in ctx:
             raise _NotPlain
-        value = ctx[parts[0]]
-        for part in parts[1:]:
+        value = ctx[first]
+        for part in rest:
             if type(value) is not dict or part not in value:
                 raise _NotPlain
             value = value[part]
