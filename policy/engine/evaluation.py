@@ -371,13 +371,17 @@ def _elected_text(lic: ResolvedLicense, choice: frozenset[str] | None) -> str:
 class _Plan:
     """What evaluating a sequence of packs needs of their rules, worked out once per sequence of packs.
 
-    `rules`: (rule, applies, guard slot, guard getter, accepted values, the one accepted value) in pack order,
-    waivers (evaluated after the waivers are applied) left out. Rules whose first test is the same path of the
-    same bindings (`clause.type` of ancestor-clauses) share a guard slot: an index of those bindings by that
-    value, built once per evaluation.
+    `groups`: (for_each, rules) in the order they are evaluated, each rule as (position in pack order, rule,
+    applies, guard slot, guard getter, accepted values, the one accepted value); waivers (evaluated after the
+    waivers are applied) left out. The rules of one for_each share its bindings and are evaluated together, so
+    that a for_each without bindings (no evidence, no lineage problem) is passed over at once; their findings are
+    put back in pack order. (When two rules share an id, whose findings are deduplicated across them, the groups
+    are the runs of one for_each in pack order instead, so the first finding kept is still the first in pack
+    order.) Rules whose first test is the same path of the same bindings (`clause.type` of ancestor-clauses)
+    share a guard slot: an index of those bindings by that value, built once per evaluation.
     """
 
-    __slots__ = ("pack_refs", "rules", "rules_for", "slots")
+    __slots__ = ("groups", "pack_refs", "rules_for", "slots")
 
     def __init__(self, packs: Sequence[Pack]) -> None:
         self.pack_refs = tuple(PackRef(p.id, p.version, p.sha256) for p in packs)  # immutable: shared by reports
@@ -386,20 +390,27 @@ class _Plan:
             for rule in pack.rules:
                 self.rules_for.setdefault(rule.for_each, []).append(rule)
         slots: dict[tuple[str, tuple[str, ...]], int] = {}
-        rules: list[tuple[Rule, Any, int, Any, frozenset[str], str | None]] = []
-        for pack in packs:
-            for rule in pack.rules:
-                if rule.for_each == "waivers":
-                    continue
-                guard = rule.guard
-                if guard is None:
-                    rules.append((rule, rule.applies, -1, None, frozenset(), None))
-                    continue
-                parts, accepted = guard
-                slot = slots.setdefault((rule.for_each, parts), len(slots))
-                single = next(iter(accepted)) if len(accepted) == 1 else None
-                rules.append((rule, rule.applies, slot, path_getter(parts), accepted, single))
-        self.rules = tuple(rules)
+        rules: list[tuple[int, Rule, Any, int, Any, frozenset[str], str | None]] = []
+        for rule in (r for pack in packs for r in pack.rules if r.for_each != "waivers"):
+            guard = rule.guard
+            if guard is None:
+                rules.append((len(rules), rule, rule.applies, -1, None, frozenset(), None))
+                continue
+            parts, accepted = guard
+            slot = slots.setdefault((rule.for_each, parts), len(slots))
+            single = next(iter(accepted)) if len(accepted) == 1 else None
+            rules.append((len(rules), rule, rule.applies, slot, path_getter(parts), accepted, single))
+        unique_ids = len({r[1].id for r in rules}) == len(rules)
+        groups: list[tuple[str, list[Any]]] = []
+        for entry in rules:
+            for_each = entry[1].for_each
+            same = next((g for g in groups if g[0] == for_each), None) if unique_ids else \
+                (groups[-1] if groups and groups[-1][0] == for_each else None)
+            if same is None:
+                groups.append((for_each, [entry]))
+            else:
+                same[1].append(entry)
+        self.groups = tuple((for_each, tuple(entries)) for for_each, entries in groups)
         self.slots = len(slots)
 
 
@@ -429,6 +440,10 @@ class _GuardIndex:
 
 
 _PLANS: dict[tuple[int, ...], tuple[tuple[Pack, ...], _Plan]] = {}
+
+
+def _position(item: tuple[int, Finding]) -> int:
+    return item[0]
 
 
 def _plan(packs: Sequence[Pack]) -> _Plan:
@@ -518,38 +533,44 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
     if elections or own_choice is not None:  # else the facts above stand as they are
         _set_weight_facts(model, facts, weight_bindings, elections, own_choice)
 
-    findings: list[Finding] = []
+    found: list[tuple[int, Finding]] = []  # (the rule's position in pack order, finding)
     # One finding per (rule, ancestor, clause): an ancestor reached on two channels is reported once; findings
     # about no ancestor (lineage problems) stay distinct by their message. The first made is kept.
     seen: set[tuple[str | None, ...]] = set()
     bindings: dict[str, list[tuple[dict[str, Any], Clause | None, Binding | None]]] = {}
     indexes: list[_GuardIndex | None] = [None] * plan.slots
-    for rule, applies, slot, get, accepted, single in plan.rules:
-        group = bindings.get(rule.for_each)
+    for for_each, entries in plan.groups:
+        group = bindings.get(for_each)
         if group is None:  # built once per evaluation, shared by the rules that need it
-            group = bindings[rule.for_each] = list(_contexts(rule.for_each, base, own_clauses, ancestors, lineage,
-                                                             facts, evidence))
-        if slot >= 0 and group:  # pass over bindings whose value rules the rule out (other clause types)
-            index = indexes[slot]
-            if index is None:
-                index = indexes[slot] = _GuardIndex(group, get)
-            group = index.candidates(accepted, single)
-        for ctx, clause, binding in group:
-            if not applies(ctx):
-                continue
-            if binding is not None:  # one finding per (rule, ancestor, clause): a duplicate is never rendered
-                key: tuple[str | None, ...] = (rule.id, binding.node.id, clause.type if clause else None,
-                                               clause.license_id if clause else None, None)
-                if key in seen:
+            group = bindings[for_each] = list(_contexts(for_each, base, own_clauses, ancestors, lineage, facts,
+                                                        evidence))
+        if not group:
+            continue
+        for pos, rule, applies, slot, get, accepted, single in entries:
+            candidates = group
+            if slot >= 0:  # pass over bindings whose value rules the rule out (other clause types)
+                index = indexes[slot]
+                if index is None:
+                    index = indexes[slot] = _GuardIndex(group, get)
+                candidates = index.candidates(accepted, single)
+            for ctx, clause, binding in candidates:
+                if not applies(ctx):
                     continue
-                seen.add(key)
-                findings.append(_finding(rule, ctx, clause, binding, subject.id))
-            else:
-                f = _finding(rule, ctx, clause, binding, subject.id)
-                key = (f.rule, None, f.clause, f.license, f.message)
-                if key not in seen:
+                if binding is not None:  # one finding per (rule, ancestor, clause): a duplicate is never rendered
+                    key: tuple[str | None, ...] = (rule.id, binding.node.id, clause.type if clause else None,
+                                                   clause.license_id if clause else None, None)
+                    if key in seen:
+                        continue
                     seen.add(key)
-                    findings.append(f)
+                    found.append((pos, _finding(rule, ctx, clause, binding, subject.id)))
+                else:
+                    f = _finding(rule, ctx, clause, binding, subject.id)
+                    key = (f.rule, None, f.clause, f.license, f.message)
+                    if key not in seen:
+                        seen.add(key)
+                        found.append((pos, f))
+    found.sort(key=_position)  # pack order (stable: a rule's findings stay in the order of its bindings)
+    findings = [f for _, f in found]
     findings, waiver_ctxs = _apply_waivers(findings, policy.waivers, subject.id, today)
     for rule in rules_for.get("waivers", ()):
         for wctx in waiver_ctxs:
