@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bench_tree.py [--sizes 2000 20000] [--latency 0.03] [--baseline-sample 200]
 
-For each size, a tree from tests/treegen.py (a Llama-3.1-licensed root; 60% children of the root, a few
+For each size, a tree from tests/support/treegen.py (a Llama-3.1-licensed root; 60% children of the root, a few
 popular fine-tunes with children of their own; mit/apache relabels, missing licenses, gated repos, merges with
 an out-of-tree base, a CC BY-NC dataset, `license: other` children that need their LICENSE file, one repo gone
 mid-walk) is served by hubsim on loopback, every request delayed by --latency seconds. One whole
@@ -38,7 +38,7 @@ sys.path.insert(0, str(REPO))
 
 from tests.hubsim import HubSim  # noqa: E402
 from tests.hubsim.plugin import make_hub_env  # noqa: E402
-from tests.treegen import generate  # noqa: E402
+from tests.support.treegen import generate  # noqa: E402
 
 # The audit process reports its own peak: the kernel's high-water mark of its resident set since exec
 # (VmHWM), written at exit. wait4's ru_maxrss is no good here: a child started by fork or posix_spawn is

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerate the rendered examples in examples/reports/ from the cards in examples/cards/, offline and with a
-# fixed date so that the output is reproducible; tests/test_render_html.py checks that the committed files equal
+# fixed date so that the output is reproducible; tests/render/test_html.py checks that the committed files equal
 # a fresh render. Run from anywhere, after the set-up in README.md:
 #
 #     sh examples/regenerate.sh
@@ -18,6 +18,6 @@ mkdir -p examples/reports
 policycheck check examples/cards/deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md --cards examples/cards --offline --format html --today 2026-12-01 --output examples/reports/DeepSeek-R1-Distill-Llama-8B.html
 
 # The contract annex (draft for counsel) for the same model, as Markdown and as Word (docxtpl), with the example
-# parameters; tests/test_annex.py checks that both are current.
+# parameters; tests/documents/test_annex.py checks that both are current.
 policycheck annex examples/cards/deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md --cards examples/cards --offline --today 2026-12-01 --params examples/annex/params.yaml --output examples/annex/DeepSeek-R1-Distill-Llama-8B.annex.md
 policycheck annex examples/cards/deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md --cards examples/cards --offline --today 2026-12-01 --params examples/annex/params.yaml --format docx --output examples/annex/DeepSeek-R1-Distill-Llama-8B.annex.docx

@@ -1,0 +1,48 @@
+"""What the distribution ships and declares: the license text it names, and every library it imports."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata as md
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_apache_license_it_declares_is_shipped() -> None:
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    assert re.search(r'(?m)^license = "Apache-2.0"$', pyproject)
+    text = (ROOT / "LICENSE").read_text(encoding="utf-8")
+    assert "Apache License" in text and "Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text
+    # the installed distribution's metadata names the file (hatchling puts it in the wheel's dist-info/licenses)
+    assert "LICENSE" in (md.metadata("policycheck").get_all("License-File") or [])
+
+
+def _third_party_imports() -> set[str]:
+    """Top-level names of the modules policy/ imports that are neither the standard library nor policy."""
+    found: set[str] = set()
+    for path in (ROOT / "policy").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module else [])
+            found.update(n.split(".")[0] for n in names)
+    return {n for n in found if n != "policy" and n not in sys.stdlib_module_names}
+
+
+def _requirement_name(spec: str) -> str:
+    return re.split(r"[\s;\[<>=!~]", spec, maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_every_imported_library_is_a_declared_runtime_dependency() -> None:
+    runtime = {_requirement_name(r) for r in md.requires("policycheck") or [] if "extra ==" not in r}
+    providers = md.packages_distributions()
+    undeclared = {}
+    for module in sorted(_third_party_imports()):
+        dists = {d.lower().replace("_", "-") for d in providers.get(module, [])}
+        assert dists, f"policy/ imports {module}, which no installed distribution provides"
+        if not dists & runtime:
+            undeclared[module] = sorted(dists)
+    assert not undeclared, f"imported but not declared in [project] dependencies: {undeclared}"

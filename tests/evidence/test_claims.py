@@ -1,0 +1,442 @@
+"""policy.evidence.claims: evaluation claims read from cards and eval-results, judged against independent values."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from policy.errors import InputError
+from policy.evidence.claims import (
+    MAX_CLAIMS,
+    Claim,
+    Independent,
+    claim_evidence,
+    claims_from_card,
+    claims_from_eval_results,
+    classify,
+    load_benchmarks,
+    parse_independent,
+)
+from policy.model.evidence import Evidence
+from policy.scan.cards import parse_card
+from policy.yamlload import load_fast
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "evidence" / "claims"
+CORPUS = Path(__file__).parents[1] / "fixtures" / "corpus" / "cards"  # the 102 real Hub cards
+B = load_benchmarks()
+
+
+def read_card(path: Path, **kw: object) -> list[Claim]:
+    text = path.read_text(encoding="utf-8")
+    card = parse_card(text, path.name)
+    return claims_from_card(card.fields, card.body, body_start(text, card.body), B, card_text=text, **kw)
+
+
+def body_start(text: str, body: str) -> int:
+    """The card line of the body's first line (parse_card's body is the text after the closing `---`)."""
+    text = text.lstrip("\ufeff").replace("\r\n", "\n")
+    return text.count("\n") - body.count("\n") + 1
+
+
+def codes(items: list[Evidence]) -> list[str]:
+    return [e.code for e in items]
+
+
+def claim(benchmark: str = "gsm8k", value: float = 90.0, **kw: object) -> Claim:
+    bench = B.get(benchmark)
+    assert bench is not None
+    base: dict[str, object] = {
+        "benchmark": benchmark, "name": bench.name, "metric": "accuracy", "value": value,
+        "percent": (value * 100 if value <= 1 else value) if bench.percent else None,
+        "higher_is_better": bench.higher_is_better, "dataset_id": None, "dataset_revision": "r1", "split": "test",
+        "source_url": "https://example.org", "source_name": "x", "origin": "model-index", "line": 14}
+    base.update(kw)
+    return Claim(**base)  # type: ignore[arg-type]
+
+
+def independent(benchmark: str = "gsm8k", value: float = 38.0, percent: float | None = 38.0, *,
+                model: str = "org/model", revision: str | None = None, row: int = 3) -> Independent:
+    return Independent(model, revision, benchmark, value, percent, "Open LLM Leaderboard export", row, "evals.csv")
+
+
+# -------------------------------------------------------------------------------------------- benchmarks
+
+@pytest.mark.parametrize(("written", "config", "expected"), [
+    ("GSM8K", None, "gsm8k"), ("gsm8k", None, "gsm8k"), ("openai/gsm8k", None, "gsm8k"), ("GSM-8K", None, "gsm8k"),
+    ("GSM8k (5-shot)", None, "gsm8k"), ("**GSM8K**", None, "gsm8k"),
+    ("GPQA-Diamond", None, "gpqa_diamond"), ("gpqa_diamond", None, "gpqa_diamond"),
+    ("GPQA Diamond", None, "gpqa_diamond"), ("Idavidrein/gpqa", "gpqa_diamond", "gpqa_diamond"),
+    ("Idavidrein/gpqa", "diamond", "gpqa_diamond"), ("Idavidrein/gpqa", None, None),
+    ("MMLU (5-Shot)", None, "mmlu"), ("cais/mmlu", "all", "mmlu"), ("MMLU-PRO (5-shot)", None, "mmlu_pro"),
+    ("TIGER-Lab/MMLU-Pro", None, "mmlu_pro"), ("openai_humaneval", None, "humaneval"),
+    ("openai/openai_humaneval", None, "humaneval"), ("HumanEval+", None, None),
+    ("MATH-500", None, "math_500"), ("HuggingFaceH4/MATH-500", None, "math_500"), ("MATH", None, "math"),
+    ("MATH Lvl 5 (4-Shot)", None, None), ("AIME 2024", None, "aime_2024"),
+    ("ai2_arc", "ARC-Challenge", "arc_challenge"), ("ai2_arc", "ARC-Easy", None),
+    ("AI2 Reasoning Challenge (25-Shot)", None, "arc_challenge"), ("Rowan/hellaswag", None, "hellaswag"),
+    ("truthful_qa", "multiple_choice", "truthfulqa"), ("Winogrande (5-shot)", None, "winogrande"),
+    ("lukaemon/bbh", None, "bbh"), ("BBH (3-Shot)", None, "bbh"), ("google/IFEval", None, "ifeval"),
+    ("MuSR (0-shot)", None, "musr"), ("LiveCodeBench", None, "livecodebench"),
+    ("LiveCodeBench (self repair)", None, None), ("WikiText perplexity", None, "wikitext_ppl"),
+    ("MT-Bench", None, None), ("", None, None),
+])
+def test_resolve_aliases(written: str, config: str | None, expected: str | None) -> None:
+    found = B.resolve(written, config)
+    assert (found.id if found else None) == expected
+
+
+def test_resolve_rejects_non_text() -> None:
+    assert B.resolve(None) is None
+    assert B.resolve(["gsm8k"]) is None  # type: ignore[arg-type]
+    assert B.resolve({"id": "gsm8k"}) is None  # type: ignore[arg-type]
+
+
+def test_benchmark_data_file() -> None:
+    text = (Path(__file__).parents[2] / "rules" / "evidence" / "benchmarks.yaml").read_text(encoding="utf-8")
+    data = load_fast(text)
+    assert data["schema_version"] == 1
+    ids = [b["id"] for b in data["benchmarks"]]
+    assert len(ids) == len(set(ids))
+    assert all(b["source"].startswith("https://") for b in data["benchmarks"])
+    assert B.get("wikitext_ppl").higher_is_better is False  # type: ignore[union-attr]
+    assert B.get("wikitext_ppl").scale == "raw"  # type: ignore[union-attr]
+    assert all(b.scale == "percent" and b.higher_is_better for b in B.items if b.id != "wikitext_ppl")
+
+
+def test_load_benchmarks_rejects_bad_data() -> None:
+    with pytest.raises(ValueError, match="schema_version"):
+        load_benchmarks({"benchmarks": []})
+    with pytest.raises(ValueError, match="source"):
+        load_benchmarks({"schema_version": 1, "benchmarks": [{"id": "x", "name": "X"}]})
+    dup = {"id": "a", "name": "A", "source": "https://a", "higher_is_better": True, "scale": "percent"}
+    with pytest.raises(ValueError, match="names both"):
+        load_benchmarks({"schema_version": 1, "benchmarks": [dup, {**dup, "id": "b", "aliases": ["A"]}]})
+
+
+# -------------------------------------------------------------------------------------------- model-index
+
+def test_model_index_of_corpus_card() -> None:
+    """HuggingFaceH4/zephyr-7b-gemma-v0.1 (a copy of the corpus card): every model-index metric, with its card
+    line, and the model's row of the body's comparison tables when the model name is given."""
+    claims = read_card(FIXTURES / "HuggingFaceH4__zephyr-7b-gemma-v0.1.md",
+                       model_name="HuggingFaceH4/zephyr-7b-gemma-v0.1")
+    index = [(c.benchmark, c.name, c.metric, c.value, c.percent, c.dataset_id, c.split, c.line, c.source_name)
+             for c in claims if c.origin == "model-index"]
+    leaderboard = "Open LLM Leaderboard"
+    assert index == [
+        (None, "MT-Bench", "unknown", 7.81, None, "unknown", None, 25, None),
+        ("arc_challenge", "AI2 Reasoning Challenge (25-Shot)", "acc_norm", 58.45, 58.45, "ai2_arc", "test", 41,
+         leaderboard),
+        ("hellaswag", "HellaSwag (10-Shot)", "acc_norm", 83.48, 83.48, "hellaswag", "validation", 57, leaderboard),
+        ("mmlu", "MMLU (5-Shot)", "acc", 60.68, 60.68, "cais/mmlu", "test", 74, leaderboard),
+        ("truthfulqa", "TruthfulQA (0-shot)", "mc2", 52.07, 52.07, "truthful_qa", "validation", 91, leaderboard),
+        ("winogrande", "Winogrande (5-shot)", "acc", 74.19, 74.19, "winogrande", "validation", 107, leaderboard),
+        ("gsm8k", "GSM8k (5-shot)", "acc", 45.56, 45.56, "gsm8k", "test", 124, leaderboard),
+    ]
+    mi = [c for c in claims if c.origin == "model-index"]
+    assert all(c.dataset_revision is None and not c.verified_flag and not c.has_verify_token for c in mi)
+    assert mi[1].source_url == ("https://huggingface.co/spaces/HuggingFaceH4/open_llm_leaderboard"
+                                "?query=HuggingFaceH4/zephyr-7b-gemma-v0.1")
+    assert mi[0].source_url == "https://huggingface.co/spaces/lmsys/mt-bench"
+    lines = (FIXTURES / "HuggingFaceH4__zephyr-7b-gemma-v0.1.md").read_text(encoding="utf-8").split("\n")
+    assert lines[41 - 1].strip() == "value: 58.45"
+    table = {(c.benchmark, c.value, c.line) for c in claims if c.origin == "card-table" and c.line < 300}
+    assert table == {("ifeval", 28.76, 155), ("truthfulqa", 52.19, 164),  # comparison tables: the model's row
+                     # lm-eval-harness tables (Task | Version | Metric | Value): the Version column is skipped
+                     ("arc_challenge", 49.15, 196), ("hellaswag", 60.59, 201), ("winogrande", 64.09, 207)}
+    assert "zephyr-7b-gemma-v0.1" in lines[155 - 1] and "28.76" in lines[155 - 1]
+    assert "49.15" in lines[196 - 1]
+    columns = {c.line: c.column for c in claims if c.origin == "card-table"}
+    assert columns[155].endswith("(model row)") and columns[196] == "Value (first numeric column)"
+    leaderboard_table = sorted((c.benchmark, c.value, c.line) for c in claims if c.line >= 380)
+    assert leaderboard_table == sorted([("arc_challenge", 58.45, 380), ("hellaswag", 83.48, 381),
+                                        ("mmlu", 60.68, 382), ("truthfulqa", 52.07, 383),
+                                        ("winogrande", 74.19, 384), ("gsm8k", 45.56, 385)])
+    # the table 52.19 and the model-index 52.07 agree within 0.5 points: not inconsistent
+    ev = claim_evidence("HuggingFaceH4/zephyr-7b-gemma-v0.1", None, claims, [], benchmarks=B)
+    assert "claim-inconsistent" not in codes(ev)
+    assert "claim-verified-without-token" not in codes(ev)
+
+
+def test_comparison_table_without_model_name_reads_first_numeric_column_and_says_so() -> None:
+    claims = read_card(FIXTURES / "gsm8k-claims.md")
+    table = [c for c in claims if c.origin == "card-table"]
+    assert [(c.benchmark, c.value, c.percent, c.column) for c in table] == [
+        ("mmlu", 90.2, 90.2, "Ours (first numeric column)"), ("gsm8k", 84.0, 84.0, "Ours (first numeric column)")]
+    named = read_card(FIXTURES / "gsm8k-claims.md", model_name="Baseline")
+    assert [(c.benchmark, c.value, c.column) for c in named if c.origin == "card-table"] == [
+        ("mmlu", 70.0, "Baseline (model column)"), ("gsm8k", 50.1, "Baseline (model column)")]
+
+
+def test_verified_without_token_flagged_with_token_not() -> None:
+    claims = read_card(FIXTURES / "gsm8k-claims.md")
+    gsm, mmlu = (c for c in claims if c.origin == "model-index")
+    assert (gsm.benchmark, gsm.verified_flag, gsm.has_verify_token, gsm.line) == ("gsm8k", True, False, 15)
+    assert (mmlu.benchmark, mmlu.verified_flag, mmlu.has_verify_token) == ("mmlu", True, True)
+    ev = [e for e in claim_evidence("org/model", None, claims, [], benchmarks=B)
+          if e.code == "claim-verified-without-token"]
+    assert len(ev) == 1
+    assert ev[0].confidence == "high" and ev[0].line == 15 and ev[0].data["benchmark"] == "gsm8k"
+    assert "verifyToken" in ev[0].message and "GSM8K" in ev[0].message
+    assert ev[0].quote == "value: 90.0"
+    # the card's own flag never makes a claim verified; the Hub's word does
+    assert classify(gsm, None) == "self-reported"
+    assert classify(mmlu, None) == "self-reported"
+    assert classify(mmlu, True) == "verified"
+
+
+def test_yaml_and_table_disagree_flagged_with_both_lines() -> None:
+    claims = read_card(FIXTURES / "gsm8k-claims.md")
+    ev = [e for e in claim_evidence("org/model", None, claims, [], benchmarks=B) if e.code == "claim-inconsistent"]
+    assert len(ev) == 1  # GSM8K 90.0 (line 15) vs 84.0 (line 41); MMLU 0.902 vs 90.2% is the same number
+    e = ev[0]
+    assert e.confidence == "high"
+    assert e.data["benchmark"] == "gsm8k"
+    assert (e.data["value"], e.data["line"], e.data["other_value"], e.data["other_line"]) == (90.0, 15, 84.0, 41)
+    assert "card line 15" in e.message and "card line 41" in e.message
+    assert "90.0%" in e.message and "84.0%" in e.message
+    text = (FIXTURES / "gsm8k-claims.md").read_text(encoding="utf-8").split("\n")
+    assert "GSM-8K" in text[41 - 1]
+
+
+def test_fraction_and_percent_are_the_same_number() -> None:
+    yaml_claim = claim("mmlu", 0.902, line=30)
+    table_claim = claim("mmlu", 90.2, origin="card-table", line=40, percent=90.2)
+    assert yaml_claim.percent == pytest.approx(90.2)
+    ev = claim_evidence("org/model", None, [yaml_claim, table_claim], [], benchmarks=B)
+    assert "claim-inconsistent" not in codes(ev)
+    off = claim("mmlu", 88.0, origin="card-table", line=40)
+    assert "claim-inconsistent" in codes(claim_evidence("org/model", None, [yaml_claim, off], [], benchmarks=B))
+
+
+def test_claim_exceeds_independent_gives_both_numbers_and_sources() -> None:
+    claims = [claim("gsm8k", 90.0, line=14)]
+    ev = claim_evidence("org/model", None, claims, [independent()], benchmarks=B)
+    assert codes(ev) == ["claim-exceeds-independent"]
+    e = ev[0]
+    assert e.message == ("org/model claims 90.0% on GSM8K (model-index, card line 14) but the independent value is "
+                         "38.0% (Open LLM Leaderboard export, evals.csv row 3): 52.0 points better than measured.")
+    assert len(e.message) <= 300
+    assert e.confidence == "high" and e.method == "independent-evals" and e.line == 14
+    assert e.data["claimed"] == 90.0 and e.data["independent"] == 38.0
+    assert e.data["difference"] == pytest.approx(52.0)
+    # within the tolerance: nothing
+    assert claim_evidence("org/model", None, [claim("gsm8k", 42.0)], [independent()], benchmarks=B) == []
+    # another model's independent value is not compared
+    assert claim_evidence("other/model", None, claims, [independent()], benchmarks=B) == []
+    # a claim the Hub verified is not compared
+    assert claim_evidence("org/model", None, claims, [independent()], hub_verified={0: True}, benchmarks=B) == []
+
+
+def test_lower_is_better_direction() -> None:
+    ppl = {"benchmark": "wikitext_ppl", "metric": "perplexity", "percent": None}
+    ind = independent("wikitext_ppl", 9.0, None)
+    better = claim_evidence("org/model", None, [claim(value=5.0, **ppl)], [ind], benchmarks=B)
+    assert codes(better) == ["claim-exceeds-independent"]
+    assert better[0].data["higher_is_better"] is False
+    assert better[0].data["difference"] == pytest.approx(4 / 9 * 100)
+    assert "5.0" in better[0].message and "9.0" in better[0].message
+    assert claim_evidence("org/model", None, [claim(value=9.0, **ppl)], [independent("wikitext_ppl", 5.0, None)],
+                          benchmarks=B) == []
+
+
+def test_revision_mismatch_not_compared() -> None:
+    claims = [claim("gsm8k", 90.0)]
+    pinned = independent(revision="abc123")
+    assert claim_evidence("org/model", "def456", claims, [pinned], benchmarks=B) == []
+    assert codes(claim_evidence("org/model", "abc123", claims, [pinned], benchmarks=B)) == [
+        "claim-exceeds-independent"]
+    # the card gives no revision: the independent row is compared
+    assert codes(claim_evidence("org/model", None, claims, [pinned], benchmarks=B)) == ["claim-exceeds-independent"]
+
+
+def test_unmatched_only_when_required() -> None:
+    claims = [claim("gsm8k"), claim("mmlu", 70.0), claim("mmlu", 71.0, line=20)]
+    assert "claim-unmatched" not in codes(claim_evidence("org/model", None, claims, [independent()], benchmarks=B))
+    ev = claim_evidence("org/model", None, claims, [independent()], require_independent=True, benchmarks=B)
+    unmatched = [e for e in ev if e.code == "claim-unmatched"]
+    assert [e.data["benchmark"] for e in unmatched] == ["mmlu"]  # one per benchmark, gsm8k has a value
+    assert unmatched[0].confidence == "medium"
+
+
+def test_unsourced_says_what_is_missing_and_is_bounded() -> None:
+    c = claim("gsm8k", source_url=None, dataset_revision=None)
+    ev = claim_evidence("org/model", None, [c], [], benchmarks=B)
+    assert codes(ev) == ["claim-unsourced"]
+    assert ev[0].data["missing"] == ["source", "dataset revision"]
+    assert "no source or dataset revision" in ev[0].message and ev[0].confidence == "medium"
+    many = [claim("gsm8k", split=None, line=n) for n in range(50)]
+    ev = claim_evidence("org/model", None, many, [], benchmarks=B)
+    assert len(ev) == 1 and ev[0].data["claims"] == 50 and ev[0].data["missing"] == ["split"]
+    spread = [Claim(None, f"bench {n}", "acc", 1.0, None, None, origin="card-table", line=n) for n in range(40)]
+    ev = claim_evidence("org/model", None, spread, [], benchmarks=B)
+    assert len(ev) == 21 and "19 more" not in ev[-1].message and "20 more" in ev[-1].message
+
+
+# -------------------------------------------------------------------------------------------- eval results
+
+def test_eval_results() -> None:
+    docs = {"scores.yaml": load_fast((FIXTURES / "eval-results.yaml").read_text(encoding="utf-8")),
+            "bad.yaml": "not a list", "worse.yaml": [[1, 2], {"dataset": {"id": ["x"]}, "value": "n/a"}]}
+    claims = claims_from_eval_results(docs, B)
+    assert [(c.benchmark, c.value, c.percent, c.dataset_revision, c.origin, c.file) for c in claims] == [
+        ("gsm8k", 0.79, pytest.approx(79.0), "e53f048", "eval-results", "scores.yaml"),
+        ("mmlu", 61.0, 61.0, None, "eval-results", "scores.yaml"),
+        ("mmlu_pro", 40.0, 40.0, None, "eval-results", "scores.yaml"),
+    ]
+    assert [classify(c, None) for c in claims] == ["leaderboard", "community", "self-reported"]
+    assert classify(claims[2], None, matched=True) == "independent"
+    ev = claim_evidence("org/model", None, claims, [], benchmarks=B)
+    unsourced = [e for e in ev if e.code == "claim-unsourced"]
+    assert [e.data["benchmark"] for e in unsourced] == ["mmlu", "mmlu_pro"]
+    assert unsourced[1].data["missing"] == ["source", "dataset revision"]  # no split in this format
+
+
+# -------------------------------------------------------------------------------------------- independent files
+
+def test_parse_independent_csv_and_json() -> None:
+    rows = parse_independent((FIXTURES / "evals.csv").read_text(encoding="utf-8"), "evals.csv", B)
+    assert [(r.model, r.revision, r.benchmark, r.value, r.percent, r.source, r.row) for r in rows] == [
+        ("other/model", None, "gsm8k", 95.0, 95.0, "Other", 1),
+        ("org/model", "abc123", "gsm8k", 0.30, pytest.approx(30.0), "Pinned run", 2),
+        ("org/model", None, "gsm8k", 38.0, 38.0, "Open LLM Leaderboard export", 3),
+        ("org/model", None, "wikitext_ppl", 9.0, None, "Harness run", 4),
+    ]
+    rows = parse_independent((FIXTURES / "evals.json").read_text(encoding="utf-8"), "evals.json", B)
+    assert [(r.model, r.revision, r.benchmark, r.percent, r.row) for r in rows] == [
+        ("org/model", None, "gsm8k", pytest.approx(38.0), 1), ("org/model", "abc123", "mmlu", 61.5, 2)]
+
+
+def test_end_to_end_card_against_independent_csv() -> None:
+    claims = read_card(FIXTURES / "gsm8k-claims.md")
+    rows = parse_independent((FIXTURES / "evals.csv").read_text(encoding="utf-8"), "evals.csv", B)
+    ev = [e for e in claim_evidence("org/model", "def456", claims, rows, benchmarks=B)
+          if e.code == "claim-exceeds-independent"]
+    # the pinned abc123 row (30%) is not compared with revision def456; the unpinned 38% row is
+    assert [(e.data["claimed"], e.data["independent"], e.data["independent_row"]) for e in ev] == [
+        (90.0, 38.0, 3), (84.0, 38.0, 3)]
+    assert "(Open LLM Leaderboard export, evals.csv row 3)" in ev[0].message
+
+
+@pytest.mark.parametrize(("text", "name", "where"), [
+    ("model,revision,benchmark,value,scale,source\norg/m,,gsm8k,90,percent,x\norg/m,,gsm8k,lots,percent,x\n",
+     "e.csv", "e.csv:2"),
+    ("model,revision,benchmark,value,scale,source\norg/m,,nosuchbench,90,percent,x\n", "e.csv", "e.csv:1"),
+    ("model,revision,benchmark,value,scale,source\norg/m,,gsm8k,90,fraction,x\n", "e.csv", "e.csv:1"),
+    ("model,revision,benchmark,value,scale,source\norg/m,,gsm8k,90,percentish,x\n", "e.csv", "e.csv:1"),
+    ("model,benchmark,value\norg/m,gsm8k,90\n", "e.csv", "e.csv:1"),
+    ('[{"model": "a/b", "revision": null, "benchmark": "gsm8k", "value": 1, "scale": "percent", "source": "s"},'
+     ' {"model": "a/b", "benchmark": "gsm8k", "value": true, "scale": "percent"}]', "e.json", "e.json:2"),
+    ('[{"model": "a/b", "benchmark": "gsm8k", "value": 50, "scale": "percent"}, "row"]', "e.json", "e.json:2"),
+    ('{"model": "a/b"}', "e.json", "e.json"),
+    ("not json", "e.json", "e.json"),
+])
+def test_parse_independent_bad_rows(text: str, name: str, where: str) -> None:
+    with pytest.raises(InputError) as err:
+        parse_independent(text, name, B)
+    assert err.value.message.startswith(where + ":")
+
+
+def test_parse_independent_needs_a_known_suffix() -> None:
+    with pytest.raises(InputError, match=r"e\.txt"):
+        parse_independent("", "e.txt", B)
+
+
+# -------------------------------------------------------------------------------------------- hostile input
+
+@pytest.mark.parametrize("index", [
+    "model-index as a string", 42, None, {"name": "x"}, [None, 1, "s", [[[]]]],
+    [{"results": "nope"}, {"results": [None, {"dataset": "x", "metrics": [1]}]}],
+    [{"results": [{"dataset": {"name": ["GSM8K"], "type": {"a": 1}}, "metrics": [
+        {"type": {"x": [1]}, "value": {"nested": "garbage"}}, {"value": [90]}, {"value": float("nan")},
+        {"value": True}, {"value": "90.5%", "verifyToken": ["x"], "verified": "true"}]}]}],
+])
+def test_hostile_model_index(index: object) -> None:
+    claims = claims_from_card({"model-index": index}, "", 1, B)
+    assert all(isinstance(c, Claim) for c in claims)
+    if isinstance(index, list) and len(index) == 1 and isinstance(index[0], dict) and "results" in index[0] and \
+            isinstance(index[0]["results"], list):
+        assert [(c.value, c.percent, c.has_verify_token, c.verified_flag, c.name) for c in claims] == [
+            (90.5, 90.5, False, False, "")]
+
+
+def test_huge_model_index_is_bounded() -> None:
+    metric = {"type": "acc", "value": 50.0}
+    index = [{"results": [{"dataset": {"type": "gsm8k"}, "metrics": [metric] * 100}] * 100}]
+    start = time.perf_counter()
+    claims = claims_from_card({"model-index": index}, "", 1, B)
+    assert len(claims) == MAX_CLAIMS
+    assert time.perf_counter() - start < 2
+
+
+def test_long_strings_are_capped() -> None:
+    index = [{"results": [{"dataset": {"name": "G" * 100_000}, "source": {"url": "u" * 10_000},
+                           "metrics": [{"type": "t" * 5000, "value": 1.5}]}]}]
+    (c,) = claims_from_card({"model-index": index}, "", 1, B)
+    assert len(c.name) <= 200 and len(c.metric or "") <= 200 and len(c.source_url or "") <= 200
+
+
+def test_huge_table_and_long_line() -> None:
+    rows = "\n".join(f"| GSM8K | {n % 100}.5 |" for n in range(10_000))
+    body = "| Benchmark | Score |\n|---|---|\n" + rows + "\n\n" + "|" * 1_000_000 + "\n" + "x" * 1_000_000
+    start = time.perf_counter()
+    claims = claims_from_card({}, body, 10, B)
+    assert time.perf_counter() - start < 3
+    assert len(claims) == 200  # at most 200 rows read per table
+    assert claims[0].line == 12 and claims[-1].line == 211
+    wide = "|" + "|".join(["GSM8K"] * 5000) + "|\n|" + "---|" * 5000 + "\n|" + "1|" * 5000 + "\n"
+    assert len(claims_from_card({}, wide, 1, B)) == 0  # a line over 2,000 characters is never a table row
+    wide_ok = "| M |" + "|".join(["GSM8K"] * 100) + "|\n|" + "---|" * 101 + "\n| m |" + "1|" * 100 + "\n"
+    assert len(claims_from_card({}, wide_ok, 1, B)) == 29  # at most 30 cells per row
+
+
+def test_tables_in_code_blocks_and_separator_only_rows_are_ignored() -> None:
+    body = "```\n| GSM8K | 90 |\n|---|---|\n| MMLU | 80 |\n```\n| a | b |\n|---|---|\n|---|---|\n"
+    assert claims_from_card({}, body, 1, B) == []
+
+
+# -------------------------------------------------------------------------------------------- corpus
+
+def corpus_counts(folder: Path = CORPUS) -> tuple[int, int, int]:
+    """(cards read, cards that carry at least one claim, of those the cards with only self-reported claims:
+    none carries a verifyToken). Runs every card through `claims_from_card`."""
+    read = with_claims = self_only = 0
+    for path in sorted(folder.glob("*.md")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        try:
+            card = parse_card(text, path.name)
+        except InputError:
+            card = None
+        fields = card.fields if card else {}
+        body = card.body if card else text
+        claims = claims_from_card(fields, body, body_start(text, body) if card else 1, B, card_text=text)
+        read += 1
+        if claims:
+            with_claims += 1
+            if not any(c.has_verify_token for c in claims):
+                self_only += 1
+    return read, with_claims, self_only
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="no corpus cards in tests/fixtures/corpus")
+def test_every_corpus_card_runs() -> None:
+    start = time.perf_counter()
+    read, with_claims, self_only = corpus_counts()
+    assert read == len(list(CORPUS.glob("*.md"))) and read > 0
+    assert 0 < self_only <= with_claims <= read
+    assert time.perf_counter() - start < 30
+
+
+def test_category_column_is_not_a_benchmark() -> None:
+    """DeepSeek-R1's table: `Category | Benchmark (Metric) | model...`: "Math" in the first column is a category,
+    the benchmark is in the second."""
+    body = ("| Category | Benchmark (Metric) | Claude | DeepSeek R1 |\n|---|---|---|---|\n"
+            "| Math | AIME 2024 (Pass@1) | 16.0 | **79.8** |\n| | MATH-500 (Pass@1) | 78.3 | **97.3** |\n")
+    claims = claims_from_card({}, body, 100, B, model_name="deepseek-ai/DeepSeek-R1")
+    assert [(c.benchmark, c.value, c.line, c.column) for c in claims] == [
+        ("aime_2024", 79.8, 102, "DeepSeek R1 (model column)"), ("math_500", 97.3, 103, "DeepSeek R1 (model column)")]
+    first = claims_from_card({}, body, 100, B)
+    assert [(c.benchmark, c.value, c.column) for c in first] == [
+        ("aime_2024", 16.0, "Claude (first numeric column)"), ("math_500", 78.3, "Claude (first numeric column)")]

@@ -1,0 +1,356 @@
+"""Lineage stated in a card's prose but not in its front matter (policy.evidence.prose)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from policy.evidence.prose import (
+    MAX_ITEMS,
+    MAX_QUOTE_WORDS,
+    ModelName,
+    Names,
+    body_start_line,
+    default_names,
+    load_names,
+    prose_lineage,
+)
+from policy.model.evidence import Evidence
+from policy.scan.cards import as_id_list, parse_card
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "evidence" / "prose"
+CORPUS = Path(__file__).parents[1] / "fixtures" / "corpus" / "cards"  # the 102 real Hub cards
+NONE: dict[str, list[str]] = {"base_model": [], "teacher_model": [], "datasets": []}
+
+
+@pytest.fixture(scope="module")
+def names() -> Names:
+    return default_names()
+
+
+def lineage(body: str, names: Names, start: int = 1, subject: str = "someone/student", **declared: list[str]
+            ) -> list[Evidence]:
+    return prose_lineage(subject, body, start, {**NONE, **declared}, names)
+
+
+def from_card(path: Path, names: Names) -> list[Evidence]:
+    text = path.read_text(encoding="utf-8")
+    card = parse_card(text, str(path))
+    declared = {key: as_id_list(card.fields.get(key)) for key in ("base_model", "teacher_model", "datasets")}
+    subject = path.stem.replace("__", "/", 1)
+    return prose_lineage(subject, card.body, body_start_line(text, card.body), declared, names)
+
+
+# --- names -------------------------------------------------------------------------------------------------
+
+def test_names_are_found_whatever_the_separators(names: Names) -> None:
+    for text in ("Llama-3.1-405B", "Llama 3.1 405B", "llama_3.1_405b", "Llama3.1-405B", "LLAMA 3.1 405B"):
+        [match] = names.find(f"we used {text} here")
+        assert (match.model.id, match.text) == ("meta-llama/Llama-3.1-405B", text)
+
+
+def test_longest_name_wins(names: Names) -> None:
+    found = names.find("GPT-4o and GPT-4 and gpt-4-turbo and Llama 3.1 405B Instruct and Llama")
+    assert [m.model.id for m in found] == ["openai/gpt-4o", "openai/gpt-4", "openai/gpt-4-turbo",
+                                           "meta-llama/Llama-3.1-405B-Instruct", None]
+    assert found[-1].model.vague and found[-1].model.family == "llama"
+
+
+def test_a_name_inside_a_longer_name_is_not_found(names: Names) -> None:
+    assert [m.model.id for m in names.find("DeepSeek-R1-Distill-Llama-8B")] == [
+        "deepseek-ai/DeepSeek-R1-Distill-Llama-8B"]
+    assert names.find("DeepSeek-R1-Lite-Preview, GPT-40, Llama3000, OpenLlama, Open-Llama") == []
+
+
+def test_an_org_prefix_is_not_a_vague_family_mention(names: Names) -> None:
+    [match] = names.find("see meta-llama/Meta-Llama-3-8B-Instruct")
+    assert match.model.id == "meta-llama/Meta-Llama-3-8B-Instruct"
+
+
+def test_lookalike_and_invisible_characters_never_stand_in(names: Names) -> None:
+    assert names.find("distilled from DееpSeek-R1") == []  # Cyrillic е
+    assert names.find("distilled from Ｌlama 3.1 405B") == []  # fullwidth Ｌ: "lama" is no name
+    assert names.find("distilled from Deep\u200bSeek-R1") == []
+
+
+def test_the_data_file_is_well_formed(names: Names) -> None:
+    ids = [m.id for m in names.models if m.id is not None]
+    assert len(ids) == len(set(ids))
+    for model in names.models:
+        assert model.kind in ("model", "api")
+        assert (model.id is None) == model.vague
+    by_id = {m.id: m for m in names.models}
+    assert by_id["openai/gpt-4"].kind == "api"
+    assert by_id["deepseek-ai/DeepSeek-R1"].kind == "model"
+
+
+def test_load_names_rejects_bad_data() -> None:
+    with pytest.raises(ValueError, match="schema_version"):
+        load_names({"models": []})
+    with pytest.raises(ValueError, match="id"):
+        load_names({"schema_version": 1, "models": [{"family": "x", "names": ["X"]}]})
+    with pytest.raises(ValueError, match="both"):
+        load_names({"schema_version": 1, "models": [
+            {"id": "a/X-1", "family": "x", "names": ["X 1"]},
+            {"id": "b/X-1", "family": "x", "names": ["x-1"]}]})
+
+
+# --- statements ------------------------------------------------------------------------------------------------
+
+def test_distilled_from_an_undeclared_teacher(names: Names) -> None:
+    body = "# Student\n\nA small model.\nIt was distilled from DeepSeek-R1 on math problems.\n"
+    [item] = lineage(body, names, start=7)
+    assert item.code == "prose-undeclared-teacher"
+    assert item.refers_to == "deepseek-ai/DeepSeek-R1"
+    assert (item.line, item.source) == (10, "card line 10")
+    assert (item.method, item.confidence, item.subject) == ("prose", "high", "someone/student")
+    assert item.data["relation"] == "distillation"
+    assert item.data["name"] == "DeepSeek-R1"
+    assert item.data["id"] == "deepseek-ai/DeepSeek-R1"
+    assert item.data["family"] == "deepseek"
+    assert "DeepSeek-R1" in item.quote
+    assert item.to_dict()["refers_to"] == "deepseek-ai/DeepSeek-R1"
+
+
+def test_a_declared_teacher_is_not_evidence(names: Names) -> None:
+    body = "It was distilled from DeepSeek-R1.\n"
+    assert lineage(body, names, teacher_model=["deepseek-ai/DeepSeek-R1"]) == []
+    assert lineage(body, names, teacher_model=["DEEPSEEK-AI/deepseek-r1"]) == []
+    assert lineage(body, names, teacher_model=["unsloth/DeepSeek-R1"]) == []  # same repo name, other org
+    # declared as the base (a quantization of R1 whose card quotes R1's own text): not evidence either
+    assert lineage(body, names, base_model=["deepseek-ai/DeepSeek-R1"]) == []
+    # declaring another teacher does not cover this one
+    [item] = lineage(body, names, teacher_model=["openai/gpt-4"])
+    assert item.refers_to == "deepseek-ai/DeepSeek-R1"
+
+
+def test_trained_on_outputs_of_an_api_model(names: Names) -> None:
+    [item] = lineage("The model was trained on outputs of GPT-4.", names)
+    assert (item.code, item.refers_to, item.confidence) == ("prose-undeclared-teacher", "openai/gpt-4", "high")
+    assert item.data["kind"] == "api"
+
+
+def test_logit_distillation_from_llama_405b(names: Names) -> None:
+    [item] = lineage("We used logit distillation from Llama 3.1 405B to train it.", names)
+    assert (item.code, item.refers_to) == ("prose-undeclared-teacher", "meta-llama/Llama-3.1-405B")
+    assert item.data["name"] == "Llama 3.1 405B"
+
+
+@pytest.mark.parametrize(("sentence", "teacher"), [
+    ("We applied knowledge distillation from Qwen2.5-72B-Instruct.", "Qwen/Qwen2.5-72B-Instruct"),
+    ("We use GPT-4o as the teacher.", "openai/gpt-4o"),
+    ("Trained on synthetic data generated by Claude 3.5 Sonnet.", "anthropic/claude-3-5-sonnet"),
+    ("Fine-tuned on data generated by Gemini 1.5 Pro.", "google/gemini-1.5-pro"),
+    ("Qwen2-72B was distilled into a 14B model.", "Qwen/Qwen2-72B"),
+    ("Teacher model: meta-llama/Llama-3.1-70B-Instruct", "meta-llama/Llama-3.1-70B-Instruct"),
+])
+def test_distillation_phrasings(names: Names, sentence: str, teacher: str) -> None:
+    [item] = lineage(sentence, names)
+    assert (item.code, item.refers_to) == ("prose-undeclared-teacher", teacher)
+
+
+@pytest.mark.parametrize(("sentence", "base", "confidence"), [
+    ("This is a fine-tuned version of Llama-3.1-8B.", "meta-llama/Llama-3.1-8B", "high"),
+    ("We finetuned on top of Mistral-7B-v0.1 for a week.", "mistralai/Mistral-7B-v0.1", "high"),
+    ("Continued pretraining of Qwen2.5-7B on code.", "Qwen/Qwen2.5-7B", "high"),
+    ("This is a quantized version of meta-llama/Meta-Llama-3-8B-Instruct.",
+     "meta-llama/Meta-Llama-3-8B-Instruct", "high"),
+    ("The model is based on Mixtral 8x7B.", "mistralai/Mixtral-8x7B-v0.1", "low"),
+    ("A LoRA adapter for Llama-3.1-8B-Instruct.", "meta-llama/Llama-3.1-8B-Instruct", "high"),
+    ("Original model: [Meta-Llama-3-8B-Instruct](https://huggingface.co/meta-llama/Meta-Llama-3-8B-Instruct)",
+     "meta-llama/Meta-Llama-3-8B-Instruct", "high"),
+    ("GGUF quants of DeepSeek-R1-Distill-Qwen-7B.", "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B", "high"),
+])
+def test_base_phrasings(names: Names, sentence: str, base: str, confidence: str) -> None:
+    [item] = lineage(sentence, names)
+    assert (item.code, item.refers_to, item.confidence) == ("prose-undeclared-base", base, confidence)
+    assert item.data["relation"] == "base"
+
+
+def test_a_merge_names_each_parent(names: Names) -> None:
+    items = lineage("A merge of Mistral-7B-v0.1 and Llama-2-7b.", names)
+    assert [i.refers_to for i in items] == ["mistralai/Mistral-7B-v0.1", "meta-llama/Llama-2-7b-hf"]
+    assert lineage("A merge of Mistral-7B-v0.1 and Llama-2-7b.", names,
+                   base_model=["mistralai/Mistral-7B-v0.1", "meta-llama/Llama-2-7b-hf"]) == []
+
+
+def test_a_vague_base_is_medium_confidence(names: Names) -> None:
+    [item] = lineage("It is fine-tuned from Llama.", names)
+    assert (item.code, item.refers_to, item.confidence) == ("prose-undeclared-base", None, "medium")
+    assert item.data["family"] == "llama" and item.data["id"] is None
+    # any declared base of the family covers a family-level mention
+    assert lineage("It is fine-tuned from Llama.", names, base_model=["meta-llama/Llama-3.1-8B"]) == []
+
+
+def test_a_vague_mention_next_to_an_exact_one_is_not_repeated(names: Names) -> None:
+    items = lineage("It was distilled from Llama 3.1 405B. Llama distillation also came from Llama.", names)
+    assert [i.refers_to for i in items] == ["meta-llama/Llama-3.1-405B"]
+
+
+@pytest.mark.parametrize("sentence", [
+    "This model was not distilled from DeepSeek-R1.",
+    "It was never distilled from GPT-4.",
+    "We trained it without using outputs of GPT-4.",
+    "Unlike models distilled from DeepSeek-R1, ours learns from humans.",
+    "It isn't fine-tuned from Llama 3.1 8B.",
+    "Inspired by GPT-4, we built a small model.",
+    "It outperforms GPT-4 on math.",
+    "Built on the Qwen2.5-14B-Instruct architecture.",
+    "We compare with DeepSeek-R1 and GPT-4o.",
+    "We evaluate using GPT-4 as a judge.",
+    "This model is based on the Llama 2 architecture.",
+    "It was distilled from scratch with the Llama 3 tokenizer.",
+    "Our data was generated by annotators; see Llama 3.1 405B for comparison.",
+])
+def test_not_lineage(names: Names, sentence: str) -> None:
+    assert lineage(sentence, names) == []
+
+
+def test_code_comments_and_urls_are_not_prose(names: Names) -> None:
+    body = "\n".join([
+        "Intro.",
+        "```python",
+        "# distilled from DeepSeek-R1",
+        "```",
+        "",
+        "    distilled from GPT-4  (indented code)",
+        "",
+        "<!-- distilled from Llama 3.1 405B -->",
+        "<!--",
+        "fine-tuned from Llama-3.1-8B",
+        "-->",
+        "See https://example.com/distilled-from/DeepSeek-R1 for details.",
+        "Weights: [download](https://huggingface.co/distilled from/GPT-4o).",
+    ])
+    assert lineage(body, names) == []
+
+
+def test_link_text_is_prose(names: Names) -> None:
+    body = "Intro.\n\nFine-tuned from [Llama-3.1-8B](https://huggingface.co/meta-llama/Llama-3.1-8B).\n"
+    [item] = lineage(body, names, start=20)
+    assert (item.refers_to, item.line) == ("meta-llama/Llama-3.1-8B", 22)
+    assert "https" not in item.quote
+
+
+def test_a_sentence_over_two_lines_points_at_the_line_of_the_name(names: Names) -> None:
+    [item] = lineage("Intro.\n\nThe model was distilled\nfrom DeepSeek-R1 last year.\n", names, start=5)
+    assert item.line == 8
+
+
+def test_a_sentence_about_another_model_is_not_about_this_one(names: Names) -> None:
+    """DeepSeek's distill cards list each distill's base: only the card's own line counts."""
+    body = ("- DeepSeek-R1-Distill-Llama-8B is derived from Llama3.1-8B-Base.\n"
+            "- DeepSeek-R1-Distill-Llama-70B is derived from Llama3.3-70B-Instruct.\n")
+    [item] = lineage(body, names, subject="deepseek-ai/DeepSeek-R1-Distill-Llama-8B")
+    assert (item.refers_to, item.line) == ("meta-llama/Llama-3.1-8B", 1)
+    assert lineage(body, names, subject="deepseek-ai/DeepSeek-R1-Distill-Qwen-14B") == []
+
+
+def test_the_card_itself_is_not_its_own_teacher(names: Names) -> None:
+    assert lineage("Models distilled from DeepSeek-R1 are small.", names,
+                   subject="deepseek-ai/DeepSeek-R1") == []
+
+
+def test_quote_is_at_most_25_words_and_keeps_the_name(names: Names) -> None:
+    filler = " ".join(f"word{i}" for i in range(40))
+    [item] = lineage(f"{filler} and then it was distilled from DeepSeek-R1 {filler}.", names)
+    assert len(item.quote.split()) <= MAX_QUOTE_WORDS
+    assert "DeepSeek-R1" in item.quote
+
+
+def test_one_item_per_code_and_model(names: Names) -> None:
+    body = "Based on DeepSeek-R1.\n\nDistilled from DeepSeek-R1.\n\nAlso distilled from DeepSeek-R1.\n"
+    items = lineage(body, names)
+    assert [(i.code, i.refers_to, i.line) for i in items] == [
+        ("prose-undeclared-base", "deepseek-ai/DeepSeek-R1", 1),
+        ("prose-undeclared-teacher", "deepseek-ai/DeepSeek-R1", 3)]
+
+
+def test_the_highest_confidence_statement_is_kept(names: Names) -> None:
+    body = "Knowledge from GPT-4 made distillation easy.\n\nWe distilled from GPT-4.\n"
+    [item] = lineage(body, names)
+    assert (item.confidence, item.line) == ("high", 3)
+
+
+def test_an_api_model_is_never_a_base(names: Names) -> None:
+    assert lineage("Based on GPT-4 evaluations, it is a fine-tuned version of Claude 3.5 Sonnet.", names) == []
+
+
+def test_a_name_joined_to_a_verb(names: Names) -> None:
+    [item] = lineage("It was trained on GPT-4-generated data.", names)
+    assert (item.code, item.refers_to) == ("prose-undeclared-teacher", "openai/gpt-4")
+
+
+# --- real cards ---------------------------------------------------------------------------------------------
+
+def test_corpus_card_with_teachers_in_prose_only(names: Names) -> None:
+    """arcee-ai/SuperNova-Medius declares only `base_model: Qwen/Qwen2.5-14B`; its text names its teachers."""
+    items = from_card(FIXTURES / "arcee-ai__SuperNova-Medius.md", names)
+    by_id = {i.refers_to: i for i in items}
+    first = by_id["meta-llama/Llama-3.1-405B"]
+    assert (first.code, first.line, first.confidence) == ("prose-undeclared-teacher", 21, "high")
+    assert first.quote == "Logit Distillation from Llama 3.1 405B:"
+    assert by_id["Qwen/Qwen2.5-72B-Instruct"].code == "prose-undeclared-teacher"
+    assert by_id["meta-llama/Llama-3.1-405B-Instruct"].line == 67
+    assert all(i.code == "prose-undeclared-teacher" for i in items)  # the declared base is not repeated
+    assert "Qwen/Qwen2.5-14B" not in by_id
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="corpus folder absent")
+def test_every_corpus_card_runs(names: Names) -> None:
+    seen = 0
+    flagged = 0
+    for path in sorted(CORPUS.glob("*.md")):
+        try:
+            items = from_card(path, names)
+        except Exception as exc:  # a card the parser rejects is not this module's concern
+            if type(exc).__name__ == "InputError":
+                continue
+            raise
+        seen += 1
+        flagged += bool(items)
+        for item in items:
+            assert item.code in ("prose-undeclared-teacher", "prose-undeclared-base")
+            assert item.method == "prose" and item.confidence in ("high", "medium", "low")
+            assert item.line > 0 and len(item.quote.split()) <= MAX_QUOTE_WORDS
+            assert item.data["name"].lower().replace(" ", "")[:3] in item.quote.lower().replace(" ", "")
+    assert seen > 50 and 0 < flagged < seen
+
+
+# --- hostile input ----------------------------------------------------------------------------------------------
+
+def test_one_megabyte_single_line(names: Names) -> None:
+    body = "distilled from GPT-4 " * 50_000 + "x" * 100_000
+    assert len(body) > 1_000_000
+    start = time.monotonic()
+    items = lineage(body, names)
+    assert time.monotonic() - start < 5
+    assert [i.refers_to for i in items] == ["openai/gpt-4"]
+
+
+def test_one_megabyte_of_lines_and_hostile_markup(names: Names) -> None:
+    body = ("distilled from GPT-4. " + "](" * 30 + "<a" * 30 + " http://" + "Llama-" * 20 + "\n") * 3_600
+    body += "<!-- " * 10_000 + "\n" + "```\n" * 3
+    assert len(body) > 1_000_000
+    start = time.monotonic()
+    items = lineage(body, names)
+    assert time.monotonic() - start < 5
+    assert [i.refers_to for i in items] == ["openai/gpt-4"]
+
+
+def test_mention_cap(names: Names) -> None:
+    body = "GPT-4 " * 200 + "\n" + "Based on GPT-4, Llama, Qwen and Gemma.\n" * 20_000 + "Distilled from DeepSeek-R1.\n"
+    items = lineage(body, names)
+    assert all(i.refers_to != "deepseek-ai/DeepSeek-R1" for i in items)  # scanning stopped at MAX_MENTIONS
+    assert {i.data["family"] for i in items} == {"llama", "qwen", "gemma"}
+
+
+def test_item_cap(names: Names) -> None:
+    # the real data names fewer models than the cap: add some
+    extra = [ModelName(f"org/model-{i}", "model", "x", False, (f"Zork-{i}",)) for i in range(MAX_ITEMS + 50)]
+    many = Names([*names.models, *extra])
+    body = "\n\n".join(f"Distilled from Zork-{i}." for i in range(MAX_ITEMS + 50))
+    items = lineage(body, many)
+    assert len(items) == MAX_ITEMS
