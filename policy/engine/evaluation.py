@@ -803,10 +803,16 @@ def _declared_results(card: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 @cache
 def _no_benchmarks() -> Any:
-    """An empty benchmark table: results are summarised with their benchmarks as named, none resolved."""
-    from policy.evidence.claims import load_benchmarks
+    """An empty benchmark table: results are summarised with their benchmarks as named, none resolved. An
+    empty table resolves no name, so this one does not look (normalising each name twice, with and without its
+    settings, was most of the summary of a card's results)."""
+    from policy.evidence.claims import Benchmarks
 
-    return load_benchmarks({"schema_version": 1, "benchmarks": []})
+    class NoBenchmarks(Benchmarks):
+        def resolve(self, name_or_dataset_id: Any, config: Any = None) -> None:
+            return None
+
+    return NoBenchmarks((), {}, {})
 
 
 @dataclass(frozen=True)
