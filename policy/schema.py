@@ -1,12 +1,18 @@
 """JSON Schema validation of every YAML format, with errors at `file:line:col`.
 
-jsonschema is imported lazily: a run whose rules come from the validated cache never pays for it.
+jsonschema is imported lazily: a run whose rules come from the validated cache never pays for it, and a caller
+may ask that a document which validated clean once (the same data against the same schemas, by digest) is not
+validated again (`remember=True`), so that a user's parameters file does not cost a jsonschema import (~0.1 s,
+seconds where its optional format checkers are installed) on every run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from policy.diagnostics import Diagnostic
@@ -35,9 +41,45 @@ def _validator(name: str) -> Any:
 
 
 def validate(doc: MarkedYaml, schema: str, filename: str,
-             paths: list[tuple[Any, ...]] | None = None) -> list[Diagnostic]:
+             paths: list[tuple[Any, ...]] | None = None, *, remember: bool = False) -> list[Diagnostic]:
     """All schema errors of `doc.data` (not just the first), each placed at its YAML node. `paths`, when
-    given, receives the JSON path of every error (so later passes can skip just the invalid parts)."""
+    given, receives the JSON path of every error (so later passes can skip just the invalid parts).
+    `remember`: a clean result is remembered in the cache folder, and the same document is not checked again."""
+    marker = _clean_marker(doc.data, schema) if remember else None
+    if marker is not None and marker.is_file():
+        return []
+    out = _validate(doc, schema, filename, paths)
+    if marker is not None and not out:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:
+            pass  # an unwritable cache only costs time
+    return out
+
+
+def _clean_marker(data: Any, schema: str) -> Path | None:
+    """The cache file whose presence says `data` validated clean against `schema` (and the schemas it refers
+    to) in this version; None when the data is not exactly what JSON can hold (then it is validated each time).
+    The cache folder is the rule data's (`POLICYCHECK_CACHE`, else `$XDG_CACHE_HOME/policycheck`)."""
+    from policy import __version__
+
+    try:
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+        if json.loads(text) != data:  # e.g. integer keys, tuples: not the document jsonschema would see
+            return None
+    except (TypeError, ValueError, RecursionError):
+        return None
+    h = hashlib.sha256(f"{__version__}\0{schema}\0".encode())
+    for path in sorted(schema_path(schema).parent.glob("*.json")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(text.encode())
+    base = os.environ.get("POLICYCHECK_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "policycheck")
+    return Path(base) / f"valid-{h.hexdigest()[:32]}"
+
+
+def _validate(doc: MarkedYaml, schema: str, filename: str, paths: list[tuple[Any, ...]] | None) -> list[Diagnostic]:
     from jsonschema.exceptions import relevance
 
     out: list[Diagnostic] = []

@@ -129,7 +129,7 @@ def parse_params(text: str, filename: str) -> dict[str, Any]:
         errors.append(Diagnostic(filename, 1, 1, "annex-params", "the parameters file must be a mapping with "
                                  f"`schema: {SCHEMA}`"))
     else:
-        errors += validate(MarkedYaml(data, marked.marks, marked.key_marks), "annex", filename)
+        errors += validate(MarkedYaml(data, marked.marks, marked.key_marks), "annex", filename, remember=True)
     if errors:
         first = errors[0]
         raise ConfigError(f"{first.location}: invalid annex parameters: {first.message}", errors)
@@ -172,7 +172,7 @@ def merge_params(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
             node = node[p]
         node[leaf] = value
     if not errors:
-        for d in validate(MarkedYaml(merged), "annex", "command line"):
+        for d in validate(MarkedYaml(merged), "annex", "command line", remember=True):
             errors.append(Diagnostic("command line", 0, 0, d.code, d.message, help=d.help))
     if errors:
         raise ConfigError(f"invalid annex parameter: {errors[0].message}", errors)

@@ -83,6 +83,9 @@ class Ref:
 
 
 class Condition:
+    """A compiled condition. Each subclass binds `test` at construction to a closure specialised for its shape
+    (path length, operator, constant operand), so evaluating a rule is a few plain calls per leaf."""
+
     def test(self, ctx: Mapping[str, Any]) -> bool:
         raise NotImplementedError
 
@@ -99,8 +102,8 @@ class All(Condition):
     items: tuple[Condition, ...]
     combine = staticmethod(all)
 
-    def test(self, ctx: Mapping[str, Any]) -> bool:
-        return self.combine(c.test(ctx) for c in self.items)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "test", _combined(tuple(c.test for c in self.items), self.combine is any))
 
     def explain(self, ctx: Mapping[str, Any], want: bool = True) -> list[dict[str, Any]]:
         return [leaf for c in self.items if c.test(ctx) != want for leaf in c.explain(ctx, want)]
@@ -118,8 +121,9 @@ class Any_(All):
 class Not(Condition):
     item: Condition
 
-    def test(self, ctx: Mapping[str, Any]) -> bool:
-        return not self.item.test(ctx)
+    def __post_init__(self) -> None:
+        inner = self.item.test
+        object.__setattr__(self, "test", lambda ctx: not inner(ctx))
 
     def explain(self, ctx: Mapping[str, Any], want: bool = True) -> list[dict[str, Any]]:
         return self.item.explain(ctx, not want)
@@ -136,14 +140,8 @@ class Leaf(Condition):
     operand: Any
     fn: Callable[[Any, Any], bool]
 
-    def test(self, ctx: Mapping[str, Any]) -> bool:
-        value = resolve_path(ctx, self.parts)
-        operand = self.operand.get(ctx) if isinstance(self.operand, Ref) else self.operand
-        if self.op == "exists":
-            return (value is not MISSING) == bool(operand)
-        if value is MISSING or (isinstance(self.operand, Ref) and operand is MISSING):
-            return False
-        return self.fn(value, operand)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "test", _leaf_test(self.parts, self.op, self.operand, self.fn))
 
     def explain(self, ctx: Mapping[str, Any], want: bool = True) -> list[dict[str, Any]]:
         if self.test(ctx) == want:
@@ -155,6 +153,159 @@ class Leaf(Condition):
 
     def paths(self) -> list[str]:
         return [self.path]
+
+
+def _combined(tests: tuple[Callable[[Mapping[str, Any]], bool], ...], any_: bool) -> Callable[[Any], bool]:
+    """`all` / `any` over the items' tests, left to right, stopping at the first that decides."""
+    if any_:
+        def test_any(ctx: Mapping[str, Any]) -> bool:
+            for t in tests:
+                if t(ctx):
+                    return True
+            return False
+        return test_any
+
+    def test_all(ctx: Mapping[str, Any]) -> bool:
+        for t in tests:
+            if not t(ctx):
+                return False
+        return True
+    return test_all
+
+
+def path_getter(parts: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
+    """`resolve_path(ctx, parts)` as a function of the context, unrolled for the usual two or three parts."""
+    if len(parts) == 2:
+        a, b = parts
+
+        def get2(ctx: Mapping[str, Any]) -> Any:
+            try:
+                value = ctx.get(a, MISSING)
+            except AttributeError:
+                return MISSING
+            if value is MISSING or value is None:
+                return MISSING
+            try:
+                value = value.get(b, MISSING)
+            except AttributeError:
+                return MISSING
+            return MISSING if value is None else value
+        return get2
+    if len(parts) == 3:
+        a, b, c = parts
+
+        def get3(ctx: Mapping[str, Any]) -> Any:
+            try:
+                value = ctx.get(a, MISSING)
+            except AttributeError:
+                return MISSING
+            if value is MISSING or value is None:
+                return MISSING
+            try:
+                value = value.get(b, MISSING)
+            except AttributeError:
+                return MISSING
+            if value is MISSING or value is None:
+                return MISSING
+            try:
+                value = value.get(c, MISSING)
+            except AttributeError:
+                return MISSING
+            return MISSING if value is None else value
+        return get3
+    return lambda ctx: resolve_path(ctx, parts)
+
+
+def _eq2(parts: tuple[str, ...], operand: Any) -> Callable[[Mapping[str, Any]], bool]:
+    """`a.b: operand`: path_getter's get2 and the comparison in one function."""
+    a, b = parts
+
+    def test_eq2(ctx: Mapping[str, Any]) -> bool:
+        try:
+            value = ctx.get(a, MISSING)
+        except AttributeError:
+            return False
+        if value is MISSING or value is None:
+            return False
+        try:
+            value = value.get(b, MISSING)
+        except AttributeError:
+            return False
+        return value is not MISSING and value is not None and value == operand
+    return test_eq2
+
+
+def _eq3(parts: tuple[str, ...], operand: Any) -> Callable[[Mapping[str, Any]], bool]:
+    """`a.b.c: operand`: path_getter's get3 and the comparison in one function."""
+    a, b, c = parts
+
+    def test_eq3(ctx: Mapping[str, Any]) -> bool:
+        try:
+            value = ctx.get(a, MISSING)
+        except AttributeError:
+            return False
+        if value is MISSING or value is None:
+            return False
+        try:
+            value = value.get(b, MISSING)
+        except AttributeError:
+            return False
+        if value is MISSING or value is None:
+            return False
+        try:
+            value = value.get(c, MISSING)
+        except AttributeError:
+            return False
+        return value is not MISSING and value is not None and value == operand
+    return test_eq3
+
+
+def _leaf_test(parts: tuple[str, ...], op: str, operand: Any,
+               fn: Callable[[Any, Any], bool]) -> Callable[[Mapping[str, Any]], bool]:
+    """The leaf's test: false on a missing value (or a missing referenced operand), except for `exists`."""
+    get = path_getter(parts)
+    if isinstance(operand, Ref):
+        ref = path_getter(operand.parts)
+        if op == "exists":
+            return lambda ctx: (get(ctx) is not MISSING) == bool(ref(ctx))
+
+        def test_ref(ctx: Mapping[str, Any]) -> bool:
+            value = get(ctx)
+            other = ref(ctx)
+            if value is MISSING or other is MISSING:
+                return False
+            return fn(value, other)
+        return test_ref
+    if op == "exists":
+        want = bool(operand)
+        return lambda ctx: (get(ctx) is not MISSING) == want
+    if op == "eq":
+        if len(parts) == 3:  # the commonest leaf (`model.license.known: true`), with its path inlined
+            return _eq3(parts, operand)
+        if len(parts) == 2:
+            return _eq2(parts, operand)
+
+        def test_eq(ctx: Mapping[str, Any]) -> bool:
+            value = get(ctx)
+            return value is not MISSING and value == operand
+        return test_eq
+    if op in ("in", "not_in"):
+        try:
+            members = _as_set(operand)
+        except TypeError:  # an unhashable member: the operator itself raises, as it would at each call
+            members = None
+        if members is not None:
+            negate = op == "not_in"
+
+            def test_in(ctx: Mapping[str, Any]) -> bool:
+                value = get(ctx)
+                return value is not MISSING and (value in members) is not negate
+            return test_in
+
+    def test(ctx: Mapping[str, Any]) -> bool:
+        value = get(ctx)
+        return value is not MISSING and fn(value, operand)
+    return test
 
 
 def _show(value: Any) -> Any:

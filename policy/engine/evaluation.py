@@ -10,11 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import fnmatch
 import re
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from functools import cached_property
+from functools import cache
 from typing import Any
 
+from policy.engine.conditions import MISSING, path_getter
+from policy.engine.messages import render
 from policy.engine.rules import Pack, Rule, severity_rank
 from policy.model.catalog import Catalog, Clause, ResolvedLicense
 from policy.model.evidence import Evidence
@@ -34,7 +37,6 @@ from policy.model.report import (
     WeightFile,
 )
 from policy.model.tasks import is_language_model, is_multimodal
-from policy.templating import render
 
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations).
 OBLIGATION_TYPES = frozenset({
@@ -45,6 +47,35 @@ OBLIGATION_TYPES = frozenset({
     "use-latest-version", "no-conflicting-terms", "use-policy"})
 STATUS_RANK = {"verified": 0, "partial": 1, "unverified": 2}
 PROFILE_RANK = {"full": 0, "identity": 1}
+_SPDX_TOKEN = re.compile(r"[^\s()]+")
+
+
+class _CatalogFacts:
+    """What licenses and clauses mean in catalog terms (name, categories, SPDX form, citation, ...) depends on
+    the catalog alone, and the same few licenses recur across models: worked out once per catalog, license and
+    clause. Keyed by id() of a `catalog.resolve` result or a catalog clause, with the object kept (so the id
+    stays its own) and checked. Each evaluation gets its own copies (`_Facts.license_ctx`, `_Facts.clause_ctx`).
+    """
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.licenses: dict[int, tuple[ResolvedLicense, dict[str, Any]]] = {}
+        self.clauses: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
+        # the catalog's own clauses (a policy file's clauses are made afresh for each evaluation)
+        self.catalog_clauses = frozenset(id(c) for e in catalog.entries.values() for c in e.clauses)
+        self.entries = catalog.entries  # (never the catalog itself: it is this cache's weak key)
+        self._license_info: dict[str, LicenseInfo | None] = {}
+
+    def license_info(self, license_id: str) -> LicenseInfo | None:
+        """The report's catalog facts of a license: an immutable value, so every report may hold the same one."""
+        info = self._license_info.get(license_id, MISSING)
+        if info is MISSING:
+            e = self.entries.get(license_id)
+            info = self._license_info[license_id] = (
+                LicenseInfo(e.spdx, e.name, e.url, tuple(sorted(e.categories))) if e is not None else None)
+        return info
+
+
+_CATALOG_FACTS: weakref.WeakKeyDictionary[Catalog, _CatalogFacts] = weakref.WeakKeyDictionary()
 
 
 def channel_of(via: Sequence[str]) -> str:
@@ -85,14 +116,32 @@ class _Facts:
         self.licenses: dict[str, ResolvedLicense] = {
             nid: catalog.resolve(node.license) for nid, node in lineage.nodes.items()}
         self._license_ctx: dict[str, dict[str, Any]] = {}
+        shared = _CATALOG_FACTS.get(catalog)
+        if shared is None:
+            shared = _CATALOG_FACTS[catalog] = _CatalogFacts(catalog)
+        self._shared = shared
+        self.license_info = shared.license_info
+        self._clause_ctx: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
         self._reach_cache: dict[frozenset[str], frozenset[tuple[str, str]]] = {}
+        self._language_model: dict[str, bool | None] = {}
+        self._by_child: dict[str, list[tuple[int, Any]]] = {}
+        for i, e in enumerate(lineage.edges):
+            self._by_child.setdefault(e.child, []).append((i, e))
         self.bindings = self._bindings()
 
     # -- licenses --------------------------------------------------------------------------------------
     def license_ctx(self, node_id: str) -> dict[str, Any]:
         ctx = self._license_ctx.get(node_id)
         if ctx is None:
-            ctx = self._license_ctx[node_id] = self._make_license_ctx(self.licenses[node_id])
+            lic = self.licenses[node_id]
+            known = self._shared.licenses.get(id(lic))
+            if known is None or known[0] is not lic:
+                known = self._shared.licenses[id(lic)] = (lic, self._make_license_ctx(lic))
+            shared = known[1]
+            # each node gets its own dict and lists: nothing an evaluation is handed is shared with another
+            ctx = self._license_ctx[node_id] = {**shared, "ids": list(shared["ids"]),
+                                                "categories": list(shared["categories"]),
+                                                "licensor": list(shared["licensor"])}
         return ctx
 
     def _make_license_ctx(self, lic: ResolvedLicense) -> dict[str, Any]:
@@ -120,7 +169,7 @@ class _Facts:
             entry = self.catalog.entries.get(match.group(0))
             return entry.spdx if entry else match.group(0)
 
-        return re.sub(r"[^\s()]+", spdx, lic.expression)
+        return _SPDX_TOKEN.sub(spdx, lic.expression)
 
     def clauses_for(self, node: ModelFacts, channel: str, choice: frozenset[str] | None = None) -> list[Clause]:
         """The clauses binding on `channel`: of every license named, or of one elected alternative (`choice`,
@@ -135,14 +184,36 @@ class _Facts:
         return out
 
     def clause_ctx(self, clause: Clause, channel: str) -> dict[str, Any]:
-        entry = self.catalog.entries.get(clause.license_id)
+        """The clause as rules see it on `channel`; built once per evaluation (a clause reaches the rules
+        through its node's `clause` map, its own binding and the election of a license alternative)."""
+        key = (id(clause), channel)
+        known = self._clause_ctx.get(key)
+        if known is not None and known[0] is clause:
+            return known[1]
+        # a catalog clause's catalog facts are shared across evaluations; a policy clause is made per evaluation
+        catalog_clause = id(clause) in self._shared.catalog_clauses
+        base = self._shared.clauses.get(key) if catalog_clause else None
+        if base is None or base[0] is not clause:
+            base = (clause, self._clause_facts(clause, channel))
+            if catalog_clause:
+                self._shared.clauses[key] = base
+        facts = base[1]
         triggers = clause.params.get("triggers") or ()
-        return {"type": clause.type, "params": dict(clause.params), "obligation": clause.obligation,
+        ctx = {**facts, "params": dict(clause.params), "citation": dict(facts["citation"]),
+               "applies_to": list(facts["applies_to"]), "accepts": list(facts["accepts"]),
+               # does the intended use trigger the clause (GPL copyleft binds when the work is conveyed)?
+               "triggered": not triggers or any(self.policy.use.get(t, True) for t in triggers),
+               "licensor_orgs": list(facts["licensor_orgs"])}
+        self._clause_ctx[key] = (clause, ctx)
+        return ctx
+
+    def _clause_facts(self, clause: Clause, channel: str) -> dict[str, Any]:
+        """The clause on `channel` in catalog terms (`triggered`, which depends on the policy, is left out)."""
+        entry = self.catalog.entries.get(clause.license_id)
+        return {"type": clause.type, "params": None, "obligation": clause.obligation,
                 "citation": clause.citation.to_dict(), "applies_to": sorted(clause.applies_to),
                 "license": clause.license_id, "verified": clause.verified, "channel": channel,
-                "accepts": list(clause.params.get("accepts") or [clause.license_id]),
-                # does the intended use trigger the clause (GPL copyleft binds when the work is conveyed)?
-                "triggered": not triggers or any(self.policy.use.get(t, True) for t in triggers),
+                "accepts": list(clause.params.get("accepts") or [clause.license_id]), "triggered": None,
                 "unsettled": channel in (clause.params.get("unsettled") or ()),
                 "licensor_orgs": sorted(o.lower() for o in entry.licensor_orgs) if entry else []}
 
@@ -165,12 +236,19 @@ class _Facts:
         org, mine = self.lineage.nodes[user].org, self.lineage.root.org
         return bool(org and mine and org.lower() == mine.lower())
 
+    def language_model_of(self, node: ModelFacts) -> bool | None:
+        """Is the node a language model, by its own pipeline_tag (None: the card does not say)."""
+        known = self._language_model.get(node.id, MISSING)
+        if known is MISSING:
+            known = self._language_model[node.id] = is_language_model(node.card)
+        return known
+
     def language_model(self) -> bool | None:
         """Is the subject a language model: by its own pipeline_tag, else by its weights ancestors'."""
-        own = is_language_model(self.lineage.root.card)
+        own = self.language_model_of(self.lineage.root)
         if own is not None:
             return own
-        seen = {is_language_model(b.node.card) for b in self.bindings if b.channel == "weights"} - {None}
+        seen = {self.language_model_of(b.node) for b in self.bindings if b.channel == "weights"} - {None}
         return seen.pop() if len(seen) == 1 else None
 
     # -- ancestors -------------------------------------------------------------------------------------
@@ -199,13 +277,6 @@ class _Facts:
                     nxt.append((edge.parent, state[1], new_path, new_via))
             queue = nxt
         return list(best.values())
-
-    @cached_property
-    def _by_child(self) -> dict[str, list[tuple[int, Any]]]:
-        out: dict[str, list[tuple[int, Any]]] = {}
-        for i, e in enumerate(self.lineage.edges):
-            out.setdefault(e.child, []).append((i, e))
-        return out
 
     def relicensed_by(self, binding: Binding) -> str | None:
         """The licensor's own model through which the ancestor reaches the subject, when every path on this
@@ -248,15 +319,16 @@ class _Facts:
 
 
 def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
+    card, notes, name, tag = node.card, node.notes, node.name, node.card.get("pipeline_tag")
     return {
-        "id": node.id, "name": node.name, "org": node.org, "kind": node.kind, "source": node.source,
+        "id": node.id, "name": name, "org": node.org, "kind": node.kind, "source": node.source,
         "status": node.status, "status_detail": node.status_detail, "revision": node.revision,
-        "license": facts.license_ctx(node.id), "files": list(node.files), "card": node.card,
-        "notes": [n.code for n in node.notes],
-        "note_text": "; ".join(n.message + (f" (line {n.line})" if n.line else "") for n in node.notes),
+        "license": facts.license_ctx(node.id), "files": list(node.files), "card": card,
+        "notes": [n.code for n in notes],
+        "note_text": "; ".join([n.message + (f" (line {n.line})" if n.line else "") for n in notes]) if notes else "",
         "resolved": node.status in (OK, GATED) and facts.licenses[node.id].known, "gated": node.gated,
-        "pipeline_tag": node.card.get("pipeline_tag") if isinstance(node.card.get("pipeline_tag"), str) else None,
-        "language_model": is_language_model(node.card), "multimodal": is_multimodal(node.card, node.name),
+        "pipeline_tag": tag if isinstance(tag, str) else None,
+        "language_model": facts.language_model_of(node), "multimodal": is_multimodal(card, name),
     }
 
 
@@ -296,6 +368,96 @@ def _elected_text(lic: ResolvedLicense, choice: frozenset[str] | None) -> str:
     return f"{' AND '.join(sorted(choice))}, elected from {lic.expression}"
 
 
+class _Plan:
+    """What evaluating a sequence of packs needs of their rules, worked out once per sequence of packs.
+
+    `groups`: (for_each, rules) in the order they are evaluated, each rule as (position in pack order, rule,
+    applies, guard slot, guard getter, accepted values, the one accepted value); waivers (evaluated after the
+    waivers are applied) left out. The rules of one for_each share its bindings and are evaluated together, so
+    that a for_each without bindings (no evidence, no lineage problem) is passed over at once; their findings are
+    put back in pack order. (When two rules share an id, whose findings are deduplicated across them, the groups
+    are the runs of one for_each in pack order instead, so the first finding kept is still the first in pack
+    order.) Rules whose first test is the same path of the same bindings (`clause.type` of ancestor-clauses)
+    share a guard slot: an index of those bindings by that value, built once per evaluation.
+    """
+
+    __slots__ = ("groups", "pack_refs", "rules_for", "slots")
+
+    def __init__(self, packs: Sequence[Pack]) -> None:
+        self.pack_refs = tuple(PackRef(p.id, p.version, p.sha256) for p in packs)  # immutable: shared by reports
+        self.rules_for: dict[str, list[Rule]] = {}  # for_each -> rules, in pack order
+        for pack in packs:
+            for rule in pack.rules:
+                self.rules_for.setdefault(rule.for_each, []).append(rule)
+        slots: dict[tuple[str, tuple[str, ...]], int] = {}
+        rules: list[tuple[int, Rule, Any, int, Any, frozenset[str], str | None]] = []
+        for rule in (r for pack in packs for r in pack.rules if r.for_each != "waivers"):
+            guard = rule.guard
+            if guard is None:
+                rules.append((len(rules), rule, rule.applies, -1, None, frozenset(), None))
+                continue
+            parts, accepted = guard
+            slot = slots.setdefault((rule.for_each, parts), len(slots))
+            single = next(iter(accepted)) if len(accepted) == 1 else None
+            rules.append((len(rules), rule, rule.applies, slot, path_getter(parts), accepted, single))
+        unique_ids = len({r[1].id for r in rules}) == len(rules)
+        groups: list[tuple[str, list[Any]]] = []
+        for entry in rules:
+            for_each = entry[1].for_each
+            same = next((g for g in groups if g[0] == for_each), None) if unique_ids else \
+                (groups[-1] if groups and groups[-1][0] == for_each else None)
+            if same is None:
+                groups.append((for_each, [entry]))
+            else:
+                same[1].append(entry)
+        self.groups = tuple((for_each, tuple(entries)) for for_each, entries in groups)
+        self.slots = len(slots)
+
+
+class _GuardIndex:
+    """A group of bindings by their value at one path. A binding whose value there is a string the rule does not
+    accept fails the rule's first test, so the rule never sees it; any other value (missing, a number, a list)
+    leaves the binding to the rule itself."""
+
+    __slots__ = ("by_value", "group", "others", "values")
+
+    def __init__(self, group: list[Any], get: Any) -> None:
+        self.group = group
+        self.values = [get(item[0]) for item in group]
+        self.by_value: dict[str, list[Any]] = {}
+        self.others = False
+        for item, value in zip(group, self.values, strict=True):
+            if type(value) is str:
+                self.by_value.setdefault(value, []).append(item)
+            else:
+                self.others = True
+
+    def candidates(self, accepted: frozenset[str], single: str | None) -> list[Any]:
+        """The bindings the rule must test, in their order."""
+        if single is not None and not self.others:
+            return self.by_value.get(single, [])
+        return [item for item, v in zip(self.group, self.values, strict=True) if type(v) is not str or v in accepted]
+
+
+_PLANS: dict[tuple[int, ...], tuple[tuple[Pack, ...], _Plan]] = {}
+
+
+def _position(item: tuple[int, Finding]) -> int:
+    return item[0]
+
+
+def _plan(packs: Sequence[Pack]) -> _Plan:
+    key = tuple(map(id, packs))
+    known = _PLANS.get(key)
+    if known is not None and all(a is b for a, b in zip(known[0], packs, strict=True)):
+        return known[1]
+    plan = _Plan(packs)
+    if len(_PLANS) >= 64:  # rule sets of a long-lived process (tests, a server): keep the cache bounded
+        _PLANS.clear()
+    _PLANS[key] = (tuple(packs), plan)  # the packs are kept, so their ids stay theirs
+    return plan
+
+
 def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: Policy,
              today: dt.date, evidence: Sequence[Evidence] = (), *, catalog_digest: str = "",
              scanned: ModelFacts | None = None, weights: Sequence[WeightFile] | None = None) -> Report:
@@ -310,10 +472,8 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
     subject = lineage.root
     fail_on = policy.fail_on or "error"
     threshold = severity_rank(fail_on)
-    rules_for: dict[str, list[Rule]] = {}
-    for pack in packs:
-        for rule in pack.rules:
-            rules_for.setdefault(rule.for_each, []).append(rule)
+    plan = _plan(packs)
+    rules_for = plan.rules_for
 
     model = _node_ctx(facts, subject)
     model["language_model"] = facts.language_model()
@@ -370,21 +530,47 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
             elections[b.node.id] = choice
         actx, clauses = bind(choice)
         ancestors.append((b, actx, clauses))
-    _set_weight_facts(model, facts, weight_bindings, elections, own_choice)
+    if elections or own_choice is not None:  # else the facts above stand as they are
+        _set_weight_facts(model, facts, weight_bindings, elections, own_choice)
 
-    findings: list[Finding] = []
+    found: list[tuple[int, Finding]] = []  # (the rule's position in pack order, finding)
+    # One finding per (rule, ancestor, clause): an ancestor reached on two channels is reported once; findings
+    # about no ancestor (lineage problems) stay distinct by their message. The first made is kept.
+    seen: set[tuple[str | None, ...]] = set()
     bindings: dict[str, list[tuple[dict[str, Any], Clause | None, Binding | None]]] = {}
-    for pack in packs:
-        for rule in pack.rules:
-            if rule.for_each == "waivers":
-                continue
-            if rule.for_each not in bindings:  # built once per evaluation, shared by the rules that need it
-                bindings[rule.for_each] = list(_contexts(rule.for_each, base, own_clauses, ancestors, lineage,
-                                                         facts, evidence))
-            for ctx, clause, binding in bindings[rule.for_each]:
-                if rule.applies(ctx):
-                    findings.append(_finding(rule, ctx, clause, binding, subject.id))
-    findings = _dedupe(findings)
+    indexes: list[_GuardIndex | None] = [None] * plan.slots
+    for for_each, entries in plan.groups:
+        group = bindings.get(for_each)
+        if group is None:  # built once per evaluation, shared by the rules that need it
+            group = bindings[for_each] = list(_contexts(for_each, base, own_clauses, ancestors, lineage, facts,
+                                                        evidence))
+        if not group:
+            continue
+        for pos, rule, applies, slot, get, accepted, single in entries:
+            candidates = group
+            if slot >= 0:  # pass over bindings whose value rules the rule out (other clause types)
+                index = indexes[slot]
+                if index is None:
+                    index = indexes[slot] = _GuardIndex(group, get)
+                candidates = index.candidates(accepted, single)
+            for ctx, clause, binding in candidates:
+                if not applies(ctx):
+                    continue
+                if binding is not None:  # one finding per (rule, ancestor, clause): a duplicate is never rendered
+                    key: tuple[str | None, ...] = (rule.id, binding.node.id, clause.type if clause else None,
+                                                   clause.license_id if clause else None, None)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    found.append((pos, _finding(rule, ctx, clause, binding, subject.id)))
+                else:
+                    f = _finding(rule, ctx, clause, binding, subject.id)
+                    key = (f.rule, None, f.clause, f.license, f.message)
+                    if key not in seen:
+                        seen.add(key)
+                        found.append((pos, f))
+    found.sort(key=_position)  # pack order (stable: a rule's findings stay in the order of its bindings)
+    findings = [f for _, f in found]
     findings, waiver_ctxs = _apply_waivers(findings, policy.waivers, subject.id, today)
     for rule in rules_for.get("waivers", ()):
         for wctx in waiver_ctxs:
@@ -400,7 +586,7 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         lineage=tuple(_lineage_entries(facts, ancestors)),
         findings=tuple(findings),
         obligations=tuple(obligations),
-        packs=tuple(PackRef(p.id, p.version, p.sha256) for p in packs),
+        packs=plan.pack_refs,
         evaluated=tuple(_evaluated(n, read) for n in lineage.nodes.values()),
         date=today.isoformat(),
         policy=PolicySummary(file=policy.file, use=dict(policy.use), use_declared=policy.use_declared,
@@ -411,9 +597,8 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         catalog_digest=catalog_digest,
         notices=read.notices() if read is not None else (),
         evidence=tuple(evidence),
-        licenses={lid: LicenseInfo(e.spdx, e.name, e.url, tuple(sorted(e.categories)))
-                  for lic in facts.licenses.values() for lid in lic.ids
-                  if (e := catalog.entries.get(lid)) is not None},
+        licenses={lid: info for lic in facts.licenses.values() for lid in lic.ids
+                  if (info := facts.license_info(lid)) is not None},
     )
 
 
@@ -458,11 +643,19 @@ def _contexts(fe: str, base: dict[str, Any], own: list[Clause],
 def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding: Binding | None,
              subject: str) -> Finding:
     explanation = tuple(rule.require.explain(ctx, want=True)) if rule.require is not None else ()
-    render_ctx = {**ctx, "rule": {"id": rule.id, "title": rule.title, "severity": rule.severity},
-                  "failed": list(explanation)}
+    render_ctx: dict[str, Any] = {}
+
+    def text(source: str) -> str:
+        if "{" not in source:  # no Jinja syntax: the text as rendering would give it, without the template engine
+            return " ".join(source.split())
+        if not render_ctx:
+            render_ctx.update(ctx, rule={"id": rule.id, "title": rule.title, "severity": rule.severity},
+                              failed=list(explanation))
+        return render(source, render_ctx)
+
     try:
-        message = render(rule.message, render_ctx)
-        remediation = render(rule.remediation, render_ctx) if rule.remediation else ""
+        message = text(rule.message)
+        remediation = text(rule.remediation) if rule.remediation else ""
     except Exception as exc:  # a fact the template needs is absent (e.g. a policy clause without params)
         message = f"{rule.title} ({subject}{', ancestor ' + binding.node.id if binding else ''}; " \
                   f"the message could not be rendered: {type(exc).__name__}: {exc})"
@@ -497,19 +690,6 @@ def _line(ctx: Mapping[str, Any]) -> int:
     evidence = ctx.get("evidence")
     line = evidence.get("line") if isinstance(evidence, Mapping) else 0
     return line if isinstance(line, int) and line > 0 else 0
-
-
-def _dedupe(findings: list[Finding]) -> list[Finding]:
-    """One finding per (rule, ancestor, clause): an ancestor reached on two channels is reported once; findings
-    about no ancestor (lineage problems, waivers) stay distinct by their message."""
-    seen: set[tuple[str | None, ...]] = set()
-    out = []
-    for f in findings:
-        key = (f.rule, f.ancestor, f.clause, f.license, f.message if f.ancestor is None else None)
-        if key not in seen:
-            seen.add(key)
-            out.append(f)
-    return out
 
 
 def _waiver_matches(w: Waiver, f: Finding) -> bool:
@@ -585,19 +765,24 @@ def card_summary(node: ModelFacts) -> dict[str, Any]:
     library, and the config's model type and architectures. Strings only (anything else on the card is
     dropped, never stringified), each cut to MAX_SUMMARY_TEXT and each list to MAX_SUMMARY_ITEMS."""
 
-    def text(value: Any) -> str | None:
-        return value.strip()[:MAX_SUMMARY_TEXT] or None if isinstance(value, str) else None
+    card, config, body = node.card, node.config, node.card_text
+    return {"task": _summary_text(card.get("pipeline_tag")), "languages": _summary_texts(card.get("language")),
+            "library": _summary_text(card.get("library_name")), "model_type": _summary_text(config.get("model_type")),
+            "architectures": _summary_texts(config.get("architectures") or []),
+            "evaluations": _declared_results(card),
+            "has_text": body != "" and not body.isspace()}  # bool(body.strip()), without copying the body
 
-    def texts(value: Any) -> list[str]:
-        items = value if isinstance(value, list) else [value]
-        out = [t for t in (text(v) for v in items[:MAX_SUMMARY_ITEMS]) if t]
-        return list(dict.fromkeys(out))
 
-    card, config = node.card, node.config
-    return {"task": text(card.get("pipeline_tag")), "languages": texts(card.get("language")),
-            "library": text(card.get("library_name")), "model_type": text(config.get("model_type")),
-            "architectures": texts(config.get("architectures") or []), "evaluations": _declared_results(card),
-            "has_text": bool(node.card_text.strip())}
+def _summary_text(value: Any) -> str | None:
+    return value.strip()[:MAX_SUMMARY_TEXT] or None if isinstance(value, str) else None
+
+
+def _summary_texts(value: Any) -> list[str]:
+    if value is None or value == []:  # what most cards have: nothing to keep
+        return []
+    items = value if isinstance(value, list) else [value]
+    out = [t for t in (_summary_text(v) for v in items[:MAX_SUMMARY_ITEMS]) if t]
+    return list(dict.fromkeys(out))
 
 
 def _declared_results(card: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -605,16 +790,29 @@ def _declared_results(card: Mapping[str, Any]) -> list[dict[str, Any]]:
     whether they hold up is the evidence layer's question, not this summary's."""
     if not isinstance(card.get("model-index"), list):
         return []
-    from policy.evidence.claims import claims_from_card, load_benchmarks  # only cards with results pay for it
+    from policy.evidence.claims import claims_from_card  # only cards with results pay for it
 
     out = []
-    no_table = load_benchmarks({"schema_version": 1, "benchmarks": []})  # benchmarks as named, none resolved
-    for c in claims_from_card({"model-index": card["model-index"]}, "", 1, no_table)[:MAX_SUMMARY_ITEMS]:
+    for c in claims_from_card({"model-index": card["model-index"]}, "", 1, _no_benchmarks())[:MAX_SUMMARY_ITEMS]:
         out.append({"name": c.name[:MAX_SUMMARY_TEXT], "metric": (c.metric or "")[:MAX_SUMMARY_TEXT] or None,
                     "value": c.value, "dataset": c.dataset_id and c.dataset_id[:MAX_SUMMARY_TEXT],
                     "split": c.split and c.split[:MAX_SUMMARY_TEXT],
                     "source": c.source_url and c.source_url[:MAX_SUMMARY_TEXT]})
     return out
+
+
+@cache
+def _no_benchmarks() -> Any:
+    """An empty benchmark table: results are summarised with their benchmarks as named, none resolved. An
+    empty table resolves no name, so this one does not look (normalising each name twice, with and without its
+    settings, was most of the summary of a card's results)."""
+    from policy.evidence.claims import Benchmarks
+
+    class NoBenchmarks(Benchmarks):
+        def resolve(self, name_or_dataset_id: Any, config: Any = None) -> None:
+            return None
+
+    return NoBenchmarks((), {}, {})
 
 
 @dataclass(frozen=True)

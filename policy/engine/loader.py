@@ -80,7 +80,8 @@ def _cache_key(files: Iterable[Path]) -> str:
     h = hashlib.sha256(__version__.encode())
     for f in files:
         st = f.stat()
-        h.update(f"{f.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+        # the absolute path names the file (Path.resolve would cost a system call per path component per file)
+        h.update(f"{os.path.abspath(f)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     return h.hexdigest()[:32]
 
 
@@ -115,23 +116,44 @@ MAX_CACHE_BYTES = 64 * 1024 * 1024
 
 
 def _docs_digest(docs: Sequence[Mapping[str, Any]]) -> str:
-    return hashlib.sha256(json.dumps(docs, sort_keys=True, separators=(",", ":"),
-                                     ensure_ascii=True).encode()).hexdigest()
+    """The sha256 of the documents as the cache file holds them (`json.dumps` with its defaults)."""
+    return hashlib.sha256(_docs_text(docs).encode()).hexdigest()
+
+
+def _docs_text(docs: Sequence[Mapping[str, Any]]) -> str:
+    return json.dumps(docs, ensure_ascii=True)
+
+
+_DOCS = b', "docs": '  # the cache file is `{"format": ..., "digest": ..., "docs": [...]}`, the documents last
 
 
 def _read_cache(cache_file: Path, key: str, files: Sequence[Path]) -> list[_Doc] | None:
     try:
         if cache_file.stat().st_size > MAX_CACHE_BYTES:
             return None
-        payload = json.loads(cache_file.read_bytes().decode("utf-8"))
-    except (OSError, ValueError, RecursionError):  # missing, unreadable, not JSON (json errors are ValueErrors)
+        raw = cache_file.read_bytes()
+    except OSError:
+        return None
+    # The digest is checked on the documents' bytes as written, before they are parsed (re-serialising them to
+    # check it cost more than parsing).
+    head, found, docs_text = raw.rstrip().partition(_DOCS)
+    if not found or not docs_text.endswith(b"}"):
+        return None
+    docs_text = docs_text[:-1]
+    try:
+        payload = json.loads((head + b"}").decode("utf-8"))
+    except (ValueError, RecursionError):  # not JSON (json errors are ValueErrors), or not UTF-8
         return None
     if not isinstance(payload, dict) or payload.get("format") != CACHE_FORMAT \
-            or payload.get("version") != __version__ or payload.get("key") != key:
+            or payload.get("version") != __version__ or payload.get("key") != key \
+            or payload.get("digest") != hashlib.sha256(docs_text).hexdigest():
         return None
-    raw_docs = payload.get("docs")
+    try:
+        raw_docs = json.loads(docs_text.decode("utf-8"))
+    except (ValueError, RecursionError):
+        return None
     names = {str(f) for f in files}
-    if not isinstance(raw_docs, list) or payload.get("digest") != _docs_digest(raw_docs):
+    if not isinstance(raw_docs, list):
         return None
     docs: list[_Doc] = []
     for d in raw_docs:
@@ -146,18 +168,18 @@ def _read_cache(cache_file: Path, key: str, files: Sequence[Path]) -> list[_Doc]
 def _write_cache(cache_file: Path, docs: list[_Doc]) -> None:
     raw_docs = [{"path": d.path, "kind": d.kind, "data": d.data, "sha256": d.sha256} for d in docs]
     try:
-        text = json.dumps(raw_docs, ensure_ascii=True)
+        text = _docs_text(raw_docs)
         if json.loads(text) != raw_docs:  # data JSON cannot hold as it is (e.g. integer keys): do not cache
             return
     except (TypeError, ValueError):
         return
-    payload = {"format": CACHE_FORMAT, "version": __version__, "key": cache_file.stem.removeprefix("rules-"),
-               "digest": _docs_digest(raw_docs), "docs": raw_docs}
+    header = {"format": CACHE_FORMAT, "version": __version__, "key": cache_file.stem.removeprefix("rules-"),
+              "digest": hashlib.sha256(text.encode()).hexdigest()}
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cache_file.parent, delete=False,
                                          suffix=".tmp") as tmp:
-            json.dump(payload, tmp, ensure_ascii=True)
+            tmp.write(json.dumps(header, ensure_ascii=True)[:-1] + _DOCS.decode() + text + "}")
         os.replace(tmp.name, cache_file)
     except OSError:
         pass  # a read-only home is fine: we validate every run instead

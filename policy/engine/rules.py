@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from policy.diagnostics import Diagnostic
-from policy.engine.conditions import Compiler, Condition, ConditionError
+from policy.engine.conditions import All, Any_, Compiler, Condition, ConditionError, Leaf, Not
 from policy.model.facts import Citation
-from policy.templating import check_template
 from policy.yamlload import MarkedYaml
 
 SEVERITIES = ("note", "warning", "error")
@@ -53,11 +52,48 @@ class Rule:
     line: int = 0
     severity_from: str = ""  # a key of the policy's `requirements`, whose value (a severity) overrides `severity`
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "applies", _applies(self.when, self.require))
+
+    @property
+    def guard(self) -> tuple[tuple[str, ...], frozenset[str]] | None:
+        """(path, values) when the rule's first test is `path` equal to (or in) constant strings: a binding whose
+        value there is a string not among `values` is no finding, whatever else the rule says. The engine uses
+        it to pass over the bindings of other clause types without testing them; None when there is none."""
+        return _guard(self.when)
+
     def applies(self, ctx: Mapping[str, Any]) -> bool:
         """True when the binding is a finding: `when` holds and `require` does not."""
         if self.when is not None and not self.when.test(ctx):
             return False
         return self.require is None or not self.require.test(ctx)
+
+
+def _guard(when: Condition | None) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    first = when.items[0] if type(when) is All else when  # `all` tests its items in order: the first decides first
+    if not isinstance(first, Leaf):
+        return None
+    if first.op == "eq" and type(first.operand) is str:
+        return first.parts, frozenset((first.operand,))
+    if first.op == "in" and isinstance(first.operand, list) and all(type(v) is str for v in first.operand):
+        return first.parts, frozenset(first.operand)
+    return None
+
+
+def _applies(when: Condition | None, require: Condition | None) -> Any:
+    """`Rule.applies` bound to the rule's compiled conditions (no attribute lookups per binding)."""
+    if when is None and require is None:
+        return lambda ctx: True
+    if require is None:
+        if type(when) in (All, Any_, Not):  # their tests return True or False already
+            return when.test
+        when_test = when.test
+        return lambda ctx: bool(when_test(ctx))
+    require_test = require.test
+    if when is None:
+        return lambda ctx: not require_test(ctx)
+    when_test = when.test
+    return lambda ctx: bool(when_test(ctx)) and not require_test(ctx)
 
 
 @dataclass(frozen=True)
@@ -117,6 +153,8 @@ def compile_pack(source: PackSource, license_lookup: Any, check_templates: bool 
             diagnostics.append(Diagnostic(source.file, line, col, "rule-condition",
                                           f"rule {rule_id}: {err.message}", help=err.help))
         if check_templates:
+            from policy.templating import check_template  # jinja2: only when rule data is (re)validated
+
             allowed = roots | {"rule", "failed"}
             for key in ("message", "remediation"):
                 if key in raw:

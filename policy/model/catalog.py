@@ -310,8 +310,11 @@ class Catalog:
         return str(parsed), choices
 
 
+_SEPARATORS = re.compile(r"[\s_]+")
+
+
 def _norm(text: str) -> str:
-    return re.sub(r"[\s_]+", "-", str(text).strip().lower())
+    return _SEPARATORS.sub("-", str(text).strip().lower())
 
 
 _FILLER = re.compile(r"\b(the|license|licence|agreement|version|v|community|public)\b|[^a-z0-9.+]")
