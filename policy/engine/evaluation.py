@@ -18,7 +18,7 @@ from typing import Any
 
 from policy.engine.conditions import MISSING, path_getter
 from policy.engine.messages import render
-from policy.engine.rules import Pack, Rule, severity_rank
+from policy.engine.rules import Pack, Rule
 from policy.model.catalog import Catalog, Clause, ResolvedLicense
 from policy.model.evidence import Evidence
 from policy.model.facts import GATED, OK, Lineage, ModelFacts
@@ -37,6 +37,7 @@ from policy.model.report import (
     WeightFile,
 )
 from policy.model.tasks import is_language_model, is_multimodal
+from policy.model.vocab import at_or_above, verdict_of
 
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations).
 OBLIGATION_TYPES = frozenset({
@@ -333,14 +334,14 @@ def _clause_map(facts: _Facts, clauses: Iterable[Clause], channel: str) -> dict[
     return out
 
 
-def _score(rules: Sequence[Rule], ctxs: Iterable[Mapping[str, Any]], threshold: int) -> tuple[int, int, int]:
+def _score(rules: Sequence[Rule], ctxs: Iterable[Mapping[str, Any]], threshold: str) -> tuple[int, int, int]:
     """How badly one license alternative fares: (violations at or above --fail-on, reviews, findings)."""
     violations = reviews = total = 0
     for ctx in ctxs:
         for rule in rules:
             if rule.applies(ctx):
                 total += 1
-                if rule.kind == "violation" and severity_rank(rule.severity) >= threshold:
+                if rule.kind == "violation" and at_or_above(rule.severity, threshold):
                     violations += 1
                 elif rule.kind in ("review", "evidence"):
                     reviews += 1
@@ -464,7 +465,7 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
     facts = _Facts(lineage, catalog, policy)
     subject = lineage.root
     fail_on = policy.fail_on or "error"
-    threshold = severity_rank(fail_on)
+    threshold = fail_on  # --fail-on
     plan = _plan(packs)
     rules_for = plan.rules_for
 
@@ -709,16 +710,9 @@ def _apply_waivers(findings: list[Finding], waivers: Sequence[Waiver], subject: 
 
 
 def verdict(findings: Iterable[Finding], fail_on: str = "error") -> str:
-    threshold = severity_rank(fail_on)
-    review = False
-    for f in findings:
-        if f.status != "open":
-            continue
-        if f.kind == "violation" and severity_rank(f.severity) >= threshold:
-            return "fail"
-        if f.kind in ("review", "evidence"):  # evidence: a fact the card does not declare (DESIGN §7)
-            review = True
-    return "review" if review else "pass"
+    """Fail on an open violation at or above `fail_on`; review when an open finding needs a person (evidence: a
+    fact the card does not declare, DESIGN §7); else pass."""
+    return verdict_of(((f.kind, f.severity) for f in findings if f.status == "open"), fail_on)
 
 
 def _obligations(facts: _Facts, subject: ModelFacts, own: list[Clause],

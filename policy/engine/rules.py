@@ -16,7 +16,6 @@ from policy.engine.conditions import All, Any_, Compiler, Condition, ConditionEr
 from policy.model.facts import Citation
 from policy.yamlload import MarkedYaml
 
-SEVERITIES = ("note", "warning", "error")
 BINDINGS: dict[str, frozenset[str]] = {
     "model": frozenset({"model", "policy"}),
     "ancestors": frozenset({"model", "policy", "ancestor"}),
@@ -26,10 +25,6 @@ BINDINGS: dict[str, frozenset[str]] = {
     "waivers": frozenset({"model", "policy", "waiver"}),
     "evidence": frozenset({"model", "policy", "evidence"}),
 }
-
-
-def severity_rank(severity: str) -> int:
-    return SEVERITIES.index(severity)
 
 
 @dataclass(frozen=True)

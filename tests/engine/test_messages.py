@@ -18,7 +18,7 @@ from policy.scan.lineage import build_lineage
 from policy.scan.local import LocalSource, read_target
 from policy.templating import render as jinja_render
 
-CARDS = Path(__file__).resolve().parent / "fixtures" / "cards"
+CARDS = Path(__file__).resolve().parents[1] / "fixtures" / "cards"
 
 
 def outcome(render: Any, source: str, ctx: Any) -> tuple[str, str]:
