@@ -309,12 +309,18 @@ def _leaf_test(parts: tuple[str, ...], op: str, operand: Any,
 
 
 def _show(value: Any) -> Any:
+    """A value for a finding's explanation (which the report keeps): lists and dicts copied, so that a report
+    never holds a part of the facts rules read (which evaluations share)."""
     if value is MISSING:
         return None
     if isinstance(value, Mapping) and "expression" in value:
         return value.get("expression") or value.get("declared") or "(unknown)"
     if isinstance(value, frozenset | set):
         return sorted(value)
+    if type(value) is list:
+        return list(value)
+    if type(value) is dict:
+        return dict(value)
     return value
 
 

@@ -53,14 +53,16 @@ _SPDX_TOKEN = re.compile(r"[^\s()]+")
 
 class _CatalogFacts:
     """What licenses and clauses mean in catalog terms (name, categories, SPDX form, citation, ...) depends on
-    the catalog alone, and the same few licenses recur across models: worked out once per catalog, license and
-    clause. Keyed by id() of a `catalog.resolve` result or a catalog clause, with the object kept (so the id
-    stays its own) and checked. Each evaluation gets its own copies (`_Facts.license_ctx`, `_Facts.clause_ctx`).
+    the catalog alone (and, for a clause, on whether the intended use triggers it), and the same few licenses
+    recur across models: the contexts rules see of them are built once per catalog, license and clause, and
+    shared by every evaluation. Rule contexts are read-only facts: the engine never changes them, and what a
+    report keeps of one (a finding's explanation) is a copy (`conditions._show`). Keyed by id() of a
+    `catalog.resolve` result (kept with it, and checked) or of a catalog clause (which the catalog keeps).
     """
 
     def __init__(self, catalog: Catalog) -> None:
         self.licenses: dict[int, tuple[ResolvedLicense, dict[str, Any]]] = {}
-        self.clauses: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
+        self.clauses: dict[tuple[int, str, bool], dict[str, Any]] = {}
         # the catalog's own clauses (a policy file's clauses are made afresh for each evaluation)
         self.catalog_clauses = frozenset(id(c) for e in catalog.entries.values() for c in e.clauses)
         self.entries = catalog.entries  # (never the catalog itself: it is this cache's weak key)
@@ -138,11 +140,7 @@ class _Facts:
             known = self._shared.licenses.get(id(lic))
             if known is None or known[0] is not lic:
                 known = self._shared.licenses[id(lic)] = (lic, self._make_license_ctx(lic))
-            shared = known[1]
-            # each node gets its own dict and lists: nothing an evaluation is handed is shared with another
-            ctx = self._license_ctx[node_id] = {**shared, "ids": list(shared["ids"]),
-                                                "categories": list(shared["categories"]),
-                                                "licensor": list(shared["licensor"])}
+            ctx = self._license_ctx[node_id] = known[1]
         return ctx
 
     def _make_license_ctx(self, lic: ResolvedLicense) -> dict[str, Any]:
@@ -185,36 +183,31 @@ class _Facts:
         return out
 
     def clause_ctx(self, clause: Clause, channel: str) -> dict[str, Any]:
-        """The clause as rules see it on `channel`; built once per evaluation (a clause reaches the rules
-        through its node's `clause` map, its own binding and the election of a license alternative)."""
-        key = (id(clause), channel)
-        known = self._clause_ctx.get(key)
+        """The clause as rules see it on `channel`: a catalog clause's context is shared by every evaluation
+        (with the same answer to `triggered`); a policy file's clause, made afresh for each evaluation, is built
+        once per evaluation."""
+        triggers = clause.params.get("triggers") or ()
+        # does the intended use trigger the clause (GPL copyleft binds when the work is conveyed)?
+        triggered = not triggers or any(self.policy.use.get(t, True) for t in triggers)
+        if id(clause) in self._shared.catalog_clauses:
+            key = (id(clause), channel, triggered)
+            ctx = self._shared.clauses.get(key)
+            if ctx is None:
+                ctx = self._shared.clauses[key] = self._make_clause_ctx(clause, channel, triggered)
+            return ctx
+        known = self._clause_ctx.get((id(clause), channel))
         if known is not None and known[0] is clause:
             return known[1]
-        # a catalog clause's catalog facts are shared across evaluations; a policy clause is made per evaluation
-        catalog_clause = id(clause) in self._shared.catalog_clauses
-        base = self._shared.clauses.get(key) if catalog_clause else None
-        if base is None or base[0] is not clause:
-            base = (clause, self._clause_facts(clause, channel))
-            if catalog_clause:
-                self._shared.clauses[key] = base
-        facts = base[1]
-        triggers = clause.params.get("triggers") or ()
-        ctx = {**facts, "params": dict(clause.params), "citation": dict(facts["citation"]),
-               "applies_to": list(facts["applies_to"]), "accepts": list(facts["accepts"]),
-               # does the intended use trigger the clause (GPL copyleft binds when the work is conveyed)?
-               "triggered": not triggers or any(self.policy.use.get(t, True) for t in triggers),
-               "licensor_orgs": list(facts["licensor_orgs"])}
-        self._clause_ctx[key] = (clause, ctx)
+        ctx = self._make_clause_ctx(clause, channel, triggered)
+        self._clause_ctx[(id(clause), channel)] = (clause, ctx)
         return ctx
 
-    def _clause_facts(self, clause: Clause, channel: str) -> dict[str, Any]:
-        """The clause on `channel` in catalog terms (`triggered`, which depends on the policy, is left out)."""
+    def _make_clause_ctx(self, clause: Clause, channel: str, triggered: bool) -> dict[str, Any]:
         entry = self.catalog.entries.get(clause.license_id)
-        return {"type": clause.type, "params": None, "obligation": clause.obligation,
+        return {"type": clause.type, "params": dict(clause.params), "obligation": clause.obligation,
                 "citation": clause.citation.to_dict(), "applies_to": sorted(clause.applies_to),
                 "license": clause.license_id, "verified": clause.verified, "channel": channel,
-                "accepts": list(clause.params.get("accepts") or [clause.license_id]), "triggered": None,
+                "accepts": list(clause.params.get("accepts") or [clause.license_id]), "triggered": triggered,
                 "unsettled": channel in (clause.params.get("unsettled") or ()),
                 "licensor_orgs": sorted(o.lower() for o in entry.licensor_orgs) if entry else []}
 
