@@ -131,6 +131,21 @@ Loader: type[Any] = _GuardedLoader
 JsonPath = tuple[str | int, ...]
 
 
+def nearest_mark(marks: dict[JsonPath, tuple[int, int]], key_marks: dict[JsonPath, tuple[int, int]],
+                 path: JsonPath, *, key: bool = False, default: tuple[int, int] = (1, 1)) -> tuple[int, int]:
+    """The nearest known (line, column) of `path`: where its value starts (its key, with `key=True`), else where
+    the closest parent's does; `default` (the document's start) when no parent has one."""
+    table = key_marks if key else marks
+    p = tuple(path)
+    while p:
+        if p in table:
+            return table[p]
+        if not key and p in key_marks:
+            return key_marks[p]
+        p = p[:-1]
+    return marks.get((), default)
+
+
 @dataclass
 class MarkedYaml:
     data: Any
@@ -140,15 +155,7 @@ class MarkedYaml:
 
     def mark(self, path: JsonPath, *, key: bool = False) -> tuple[int, int]:
         """The nearest known position for `path` (walks up to the closest parent that has one)."""
-        table = self.key_marks if key else self.marks
-        p = tuple(path)
-        while p:
-            if p in table:
-                return table[p]
-            if not key and p in self.key_marks:
-                return self.key_marks[p]
-            p = p[:-1]
-        return self.marks.get((), (1, 1))
+        return nearest_mark(self.marks, self.key_marks, path, key=key)
 
 
 def load_fast(text: str) -> Any:

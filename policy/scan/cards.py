@@ -28,7 +28,7 @@ import yaml
 from policy.diagnostics import Diagnostic
 from policy.errors import InputError
 from policy.model.facts import CardNote, DeclaredLicense
-from policy.yamlload import load_with_nodes, syntax_diagnostic
+from policy.yamlload import load_with_nodes, nearest_mark, syntax_diagnostic
 
 # Where the Hub expects text, a card value must be a scalar (a string, or a number/bool the Hub shows as text),
 # or a list of them where the Hub allows lists. Anything else (a mapping, a nested list, a date) is noted and
@@ -141,15 +141,7 @@ class FrontMatter:
     def mark(self, path: JsonPath, *, key: bool = False) -> tuple[int, int]:
         """The nearest known position of `path` (as `MarkedYaml.mark`): where its value starts (its key, with
         `key=True`), else where the closest parent's does."""
-        table = self.key_marks if key else self.marks
-        p = tuple(path)
-        while p:
-            if p in table:
-                return table[p]
-            if not key and p in self.key_marks:
-                return self.key_marks[p]
-            p = p[:-1]
-        return self.marks.get((), (self.open_line + 1, 1))
+        return nearest_mark(self.marks, self.key_marks, path, key=key, default=(self.open_line + 1, 1))
 
 
 @dataclass(frozen=True, slots=True)
