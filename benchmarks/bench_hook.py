@@ -89,7 +89,7 @@ def time_once(cmd: list[str], cwd: Path, env: dict[str, str]) -> tuple[float, in
 
 def import_profile(cwd: Path, env: dict[str, str], card: str, top: int = 20) -> None:
     """`python -X importtime` of the hook's one-card run: the slowest imports by cumulative time."""
-    code = "import sys; from policy.cli.app import main; sys.exit(main(sys.argv[1:]))"
+    code = "import sys; from policy.cli.entry import main; sys.exit(main(sys.argv[1:]))"
     proc = subprocess.run([sys.executable, "-X", "importtime", "-c", code, "lint", "--offline", card], cwd=cwd,
                           env=env, capture_output=True, text=True, check=False)
     rows = []

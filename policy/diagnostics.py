@@ -8,6 +8,7 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class Diagnostic:
+    """A problem at a position of an input file (file:line:col), with a code and a hint."""
     file: str
     line: int  # 1-based; 0 when unknown
     col: int  # 1-based; 0 when unknown

@@ -148,6 +148,7 @@ def nearest_mark(marks: dict[JsonPath, tuple[int, int]], key_marks: dict[JsonPat
 
 @dataclass
 class MarkedYaml:
+    """Parsed YAML with the 1-based (line, col) of each value and key, and its problems."""
     data: Any
     marks: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)  # 1-based (line, col)
     key_marks: dict[JsonPath, tuple[int, int]] = field(default_factory=dict)

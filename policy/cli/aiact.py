@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from policy.cli.common import CardsOpt, OfflineOpt, PolicyOpt, RevisionOpt, RulesOpt, choices, date, err, open_output
+from policy.cli.common import CardsOpt, OfflineOpt, PolicyOpt, RevisionOpt, RulesOpt, choices, date
+from policy.cli.streams import err, open_output
 from policy.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_REVIEW
 from policy.render.registry import RenderOptions, render
 

@@ -7,18 +7,8 @@ from typing import Annotated
 
 import typer
 
-from policy.cli.common import (
-    VERDICT_EXIT,
-    CardsOpt,
-    OfflineOpt,
-    PolicyOpt,
-    RevisionOpt,
-    RulesOpt,
-    choices,
-    date,
-    err,
-    open_output,
-)
+from policy.cli.common import VERDICT_EXIT, CardsOpt, OfflineOpt, PolicyOpt, RevisionOpt, RulesOpt, choices, date
+from policy.cli.streams import err, open_output
 from policy.errors import EXIT_ERROR, EXIT_INTERNAL, combine_exit_codes
 from policy.render.registry import RenderOptions, render
 

@@ -27,7 +27,8 @@ import typer
 
 from policy import __version__
 from policy.cli import aiact, annex, check, claims, lint, rules, tree
-from policy.cli.common import HELP, err, out
+from policy.cli.common import HELP
+from policy.cli.streams import err, out
 from policy.errors import EXIT_ERROR, EXIT_PASS
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None, context_settings=HELP,
@@ -57,7 +58,15 @@ def version() -> None:
 
 
 app.command()(check.check)
-app.command()(lint.lint)
+
+
+@app.command("lint", help=lint.SUMMARY, add_help_option=False,
+             context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
+def _lint(ctx: typer.Context) -> None:
+    """`lint` reads its own options (policy.cli.lint, argparse): the pre-commit hook starts without typer."""
+    raise typer.Exit(lint.main(ctx.args))
+
+
 app.command()(annex.annex)
 app.command()(aiact.aiact)
 app.command()(tree.tree)

@@ -19,9 +19,8 @@ from policy.cli.common import (
     TodayOpt,
     choices,
     date,
-    open_output,
-    terminal,
 )
+from policy.cli.streams import open_output, terminal
 from policy.errors import EXIT_ERROR, EXIT_INTERNAL, PolicyError, combine_exit_codes
 from policy.render.registry import BOM_FORMATS, RenderOptions, render
 

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from policy.cli.common import EvalsOpt, PolicyOpt, choices, out, terminal
+from policy.cli.common import EvalsOpt, PolicyOpt, choices
+from policy.cli.streams import out, terminal
 from policy.errors import EXIT_PASS, EXIT_REVIEW
 from policy.render.registry import RenderOptions, render
 

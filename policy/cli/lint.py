@@ -1,81 +1,86 @@
 """`policycheck lint CARD...`: card metadata problems and rule findings at the line to change (offline by
-default), on the same command-line framework as every other command.
+default).
 
-The pre-commit hook runs this on every commit, so it starts lean: `policy.cli.entry` builds a one-command
-application from this module alone (typer and this file) instead of the whole command line.
+The pre-commit hook runs this on every commit, so it starts lean: its command line is read with the standard
+library's argparse, not the command-line framework of the other commands (that framework's import alone was a
+sixth of the hook's time). `policy.cli.entry` runs `main` directly for `policycheck lint ...`; the full command
+line (`policy.cli.app`) hands `lint` and its arguments to the same `main`, so there is one definition of the
+command and its options.
 """
 
 from __future__ import annotations
 
-from enum import Enum
+import argparse
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from policy.cli.common import HELP, open_output
+from policy.cli.streams import open_output
 from policy.errors import combine_exit_codes
 from policy.render.registry import RenderOptions, formats, render
 
-LintFormat = Enum("LintFormat", {name: name for name in formats("lint")}, type=str)  # type: ignore[misc]
-TEXT = LintFormat("text")
+SUMMARY = "Lint model cards: metadata problems and rule findings at the line to change (offline by default)."
+EXIT_CODES = ("Exit codes: 0 clean, 1 a lint error or a violation (or an unresolved ancestor with --unresolved "
+              "fail), 3 review, 2 a card that cannot be read. Not legal advice.")
 
 
-class Unresolved(str, Enum):
-    warn = "warn"
-    fail = "fail"
+def _columns() -> int:
+    """The help's width as `shutil.get_terminal_size` gives it (COLUMNS, the terminal, else 80), read without
+    importing shutil (argparse would import it, and its compression modules, on every run of the hook)."""
+    import os
+    import sys
+
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80
+    except (AttributeError, ValueError, OSError):
+        return 80
 
 
-def lint(
-    cards_: Annotated[list[Path], typer.Argument(metavar="CARD...", help="Model card files (README.md with YAML "
-                                                 "front matter).")],
-    offline: Annotated[bool, typer.Option("--offline", help="Send no request (the default; as for "
-                                          "`check`).")] = False,
-    online: Annotated[bool, typer.Option("--online", help="Let ancestors that are not local be read from the "
-                                         "Hub.")] = False,
-    unresolved: Annotated[Unresolved, typer.Option("--unresolved", help="An ancestor that cannot be resolved "
-                                                   "offline: a warning (default) or a failure.")] = Unresolved.warn,
-    cards: Annotated[list[Path] | None, typer.Option("--cards", metavar="DIR", help="Folder of local cards to "
-                                                     "resolve ancestors offline (repeatable).")] = None,
-    policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml found "
-                                                "upward from the card).")] = None,
-    rules: Annotated[list[Path] | None, typer.Option("--rules", metavar="DIR", help="Extra rule data: packs, "
-                                                     "catalog entries, curations (repeatable).")] = None,
-    format: Annotated[LintFormat, typer.Option("--format", "-f",  # type: ignore[valid-type]
-                                               help="Output format.")] = TEXT,
-    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes (license id case, misspelled keys, "
-                                      "relation spelling) in place, then report what is left.")] = False,
-) -> None:
-    """Lint model cards: metadata problems and rule findings at the line to change (offline by default).
+def _formatter(prog: str) -> argparse.HelpFormatter:
+    return argparse.HelpFormatter(prog, width=max(_columns(), 40) - 2)
 
-    Exit codes: 0 clean, 1 a lint error or a violation (or an unresolved ancestor with --unresolved fail),
-    3 review, 2 a card that cannot be read."""
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="policycheck lint", description=SUMMARY, epilog=EXIT_CODES,
+                                 allow_abbrev=False, formatter_class=_formatter)
+    ap.add_argument("cards_", nargs="+", type=Path, metavar="CARD",
+                    help="model card files (README.md with YAML front matter)")
+    ap.add_argument("--offline", action="store_true", help="send no request (the default; as for `check`)")
+    ap.add_argument("--online", action="store_true",
+                    help="let ancestors that are not local be read from the Hub")
+    ap.add_argument("--unresolved", choices=("warn", "fail"), default="warn",
+                    help="an ancestor that cannot be resolved offline: a warning (default) or a failure")
+    ap.add_argument("--cards", action="append", type=Path, metavar="DIR", default=[],
+                    help="folder of local cards to resolve ancestors offline (repeatable)")
+    ap.add_argument("--policy", type=Path, metavar="FILE",
+                    help="policy file (default: policycheck.yaml found upward from the card)")
+    ap.add_argument("--rules", action="append", type=Path, metavar="DIR", default=[],
+                    help="extra rule data: packs, catalog entries, curations (repeatable)")
+    ap.add_argument("--format", "-f", choices=formats("lint"), default="text", help="output format")
+    ap.add_argument("--fix", action="store_true", help="apply the safe fixes (license id case, misspelled "
+                    "keys, relation spelling) in place, then report what is left")
+    return ap
+
+
+def main(argv: Sequence[str]) -> int:
+    """Run `policycheck lint` with the arguments after `lint`; the exit code of the batch's worst outcome."""
+    args = parser().parse_args(list(argv))  # a usage error exits 2, as every command's does
     from policy.lint.checks import LintOptions, run_lint
     from policy.lint.inplace import write_in_place
 
-    options = LintOptions(cards=tuple(cards or ()), policy_file=policy, rules=tuple(rules or ()),
-                          online=online and not offline, unresolved=unresolved.value)
+    options = LintOptions(cards=tuple(args.cards), policy_file=args.policy, rules=tuple(args.rules),
+                          online=args.online and not args.offline, unresolved=args.unresolved)
     codes: set[int] = set()
 
-    def counted():  # type: ignore[no-untyped-def]
-        for r in run_lint([str(c) for c in cards_], options, write=write_in_place if fix else None):
+    def counted() -> Iterator[object]:
+        for r in run_lint([str(c) for c in args.cards_], options, write=write_in_place if args.fix else None):
             codes.add(r.exit_code)
             yield r
 
     with open_output(None) as write:
-        for chunk in render("lint", format.value, counted(), RenderOptions()):
+        for chunk in render("lint", args.format, counted(), RenderOptions()):
             write(chunk)
-    raise typer.Exit(combine_exit_codes(codes))
-
-
-def standalone() -> typer.Typer:
-    """An application with `lint` alone, for the pre-commit hook's fast start (its help reads as the full
-    command line's: `policycheck lint [OPTIONS] CARD...`)."""
-    app = typer.Typer(add_completion=False, rich_markup_mode=None, context_settings=HELP)
-    app.command("lint")(lint)
-
-    @app.callback()
-    def _group() -> None:  # two levels, so the usage line names the command
-        """policycheck: license and compliance checks for ML models and their lineage. Not legal advice."""
-
-    return app
+    return combine_exit_codes(codes)

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from policy.cli.common import Format, FormatOpt, RulesOpt, err, out, say
+from policy.cli.common import Format, FormatOpt, RulesOpt
+from policy.cli.streams import err, out, say
 from policy.errors import EXIT_FAIL, EXIT_PASS
 
 

@@ -9,19 +9,8 @@ from typing import Annotated
 
 import typer
 
-from policy.cli.common import (
-    VERDICT_EXIT,
-    ColorOpt,
-    FailOnOpt,
-    NoCacheOpt,
-    RulesOpt,
-    TodayOpt,
-    choices,
-    date,
-    err,
-    open_output,
-    terminal,
-)
+from policy.cli.common import VERDICT_EXIT, ColorOpt, FailOnOpt, NoCacheOpt, RulesOpt, TodayOpt, choices, date
+from policy.cli.streams import err, open_output, terminal
 from policy.errors import PolicyError
 from policy.model.vocab import HUB_RELATIONS
 from policy.render.registry import RenderOptions, render

@@ -7,8 +7,7 @@ so a missing fact never makes a rule pass silently.
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,6 +72,7 @@ def resolve_path(ctx: Mapping[str, Any], parts: Sequence[str]) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Ref:
+    """A `{{ path }}` reference into the evaluation context."""
     parts: tuple[str, ...]
 
     def get(self, ctx: Mapping[str, Any]) -> Any:
@@ -99,6 +99,7 @@ class Condition:
 
 @dataclass(frozen=True)
 class All(Condition):
+    """True when every item holds."""
     items: tuple[Condition, ...]
     combine = staticmethod(all)
 
@@ -114,11 +115,13 @@ class All(Condition):
 
 @dataclass(frozen=True)
 class Any_(All):
+    """True when some item holds."""
     combine = staticmethod(any)
 
 
 @dataclass(frozen=True)
 class Not(Condition):
+    """True when the item does not hold."""
     item: Condition
 
     def __post_init__(self) -> None:
@@ -134,6 +137,7 @@ class Not(Condition):
 
 @dataclass(frozen=True)
 class Leaf(Condition):
+    """One comparison of a context value (`path op operand`)."""
     path: str
     parts: tuple[str, ...]
     op: str
@@ -450,7 +454,7 @@ class Compiler:
         else:
             op, operand = "eq", value
         if op not in OPERATORS:
-            close = difflib.get_close_matches(str(op), OPERATORS, n=1)
+            close = _near(str(op), OPERATORS)
             self.errors.append(ConditionError((*path, str(op)), f"unknown operator '{op}'",
                                               f"did you mean '{close[0]}'?" if close else
                                               "operators: " + ", ".join(sorted(OPERATORS))))
@@ -498,20 +502,27 @@ class Compiler:
         fields = FACT_MODEL[root]
         field = parts[1]
         if root not in ("clause",) and field not in fields:
-            close = difflib.get_close_matches(field, fields, n=1)
+            close = _near(field, fields)
             self.errors.append(ConditionError(where, f"no field '{field}' on {root}",
                                               f"did you mean '{root}.{close[0]}'?" if close else
                                               f"fields: {', '.join(sorted(fields))}"))
             return False
         if root == "clause" and field not in fields:
-            close = difflib.get_close_matches(field, fields, n=1)
+            close = _near(field, fields)
             self.errors.append(ConditionError(where, f"no field '{field}' on clause",
                                               f"did you mean 'clause.{close[0]}'?" if close else ""))
             return False
         if field == "license" and len(parts) > 2 and parts[2] not in LICENSE_FIELDS:
-            close = difflib.get_close_matches(parts[2], LICENSE_FIELDS, n=1)
+            close = _near(parts[2], LICENSE_FIELDS)
             self.errors.append(ConditionError(where, f"no field '{parts[2]}' on a license",
                                               f"did you mean '{close[0]}'?" if close else
                                               f"fields: {', '.join(sorted(LICENSE_FIELDS))}"))
             return False
         return True
+
+
+def _near(word: str, options: Iterable[str]) -> list[str]:
+    """The closest of `options` to a misspelled `word` (a list of at most one), for an error's hint."""
+    import difflib  # only rule data with an error needs it
+
+    return difflib.get_close_matches(word, list(options), n=1)

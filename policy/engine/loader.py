@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ SCHEMAS = {"license": "license", "pack": "pack", "curations": "curations"}
 
 @dataclass
 class Bundle:
+    """The rule data of a run: catalog, packs and curations, validated."""
     catalog: Catalog
     packs: tuple[Pack, ...]
     curations: Mapping[str, ModelOverlay]
@@ -45,6 +45,7 @@ class Bundle:
 
 @dataclass
 class _Doc:
+    """One validated rule-data file as the cache holds it."""
     path: str
     kind: str
     data: Any
@@ -175,6 +176,8 @@ def _write_cache(cache_file: Path, docs: list[_Doc]) -> None:
         return
     header = {"format": CACHE_FORMAT, "version": __version__, "key": cache_file.stem.removeprefix("rules-"),
               "digest": hashlib.sha256(text.encode()).hexdigest()}
+    import tempfile  # only a run that (re)writes the cache needs it
+
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=cache_file.parent, delete=False,

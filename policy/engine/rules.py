@@ -29,6 +29,7 @@ BINDINGS: dict[str, frozenset[str]] = {
 
 @dataclass(frozen=True)
 class Rule:
+    """A compiled rule of a pack: when it applies, what it finds and its kind."""
     id: str
     title: str
     severity: str
@@ -93,6 +94,7 @@ def _applies(when: Condition | None, require: Condition | None) -> Any:
 
 @dataclass(frozen=True)
 class Pack:
+    """A compiled rule pack: id, version, digest and its rules."""
     id: str
     version: str
     sha256: str

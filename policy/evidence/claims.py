@@ -12,7 +12,6 @@ verification the Hub did not make).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -57,6 +56,7 @@ def normalize(text: str) -> str:
 
 @dataclass(frozen=True)
 class Benchmark:
+    """A known benchmark: its names and the datasets that identify it."""
     id: str
     name: str
     aliases: tuple[str, ...]
@@ -72,6 +72,7 @@ class Benchmark:
 
 @dataclass(frozen=True)
 class Benchmarks:
+    """The known benchmarks, indexed by name and by dataset."""
     items: tuple[Benchmark, ...]
     _names: Mapping[str, Benchmark]
     _datasets: Mapping[str, tuple[tuple[frozenset[str], Benchmark], ...]]
@@ -184,6 +185,7 @@ def _strip_settings(text: str) -> str:
 
 @dataclass(frozen=True)
 class Claim:
+    """One evaluation result a card claims: benchmark, metric, value, where."""
     benchmark: str | None  # canonical benchmark id, None when the benchmark is unknown
     name: str  # the benchmark as written (dataset name, table cell, dataset id)
     metric: str | None  # metric type / name as written
@@ -544,6 +546,7 @@ def claims_from_eval_results(docs: Mapping[str, Any], benchmarks: Benchmarks) ->
 
 @dataclass(frozen=True)
 class Independent:
+    """An evaluation value from an independent source, to judge claims by."""
     model: str
     revision: str | None
     benchmark: str  # canonical benchmark id
@@ -579,6 +582,8 @@ def parse_independent(text: str, filename: str, benchmarks: Benchmarks) -> list[
             raise InputError(f"{filename}: more than {MAX_INDEPENDENT_ROWS} rows")
         rows = [(n, item) for n, item in enumerate(data, 1)]
     elif suffix == ".csv":
+        import csv  # only --evals CSV files need it
+
         reader = csv.DictReader(io.StringIO(text))
         missing = [f for f in INDEPENDENT_FIELDS if f not in (reader.fieldnames or ())]
         if missing:

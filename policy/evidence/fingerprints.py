@@ -21,6 +21,7 @@ MAX_TEXT = 200  # longest text of a file's own metadata quoted in a message
 
 @dataclass(frozen=True)
 class Fingerprint:
+    """The digest of a file of a reference model (weights, tokenizer) and the model's license."""
     repo: str
     path: str
     sha256: str  # the sha256 of an LFS file, or git:<blob id> of a regular one

@@ -57,6 +57,7 @@ class ModelName:
 
 @dataclass(frozen=True, slots=True)
 class Match:
+    """A model name found in prose: its offsets, the text as written, the model."""
     start: int  # offsets in the text searched
     end: int
     text: str  # the name as written

@@ -17,7 +17,6 @@ card that cannot be read.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -117,6 +116,7 @@ class Fix:
 
 @dataclass(frozen=True, slots=True)
 class Problem:
+    """One lint problem or rule finding at a card position, with its safe fix if any."""
     diag: Diagnostic
     source: str = "lint"  # lint | rule
     fix: Fix | None = None
@@ -145,6 +145,8 @@ def _suggest(value: str, catalog: Catalog) -> list[str]:
         for text in (e.id, *e.aliases):
             if text and len(text) <= 80:
                 candidates.setdefault(text.lower(), e.id)
+    import difflib  # imported when a suggestion is due: most runs never need one
+
     out: list[str] = []
     for match in difflib.get_close_matches(value.lower(), list(candidates), n=8, cutoff=0.6):
         lid = candidates[match]
@@ -166,6 +168,8 @@ def _right_key(key: str) -> str | None:
     for known in HUB_KEYS:
         if norm == re.sub(r"[\s-]+", "_", known):
             return known
+    import difflib
+
     close = difflib.get_close_matches(norm, LINEAGE_KEYS, n=1, cutoff=0.85)
     return close[0] if close else None
 
@@ -496,6 +500,7 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
 
 @dataclass
 class LintOptions:
+    """What `lint` resolves against: local cards, policy, rule data, network."""
     cards: Sequence[Path] = ()
     policy_file: Path | None = None
     rules: Sequence[Path] = ()
@@ -505,6 +510,7 @@ class LintOptions:
 
 @dataclass
 class FileLint:
+    """The lint result of one card file: its problems and the fixes applied."""
     file: str
     text: str | None = None
     problems: list[Problem] = field(default_factory=list)

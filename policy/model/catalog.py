@@ -20,6 +20,7 @@ PLACEHOLDERS = frozenset({"other", "unknown"})
 
 @dataclass(frozen=True, slots=True)
 class Clause:
+    """One clause of a license: its type, what it applies to, citation and parameters."""
     type: str
     applies_to: frozenset[str]
     citation: Citation
@@ -52,6 +53,7 @@ def license_ref(license_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LicenseEntry:
+    """One license of the catalog: identity, categories, clauses and sources."""
     id: str
     name: str
     spdx: str

@@ -13,6 +13,7 @@ CONFIDENCE = ("high", "medium", "low")
 
 @dataclass(frozen=True)
 class Evidence:
+    """Something a card does not declare, found by a method, with its confidence."""
     code: str  # what was found, e.g. claim-verified-without-token, prose-undeclared-teacher
     message: str  # one sentence for a person (renderers escape it)
     method: str  # how: model-index | card-table | eval-results | independent-evals | prose

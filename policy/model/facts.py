@@ -36,6 +36,7 @@ NODE_STATUSES = (OK, MISSING, GATED, PRIVATE, UNAVAILABLE, INVALID)
 
 @dataclass(frozen=True, slots=True)
 class Citation:
+    """Where a fact comes from: section, source, a short quote and its grade."""
     section: str
     source: str
     quote: str = ""
@@ -96,6 +97,7 @@ class CardNote:
 
 @dataclass(frozen=True, slots=True)
 class ModelFacts:
+    """What is known of one model, dataset or API: card fields, license, status."""
     id: str
     kind: str = "model"  # model | dataset | api
     source: str = "file"  # file | hub | curation | policy | catalog
@@ -137,6 +139,7 @@ class ModelFacts:
 
 @dataclass(frozen=True, slots=True)
 class Edge:
+    """One lineage relation: the child derives from the parent (relation, where declared)."""
     child: str
     parent: str
     relation: str
@@ -149,6 +152,7 @@ class Edge:
 
 @dataclass(frozen=True, slots=True)
 class LineageProblem:
+    """Why the lineage walk stopped or skipped a node (cycle, depth, invalid id)."""
     code: str  # cycle | depth-exceeded | invalid-id
     message: str
     path: tuple[str, ...] = ()
@@ -156,6 +160,7 @@ class LineageProblem:
 
 @dataclass(frozen=True, slots=True)
 class Lineage:
+    """The lineage graph of a subject: its nodes, edges and the walk's problems."""
     subject: str
     nodes: Mapping[str, ModelFacts]
     edges: tuple[Edge, ...]

@@ -15,6 +15,7 @@ from policy.model.facts import Citation, DeclaredLicense
 
 @dataclass(frozen=True, slots=True)
 class EdgeSpec:
+    """A lineage edge stated by a curation or a policy file."""
     parent: str
     relation: str
     kind: str
@@ -24,6 +25,7 @@ class EdgeSpec:
 
 @dataclass(frozen=True, slots=True)
 class ModelOverlay:
+    """Facts a curation or a policy file states about a model, over its card."""
     id: str
     declared_in: str  # curation | policy
     kind: str = "model"

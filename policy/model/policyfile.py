@@ -21,6 +21,7 @@ WAIVER_REASONS = ("legal-approved", "license-acquired", "not-distributed", "fals
 
 @dataclass(frozen=True, slots=True)
 class Waiver:
+    """An accepted finding: rule, model, reason, who approved it and until when."""
     rule: str
     model: str
     reason: str
@@ -39,6 +40,7 @@ class Waiver:
 
 @dataclass(frozen=True)
 class Policy:
+    """An organisation's policy file: intended use, allow/deny lists, waivers."""
     use: Mapping[str, bool] = field(default_factory=lambda: dict(DEFAULT_USE))
     use_declared: bool = False
     allow: frozenset[str] | None = None  # catalog ids; None = no allow-list

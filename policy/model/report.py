@@ -23,6 +23,7 @@ DISCLAIMER = ("policycheck reports what licenses and declared lineage say and wh
 
 @dataclass(frozen=True)
 class Finding:
+    """One rule's finding on a node of the lineage, with its citation."""
     rule: str
     title: str
     severity: str
@@ -57,6 +58,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class Obligation:
+    """A duty a license places on whoever distributes the subject."""
     clause: str
     source: str  # the model the duty comes from
     license: str
@@ -240,6 +242,7 @@ class LicenseInfo:
 
 @dataclass(frozen=True)
 class Report:
+    """The evaluation of one subject: verdict, lineage, findings, obligations."""
     subject: Subject
     verdict: str  # pass | fail | review
     lineage: tuple[LineageEdge, ...]

@@ -49,6 +49,7 @@ Key = tuple[str, str]
 
 @dataclass
 class CheckOptions:
+    """What a check resolves against: policy, rule data, local cards, network."""
     policy_file: Path | None = None
     rules: Sequence[Path] = ()
     cards: Sequence[Path] = ()

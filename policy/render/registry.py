@@ -31,6 +31,7 @@ Chunk = str | bytes
 
 @dataclass(frozen=True)
 class RenderOptions:
+    """How a renderer writes: user templates, colour, width, concision."""
     templates: tuple[Path, ...] = ()  # user template folders, searched before the shipped templates/
     color: bool = False
     width: int = 80
@@ -43,6 +44,7 @@ class RenderOptions:
 
 @dataclass(frozen=True)
 class Format:
+    """One output format of a command: its renderer and how its output is written."""
     name: str  # as given to --format
     entry: str  # "module:function" implementing the contract
     streams: bool = False  # written result by result, in flat memory, as the results arrive

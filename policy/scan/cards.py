@@ -158,6 +158,7 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class Card:
+    """A model card split into its front-matter fields and body, with reading notes."""
     fields: Mapping[str, Any]
     body: str
     notes: tuple[CardNote, ...] = ()

@@ -37,16 +37,17 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from policy.errors import InputError
 from policy.model.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, CardNote, DeclaredLicense, ModelFacts
 from policy.scan.cards import check_card_fields, declared_license, decode_card, parse_card
 from policy.scan.ids import repo_id_problem
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ThreadPoolExecutor
 
 T = TypeVar("T")
 EXPAND = ["cardData", "sha", "tags", "siblings", "gated", "private", "lastModified"]
@@ -61,6 +62,7 @@ GATED_DETAIL = "gated: the card body is not readable without access; license fro
 
 @dataclass(frozen=True)
 class HubOptions:
+    """How the Hub is read: offline, timeouts, workers, retries and deadlines."""
     offline: bool = False
     timeout: float = 10.0  # seconds per request (the client has none by default)
     workers: int = 16  # parallel fetches (I/O-bound; the client spends ~10 ms of CPU per node)
@@ -141,8 +143,8 @@ class HubSource:
         self._record_dir = Path(constants.HF_HOME) / "policycheck" / "api"
         self._futures: dict[tuple[str, str, str | None], Future[ModelFacts]] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.workers),
-                                        thread_name_prefix="policycheck-hub")
+        self._pool: ThreadPoolExecutor | None = None  # started by the first fetch (see _submit)
+        self._read_offline: dict[tuple[str, str, str | None], ModelFacts] = {}
         # Early README downloads overlap each node's model_info (at most one per node in flight, so bounded by
         # the pool); with one worker, requests stay one at a time.
         self._early = self.options.workers > 1 and not self.options.offline
@@ -162,7 +164,8 @@ class HubSource:
     def close(self) -> None:
         # Past the deadline, workers still waiting on a request end on their own (every request's timeout is
         # capped by the deadline); nothing waits for them here.
-        self._pool.shutdown(wait=not self._expired, cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(wait=not self._expired, cancel_futures=True)
 
     # -- the deadline ------------------------------------------------------------------------------------
     def start_target(self) -> None:
@@ -197,6 +200,8 @@ class HubSource:
         return max(0.2, min(self.options.timeout, self._remaining()))
 
     def _wait(self, fut: Future[ModelFacts], repo_id: str, kind: str, revision: str | None = None) -> ModelFacts:
+        from concurrent.futures import TimeoutError as FutureTimeout
+
         try:
             return fut.result(timeout=max(0.0, self._remaining()) + 1.0)
         except FutureTimeout:
@@ -205,15 +210,38 @@ class HubSource:
 
     # -- NodeSource ----------------------------------------------------------------------------------------
     def fetch_many(self, keys: Sequence[tuple[str, str]]) -> Mapping[tuple[str, str], ModelFacts]:
+        if self.options.offline:
+            return {key: self._offline(key[0], key[1], None) for key in keys}
         futures = {key: self._submit(key[0], key[1], None) for key in keys}
         return {key: self._wait(fut, *key) for key, fut in futures.items()}
 
     def fetch_one(self, repo_id: str, kind: str = "model", revision: str | None = None) -> ModelFacts:
+        if self.options.offline:
+            return self._offline(repo_id, kind, revision)
         return self._wait(self._submit(repo_id, kind, revision), repo_id, kind, revision)
 
-    def _submit(self, repo_id: str, kind: str, revision: str | None, depth: int = 0) -> Future[ModelFacts]:
+    def _offline(self, repo_id: str, kind: str, revision: str | None) -> ModelFacts:
+        """Offline, a node is read from the local cache on the spot: nothing to wait for, so no pool and no
+        deadline (the pre-commit hook never starts a thread); each node is still read once."""
         key = (repo_id, kind, revision)
         with self._lock:
+            facts = self._read_offline.get(key)
+        if facts is None:
+            facts = self._fetch(repo_id, kind, revision)
+            with self._lock:
+                facts = self._read_offline.setdefault(key, facts)
+        return facts
+
+    def _submit(self, repo_id: str, kind: str, revision: str | None, depth: int = 0) -> Future[ModelFacts]:
+        # concurrent.futures (and the logging it imports) waits until the first request: offline runs (the
+        # pre-commit hook) never import it.
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        key = (repo_id, kind, revision)
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.workers),
+                                                thread_name_prefix="policycheck-hub")
             if self._deadline_at is None and not self.options.offline:
                 self._deadline_at = time.monotonic() + self.options.run_deadline
             fut = self._futures.get(key)
@@ -315,6 +343,8 @@ class HubSource:
     def _readme(self, repo_id: str, kind: str, sha: str | None, revision: str | None,
                 early: Future[str] | None) -> str:
         """The README's local path, pinned to `sha`: from the early download when it resolved to that commit."""
+        from concurrent.futures import TimeoutError as FutureTimeout
+
         from huggingface_hub import hf_hub_download
         from huggingface_hub.errors import GatedRepoError, RemoteEntryNotFoundError, RepositoryNotFoundError
 
@@ -603,6 +633,8 @@ def _probe_symlinks(repo_id: str, kind: str) -> None:
 def _speculate(fn: Callable[..., T], *args: Any) -> Future[T]:
     """Run `fn` on a daemon thread: speculative work that nobody waits for must not hold up the exit (the
     client's own retries against an unreachable host can take half a minute)."""
+    from concurrent.futures import Future
+
     future: Future[T] = Future()
 
     def run() -> None:

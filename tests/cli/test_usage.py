@@ -93,3 +93,25 @@ def test_version_and_short_help(run_cli: Any) -> None:
     assert result.code == 0 and "Commands:" in result.out and "lint" in result.out
     result = run_cli("check", "-h")
     assert result.code == 0 and "--format" in result.out
+
+
+def test_lint_has_one_command_line_whichever_way_it_starts(run_cli: Any, capsys: Any,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lint` reads its own options (argparse, for the hook's start-up): the console script's fast path and the
+    full command line give the same help, the same usage errors (exit 2) and the same results."""
+    from policy.cli.entry import main as entry
+
+    monkeypatch.setenv("COLUMNS", "80")
+    full = run_cli("lint", "-h")
+    assert full.code == 0 and full.out.startswith("usage: policycheck lint ") and "--unresolved" in full.out
+    assert entry(["lint", "--help"]) == 0
+    assert capsys.readouterr().out == full.out
+    assert all(len(line) <= 80 for line in full.out.splitlines())
+    bad = run_cli("lint", "--format", "nope", str(CARDS / "Qwen__Qwen2.5-1.5B.md"))
+    assert bad.code == 2 and "invalid choice: 'nope'" in bad.err
+    assert entry(["lint", "--bogus", str(CARDS / "Qwen__Qwen2.5-1.5B.md")]) == 2
+    assert "unrecognized arguments: --bogus" in capsys.readouterr().err
+    card = str(CARDS / "Qwen__Qwen2.5-1.5B.md")
+    via_app = run_cli("lint", "--format", "json", card)
+    assert entry(["lint", "--format", "json", card]) == via_app.code
+    assert capsys.readouterr().out == via_app.out
