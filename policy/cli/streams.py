@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from policy.errors import OutputClosed, PolicyError
+from policy.errors import OutputClosed, OutputFailed, PolicyError
 
 
 def terminal(output: Path | None, color: bool | None) -> tuple[bool, int]:
@@ -21,18 +21,31 @@ def terminal(output: Path | None, color: bool | None) -> tuple[bool, int]:
     size), never fewer than 60 nor more than 120."""
     import shutil  # not on the pre-commit hook's path, which never asks
 
-    tty = output is None and sys.stdout.isatty()
+    tty = output is None and sys.stdout is not None and sys.stdout.isatty()
     use_color = color if color is not None else tty and not os.environ.get("NO_COLOR")
     width = min(shutil.get_terminal_size((80, 24)).columns, 120) if tty or "COLUMNS" in os.environ else 80
     return use_color, max(width, 60)
 
 
-def out(text: str) -> None:
+@contextlib.contextmanager
+def _writing_stdout() -> Iterator[None]:
+    """Errors of writing standard output as the command line reports them: a reader that went away ends the
+    run quietly (exit 141); anything else (a full disk, `> /dev/full`, a closed descriptor) is exit 2 with the
+    reason."""
+    if sys.stdout is None:  # started with standard output closed (`>&-`)
+        raise OutputFailed.of(None)
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        yield
     except BrokenPipeError:
         raise OutputClosed from None
+    except OSError as exc:
+        raise OutputFailed.of(exc) from None
+
+
+def out(text: str) -> None:
+    with _writing_stdout():
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 def say(line: str) -> None:
@@ -53,12 +66,10 @@ def _write_stdout(chunk: str | bytes) -> None:
     if isinstance(chunk, str):
         out(chunk)
         return
-    try:
+    with _writing_stdout():
         sys.stdout.flush()
         sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
-    except BrokenPipeError:
-        raise OutputClosed from None
 
 
 def _output_file(path: Path) -> contextlib.AbstractContextManager[BinaryIO]:

@@ -1,6 +1,6 @@
 """Where output goes (policy/cli/streams.py, issue 17): `--output` replaces a regular file whole through a random,
-exclusive temporary file (a link planted at any temporary name is never written through), and writes FIFOs,
-devices and links in place."""
+exclusive temporary file (a link planted at any temporary name is never written through), writes FIFOs, devices
+and links in place, and a write error on standard output is exit 2 with its reason, never a traceback."""
 
 from __future__ import annotations
 
@@ -180,3 +180,32 @@ def test_output_to_a_folder_or_through_a_dangling_link_is_a_clear_error(run_cli:
         assert result.code == 2 and f"--output {target}: cannot write ({reason})" in result.err, result.err
         assert "Traceback" not in result.err
     assert not (tmp_path / "outside").exists() and not list(folder.iterdir())
+
+
+# -- item 14: a write error on standard output -------------------------------------------------------------------
+@pytest.mark.parametrize("command", [("check", "--offline"), ("lint",), ("rules", "list"), ("version",), ("--help",)])
+def test_a_full_standard_output_is_exit_2_with_the_reason(card: Path, command: tuple[str, ...]) -> None:
+    args = [*command, str(card)] if command[0] in ("check", "lint") else list(command)
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([str(CONSOLE), *args], stdout=full, stderr=subprocess.PIPE, text=True, timeout=60,
+                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == "policycheck: cannot write standard output (No space left on device)\n"
+
+
+def test_a_reader_that_went_away_is_still_exit_141(card: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte: every write is EPIPE
+    try:
+        done = subprocess.run([str(CONSOLE), "check", "--offline", str(card)], stdout=write_end,
+                              stderr=subprocess.PIPE, text=True, timeout=60, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (141, "")
+
+
+def test_a_closed_standard_output_is_exit_2_with_the_reason(card: Path) -> None:
+    done = subprocess.run([str(CONSOLE), "check", "--offline", str(card)], stdin=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE, text=True, timeout=60, env={**os.environ, "HF_HUB_OFFLINE": "1"},
+                          preexec_fn=lambda: os.close(1))  # started as `policycheck ... >&-`
+    assert (done.returncode, done.stderr) == (2, "policycheck: cannot write standard output (it is closed)\n")
