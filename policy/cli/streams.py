@@ -43,8 +43,10 @@ def _writing_stdout() -> Iterator[None]:
 
 
 def out(text: str) -> None:
+    from policy.textsafe import encodable
+
     with _writing_stdout():
-        sys.stdout.write(text)
+        sys.stdout.write(encodable(text))
         sys.stdout.flush()
 
 
@@ -91,7 +93,10 @@ def _output_file(path: Path) -> contextlib.AbstractContextManager[BinaryIO]:
 
 @contextlib.contextmanager
 def open_output(path: Path | None) -> Iterator[Callable[[str | bytes], None]]:
-    """A writer for the output: standard output, or an `--output` file (see `_output_file`), as UTF-8."""
+    """A writer for the output: standard output, or an `--output` file (see `_output_file`). Text is written
+    as UTF-8, a lone surrogate as U+FFFD (`textsafe.encodable`)."""
+    from policy.textsafe import encodable
+
     if path is None:
         yield _write_stdout
         return
@@ -107,7 +112,7 @@ def open_output(path: Path | None) -> Iterator[Callable[[str | bytes], None]]:
 
         def write(chunk: str | bytes) -> None:
             try:
-                fh.write(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8"))
+                fh.write(chunk if isinstance(chunk, bytes) else encodable(chunk).encode("utf-8"))
             except OSError as exc:
                 raise cannot(exc) from None
 

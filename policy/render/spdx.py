@@ -53,7 +53,7 @@ from urllib.parse import quote
 
 from policy import __version__
 from policy.model.report import DISCLAIMER, LicenseInfo, Report, TargetError
-from policy.textsafe import printable, printable_lines
+from policy.textsafe import encodable, key_bytes, printable, printable_lines
 
 HUB = "https://huggingface.co"
 NAMESPACE_BASE = "https://policycheck.invalid/spdx/"
@@ -93,7 +93,7 @@ class _LicenseInfo:
 
 
 def spdx_id(kind: str, node_id: str) -> str:
-    digest = hashlib.sha256(f"{kind}:{node_id}".encode()).hexdigest()[:8]
+    digest = hashlib.sha256(key_bytes(f"{kind}:{node_id}")).hexdigest()[:8]
     slug = _IDSTRING.sub("-", node_id).strip("-")[:80] or "x"
     return f"SPDXRef-{KIND_PREFIX.get(kind, 'Item')}-{slug}-{digest}"
 
@@ -123,7 +123,7 @@ class _Licenses:
 
     def declared_text(self, text: str) -> str:
         """A LicenseRef- for a declaration the catalog does not know, its text the declaration as written."""
-        ref = "LicenseRef-policycheck-declared-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        ref = "LicenseRef-policycheck-declared-" + hashlib.sha256(key_bytes(text)).hexdigest()[:12]
         self.refs.setdefault(ref, _LicenseInfo(name=f"As declared: {text}"[:200], url=""))
         return ref
 
@@ -286,7 +286,7 @@ def build_document(results: Sequence[Report | TargetError]) -> Any:
     day = dt.date.fromisoformat(reports[0].date) if reports else dt.date(1970, 1, 1)
     created = dt.datetime(day.year, day.month, day.day)
     subjects = [f"{r.subject.id}@{r.subject.revision or ''}" for r in reports]
-    digest = hashlib.sha256("\n".join([*subjects, *(e.target for e in errors), day.isoformat()]).encode()
+    digest = hashlib.sha256(key_bytes("\n".join([*subjects, *(e.target for e in errors), day.isoformat()]))
                             ).hexdigest()
     lic = _Licenses({lid: info for r in reports for lid, info in r.licenses.items()})
     packages: dict[str, Any] = {}
@@ -364,6 +364,12 @@ def _tv_value(value: str, field: str) -> str:
     return line if not line.strip() or _tv_plain(line) else f'"{line}"'
 
 
+def _json_value(value: str, field: str) -> str:
+    """A string of the document as JSON writes it: the JSON writer escapes control characters, but would write a
+    lone surrogate as a `\\ud800` escape that strict readers refuse."""
+    return encodable(value)
+
+
 def _each_string(value: Any, change: Callable[[str, str], str], field: str = "") -> Any:
     """`value` (a document or any part of it) with each string `s` of a field `f` replaced by `change(s, f)`,
     changed in place. Enums, dates, license expressions (ids and operators only), NOASSERTION and NONE are
@@ -393,6 +399,6 @@ def render(results: Sequence[Report | TargetError], options: Any = None, fmt: st
     else:
         from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream as write_json
 
-        write_json(document, stream, validate=validate)
+        write_json(_each_string(document, _json_value), stream, validate=validate)
     text = stream.getvalue()
     return text if text.endswith("\n") else text + "\n"

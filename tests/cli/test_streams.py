@@ -209,3 +209,15 @@ def test_a_closed_standard_output_is_exit_2_with_the_reason(card: Path) -> None:
                           stderr=subprocess.PIPE, text=True, timeout=60, env={**os.environ, "HF_HUB_OFFLINE": "1"},
                           preexec_fn=lambda: os.close(1))  # started as `policycheck ... >&-`
     assert (done.returncode, done.stderr) == (2, "policycheck: cannot write standard output (it is closed)\n")
+
+
+# -- item 11: what standard output carries is UTF-8 -----------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["json", "sarif", "text"])
+def test_standard_output_is_utf8_whatever_a_file_name_holds(tmp_path: Path, fmt: str) -> None:
+    card = tmp_path / "acme__s\udcff.md"  # the byte 0xff in the name: a lone surrogate in the report
+    card.write_text(make_card({"license": "mit"}, "# m\n"), encoding="utf-8")
+    done = subprocess.run([str(CONSOLE), "check", "--offline", str(card), "-f", fmt], capture_output=True,
+                          timeout=60, env={**os.environ, "HF_HUB_OFFLINE": "1", "LC_ALL": "C.UTF-8"})
+    assert done.returncode == 0, done.stderr
+    text = done.stdout.decode("utf-8")  # strict: not the raw byte the C locale's surrogateescape would write
+    assert ("acme/s\\udcff" if fmt == "text" else "acme/s\ufffd") in text
