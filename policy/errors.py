@@ -47,6 +47,16 @@ class OutputClosed(Exception):
     in place of BrokenPipeError, which click would turn into exit 1."""
 
 
+class OutputFailed(PolicyError):
+    """Standard output cannot be written (a full disk, `> /dev/full`): exit 2 with the reason. Raised by the
+    command line's writers in place of the OSError, which would be an internal error."""
+
+    @classmethod
+    def of(cls, exc: OSError | None) -> OutputFailed:
+        reason = (exc.strerror or str(exc)) if exc is not None else "it is closed"
+        return cls(f"cannot write standard output ({reason})")
+
+
 class UsageError(PolicyError):
     """The command line is wrong."""
 
@@ -69,11 +79,32 @@ def guarded(command: Callable[[], int | None]) -> int:
     def err(text: str) -> None:
         sys.stderr.write(printable_lines(text.rstrip("\n")) + "\n")
 
+    def discard_stdout() -> None:
+        """What is left in standard output's buffer goes nowhere: the interpreter's final flush must not fail
+        again (it would print its own error and exit 120)."""
+        import os
+
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError):  # no descriptor (output captured in memory): there is no final flush to fail
+            pass
+
+    def stdout_failed(exc: Exception) -> bool:
+        """Whether `exc` is an OSError of a library writing standard output (click's --help): the frame that
+        raised it holds standard output. (policycheck's own writers raise OutputFailed.)"""
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_next is not None:
+            tb = tb.tb_next
+        return (isinstance(exc, OSError) and tb is not None and sys.stdout is not None
+                and any(value is sys.stdout for value in tb.tb_frame.f_locals.values()))
+
     try:
         code = command()
     except SystemExit as exc:  # typer/click end every command this way, usage errors with code 2
         return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
     except PolicyError as exc:
+        if isinstance(exc, OutputFailed) and sys.stdout is not None:
+            discard_stdout()
         err(f"policycheck: {exc.message}")
         for d in exc.diagnostics:
             err(format_diagnostic(d))
@@ -81,12 +112,13 @@ def guarded(command: Callable[[], int | None]) -> int:
     except KeyboardInterrupt:
         return 130
     except (BrokenPipeError, OutputClosed):  # the reader went away (`policycheck ... | head`): stop, say nothing
-        import os
-
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+        discard_stdout()
         return EXIT_BROKEN_PIPE
-    except Exception:  # a bug in policycheck
+    except Exception as exc:  # a bug in policycheck, unless standard output failed under a library's write
+        if stdout_failed(exc):
+            discard_stdout()
+            err(f"policycheck: {OutputFailed.of(exc).message}")
+            return EXIT_ERROR
         import traceback
 
         err("policycheck: internal error; please report it with the traceback below")

@@ -13,6 +13,10 @@ of three functions here, so the terminal, the documents and the links all agree 
   are inert in an HTML attribute, a CommonMark autolink (`<url>`) and an inline link (`[text](url)`);
   anything else is "" (the caller shows the value as text).
 
+Whatever a renderer leaves, the writers (standard output, `--output` files) encode through `encodable(text)`:
+a lone surrogate, which no UTF-8 output can carry, becomes U+FFFD there instead of failing the write (text
+output has shown it as its escape before that). Hashes that identify a value take its `key_bytes(text)`.
+
 Unsafe characters (`UNSAFE`): the C0 controls and DEL, the C1 controls, every Unicode format character (bidi
 embeddings, overrides, isolates and marks such as U+061C, U+200E and U+200F; zero-width space, joiners and the
 word joiner; the BOM U+FEFF; soft hyphen; tag characters), the line and paragraph separators U+2028/U+2029, and
@@ -34,6 +38,7 @@ UNSAFE_RANGES = (
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
 )
 UNSAFE = re.compile(f"[{UNSAFE_RANGES}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 _BREAKS = re.compile(r"[\t\n\r]+")
 
@@ -74,6 +79,21 @@ def clean(value: Any, *, collapse: bool = False) -> str:
         return ""
     text = " ".join(str(value).split()) if collapse else _BREAKS.sub(" ", str(value))
     return UNSAFE.sub(_escape, text)
+
+
+def encodable(text: str) -> str:
+    """`text` with each lone surrogate (half of a UTF-16 pair from a JSON `\\ud800` escape, or a byte of a file
+    name that is not UTF-8) replaced by U+FFFD, so that it can be encoded as UTF-8. Text without one comes back
+    as it is (the scan is the only cost)."""
+    if text.isascii() or not _SURROGATE.search(text):  # isascii: a flag of the string, no scan
+        return text
+    return _SURROGATE.sub("\ufffd", text)
+
+
+def key_bytes(text: str) -> bytes:
+    """The bytes of `text` for a hash that identifies it (an id, a fingerprint): UTF-8, a lone surrogate kept as
+    its own three bytes, so that it cannot fail and values that differ only there stay apart."""
+    return text.encode("utf-8", "surrogatepass")
 
 
 # A link target: http(s); a host name or an IPv6 literal, so no `user:password@` (a credential, or a host

@@ -3,6 +3,7 @@ terminal and document text, which URLs may become links; and that every output f
 
 from __future__ import annotations
 
+import json
 import sys
 import unicodedata
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from policy.render.registry import formats
 from policy.textsafe import UNSAFE, clean, escape_char, printable, printable_lines, safe_url
 from tests.hubsim import make_card
 
@@ -116,3 +118,49 @@ def test_every_output_escapes_the_same_characters_the_same_way(run_cli: Any, hos
     plain = result.out.replace("\\\\", "\\")  # Markdown writes a backslash as `\\`
     for escape in HIDDEN.values():
         assert escape in plain, escape
+
+
+# -- a lone surrogate (a JSON `\ud800` escape, a file name that is not UTF-8) never stops a writer ---------------
+def _surrogate_report(bundle: Any, s: str) -> Any:
+    """A report the engine made from a card whose id, license, base model, name and text hold `s`."""
+    import datetime as dt
+
+    from policy.engine.evaluation import evaluate
+    from policy.model.facts import ModelFacts
+    from policy.model.policyfile import Policy
+    from policy.scan.cards import declared_license
+    from policy.scan.lineage import build_lineage
+    from policy.scan.local import LocalSource
+
+    fields = {"license": f"mit{s}", "base_model": f"acme/base{s}", "model_name": f"m{s}", "tags": [f"t{s}"],
+              "license_name": f"n{s}", "license_link": f"https://example.com/{s}"}
+    subject = ModelFacts(f"acme/s{s}", card=fields, card_text=f"# Summary {s}\n", license=declared_license(fields))
+    lineage = build_lineage(subject, LocalSource(), bundle.catalog, (bundle.curations, {}))
+    return evaluate(lineage, bundle.packs, bundle.catalog, Policy(), dt.date(2026, 12, 1))
+
+
+@pytest.mark.parametrize("fmt", formats("check"))
+def test_every_format_writes_a_report_holding_lone_surrogates(bundle: Any, tmp_path: Path, fmt: str) -> None:
+    from policy.cli.streams import open_output
+    from policy.render.registry import RenderOptions, render
+
+    report = _surrogate_report(bundle, "\ud800x\udfff")
+    out = tmp_path / "report"
+    with open_output(out) as write:
+        for chunk in render("check", fmt, [report], RenderOptions()):
+            write(chunk)
+    text = out.read_bytes().decode("utf-8")  # strict: what was written is UTF-8
+    if fmt == "text":
+        assert "acme/s\\ud800x\\udfff" in text  # shown as its escape
+    elif fmt not in ("markdown", "html", "junit", "spdx-tv"):  # documents escape it as text does
+        assert json.loads(text) and "\ufffdx\ufffd" in json.dumps(json.loads(text), ensure_ascii=False)
+
+
+@pytest.mark.parametrize("fmt", formats("check"))
+def test_a_card_file_name_that_is_not_utf8_is_written_in_every_format(run_cli: Any, tmp_path: Path,
+                                                                       fmt: str) -> None:
+    card = tmp_path / "acme__s\udcff.md"  # the byte 0xff in the file system's name
+    card.write_text(make_card({"license": "mit"}, "# m\n"), encoding="utf-8")
+    result = run_cli("check", "--offline", card, "-f", fmt, "--output", tmp_path / "out")
+    assert result.code == 0, result.err
+    assert "acme" in (tmp_path / "out").read_bytes().decode("utf-8")  # strict: what was written is UTF-8

@@ -40,7 +40,7 @@ rules_app = typer.Typer(add_completion=False, no_args_is_help=True, context_sett
 
 def _print_version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"policycheck {__version__}\n")
+        out(f"policycheck {__version__}\n")
         raise typer.Exit(EXIT_PASS)
 
 

@@ -61,7 +61,8 @@ def parser() -> argparse.ArgumentParser:
                     help="extra rule data: packs, catalog entries, curations (repeatable)")
     ap.add_argument("--format", "-f", choices=formats("lint"), default="text", help="output format")
     ap.add_argument("--fix", action="store_true", help="apply the safe fixes (license id case, misspelled "
-                    "keys, relation spelling) in place, then report what is left")
+                    "keys, relation spelling) in place, then report what is left; a card that is a symbolic "
+                    "link is not rewritten (exit 2)")
     return ap
 
 

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
-from policy.errors import OutputClosed, PolicyError
+from policy.errors import OutputClosed, OutputFailed, PolicyError
 
 
 def terminal(output: Path | None, color: bool | None) -> tuple[bool, int]:
@@ -19,18 +21,33 @@ def terminal(output: Path | None, color: bool | None) -> tuple[bool, int]:
     size), never fewer than 60 nor more than 120."""
     import shutil  # not on the pre-commit hook's path, which never asks
 
-    tty = output is None and sys.stdout.isatty()
+    tty = output is None and sys.stdout is not None and sys.stdout.isatty()
     use_color = color if color is not None else tty and not os.environ.get("NO_COLOR")
     width = min(shutil.get_terminal_size((80, 24)).columns, 120) if tty or "COLUMNS" in os.environ else 80
     return use_color, max(width, 60)
 
 
-def out(text: str) -> None:
+@contextlib.contextmanager
+def _writing_stdout() -> Iterator[None]:
+    """Errors of writing standard output as the command line reports them: a reader that went away ends the
+    run quietly (exit 141); anything else (a full disk, `> /dev/full`, a closed descriptor) is exit 2 with the
+    reason."""
+    if sys.stdout is None:  # started with standard output closed (`>&-`)
+        raise OutputFailed.of(None)
     try:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        yield
     except BrokenPipeError:
         raise OutputClosed from None
+    except OSError as exc:
+        raise OutputFailed.of(exc) from None
+
+
+def out(text: str) -> None:
+    from policy.textsafe import encodable
+
+    with _writing_stdout():
+        sys.stdout.write(encodable(text))
+        sys.stdout.flush()
 
 
 def say(line: str) -> None:
@@ -47,29 +64,60 @@ def err(text: str) -> None:
     sys.stderr.write(printable_lines(text[:-1] if text.endswith("\n") else text) + "\n")
 
 
+def _write_stdout(chunk: str | bytes) -> None:
+    if isinstance(chunk, str):
+        out(chunk)
+        return
+    with _writing_stdout():
+        sys.stdout.flush()
+        sys.stdout.buffer.write(chunk)
+        sys.stdout.buffer.flush()
+
+
+def _output_file(path: Path) -> contextlib.AbstractContextManager[BinaryIO]:
+    """The file an `--output` path is written through. A regular file, or a path that does not exist yet, is
+    replaced whole at the end (a half-written report never replaces a good one). Anything else that exists (a
+    FIFO, a device such as /dev/null, a symbolic link such as /dev/stdout) is written in place, as `> path`
+    would: replacing it would put a file where the FIFO, the device node or the link was. A link that points
+    at nothing is not followed to create a file."""
+    from policy.lint.inplace import replacing
+
+    try:
+        kind = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return replacing(path)
+    if stat.S_ISREG(kind):
+        return replacing(path)
+    return os.fdopen(os.open(path, os.O_WRONLY | os.O_TRUNC), "wb")
+
+
 @contextlib.contextmanager
 def open_output(path: Path | None) -> Iterator[Callable[[str | bytes], None]]:
-    """A writer for the output: standard output, or a file written whole (a half-written report never
-    replaces a good one: it goes to a temporary file that is renamed at the end)."""
+    """A writer for the output: standard output, or an `--output` file (see `_output_file`). Text is written
+    as UTF-8, a lone surrogate as U+FFFD (`textsafe.encodable`)."""
+    from policy.textsafe import encodable
+
     if path is None:
-        def write_stdout(chunk: str | bytes) -> None:
-            if isinstance(chunk, bytes):
-                try:
-                    sys.stdout.flush()
-                    sys.stdout.buffer.write(chunk)
-                    sys.stdout.buffer.flush()
-                except BrokenPipeError:
-                    raise OutputClosed from None
-            else:
-                out(chunk)
-        yield write_stdout
+        yield _write_stdout
         return
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as fh:
-            yield lambda chunk: fh.write(chunk if isinstance(chunk, bytes) else chunk.encode("utf-8"))
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise PolicyError(f"--output {path}: cannot write ({exc.strerror})") from None
-    finally:
-        tmp.unlink(missing_ok=True)
+
+    def cannot(exc: OSError) -> PolicyError:
+        return PolicyError(f"--output {path}: cannot write ({exc.strerror or exc})")
+
+    with contextlib.ExitStack() as stack:
+        try:
+            fh = stack.enter_context(_output_file(path))
+        except OSError as exc:
+            raise cannot(exc) from None
+
+        def write(chunk: str | bytes) -> None:
+            try:
+                fh.write(chunk if isinstance(chunk, bytes) else encodable(chunk).encode("utf-8"))
+            except OSError as exc:
+                raise cannot(exc) from None
+
+        yield write
+        try:
+            stack.close()  # the rename of a replaced file: only an output written whole takes the path
+        except OSError as exc:
+            raise cannot(exc) from None

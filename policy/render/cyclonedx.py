@@ -60,6 +60,7 @@ from policy import __version__
 from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, LicenseInfo, Report, TargetError
 from policy.render.bom_graph import BATCH_REF, BomGraph, BomNode, Key, build_graph, edge_origin
+from policy.textsafe import encodable
 
 NS = "policycheck"
 TOOL_REF = "policycheck-tool"
@@ -152,8 +153,8 @@ def _weight_files(node: BomNode, ref: str) -> list[Any]:
 
 def _serial(graph: BomGraph) -> uuid.UUID:
     subjects = [f"{r.subject.id}@{r.subject.revision or ''}" for r in graph.reports]
-    return uuid.uuid5(SERIAL_NAMESPACE, "\n".join([*subjects, *(e.target for e in graph.errors),
-                                                   graph.day.isoformat()]))
+    return uuid.uuid5(SERIAL_NAMESPACE, encodable("\n".join([*subjects, *(e.target for e in graph.errors),
+                                                             graph.day.isoformat()])))
 
 
 def build_bom(results: Sequence[Report | TargetError], graph: BomGraph | None = None) -> Any:

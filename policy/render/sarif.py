@@ -34,6 +34,7 @@ from urllib.parse import quote
 from policy.model.facts import DISTILLATION, TRAINED_ON, WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Finding, Report, TargetError
 from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, artifact_location, rule_name
+from policy.textsafe import key_bytes
 
 HUB = "https://huggingface.co"
 
@@ -115,7 +116,7 @@ def result_level(f: Finding) -> str:
 
 def fingerprint(f: Finding) -> str:
     key = "|".join((f.rule, f.model, f.ancestor or "", f.clause or ""))
-    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+    return hashlib.sha256(key_bytes(key)).hexdigest()
 
 
 def card_line(f: Finding, lines: Mapping[str, int]) -> int:

@@ -28,6 +28,11 @@ Relationships (child → parent, SPDX 2.3 semantics):
                                                             and DATA_FILE_OF describe files, not training)
 each with a comment naming the policycheck relation, where it was declared and whether it was inferred.
 
+Card text in tag-value (`_tv_value`): every value is printable on its one `Tag: value` line (a line break or a
+control character becomes its visible escape, as in text output), so no card writes a tag of its own; only the
+document comment spans lines, inside `<text>...</text>`; `<text>` and `</text>` in a value are written `&lt;text>`;
+a value spdx-tools would read as a keyword, an actor or a date (`NONE`, `Tool: x`) is put in double quotes.
+
 Creation info: created = the report date at 00:00:00Z, creator `Tool: policycheck-<version>`, namespace
 `https://policycheck.invalid/spdx/<sha256 of the subjects (id@revision) and the date>`: the same batch gives the
 same bytes. Verdicts, packs and "not legal advice" are in the document comment.
@@ -35,7 +40,9 @@ same bytes. Verdicts, packs and "not legal advice" are in the document comment.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import io
 import re
@@ -46,6 +53,7 @@ from urllib.parse import quote
 
 from policy import __version__
 from policy.model.report import DISCLAIMER, LicenseInfo, Report, TargetError
+from policy.textsafe import encodable, key_bytes, printable, printable_lines
 
 HUB = "https://huggingface.co"
 NAMESPACE_BASE = "https://policycheck.invalid/spdx/"
@@ -85,7 +93,7 @@ class _LicenseInfo:
 
 
 def spdx_id(kind: str, node_id: str) -> str:
-    digest = hashlib.sha256(f"{kind}:{node_id}".encode()).hexdigest()[:8]
+    digest = hashlib.sha256(key_bytes(f"{kind}:{node_id}")).hexdigest()[:8]
     slug = _IDSTRING.sub("-", node_id).strip("-")[:80] or "x"
     return f"SPDXRef-{KIND_PREFIX.get(kind, 'Item')}-{slug}-{digest}"
 
@@ -115,7 +123,7 @@ class _Licenses:
 
     def declared_text(self, text: str) -> str:
         """A LicenseRef- for a declaration the catalog does not know, its text the declaration as written."""
-        ref = "LicenseRef-policycheck-declared-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+        ref = "LicenseRef-policycheck-declared-" + hashlib.sha256(key_bytes(text)).hexdigest()[:12]
         self.refs.setdefault(ref, _LicenseInfo(name=f"As declared: {text}"[:200], url=""))
         return ref
 
@@ -278,7 +286,7 @@ def build_document(results: Sequence[Report | TargetError]) -> Any:
     day = dt.date.fromisoformat(reports[0].date) if reports else dt.date(1970, 1, 1)
     created = dt.datetime(day.year, day.month, day.day)
     subjects = [f"{r.subject.id}@{r.subject.revision or ''}" for r in reports]
-    digest = hashlib.sha256("\n".join([*subjects, *(e.target for e in errors), day.isoformat()]).encode()
+    digest = hashlib.sha256(key_bytes("\n".join([*subjects, *(e.target for e in errors), day.isoformat()]))
                             ).hexdigest()
     lic = _Licenses({lid: info for r in reports for lid, info in r.licenses.items()})
     packages: dict[str, Any] = {}
@@ -306,7 +314,7 @@ def build_document(results: Sequence[Report | TargetError]) -> Any:
     info = CreationInfo(
         spdx_version="SPDX-2.3", spdx_id="SPDXRef-DOCUMENT", name=name, data_license="CC0-1.0",
         document_namespace=NAMESPACE_BASE + digest, creators=[Actor(ActorType.TOOL, f"policycheck-{__version__}")],
-        created=created, creator_comment=DISCLAIMER, document_comment="\n".join(comment))
+        created=created, creator_comment=DISCLAIMER, document_comment="\n".join(printable(line) for line in comment))
     extracted = [ExtractedLicensingInfo(
         license_id=ref, extracted_text=f"See {info_.url}" if info_.url else info_.name, license_name=info_.name,
         cross_references=[info_.url] if info_.url else [],
@@ -314,6 +322,69 @@ def build_document(results: Sequence[Report | TargetError]) -> Any:
         for ref, info_ in sorted(lic.refs.items())]
     return Document(info, packages=list(packages.values()), relationships=relationships,
                     extracted_licensing_info=extracted)
+
+
+# The one value policycheck writes on several lines (a line per report, each made printable as it is built):
+# spdx-tools writes it as `Tag: <text>...</text>`. Every other value is one `Tag: value` line.
+_TV_MULTILINE = frozenset({"document_comment"})
+# `<text>` opens a text block wherever it follows a tag's colon (the lexer's `:\s*<text>`), `</text>` closes one
+# wherever it is (spdx-tools matches them case-sensitively; other readers may not).
+_TV_TEXT_TAG = re.compile(r"<(/?text>)", re.IGNORECASE)
+
+
+@functools.cache
+def _tv_lexer() -> Any:
+    from spdx_tools.spdx.parser.tagvalue.lexer import SPDXLexer
+
+    lexer = SPDXLexer()
+    lexer.build()
+    return lexer
+
+
+def _tv_plain(value: str) -> bool:
+    """Whether spdx-tools reads `value` back as the plain text of a line, not as a keyword (NONE, NOASSERTION,
+    a tag's name), an actor (`Tool: ...`), a date or a checksum, which its grammar refuses where a name goes."""
+    lexer = _tv_lexer()
+    if value.strip() in lexer.reserved:
+        return False
+    if ":" not in value:  # every other token a value could be read as has a colon (`Tool:`, dates, checksums)
+        return True
+    lexer.input(f"PackageName: {value}\n")
+    return [t.type for t in iter(lexer.token, None)] == ["PKG_NAME", "LINE"]
+
+
+def _tv_value(value: str, field: str) -> str:
+    """A string of the document as tag-value writes it: printable (a line break or a control character becomes
+    its visible escape, so no card value writes a line of its own or drives a terminal), the line breaks of
+    `_TV_MULTILINE` kept; `<text>` and `</text>` written `&lt;text>`, so no value opens or closes a text block;
+    a one-line value the reader would take for something else than text (`NONE`, `Tool: x`) in double quotes."""
+    if field in _TV_MULTILINE:
+        return _TV_TEXT_TAG.sub(r"&lt;\1", printable_lines(value))
+    line = _TV_TEXT_TAG.sub(r"&lt;\1", printable(value))
+    return line if not line.strip() or _tv_plain(line) else f'"{line}"'
+
+
+def _json_value(value: str, field: str) -> str:
+    """A string of the document as JSON writes it: the JSON writer escapes control characters, but would write a
+    lone surrogate as a `\\ud800` escape that strict readers refuse."""
+    return encodable(value)
+
+
+def _each_string(value: Any, change: Callable[[str, str], str], field: str = "") -> Any:
+    """`value` (a document or any part of it) with each string `s` of a field `f` replaced by `change(s, f)`,
+    changed in place. Enums, dates, license expressions (ids and operators only), NOASSERTION and NONE are
+    not strings and stay as they are."""
+    if isinstance(value, str):
+        return change(value, field)
+    if isinstance(value, list):
+        return [_each_string(item, change, field) for item in value]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            old = getattr(value, f.name)
+            new = _each_string(old, change, f.name)
+            if new != old:
+                setattr(value, f.name, new)
+    return value
 
 
 def render(results: Sequence[Report | TargetError], options: Any = None, fmt: str | None = None) -> str:
@@ -324,10 +395,10 @@ def render(results: Sequence[Report | TargetError], options: Any = None, fmt: st
     if fmt == "spdx-tv":
         from spdx_tools.spdx.writer.tagvalue.tagvalue_writer import write_document_to_stream as write_tv
 
-        write_tv(document, stream, validate=validate)
+        write_tv(_each_string(document, _tv_value), stream, validate=validate)
     else:
         from spdx_tools.spdx.writer.json.json_writer import write_document_to_stream as write_json
 
-        write_json(document, stream, validate=validate)
+        write_json(_each_string(document, _json_value), stream, validate=validate)
     text = stream.getvalue()
     return text if text.endswith("\n") else text + "\n"

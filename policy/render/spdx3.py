@@ -55,6 +55,7 @@ from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Report, TargetError
 from policy.render.bom_graph import BomEdge, BomGraph, BomNode, Key, build_graph, edge_origin
 from policy.render.spdx import HUB, purl
+from policy.textsafe import encodable, key_bytes
 
 CONTEXT = "https://spdx.org/rdf/3.0.1/spdx-context.jsonld"
 NAMESPACE_BASE = "https://policycheck.invalid/spdx3/"
@@ -67,10 +68,10 @@ PROFILES = ["core", "software", "ai", "dataset", "simpleLicensing"]
 
 
 def _segment(text: str) -> str:
-    encoded = quote(text, safe="")
+    encoded = quote(text, safe="", errors="surrogatepass")
     if len(encoded) <= MAX_SEGMENT:
         return encoded
-    return encoded[:MAX_SEGMENT].rstrip("%0123456789ABCDEF") + "-" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return encoded[:MAX_SEGMENT].rstrip("%0123456789ABCDEF") + "-" + hashlib.sha256(key_bytes(text)).hexdigest()[:16]
 
 
 def _stamp(value: str | dt.date | None) -> str | None:
@@ -96,7 +97,7 @@ class _Doc:
         self.graph = graph
         subjects = [f"{r.subject.id}@{r.subject.revision or ''}" for r in graph.reports]
         seed = "\n".join([*subjects, *(e.target for e in graph.errors), graph.day.isoformat()])
-        self.ns = f"{NAMESPACE_BASE}{uuid.uuid5(DOC_NAMESPACE, seed)}/"
+        self.ns = f"{NAMESPACE_BASE}{uuid.uuid5(DOC_NAMESPACE, encodable(seed))}/"
         self.elements: list[dict[str, Any]] = []
         self.ids: dict[Key, str] = {key: f"{self.ns}{node.kind}/{_segment(graph.refs[key])}"
                                     for key, node in graph.nodes.items()}
@@ -119,7 +120,7 @@ class _Doc:
             return NO_ASSERTION
         if expression in self.licenses:
             return self.licenses[expression]
-        lid = f"{self.ns}license/{hashlib.sha256(expression.encode()).hexdigest()[:16]}"
+        lid = f"{self.ns}license/{hashlib.sha256(key_bytes(expression)).hexdigest()[:16]}"
         custom = [{"type": "DictionaryEntry", "key": token, "value": self.by_spdx[token].url}
                   for token in dict.fromkeys(expression.replace("(", " ").replace(")", " ").split())
                   if token.startswith("LicenseRef-") and token in self.by_spdx and self.by_spdx[token].url]
@@ -133,7 +134,7 @@ def _declared(doc: _Doc, node: BomNode) -> str:
     if node.declared:
         return doc.license(node.declared)
     if node.declared_raw:
-        ref = "LicenseRef-policycheck-declared-" + hashlib.sha256(node.declared_raw.encode()).hexdigest()[:12]
+        ref = "LicenseRef-policycheck-declared-" + hashlib.sha256(key_bytes(node.declared_raw)).hexdigest()[:12]
         return doc.license(ref, f"As declared, not in the policycheck catalog: {node.declared_raw}")
     return NONE_LICENSE if node.status == "ok" and node.kind != "api" else NO_ASSERTION
 

@@ -6,7 +6,10 @@ Regenerate the golden files with `POLICYCHECK_UPDATE_GOLDEN=1 pytest tests/rende
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +178,53 @@ def test_the_whole_corpus_gives_a_valid_spdx_document(run_cli: Any, tmp_path: Pa
     document = parse_file(str(out))
     assert validate_full_spdx_document(document) == []
     assert any(e.license_id == "LicenseRef-policycheck-openrail-plus-plus" for e in document.extracted_licensing_info)
+
+
+# A card's values in tag-value (issue 17): a line break in a base model id wrote a second `PackageVersion:` line that
+# spdx-tools read back, `</text>` in a license closed a text block early and let the rest become tags, ESC and C1
+# controls reached the terminal. Every value is printable on its line; no value opens or closes a text block; a value
+# the reader would take for a keyword or an actor is quoted.
+HOSTILE_CARD = """---
+license: "weird\\n</text>\\nPackageVersion: 6.6.6\\n\\e[31mred\\u009b31m"
+base_model:
+  - "acme/base\\nPackageVersion: 9.9.9\\e]0;title\\a\\u0085x</TEXT>"
+  - "<text>acme/opener"
+  - NOASSERTION
+  - "Tool: forged"
+model_name: "n\\u009b</text>"
+---
+# hostile
+"""
+RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """Every string a parsed document holds."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        for f in dataclasses.fields(value):
+            yield from _strings(getattr(value, f.name))
+
+
+def test_tag_value_cannot_be_forged_by_card_text(spdx: Any, tmp_path: Path) -> None:
+    card = tmp_path / "acme__hostile.md"
+    card.write_text(HOSTILE_CARD, encoding="utf-8")
+    out = spdx("spdx-tv", card, cards=str(tmp_path))
+    text = out.read_text(encoding="utf-8")
+    assert not RAW_CONTROL.search(text), RAW_CONTROL.findall(text)
+    tags = [line.split(":", 1)[0] for line in text.splitlines() if re.match(r"[A-Za-z]+:", line)]
+    assert tags.count("PackageName") == 5 and "PackageVersion" not in tags  # no line a card wrote itself
+    document = parse_file(str(out))  # spdx-tools reads it back, with no parsing error
+    assert validate_full_spdx_document(document) == []
+    assert [p.version for p in document.packages] == [None] * 5
+    assert not [s for s in _strings(document) if RAW_CONTROL.search(s.replace("\n", ""))]
+    names = sorted(p.name for p in document.packages)
+    assert names == ['"NOASSERTION"', '"Tool: forged"', "&lt;text>acme/opener",
+                     "acme/base\\nPackageVersion: 9.9.9\\x1b]0;title\\x07\\u0085x&lt;/TEXT>", "acme/hostile"]
+    [declared] = [e for e in document.extracted_licensing_info if e.license_id.startswith("LicenseRef-policycheck-d")]
+    assert declared.license_name.startswith("As declared: weird\\n&lt;/text>\\nPackageVersion: 6.6.6\\n\\x1b[31mred")
+    assert "\\u009b31m" in declared.extracted_text and "&lt;/text>" in declared.extracted_text
