@@ -40,12 +40,13 @@ from policy.model.tasks import is_language_model, is_multimodal, performs_simila
 from policy.model.vocab import WEIGHT_RELATIONS, at_or_above, verdict_of
 
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations, when the intended
-# use and the model's kind trigger them).
+# use and the model's kind trigger them). `no-patent-grant` is none: the absence of a grant is a risk the core
+# pack reports as a note, not a duty (issue 18).
 OBLIGATION_TYPES = frozenset({
     "license-copy", "notice-file", "state-changes", "attribution-display", "name-prefix",
     "use-restrictions-passthrough", "mau-limit", "retain-notices", "network-source-offer", "copyleft",
     "share-alike", "no-endorsement", "region-exclusion", "no-guardrail-bypass", "non-commercial",
-    "research-only", "non-production", "no-derivatives", "no-patent-grant", "corresponding-source",
+    "research-only", "non-production", "no-derivatives", "corresponding-source",
     "use-latest-version", "no-conflicting-terms", "use-policy"})
 STATUS_RANK = {"verified": 0, "partial": 1, "unverified": 2}
 PROFILE_RANK = {"full": 0, "identity": 1}
@@ -361,7 +362,7 @@ def _score(rules: Sequence[Rule], ctxs: Iterable[Mapping[str, Any]], threshold: 
     violations = reviews = total = 0
     for ctx in ctxs:
         for rule in rules:
-            if rule.applies(ctx):
+            if rule.kind != "note" and rule.applies(ctx):  # a note (no patent grant) weighs nothing
                 total += 1
                 if rule.kind == "violation" and at_or_above(rule.severity, threshold):
                     violations += 1
