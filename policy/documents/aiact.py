@@ -31,7 +31,7 @@ OPEN = frozenset({"permissive", "copyleft", "weak-copyleft", "public-domain", "s
 CLOSED = frozenset({"non-commercial", "research-only", "no-derivatives"})  # Guidelines §83
 RESTRICTED = frozenset({"use-restricted", "model-license", "provider-terms", "unknown"})  # §84: case by case
 USER_THRESHOLD_CLAUSES = frozenset({"mau-limit"})
-USE_CLAUSES = ("use-restriction", "acceptable-use")
+USE_CLAUSES = ("use-restriction", "acceptable-use", "use-policy")  # use-policy: the Llama AUP binds own use
 MAX_VALUES = 50  # values listed per item (a card can declare thousands of datasets)
 # fills that only hint at an answer: shown under a gap, never counted as filled (a repo's last change is not its
 # release date)

@@ -36,15 +36,17 @@ from policy.model.report import (
     SubjectLicense,
     WeightFile,
 )
-from policy.model.tasks import is_language_model, is_multimodal
-from policy.model.vocab import at_or_above, verdict_of
+from policy.model.tasks import is_language_model, is_multimodal, performs_similarly, pipeline_tag
+from policy.model.vocab import WEIGHT_RELATIONS, at_or_above, verdict_of
 
-# Clause types that are duties of whoever distributes or uses the model (listed as obligations).
+# Clause types that are duties of whoever distributes or uses the model (listed as obligations, when the intended
+# use and the model's kind trigger them). `no-patent-grant` is none: the absence of a grant is a risk the core
+# pack reports as a note, not a duty (issue 18).
 OBLIGATION_TYPES = frozenset({
     "license-copy", "notice-file", "state-changes", "attribution-display", "name-prefix",
     "use-restrictions-passthrough", "mau-limit", "retain-notices", "network-source-offer", "copyleft",
     "share-alike", "no-endorsement", "region-exclusion", "no-guardrail-bypass", "non-commercial",
-    "research-only", "non-production", "no-derivatives", "no-patent-grant", "corresponding-source",
+    "research-only", "non-production", "no-derivatives", "corresponding-source",
     "use-latest-version", "no-conflicting-terms", "use-policy"})
 STATUS_RANK = {"verified": 0, "partial": 1, "unverified": 2}
 PROFILE_RANK = {"full": 0, "identity": 1}
@@ -127,6 +129,7 @@ class _Facts:
         self._clause_ctx: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
         self._reach_cache: dict[frozenset[str], frozenset[tuple[str, str]]] = {}
         self._language_model: dict[str, bool | None] = {}
+        self._task: dict[str, str | None] = {}
         self._by_child: dict[str, list[tuple[int, Any]]] = {}
         for i, e in enumerate(lineage.edges):
             self._by_child.setdefault(e.child, []).append((i, e))
@@ -186,9 +189,7 @@ class _Facts:
         """The clause as rules see it on `channel`: a catalog clause's context is shared by every evaluation
         (with the same answer to `triggered`); a policy file's clause, made afresh for each evaluation, is built
         once per evaluation."""
-        triggers = clause.params.get("triggers") or ()
-        # does the intended use trigger the clause (GPL copyleft binds when the work is conveyed)?
-        triggered = not triggers or any(self.policy.use.get(t, True) for t in triggers)
+        triggered = self.triggered(clause)
         if id(clause) in self._shared.catalog_clauses:
             key = (id(clause), channel, triggered)
             ctx = self._shared.clauses.get(key)
@@ -201,6 +202,12 @@ class _Facts:
         ctx = self._make_clause_ctx(clause, channel, triggered)
         self._clause_ctx[(id(clause), channel)] = (clause, ctx)
         return ctx
+
+    def triggered(self, clause: Clause) -> bool:
+        """Does the intended use trigger the clause (GPL copyleft binds when the work is conveyed; the Llama
+        name prefix when the model is distributed or made available)?"""
+        triggers = clause.params.get("triggers") or ()
+        return not triggers or any(self.policy.use.get(t, True) for t in triggers)
 
     def _make_clause_ctx(self, clause: Clause, channel: str, triggered: bool) -> dict[str, Any]:
         entry = self.catalog.entries.get(clause.license_id)
@@ -244,6 +251,21 @@ class _Facts:
             return own
         seen = {self.language_model_of(b.node) for b in self.bindings if b.channel == "weights"} - {None}
         return seen.pop() if len(seen) == 1 else None
+
+    def task_of(self, node_id: str) -> str | None:
+        """What the node does (its Hub task): its own pipeline_tag, else the task its weights parents agree on (a
+        fine-tune, quantization or merge does what its base does); None when nothing says or they disagree."""
+        known = self._task.get(node_id, MISSING)
+        if known is not MISSING:
+            return known
+        self._task[node_id] = None  # a cycle back to this node says nothing
+        task = pipeline_tag(self.lineage.nodes[node_id].card)
+        if task is None:
+            parents = {self.task_of(e.parent) for _, e in self._by_child.get(node_id, ())
+                       if e.relation in WEIGHT_RELATIONS and e.parent in self.lineage.nodes}
+            task = parents.pop() if len(parents) == 1 else None
+        self._task[node_id] = task
+        return task
 
     # -- ancestors -------------------------------------------------------------------------------------
     def _bindings(self) -> list[Binding]:
@@ -323,6 +345,7 @@ def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
         "resolved": node.status in (OK, GATED) and facts.licenses[node.id].known, "gated": node.gated,
         "pipeline_tag": tag if isinstance(tag, str) else None,
         "language_model": facts.language_model_of(node), "multimodal": is_multimodal(card, name),
+        "task": facts.task_of(node.id),
     }
 
 
@@ -339,7 +362,7 @@ def _score(rules: Sequence[Rule], ctxs: Iterable[Mapping[str, Any]], threshold: 
     violations = reviews = total = 0
     for ctx in ctxs:
         for rule in rules:
-            if rule.applies(ctx):
+            if rule.kind != "note" and rule.applies(ctx):  # a note (no patent grant) weighs nothing
                 total += 1
                 if rule.kind == "violation" and at_or_above(rule.severity, threshold):
                     violations += 1
@@ -504,7 +527,10 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         ctx.update({"relation": b.via[-1], "via": list(b.via), "path": list(b.path), "depth": len(b.path),
                     "channel": b.channel, "child": b.child, "declared_in": edge.declared_in,
                     "inferred": edge.inferred, "relicensed_by": relicensor, "used_by": user,
-                    "party": facts.is_party(user)})
+                    "party": facts.is_party(user),
+                    # "trained to perform similarly to the Model" (RAIL, DeepSeek, Gemma): the subject's task
+                    # against the ancestor's; None when either is unknown or a person must compare them
+                    "performs_similarly": performs_similarly(model["task"], ctx["task"])})
 
         def bind(choice: frozenset[str] | None, b: Binding = b, ctx: dict[str, Any] = ctx,
                  relicensor: str | None = relicensor) -> tuple[dict[str, Any], list[Clause]]:
@@ -572,7 +598,7 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
             if rule.applies(ctx):
                 findings.append(_finding(rule, ctx, None, None, subject.id))
 
-    obligations = _obligations(facts, subject, own_clauses, ancestors, own_choice, elections)
+    obligations = _obligations(facts, subject, model, own_clauses, ancestors, own_choice, elections)
     read = _ReadStatus(scanned, subject) if scanned is not None else None
     return Report(
         subject=_subject(facts, subject, read, weights),
@@ -715,14 +741,15 @@ def verdict(findings: Iterable[Finding], fail_on: str = "error") -> str:
     return verdict_of(((f.kind, f.severity) for f in findings if f.status == "open"), fail_on)
 
 
-def _obligations(facts: _Facts, subject: ModelFacts, own: list[Clause],
+def _obligations(facts: _Facts, subject: ModelFacts, model: Mapping[str, Any], own: list[Clause],
                  ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]],
                  own_choice: frozenset[str] | None, elections: Mapping[str, frozenset[str]]) -> list[Obligation]:
     out: list[Obligation] = []
     seen: set[tuple[str, str, str]] = set()
 
-    def add(clause: Clause, source: str, via: tuple[str, ...], elected: str = "") -> None:
-        if clause.type not in OBLIGATION_TYPES:
+    def add(clause: Clause, source: str, via: tuple[str, ...], node: Mapping[str, Any], channel: str,
+            elected: str = "") -> None:
+        if clause.type not in OBLIGATION_TYPES or not _owed(facts, clause, node, channel):
             return
         text = clause.obligation or clause.type
         key = (clause.type, clause.license_id, text)
@@ -735,12 +762,25 @@ def _obligations(facts: _Facts, subject: ModelFacts, own: list[Clause],
 
     own_elected = _elected_text(facts.licenses[subject.id], own_choice)
     for c in own:
-        add(c, subject.id, (), own_elected)
-    for b, _, clauses in sorted(ancestors, key=lambda a: (len(a[0].path), a[0].node.id)):
+        add(c, subject.id, (), model, "self", own_elected)
+    for b, actx, clauses in sorted(ancestors, key=lambda a: (len(a[0].path), a[0].node.id)):
         elected = _elected_text(facts.licenses[b.node.id], elections.get(b.node.id))
         for c in clauses:
-            add(c, b.node.id, b.via, elected)
+            add(c, b.node.id, b.via, actx, b.channel, elected)
     return out
+
+
+def _owed(facts: _Facts, clause: Clause, node: Mapping[str, Any], channel: str) -> bool:
+    """Is the duty owed at all: the intended use triggers it (the Llama name prefix binds a model that is
+    distributed or made available), the licensed model is of the kind it names (the Llama 3.2+ EU exclusion covers
+    multimodal models), and a model trained on outputs is the derivative the license defines (one trained to
+    perform similarly to it)? A fact that is unknown keeps the duty listed: the findings say what is missing."""
+    if not facts.triggered(clause):
+        return False
+    if clause.params.get("multimodal_only") and node.get("multimodal") is False:
+        return False
+    return not (channel == "outputs" and clause.params.get("scope") == "similar"
+                and node.get("performs_similarly") is False)
 
 
 MAX_SUMMARY_ITEMS = 32  # languages or architectures kept per node in the report (a card can list thousands)

@@ -3,7 +3,8 @@
 A case lists the subject (`model:` card fields plus `id`), its lineage (`lineage:` edges, each naming the
 parent's license inline; `child` defaults to the subject), an optional `policy:` and `today:`, and the exact
 findings of the rule under test it must produce (`expect:`). A missing expected finding is a false negative,
-an extra one a false positive; either fails the case.
+an extra one a false positive; either fails the case. A case may also say which duties the evaluation lists
+(`obligations: {listed: [...], not_listed: [...]}`, by clause type), for readings about when a duty is owed.
 """
 
 from __future__ import annotations
@@ -103,7 +104,17 @@ def run_case(rule: Rule, pack: Pack, case: Mapping[str, Any], catalog: Catalog) 
         else:
             unmatched.remove(hit)
     unexpected = tuple({"rule": f.rule, "ancestor": f.ancestor, "message": f.message} for f in unmatched)
+    duties = case.get("obligations") or {}
+    missing += [{"obligation": d} for d in duties.get("listed", ()) if not _listed(d, report.obligations)]
+    unexpected += tuple({"obligation": d, "listed": "but not owed"} for d in duties.get("not_listed", ())
+                        if _listed(d, report.obligations))
     return CaseResult(pack.id, rule.id, name, not missing and not unexpected, tuple(missing), unexpected)
+
+
+def _listed(duty: str | Mapping[str, Any], obligations: Sequence[Any]) -> bool:
+    """Is the duty (a clause type, or `{type, license}`) among the report's obligations?"""
+    kind, lid = (duty, None) if isinstance(duty, str) else (duty["type"], duty["license"])
+    return any(o.clause == kind and lid in (None, o.license) for o in obligations)
 
 
 def _matches(exp: Mapping[str, Any], f: Any) -> bool:

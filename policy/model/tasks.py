@@ -1,6 +1,7 @@
 """What kind of model a card describes, from its Hub `pipeline_tag` (and tags): is it a language model, is it
-multimodal. License terms are scoped by such words ("any other large language model", "multimodal models"),
-so the engine needs them as facts; `None` means the card does not say, which rules answer with *review*.
+multimodal, does it perform similarly to another. License terms are scoped by such words ("any other large
+language model", "multimodal models", "to perform similarly to the Model"), so the engine needs them as facts;
+`None` means the cards do not say, which rules answer with *review*.
 """
 
 from __future__ import annotations
@@ -66,3 +67,56 @@ def is_multimodal(card: Mapping[str, Any], name: str = "") -> bool | None:
     if tag in TEXT_ONLY_TASKS:
         return False
     return None
+
+
+# What a model does, for the definitions that make a model trained on another's outputs a derivative only when it
+# is trained "to perform similarly to the Model" (CreativeML / BigScience / OpenRAIL §1, DeepSeek License §1,
+# Gemma §1.1(e)(iii)). Hub tasks are grouped by what the model produces from what: two models of one family
+# perform alike; of two unrelated families they do not (an image classifier trained on a text-to-image model's
+# pictures, licenses.md §O.3); of two RELATED families a person must decide (a text classifier trained on a
+# language model's labels imitates its judgements; a vision-language model trained on a text model's answers).
+TASK_FAMILIES: dict[str, frozenset[str]] = {
+    "text generation": frozenset({"text-generation", "text2text-generation", "conversational", "summarization",
+                                  "translation"}),
+    "text from images, audio or video": frozenset({
+        "image-text-to-text", "visual-question-answering", "document-question-answering", "video-text-to-text",
+        "audio-text-to-text", "image-to-text"}),
+    "image generation": frozenset({"text-to-image", "image-to-image", "unconditional-image-generation"}),
+    "video generation": frozenset({"text-to-video", "image-to-video", "video-to-video"}),
+    "audio generation": frozenset({"text-to-speech", "text-to-audio", "audio-to-audio"}),
+    "3D generation": frozenset({"image-to-3d", "text-to-3d"}),
+    "speech recognition": frozenset({"automatic-speech-recognition"}),
+    "text understanding": frozenset({
+        "fill-mask", "text-classification", "token-classification", "zero-shot-classification", "question-answering",
+        "table-question-answering", "sentence-similarity", "feature-extraction", "text-ranking"}),
+    "image understanding": frozenset({
+        "image-classification", "object-detection", "image-segmentation", "depth-estimation",
+        "zero-shot-image-classification", "zero-shot-object-detection", "image-feature-extraction",
+        "keypoint-detection", "mask-generation", "video-classification"}),
+    "audio understanding": frozenset({"audio-classification", "voice-activity-detection"}),
+    "tabular": frozenset({"tabular-classification", "tabular-regression", "time-series-forecasting"}),
+    "agents": frozenset({"reinforcement-learning", "robotics"}),
+    "any-to-any": frozenset({"any-to-any"}),
+}
+FAMILY_OF: dict[str, str] = {task: family for family, tasks in TASK_FAMILIES.items() for task in tasks}
+RELATED_FAMILIES: frozenset[frozenset[str]] = frozenset({
+    frozenset({"text generation", "text from images, audio or video"}),
+    frozenset({"text generation", "text understanding"}),
+    frozenset({"image generation", "video generation"}),
+    frozenset({"image generation", "3D generation"}),
+})
+
+
+def performs_similarly(task: str | None, other: str | None) -> bool | None:
+    """Does a model with Hub task `task` perform similarly to one with task `other`? None when a task is unknown,
+    not one policycheck groups, or of a related family (any-to-any is related to every family): a person decides."""
+    if task is None or other is None:
+        return None
+    if task == other:
+        return True
+    family, other_family = FAMILY_OF.get(task), FAMILY_OF.get(other)
+    if family is None or other_family is None or "any-to-any" in (family, other_family):
+        return None
+    if family == other_family:
+        return True
+    return None if frozenset({family, other_family}) in RELATED_FAMILIES else False

@@ -36,6 +36,19 @@ WEIGHT_RELATIONS: frozenset[str] = frozenset(HUB_RELATIONS)
 RELATIONS: frozenset[str] = WEIGHT_RELATIONS | {DISTILLATION, TRAINED_ON}
 
 
+# How strongly a finding's citation is sourced, strongest first: the primary text (V), a verbatim copy (C), the
+# user's own contract (policy), a curated fact, a secondary source (S), a clause nobody read (UNVERIFIED); a
+# finding of policycheck's own rules carries no grade and comes last.
+GRADES: tuple[str, ...] = ("V", "C", "policy", "curation", "S", "UNVERIFIED")
+GRADE_RANK = {grade: i for i, grade in enumerate(GRADES)}
+
+
+def grade_rank(citation: Any) -> int:
+    """0 for a citation graded V, ... len(GRADES) for none."""
+    grade = citation.get("grade") if isinstance(citation, Mapping) else None
+    return GRADE_RANK.get(grade, len(GRADES)) if isinstance(grade, str) else len(GRADES)
+
+
 def severity_rank(severity: str) -> int:
     """0 for error, 1 for warning, 2 for note; anything else after them."""
     return SEVERITY_RANK.get(severity, len(SEVERITIES))
@@ -68,7 +81,9 @@ def decisive(findings: Iterable[F], verdict: str) -> F | None:
     """The finding that decides `verdict`, among a target's findings (objects or mappings with `kind`,
     `severity` and `status`; waived ones are skipped): for fail, the most severe open violation; for review, the
     most severe open finding that needs a person, else (a violation below --fail-on) the most severe violation;
-    none for pass. Ties keep the engine's order."""
+    none for pass. Among equally severe findings the best-sourced citation decides (a clause read in the primary
+    text before one from a copy or a secondary source: a reader checks the finding the verdict rests on first);
+    remaining ties keep the engine's order."""
     if verdict not in ("fail", "review"):
         return None
     open_ = [f for f in findings if _field(f, "status") in (None, "open")]
@@ -78,4 +93,4 @@ def decisive(findings: Iterable[F], verdict: str) -> F | None:
         chosen = violations
     if not chosen:
         return None
-    return min(chosen, key=lambda f: severity_rank(str(_field(f, "severity"))))
+    return min(chosen, key=lambda f: (severity_rank(str(_field(f, "severity"))), grade_rank(_field(f, "citation"))))

@@ -26,7 +26,7 @@ from typing import Any
 
 from policy import __version__
 from policy.model.report import DISCLAIMER, Finding, LineageEdge, PolicySummary, Report, TargetError
-from policy.model.vocab import OUTCOME_RANK, decisive, severity_rank
+from policy.model.vocab import OUTCOME_RANK, decisive, grade_rank, severity_rank
 from policy.render.registry import RenderOptions
 from policy.textsafe import printable, printable_lines
 
@@ -321,8 +321,8 @@ def _concise(r: Report, st: Style, width: int) -> list[str]:
 def _groups(r: Report) -> list[tuple[str, list[Finding]]]:
     """The findings in the order a reader needs them: open violations by severity, open findings that need a
     person, the other open findings, then the waived ones."""
-    def by_severity(items: list[Finding]) -> list[Finding]:
-        return sorted(items, key=lambda f: severity_rank(f.severity))  # stable: rule order kept
+    def by_severity(items: list[Finding]) -> list[Finding]:  # the decisive one first (vocab.decisive)
+        return sorted(items, key=lambda f: (severity_rank(f.severity), grade_rank(f.citation)))  # stable
 
     open_ = r.open_findings
     groups = [

@@ -18,7 +18,7 @@ from typing import Any
 
 from policy import __version__
 from policy.model.report import DISCLAIMER, Finding, LineageEdge, Obligation, Report, TargetError
-from policy.model.vocab import SEVERITIES, severity_rank
+from policy.model.vocab import SEVERITIES, grade_rank, severity_rank
 from policy.textsafe import clean, safe_url
 
 TREE_INDENT_CAP = 8  # lineage levels shown as indentation; deeper nodes say their depth instead
@@ -92,9 +92,10 @@ def _rank(f: Finding) -> tuple[int, int]:
 
 def finding_groups(findings: Iterable[Finding]) -> list[dict[str, Any]]:
     """Open findings grouped by kind and severity: violations first (errors, warnings, notes), then what needs
-    review, then the rest; the engine's order is kept within a group."""
+    review, then the rest; within a group the best-sourced citation first (the decisive finding leads, as
+    vocab.decisive picks it), else the engine's order."""
     groups: dict[tuple[int, int], list[Finding]] = {}
-    for f in findings:
+    for f in sorted(findings, key=lambda f: grade_rank(f.citation)):
         if f.status == "open":
             groups.setdefault(_rank(f), []).append(f)
     out = []
