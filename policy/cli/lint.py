@@ -60,6 +60,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--rules", action="append", type=Path, metavar="DIR", default=[],
                     help="extra rule data: packs, catalog entries, curations (repeatable)")
     ap.add_argument("--format", "-f", choices=formats("lint"), default="text", help="output format")
+    ap.add_argument("--notes", action="store_true", help="text: also show notes (risks that ask nothing of the "
+                    "card, such as a license without a patent grant; JSON and SARIF always carry them)")
     ap.add_argument("--fix", action="store_true", help="apply the safe fixes (license id case, misspelled "
                     "keys, relation spelling) in place, then report what is left; a card that is a symbolic "
                     "link is not rewritten (exit 2)")
@@ -82,6 +84,6 @@ def main(argv: Sequence[str]) -> int:
             yield r
 
     with open_output(None) as write:
-        for chunk in render("lint", args.format, counted(), RenderOptions()):
+        for chunk in render("lint", args.format, counted(), RenderOptions(notes=args.notes)):
             write(chunk)
     return combine_exit_codes(codes)

@@ -651,8 +651,10 @@ def format_problem(p: Problem, text: str | None, width: int = 80) -> str:
     return "\n".join(out)
 
 
-def iter_text(results: Iterator[FileLint], width: int = 80) -> Iterator[str]:
-    errors = warnings = files = fixable = 0
+def iter_text(results: Iterator[FileLint], width: int = 80, notes: bool = True) -> Iterator[str]:
+    """The text report, card by card. Without `notes`, rule findings of kind note (risk notes that ask nothing
+    of the card, e.g. a license without a patent grant) are counted in the summary but not shown."""
+    errors = warnings = files = fixable = hidden = 0
     for r in results:
         files += 1
         chunks: list[str] = []
@@ -668,6 +670,9 @@ def iter_text(results: Iterator[FileLint], width: int = 80) -> Iterator[str]:
                 message = r.error[len(r.file) + 2:] if r.error.startswith(f"{r.file}: ") else r.error
                 chunks.append("\n".join(_headed(f"{r.file}: error[unreadable]:", message, width)))
         for p in r.problems:
+            if not notes and p.source == "rule" and p.kind == "note":
+                hidden += 1
+                continue
             errors += p.diag.severity == "error"
             warnings += p.diag.severity == "warning"
             fixable += p.fix is not None
@@ -675,6 +680,8 @@ def iter_text(results: Iterator[FileLint], width: int = 80) -> Iterator[str]:
         if chunks:
             yield "\n\n".join(chunks) + "\n\n"
     tail = f"; {fixable} fixable with --fix" if fixable else ""
+    if hidden:
+        tail += f"; {hidden} note(s) not shown (--notes)"
     yield f"{errors} error(s), {warnings} warning(s) in {files} card(s){tail}\n"
 
 

@@ -18,7 +18,7 @@ from policy.textsafe import printable_lines
 
 
 def render_text(results: Iterable[FileLint], options: RenderOptions) -> Iterator[str]:
-    for chunk in iter_text(iter(results)):
+    for chunk in iter_text(iter(results), notes=options.notes):
         yield printable_lines(chunk)
 
 

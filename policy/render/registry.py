@@ -36,6 +36,7 @@ class RenderOptions:
     color: bool = False
     width: int = 80
     concise: bool = False  # text: one line per target
+    notes: bool = True  # text: show findings of kind note (risk notes such as "no patent grant"); lint hides them
     day: dt.date | None = None  # the run's date, for documents of a batch in which no target could be read
     fmt: str = ""  # the format being written, for a module that writes several (spdx-json and spdx-tv)
     # Told about a result the format could not write (a bug: that target's exit code becomes 4).

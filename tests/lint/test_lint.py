@@ -504,3 +504,19 @@ def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None
     err = proc.stderr.read().decode()
     assert proc.wait(timeout=60) == 141, err  # 128 + SIGPIPE, as a shell reports it
     assert "Traceback" not in err and "internal error" not in err
+
+
+def test_text_hides_risk_notes_unless_asked_and_says_how_many(run_cli: Any) -> None:
+    """A risk note (a license without a patent grant) asks nothing of the card: the hook's text output counts
+    it and leaves it out; --notes shows it; JSON always carries it."""
+    from tests.conftest import CARDS
+
+    card = CARDS / "deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md"
+    plain = run_cli("lint", "--offline", card)
+    assert "note[" not in plain.out and "note(s) not shown (--notes)" in plain.out
+    shown = run_cli("lint", "--offline", "--notes", card)
+    assert "note[license-no-patent-grant]" in shown.out and "not shown" not in shown.out
+    assert plain.code == shown.code
+    doc = run_cli("lint", "--offline", "--format", "json", card).json()
+    kinds = {p.get("kind") for f in doc["files"] for p in f["problems"]}
+    assert "note" in kinds
