@@ -394,8 +394,8 @@ class TreeAudit:
         spdx = self._root_spdx(root)
         licenses = [{**row, "same_as_root": bool(row["license"] == root_license or (spdx and row["spdx"] == spdx))}
                     for row in state.licenses()]
-        problems = [f"the walk stopped at its deadline: {exc.reason}; the tree may have more descendants (run "
-                    "again with the same --state to go on)" if isinstance(exc, WalkStopped) else
+        problems = [f"{exc.reason}; the tree may have more descendants (run again with the same --state to go "
+                    "on)" if isinstance(exc, WalkStopped) else
                     f"the children of {exc.node} could not be listed ({exc.reason}); their descendants were not "
                     "audited" for exc in failures]
         if self._dropped_count:

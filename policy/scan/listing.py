@@ -508,9 +508,10 @@ def _children(pager: _Pager, options: HubOptions, on_request: Callable[[], None]
 
 
 def _stopped(node: str, limits: ListingLimits, unlisted: Callable[[], int] | None) -> WalkStopped:
-    left = f"; {unlisted():,} more discovered nodes were not listed" if unlisted is not None else ""
-    return WalkStopped(node, f"the walk reached its deadline of {limits.walk_deadline or 0:g} s "
-                             f"(--walk-deadline, POLICYCHECK_TREE_DEADLINE) while listing it{left}")
+    left = unlisted() if unlisted is not None else 0
+    return WalkStopped(node, f"the walk reached its deadline of {limits.walk_deadline or 0:g} s (--walk-deadline, "
+                             f"POLICYCHECK_TREE_DEADLINE) while reading the listing of {node}"
+                             + (f", with {left:,} more discovered nodes still to list" if left else ""))
 
 
 class _DaemonPool:

@@ -19,6 +19,7 @@ import http.client
 import json
 import re
 import socketserver
+import sys
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,6 +62,11 @@ class ListingProxy:
             def server_bind(self) -> None:  # no reverse DNS lookup (HTTPServer.server_bind calls getfqdn)
                 socketserver.TCPServer.server_bind(self)
                 self.server_name, self.server_port = str(self.server_address[0]), int(self.server_address[1])
+
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                exc = sys.exc_info()[1]
+                if not isinstance(exc, ConnectionError | TimeoutError):  # a client that went away is no error
+                    proxy.errors.append(f"{type(exc).__name__}: {exc}")
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
