@@ -116,3 +116,21 @@ def safe_url(value: Any) -> str:
             if depth < 0:
                 return ""
     return value if depth == 0 else ""
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(value: Any) -> Any:
+    """`value` (JSON data: str, list, dict, scalars) with every lone surrogate replaced by U+FFFD. `json.loads`
+    turns a `\\ud800` escape with no partner into one, which no UTF-8 writer (a file, SQLite, a terminal) can
+    encode: one hostile string would stop whatever writes it. A valid pair is one character after loading, so
+    any surrogate left is a lone one. Lists and mappings are copied (tuples become lists, as JSON has them);
+    recursive, so nesting deeper than the interpreter's limit raises RecursionError, as `json.loads` does."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list | tuple):
+        return [without_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_surrogates(k): without_surrogates(v) for k, v in value.items()}
+    return value

@@ -13,12 +13,27 @@ writes, so a kill loses at most the current, uncommitted batch; `commit()` and `
 
 A file belongs to one audit: opening it for another root, other options or another schema version is refused
 with a `StateError` that says why, so a resumed run never mixes two audits.
+
+The file is what a user named with `--state`, and what it holds was written by whoever could write it, so:
+- before anything is written (before the journal mode is set), the file is read as it is (`immutable`, so not
+  even a `-wal` or `-shm` file appears beside it): a file that is not SQLite, or a SQLite database with tables
+  but without policycheck's `meta` and its `format` marker (another application's), is refused unchanged;
+- one audit at a time: the file is locked (`flock`, released by the kernel when the process ends, however it
+  ends) and a second audit is refused "in use by another audit"; a program that holds SQLite's own lock on it
+  is waited for `busy_timeout` seconds, then refused the same way;
+- a read-only file or folder, a full disk or a damaged file is a `StateError` (exit 2) that says which;
+- rows are not trusted as they are (`verify`): a row that cannot be read back, or whose verdict is less severe
+  than its own findings give (`policy.model.vocab.verdict_of`), is dropped, so its descendant is judged
+  again; stored descendants and listings that cannot be read back are dropped and listed again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
+import stat
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -26,9 +41,20 @@ from types import TracebackType
 from typing import Any
 
 from policy.errors import PolicyError
+from policy.model.vocab import OUTCOME_RANK, VERDICTS, verdict_of
 from policy.scan.listing import Descendant
+from policy.textsafe import without_surrogates
 
-SCHEMA_VERSION = 2
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock; SQLite's own lock still stops a second writer
+    fcntl = None  # type: ignore[assignment]
+
+SCHEMA_VERSION = 3
+FORMAT = "policycheck tree-audit state"  # meta `format`: what makes a SQLite file policycheck's
+_HEADER = b"SQLite format 3\x00"
+MAX_STORED = 1024 * 1024  # characters of one stored row or payload read back (policycheck writes far less)
+BUSY_TIMEOUT = 5.0  # seconds to wait for another program's SQLite lock (POLICYCHECK_STATE_BUSY_TIMEOUT)
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS discovered (
@@ -80,7 +106,158 @@ SELECT COUNT(DISTINCT id) FROM sub WHERE id != ?1
 
 
 class StateError(PolicyError):
-    """The state file cannot be used for this audit (another root or options, not a state file, ...)."""
+    """The state file cannot be used for this audit (another root or options, not a state file, in use,
+    read-only, ...)."""
+
+
+def _sql_error(path: Path, exc: sqlite3.Error) -> StateError:
+    """What a SQLite error means for the user, by its result code: in use, cannot be written, full, damaged."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    where = f"the audit state file {path}"
+    if primary in (5, 6):  # SQLITE_BUSY, SQLITE_LOCKED
+        return StateError(f"{where} is in use by another audit or program (its database is locked); wait for "
+                          "it to finish or use another --state file")
+    if primary in (3, 8, 10, 14):  # SQLITE_PERM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_CANTOPEN
+        return StateError(f"cannot write {where} ({exc}); the file and its folder {path.parent} must be "
+                          "writable (SQLite keeps its journal beside the file)")
+    if primary == 13:  # SQLITE_FULL
+        return StateError(f"cannot write {where}: the disk is full")
+    if primary in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
+        return StateError(f"{where} is damaged ({exc}); use a new --state file")
+    return StateError(f"{where} cannot be used ({type(exc).__name__}: {exc})")
+
+
+def _inspect(path: Path) -> dict[str, str] | None:
+    """What `path` holds, read without writing a byte (not even a `-wal` or `-shm` file beside it): None when
+    it is absent or empty (a new state), else policycheck's `meta`. Refuses a file that is not a regular file,
+    not SQLite, or another application's database (tables, but not policycheck's `meta` and format marker)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise StateError(f"cannot read the audit state file {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise StateError(f"{path} is not a regular file, so not a policycheck audit state file; give --state a "
+                         "file name")
+    # `immutable` reads the file as it is, with no lock and no journal files. A `-wal` beside it holds commits
+    # the file does not have yet (an audit killed before its first checkpoint leaves an empty file and all its
+    # rows there): then a plain read-only open, which reads them through it.
+    wal = Path(f"{path}-wal").exists()
+    if info.st_size == 0 and not wal:
+        return None
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(_HEADER))
+    except OSError as exc:
+        raise StateError(f"cannot read the audit state file {path}: {exc.strerror or exc}") from None
+    if header != _HEADER and info.st_size > 0:
+        raise StateError(f"{path} is not a SQLite database, so not a policycheck audit state file; give --state "
+                         "a new file name (it is not changed)")
+    mode = "ro" if wal else "ro&immutable=1"
+    try:
+        db = sqlite3.connect(f"{path.absolute().as_uri()}?mode={mode}", uri=True)
+    except sqlite3.Error as exc:
+        raise _sql_error(path, exc) from None
+    db.text_factory = _text
+    try:
+        tables = [str(name) for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name LIMIT 1000")]
+        if not tables:
+            return None
+        meta: dict[str, str] = {}
+        if "meta" in tables:
+            with contextlib.suppress(sqlite3.Error):
+                meta = {str(k): str(v) for k, v in db.execute("SELECT key, value FROM meta LIMIT 100")}
+    except sqlite3.Error as exc:
+        raise _sql_error(path, exc) from None
+    finally:
+        db.close()
+    if meta.get("format") == FORMAT:
+        return meta
+    if "schema_version" in meta and "root" in meta:
+        raise StateError(f"the audit state file {path} was written by an older policycheck (schema version "
+                         f"{meta['schema_version'][:20]}); this one writes {SCHEMA_VERSION}: use a new --state file")
+    shown = ", ".join(t[:40] for t in tables[:5]) + (f" and {len(tables) - 5} more" if len(tables) > 5 else "")
+    raise StateError(f"{path} is a SQLite database of another application (tables: {shown}), not a policycheck "
+                     "audit state file; give --state a new file name (it is not changed)")
+
+
+def _text(raw: bytes) -> str:
+    """A TEXT value as read: SQLite stores whatever bytes it is given, and a value that is not UTF-8 (a planted
+    row) is read with U+FFFD for what cannot be decoded, not refused with an error for the whole file."""
+    return raw.decode("utf-8", "replace")
+
+
+def _lock(path: Path) -> int:
+    """Open (creating when absent) and lock `path` for this audit; the descriptor holds the lock until closed.
+    Refuses a file that is read-only or locked by another audit."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+    except PermissionError:
+        raise StateError(f"the audit state file {path} is read-only (or its folder is): policycheck writes its "
+                         "progress there; give a writable --state file") from None
+    except OSError as exc:
+        raise StateError(f"cannot open the audit state file {path}: {exc.strerror or exc}") from None
+    if fcntl is not None:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise StateError(f"the audit state file {path} is in use by another audit; wait for it to finish "
+                             "or use another --state file") from None
+    return fd
+
+
+def _busy_timeout() -> float:
+    text = os.environ.get("POLICYCHECK_STATE_BUSY_TIMEOUT", "").strip()
+    try:
+        value = float(text) if text else BUSY_TIMEOUT
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise StateError(f"POLICYCHECK_STATE_BUSY_TIMEOUT must be a number of seconds, not {text[:40]!r}")
+    return value
+
+
+def _json_object(text: Any) -> dict[str, Any] | None:
+    """A stored JSON object read back, lone surrogates replaced; None for anything else."""
+    if not isinstance(text, str) or len(text) > MAX_STORED:
+        return None
+    try:
+        value = json.loads(text)
+        return without_surrogates(value) if isinstance(value, dict) else None
+    except (ValueError, RecursionError):
+        return None
+
+
+def _descendant(text: Any) -> Descendant | None:
+    """A stored descendant read back; None when it cannot be."""
+    data = _json_object(text)
+    if data is None:
+        return None
+    try:
+        return Descendant.from_dict(data)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _row_trusted(repo_id: str, verdict: Any, text: Any, fail_on: str) -> bool:
+    """A stored row can stand when it reads back as policycheck writes it and its verdict is at least as severe
+    as its own findings give (`verdict_of` over their kinds and severities). A row may be more severe than
+    its findings (a failed listing, an error while judging), never less: that is what a forged pass is."""
+    row = _json_object(text)
+    if row is None or row.get("id") != repo_id or row.get("verdict") != verdict or verdict not in VERDICTS:
+        return False
+    findings = row.get("findings") if row.get("findings") is not None else []
+    if not isinstance(findings, list) or not all(
+            isinstance(f, dict) and isinstance(f.get("kind"), str) and isinstance(f.get("severity"), str)
+            for f in findings):
+        return False
+    derived = verdict_of(((f["kind"], f["severity"]) for f in findings if f.get("status") in (None, "open")),
+                         fail_on)
+    return OUTCOME_RANK[verdict] <= OUTCOME_RANK[derived]
 
 
 def _canonical(options: Mapping[str, Any]) -> str:
@@ -96,7 +273,8 @@ def _jsonable(value: Any) -> Any:
 class AuditState:
     """The state of one audit (`root` with `options`) in the SQLite file `path` (created when absent)."""
 
-    def __init__(self, path: Path, root: str, options: Mapping[str, Any], *, batch_size: int = 500) -> None:
+    def __init__(self, path: Path, root: str, options: Mapping[str, Any], *, batch_size: int = 500,
+                 busy_timeout: float | None = None) -> None:
         self.path = Path(path)
         self.root = root
         self.batch_size = max(1, batch_size)
@@ -105,28 +283,40 @@ class AuditState:
         self._closed = False
         self._run = 0
         self._lock = threading.RLock()
+        if busy_timeout is None:
+            busy_timeout = _busy_timeout()
+        _inspect(self.path)  # refuses what is not policycheck's before anything is created, locked or written
+        self._lock_fd = _lock(self.path)
         try:
-            self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot open the audit state file {self.path}: {exc}") from None
+            meta = _inspect(self.path)  # again, now that no other audit can be writing it
+            self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
+                                       timeout=busy_timeout)
+            self._db.text_factory = _text
+        except BaseException:
+            os.close(self._lock_fd)
+            raise
         try:
+            if meta is not None:
+                self._check_meta(meta)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
-            self._check_meta()
-        except sqlite3.DatabaseError as exc:
+            if meta is None:
+                self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
+                    ("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)), ("root", self.root),
+                    ("options", self._options)])
+            # Take SQLite's write lock once now, so that a program holding it (or a file SQLite cannot write)
+            # is refused before the audit asks the Hub anything.
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("COMMIT")
+        except BaseException as exc:
             self._db.close()
-            raise StateError(f"{self.path} is not a policycheck audit state file ({exc})") from None
-        except StateError:
-            self._db.close()
+            os.close(self._lock_fd)
+            if isinstance(exc, sqlite3.Error):
+                raise _sql_error(self.path, exc) from None
             raise
 
-    def _check_meta(self) -> None:
-        meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-        if not meta:
-            self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
-                ("schema_version", str(SCHEMA_VERSION)), ("root", self.root), ("options", self._options)])
-            return
+    def _check_meta(self, meta: Mapping[str, str]) -> None:
         where = f"the audit state file {self.path}"
         if meta.get("schema_version") != str(SCHEMA_VERSION):
             raise StateError(f"{where} has schema version {meta.get('schema_version')}, this policycheck writes "
@@ -135,15 +325,23 @@ class AuditState:
             raise StateError(f"{where} belongs to an audit of {meta.get('root')}, not {self.root}; "
                              "use another --state file")
         if meta.get("options") != self._options:
-            old = json.loads(meta.get("options") or "{}")
+            old = _json_object(meta.get("options") or "{}") or {}
             new = json.loads(self._options)
             changed = sorted(k for k in set(old) | set(new) if old.get(k) != new.get(k))
             raise StateError(f"{where} was written with other options ({', '.join(changed)} differ); "
                              "use another --state file or the same options")
 
+    @contextlib.contextmanager
+    def _sql(self) -> Iterator[None]:
+        """SQLite errors as what they mean for the user (`StateError`), never an internal error."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise _sql_error(self.path, exc) from None
+
     # -- writes ------------------------------------------------------------------------------------------
     def _write(self, sql: str, params: tuple[Any, ...]) -> None:
-        with self._lock:
+        with self._lock, self._sql():
             if not self._db.in_transaction:
                 self._db.execute("BEGIN")
             self._db.execute(sql, params)
@@ -159,14 +357,14 @@ class AuditState:
                                                                                           default=_jsonable)))
 
     def key_of(self, repo_id: str) -> str | None:
-        with self._lock:
+        with self._lock, self._sql():
             found = self._db.execute("SELECT key FROM discovered WHERE id = ?", (repo_id,)).fetchone()
         return found[0] if found else None
 
     def record(self, repo_id: str, sha: str | None, verdict: str, row: Mapping[str, Any]) -> None:
         """The row of `repo_id`, judged at `sha` (the caller's key: the repo's sha, or a digest of everything
         the verdict rests on)."""
-        with self._lock:
+        with self._lock, self._sql():
             found = self._db.execute("SELECT depth FROM discovered WHERE id = ?", (repo_id,)).fetchone()
             depth = found[0] if found else int(row.get("depth") or 0)
             downloads = row.get("downloads")
@@ -192,7 +390,7 @@ class AuditState:
     def listed_children(self, node: str) -> Iterator[Descendant] | None:
         """The children of a node listed to the end by an earlier, interrupted run, streamed; None to list it
         now (and what an interrupted listing of it left is dropped)."""
-        with self._lock:
+        with self._lock, self._sql():
             found = self._db.execute("SELECT error FROM listed WHERE node = ?", (node,)).fetchone()
             if found is None or found[0] is not None:
                 self._write("DELETE FROM listing WHERE node = ?", (node,))
@@ -201,21 +399,27 @@ class AuditState:
 
     def _children(self, node: str) -> Iterator[Descendant]:
         for payload in self._stream("SELECT payload FROM listing WHERE node = ? ORDER BY rowid", (node,)):
-            yield Descendant.from_dict(json.loads(payload))
+            d = _descendant(payload)
+            if d is not None:  # `verify` dropped the listings that cannot be read back
+                yield d
 
     def _stream(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[str]:
         """The first column of `sql`'s rows, a few hundred in memory at a time."""
-        cursor = self._db.cursor()
+        for row in self._stream_rows(sql, params):
+            yield row[0]
+
+    def _stream_rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+        with self._sql():
+            cursor = self._db.cursor()
         try:
-            with self._lock:
+            with self._lock, self._sql():
                 cursor.execute(sql, params)
             while True:
-                with self._lock:
+                with self._lock, self._sql():
                     batch = cursor.fetchmany(256)
                 if not batch:
                     return
-                for (value,) in batch:
-                    yield value
+                yield from batch
         finally:
             cursor.close()
 
@@ -245,41 +449,71 @@ class AuditState:
     def index_size(self, root: str, max_depth: int | None) -> int:
         """How many descendants of `root` the Hub-wide index holds (each once, to `max_depth`): the total a
         progress bar can count down from. Relation, limit and download filters can only make it smaller."""
-        with self._lock:
+        with self._lock, self._sql():
             found = (self._db.execute(_INDEX_SIZE, (root,)) if max_depth is None
                      else self._db.execute(_INDEX_SIZE_TO_DEPTH, (root, max_depth)))
             return int(found.fetchone()[0])
 
     def meta(self, key: str) -> str | None:
-        with self._lock:
+        with self._lock, self._sql():
             found = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return found[0] if found else None
 
     def listing_failures(self) -> list[tuple[str, str]]:
-        with self._lock:
+        with self._lock, self._sql():
             return [(n, e) for n, e in self._db.execute(
                 "SELECT node, error FROM listed WHERE error IS NOT NULL ORDER BY node")]
 
     @property
     def complete(self) -> bool:
         """The last run walked the whole tree (so a new run is a re-run, not a resumption)."""
-        with self._lock:
+        with self._lock, self._sql():
             found = self._db.execute("SELECT value FROM meta WHERE key = 'complete'").fetchone()
         return bool(found and found[0] == "1")
 
-    def start_walk(self) -> bool:
-        """Begin a walk; True when it resumes an interrupted one. A re-run of a completed audit lists every
-        node again (to see changed shas) but keeps the rows, which are reused where nothing changed."""
+    def verify(self, fail_on: str) -> int:
+        """Drop what the file holds that cannot be trusted, before a walk uses it: rows that cannot be read back
+        or whose verdict is less severe than their findings give (with `fail_on`, the threshold they were
+        judged at), descendants that cannot be read back (with their rows), and the kept listings of nodes
+        with an entry that cannot (those nodes are listed again; a Hub-wide index is read again). Their
+        descendants are judged again when the walk finds them. Returns how many rows and descendants were
+        dropped."""
         with self._lock:
-            resuming = not self.complete and any(
+            bad_rows = [repo_id for repo_id, verdict, text in self._stream_rows(
+                "SELECT id, verdict, row FROM evaluated") if not _row_trusted(repo_id, verdict, text, fail_on)]
+            bad_found = [repo_id for repo_id, text in self._stream_rows("SELECT id, payload FROM discovered")
+                         if (d := _descendant(text)) is None or d.id != repo_id]
+            bad_nodes = sorted({node for node, text in self._stream_rows("SELECT node, payload FROM listing")
+                                if _descendant(text) is None})
+            for repo_id in {*bad_rows, *bad_found}:
+                self._write("DELETE FROM evaluated WHERE id = ?", (repo_id,))
+            for repo_id in bad_found:
+                self._write("DELETE FROM discovered WHERE id = ?", (repo_id,))
+            for node in bad_nodes:
+                self._write("DELETE FROM listing WHERE node = ?", (node,))
+                self._write("DELETE FROM listed WHERE node = ?", (node,))
+            if bad_nodes and self.meta("index") is not None:
+                self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('index', 'partial')", ())
+            self._commit()
+        return len({*bad_rows, *bad_found})
+
+    def start_walk(self, kept: str = "") -> bool:
+        """Begin a walk; True when it resumes an interrupted one. A re-run of a completed audit lists every
+        node again (to see changed shas) but keeps the rows, which are reused where nothing changed. `kept`
+        says what the walk keeps of each listing entry (its card fields): listings an interrupted walk kept
+        otherwise are not resumed from."""
+        with self._lock, self._sql():
+            resuming = not self.complete and self.meta("kept") == kept and any(
                 self._db.execute(f"SELECT 1 FROM {table} LIMIT 1").fetchone() is not None
                 for table in ("listed", "discovered"))
             if not resuming:
                 self._write("DELETE FROM listed", ())
                 self._write("DELETE FROM listing", ())
+                self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('kept', ?)", (kept,))
             # Each walk has a number; a resumed walk keeps its own, so what it found before the interruption
             # counts as found by it.
-            self._run = int(self.meta("run") or 0) + (0 if resuming else 1)
+            run = self.meta("run") or "0"
+            self._run = (int(run) if run.isdigit() and len(run) < 10 else 0) + (0 if resuming else 1)
             self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('run', ?)", (str(self._run),))
             self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '0')", ())
             self._commit()
@@ -297,8 +531,9 @@ class AuditState:
             self._commit()
 
     def _commit(self) -> None:
-        if self._db.in_transaction:
-            self._db.execute("COMMIT")
+        with self._sql():
+            if self._db.in_transaction:
+                self._db.execute("COMMIT")
         self._pending = 0
 
     def commit(self) -> None:
@@ -314,6 +549,7 @@ class AuditState:
                 self._commit()
             finally:
                 self._db.close()
+                os.close(self._lock_fd)  # only now: closing it earlier would drop SQLite's own locks too
 
     def __enter__(self) -> AuditState:
         return self
@@ -324,20 +560,20 @@ class AuditState:
 
     # -- reads -------------------------------------------------------------------------------------------
     def known(self, repo_id: str) -> Descendant | None:
-        with self._lock:
+        with self._lock, self._sql():
             found = self._db.execute("SELECT payload FROM discovered WHERE id = ?", (repo_id,)).fetchone()
-        return Descendant.from_dict(json.loads(found[0])) if found else None
+        return _descendant(found[0]) if found else None
 
     def finished(self, repo_id: str, sha: str | None) -> Mapping[str, Any] | None:
         """The row when `repo_id` was evaluated at `sha`; None when never, or at another sha. A row without
         a sha (the listing gave none) never counts as finished: a change could not be seen."""
         if sha is None:
             return None
-        with self._lock:
+        with self._lock, self._sql():
             found = self._db.execute("SELECT sha, row FROM evaluated WHERE id = ?", (repo_id,)).fetchone()
         if found is None or found[0] != sha:
             return None
-        return json.loads(found[1])
+        return _json_object(found[1])
 
     def rows(self, order: str = "depth") -> Iterator[Mapping[str, Any]]:
         """Every evaluated row, streamed from the file (a few hundred rows in memory at a time): by depth then
@@ -348,18 +584,20 @@ class AuditState:
                "downloads": "SELECT row FROM evaluated ORDER BY downloads DESC, id",
                "preorder": _PREORDER}[order]
         for text in self._stream(sql, (self.root,) if order == "preorder" else ()):
-            yield json.loads(text)
+            row = _json_object(text)
+            if row is not None:  # `verify` dropped the rows that cannot be read back
+                yield row
 
     def top(self, verdict: str, n: int) -> list[Mapping[str, Any]]:
         """The `n` rows of `verdict` with the most downloads."""
-        with self._lock:
+        with self._lock, self._sql():
             found = self._db.execute("SELECT row FROM evaluated WHERE verdict = ? ORDER BY downloads DESC, id "
                                      "LIMIT ?", (verdict, n)).fetchall()
-        return [json.loads(r) for (r,) in found]
+        return [row for (text,) in found if (row := _json_object(text)) is not None]
 
     def licenses(self) -> list[dict[str, Any]]:
         """Rows per declared license: license, spdx, count and the count of each verdict, most rows first."""
-        with self._lock:
+        with self._lock, self._sql():
             found = self._db.execute(
                 "SELECT license, spdx, COUNT(*), SUM(verdict = 'pass'), SUM(verdict = 'fail'), "
                 "SUM(verdict = 'review') FROM evaluated GROUP BY license, spdx "
@@ -369,16 +607,16 @@ class AuditState:
 
     def update_row(self, repo_id: str, change: Mapping[str, Any]) -> None:
         """Merge `change` into the row of `repo_id` (its verdict too, when `change` has one)."""
-        with self._lock:
+        with self._lock, self._sql():
             found = self._db.execute("SELECT sha, row FROM evaluated WHERE id = ?", (repo_id,)).fetchone()
             if found is None:
                 return
-            row = {**json.loads(found[1]), **change}
+            row = {**(_json_object(found[1]) or {"id": repo_id}), **change}
             self.record(repo_id, found[0], str(row.get("verdict")), row)
 
     def counts(self) -> Mapping[str, int]:
         """`discovered`, `evaluated`, and the number of rows of each verdict."""
-        with self._lock:
+        with self._lock, self._sql():
             out = {"discovered": self._db.execute("SELECT COUNT(*) FROM discovered").fetchone()[0],
                    "evaluated": self._db.execute("SELECT COUNT(*) FROM evaluated").fetchone()[0]}
             for verdict, n in self._db.execute("SELECT verdict, COUNT(*) FROM evaluated GROUP BY verdict "

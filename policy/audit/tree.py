@@ -15,7 +15,12 @@ read is a `review` row with the reason; a listing that failed makes its node's r
 Resumable: an interrupted run (Ctrl-C, kill, crash) continues from its state file without listing again the
 nodes it listed to the end, and without judging again what it finished. A re-run of a complete audit lists every
 node again and judges again only descendants whose own sha, an in-tree ancestor's sha, the root's sha or the
-rules changed (each row is keyed by a digest of all of them).
+rules changed (each row is keyed by a digest of all of them). What the state file holds is checked before it is
+used (`AuditState.verify`): a row whose verdict its own findings do not bear out is judged again.
+
+Bounded: the walk has an overall deadline (`--walk-deadline`, POLICYCHECK_TREE_DEADLINE, 4 hours by default)
+and each listing a page cap; a listing that repeats itself ends. A walk stopped by any of them is incomplete,
+and its verdict is review at best. Of each descendant's card data only the fields the rules read are kept.
 """
 
 from __future__ import annotations
@@ -32,12 +37,22 @@ from typing import TYPE_CHECKING, Any
 
 from policy import __version__
 from policy.audit.state import AuditState
+from policy.engine.conditions import All, Leaf, Not, Ref
 from policy.engine.evaluation import evaluate
 from policy.errors import InputError, UsageError
 from policy.model.facts import INVALID, MISSING, ModelFacts
 from policy.model.report import DISCLAIMER, Report
 from policy.scan.lineage import build_lineage, card_edges
-from policy.scan.listing import Descendant, ListingError, iter_descendants, iter_hub_index, listing_facts
+from policy.scan.listing import (
+    CARD_FIELDS,
+    Descendant,
+    ListingError,
+    ListingLimits,
+    WalkStopped,
+    iter_descendants,
+    iter_hub_index,
+    listing_facts,
+)
 
 if TYPE_CHECKING:
     from policy.pipeline.session import Session
@@ -45,6 +60,7 @@ if TYPE_CHECKING:
 Key = tuple[str, str]
 MAX_ROW_FINDINGS = 10
 TOP = 10
+MAX_DROPPED_SHOWN = 3  # ids shown of the listing entries dropped (the note counts them all)
 _LRU = 256  # facts of in-tree ancestors kept in memory (breadth-first: siblings share them; the rest are
 # read back from the state file)
 
@@ -65,6 +81,7 @@ class TreeOptions:
     hub_deadline: float | None = None
     batch: int = 64  # descendants judged together: their out-of-tree ancestors are fetched in parallel
     discovery: str = "walk"  # walk: one listing per node; index: one pass over the Hub's whole listing
+    walk_deadline: float | None = None  # seconds the walk may take in all (None: POLICYCHECK_TREE_DEADLINE, 4 h)
 
     def walk_options(self) -> dict[str, Any]:
         """What decides which descendants the audit finds (a state file belongs to one such audit)."""
@@ -182,6 +199,17 @@ class TreeAudit:
         self._rules_digest = _digest(__version__, self.bundle.catalog_digest, packs,
                                      _file_digest(Path(self.policy.file) if self.policy.file else None),
                                      self.policy.fail_on or "", options.today.isoformat())
+        self._card_fields = rule_card_fields(self.bundle.packs)
+        self._limits = ListingLimits.from_env(walk_deadline=options.walk_deadline, card_fields=self._card_fields)
+        self._dropped: list[str] = []  # a few listing entries dropped for their ids (the count is below)
+        self._dropped_count = 0
+        self._distrusted = 0  # rows and descendants of the state file dropped by `AuditState.verify`
+
+    def _drop(self, node: str, shown: str) -> None:
+        """A listing entry whose id the Hub cannot produce: never followed, and said so in `problems`."""
+        self._dropped_count += 1
+        if len(self._dropped) < MAX_DROPPED_SHOWN:
+            self._dropped.append(shown)
 
     # -- the run -------------------------------------------------------------------------------------------
     def run(self) -> TreeResult:
@@ -212,7 +240,9 @@ class TreeAudit:
         source = _TreeSource(state, self.session, options.root)
         keys = _Keys(state, root_key, options.root)
         failures: list[ListingError] = []
-        self.progress.resumed = state.start_walk()
+        self._distrusted = state.verify(self.policy.fail_on or "error")
+        fields = ",".join(sorted(self._card_fields)) if self._card_fields is not None else "*"
+        self.progress.resumed = state.start_walk(kept=fields)
         batch: list[tuple[Descendant, str]] = []
 
         def counted() -> None:
@@ -223,7 +253,7 @@ class TreeAudit:
             listed = state.indexed_children
             if not (self.progress.resumed and state.meta("index") == "complete"):
                 if not self._index(state, counted):
-                    failures.append(ListingError(options.root, self._index_error))
+                    failures.append(self._index_error)
                     listed = lambda _node: []  # noqa: E731 - nothing to walk: the index is incomplete
         if options.discovery == "index" and not failures:
             self.progress.total = state.index_size(options.root, options.depth)
@@ -237,18 +267,21 @@ class TreeAudit:
             listed=listed, on_child=state.listing_child if options.discovery == "walk" else None,
             on_listed=state.listed if options.discovery == "walk" else None,
             on_error=lambda exc: (failures.append(exc), state.listing_failed(exc.node, exc.reason)),
-            on_frontier=frontier)
-        for d in walk:
-            key = keys.add(d)
-            self.progress.discovered += 1
-            if d.sha is not None and state.finished(d.id, key) is not None:
-                self.progress.reused += 1
-            else:
-                batch.append((d, key))
-                if len(batch) >= options.batch:
-                    self._judge(batch, source, state)
-                    batch = []
-            self._report(self.progress)
+            on_frontier=frontier, on_dropped=self._drop, limits=self._limits)
+        try:
+            for d in walk:
+                key = keys.add(d)
+                self.progress.discovered += 1
+                if d.sha is not None and state.finished(d.id, key) is not None:
+                    self.progress.reused += 1
+                else:
+                    batch.append((d, key))
+                    if len(batch) >= options.batch:
+                        self._judge(batch, source, state)
+                        batch = []
+                self._report(self.progress)
+        except WalkStopped as exc:  # the walk's deadline: what was found is judged, the rest waits for a re-run
+            failures.append(exc)
         if batch:
             self._judge(batch, source, state)
         for exc in failures:
@@ -267,19 +300,22 @@ class TreeAudit:
         """Read the Hub's whole listing into the state file (--discovery index); False when it failed."""
         state.start_index()
         try:
-            for parent, child in iter_hub_index(options=self.session.hub.options, on_request=counted):
+            for parent, child in iter_hub_index(options=self.session.hub.options, on_request=counted,
+                                                on_dropped=self._drop, limits=self._limits):
                 state.index_child(parent, child)
                 self.progress.indexed += 1
                 if self.progress.indexed % 1000 == 0:
                     self._report(self.progress)
         except ListingError as exc:
-            self._index_error = f"the Hub-wide listing failed after {self.progress.indexed:,} entries: {exc.reason}"
+            reason = f"the Hub-wide listing failed after {self.progress.indexed:,} entries: {exc.reason}"
+            self._index_error = (WalkStopped if isinstance(exc, WalkStopped) else ListingError)(
+                self.options.root, reason)
             state.commit()
             return False
         state.end_index()
         return True
 
-    _index_error = ""
+    _index_error = ListingError("", "")
 
     def _judge(self, batch: list[tuple[Descendant, str]], source: _TreeSource, state: AuditState) -> None:
         """Judge a batch: fetch in parallel what its descendants need beyond the listing, then evaluate each."""
@@ -358,8 +394,18 @@ class TreeAudit:
         spdx = self._root_spdx(root)
         licenses = [{**row, "same_as_root": bool(row["license"] == root_license or (spdx and row["spdx"] == spdx))}
                     for row in state.licenses()]
-        problems = [f"the children of {exc.node} could not be listed ({exc.reason}); their descendants were not "
+        problems = [f"{exc.reason}; the tree may have more descendants (run again with the same --state to go "
+                    "on)" if isinstance(exc, WalkStopped) else
+                    f"the children of {exc.node} could not be listed ({exc.reason}); their descendants were not "
                     "audited" for exc in failures]
+        if self._dropped_count:
+            shown = ", ".join(repr(i) for i in self._dropped)
+            problems.append(f"the listings returned {self._dropped_count:,} entries with ids the Hub cannot produce "
+                            f"(e.g. {shown}); they were not followed or audited")
+        if self._distrusted:
+            problems.append(f"{self._distrusted:,} rows of the state file were not used: they could not be read "
+                            "back, or their verdict was less severe than their own findings give (at --fail-on "
+                            f"{self.policy.fail_on or 'error'}); they were judged again where the walk found them")
         if root.status not in ("ok", "gated"):
             problems.insert(0, f"the root {root.id} could not be read: {root.status_detail or root.status}")
         complete = not failures and self.options.limit is None
@@ -409,6 +455,36 @@ class _Keys:
         while len(self._recent) > _LRU:
             self._recent.popitem(last=False)
         return key
+
+
+def rule_card_fields(packs: Sequence[Any]) -> frozenset[str] | None:
+    """The card fields a listing entry keeps for `packs`: `CARD_FIELDS` (what the scanner and the engine read)
+    and every `<node>.card.<key>` the rules' conditions test, as a path or a `{ref: ...}` operand; None (every
+    field, each bounded) when a condition tests a whole card. Messages may show more, but a verdict is decided
+    by the conditions only."""
+    keys = set(CARD_FIELDS)
+
+    def paths(cond: Any) -> Iterator[str]:
+        if isinstance(cond, Leaf):
+            yield cond.path
+            if isinstance(cond.operand, Ref):
+                yield ".".join(cond.operand.parts)
+        elif isinstance(cond, Not):
+            yield from paths(cond.item)
+        elif isinstance(cond, All):  # and Any_
+            for item in cond.items:
+                yield from paths(item)
+
+    for pack in packs:
+        for rule in pack.rules:
+            for cond in (rule.when, rule.require):
+                for path in paths(cond):
+                    parts = path.split(".")
+                    if len(parts) >= 2 and parts[1] == "card":
+                        if len(parts) == 2:
+                            return None
+                        keys.add(parts[2])
+    return frozenset(keys)
 
 
 def audit_tree(options: TreeOptions, progress: Callable[[Progress], None] | None = None) -> TreeResult:

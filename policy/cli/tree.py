@@ -61,6 +61,11 @@ def tree(
                                                        help="Stop each batch's Hub fetches after this "
                                                             "long (default: POLICYCHECK_HUB_DEADLINE "
                                                             "or 60).")] = None,
+    walk_deadline: Annotated[float | None, typer.Option("--walk-deadline", min=1.0, metavar="SECONDS",
+                                                        help="Stop the walk after this long; a stopped audit is "
+                                                             "incomplete (review at best) and resumes from "
+                                                             "--state (default: POLICYCHECK_TREE_DEADLINE or "
+                                                             "14400, 4 hours).")] = None,
 ) -> None:
     """Audit every descendant of a Hub model (fine-tunes, adapters, merges, quantizations), from the Hub's
     listing; the audit's verdict decides the exit code."""
@@ -78,7 +83,7 @@ def tree(
                           depth=depth, limit=limit, min_downloads=min_downloads, state=state,
                           policy_file=policy, rules=tuple(rules or ()), fail_on=fail_on.value if fail_on else None,
                           today=date(today), use_cache=not no_cache, hub_deadline=hub_deadline,
-                          discovery=discovery.value)
+                          discovery=discovery.value, walk_deadline=walk_deadline)
     use_color, width = terminal(output, color)
     err_color = color if color is not None else not os.environ.get("NO_COLOR")
     try:

@@ -3,6 +3,8 @@ refusal of another audit's file, streamed rows."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import sqlite3
@@ -52,7 +54,7 @@ def test_round_trip(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     meta = dict(db.execute("SELECT key, value FROM meta"))
-    assert meta["root"] == ROOT and meta["schema_version"] == "2"
+    assert meta["root"] == ROOT and meta["schema_version"] == "3" and meta["format"] == "policycheck tree-audit state"
     db.close()
 
 
@@ -187,3 +189,133 @@ def test_the_hub_wide_index_gives_children_and_a_finite_size_on_cycles(tmp_path:
         assert state.index_size(ROOT, 1) == 2
         state.start_index()  # a new pass drops the old one
         assert list(state.indexed_children(ROOT)) == [] and state.meta("index") == "partial"
+
+
+# -- hostile state files -------------------------------------------------------------------------------------
+
+def _foreign(path: Path, journal: str = "wal") -> str:
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA journal_mode={journal}")
+    db.execute("CREATE TABLE meta (key TEXT, value TEXT)")  # a `meta` of its own: not policycheck's marker
+    db.execute("CREATE TABLE moz_places (url TEXT)")
+    db.executemany("INSERT INTO moz_places VALUES (?)", [(f"https://example.org/{i}",) for i in range(50)])
+    db.commit()
+    db.close()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_a_foreign_database_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    path = tmp_path / "places.sqlite"
+    before = _foreign(path)
+    with pytest.raises(StateError, match=r"another application \(tables: meta, moz_places\), not a policycheck"):
+        AuditState(path, ROOT, OPTIONS)
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["places.sqlite"]  # no -wal, -shm or -journal
+    empty = tmp_path / "empty.sqlite"
+    sqlite3.connect(empty).execute("PRAGMA user_version = 7").connection.close()  # SQLite, but no table
+    with AuditState(empty, ROOT, OPTIONS) as state:  # an empty database is a new state
+        state.record("org/m-00001", SHA, "pass", {"id": "org/m-00001", "verdict": "pass"})
+    older = tmp_path / "older.sqlite"
+    with AuditState(older, ROOT, OPTIONS):
+        pass
+    db = sqlite3.connect(older)
+    db.execute("DELETE FROM meta WHERE key = 'format'")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(StateError, match="written by an older policycheck"):
+        AuditState(older, ROOT, OPTIONS)
+    with pytest.raises(StateError, match="not a regular file"):
+        AuditState(tmp_path, ROOT, OPTIONS)
+
+
+def test_one_audit_at_a_time(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    first = AuditState(path, ROOT, OPTIONS)
+    try:
+        with pytest.raises(StateError, match="in use by another audit"):
+            AuditState(path, ROOT, OPTIONS)
+        first.record("org/m-00001", SHA, "pass", {"id": "org/m-00001", "verdict": "pass"})
+    finally:
+        first.close()
+    with AuditState(path, ROOT, OPTIONS) as state:  # closed: free again
+        assert state.counts()["evaluated"] == 1
+
+
+def test_another_programs_sqlite_lock_is_in_use_not_an_internal_error(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    with AuditState(path, ROOT, OPTIONS):
+        pass
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StateError, match="in use by another audit or program"):
+            AuditState(path, ROOT, OPTIONS, busy_timeout=0.1)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def _row(repo_id: str, verdict: str, *findings: tuple[str, str]) -> dict[str, object]:
+    return {"id": repo_id, "verdict": verdict, "findings": [{"rule": "r", "kind": k, "severity": s}
+                                                           for k, s in findings]}
+
+
+def test_verify_drops_rows_their_findings_do_not_bear_out(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    rows = {"a/fail": _row("a/fail", "fail", ("violation", "error")),
+            "a/review": _row("a/review", "review", ("review", "warning")),
+            "a/error": {**_row("a/error", "review"), "source": "error"},  # more severe than its findings: kept
+            "a/warn": _row("a/warn", "pass", ("violation", "warning")),  # below --fail-on error: a pass
+            "a/forged": _row("a/forged", "fail", ("violation", "error")),
+            "a/forged-review": _row("a/forged-review", "review", ("violation", "error")),
+            "a/not-object": _row("a/not-object", "pass"), "a/mismatch": _row("a/mismatch", "pass"),
+            "a/surrogate": {**_row("a/surrogate", "pass"), "license": "mit"},
+            "a/not-utf8": {**_row("a/not-utf8", "pass"), "license": "LICENSE"}}
+    with AuditState(path, ROOT, OPTIONS) as state:
+        for i, repo_id in enumerate(rows):
+            state.discovered(child(i))
+            state.record(repo_id, SHA, str(rows[repo_id]["verdict"]), rows[repo_id])
+        state.listing_child("org/m-00001", child(7, depth=2))
+        state.listed("org/m-00001")
+        state.listing_child("org/m-00002", child(8, depth=2))
+        state.listed("org/m-00002")
+    db = sqlite3.connect(path)
+    db.execute("UPDATE evaluated SET verdict = 'pass', row = json_set(row, '$.verdict', 'pass') "
+               "WHERE id IN ('a/forged', 'a/forged-review')")
+    db.execute("UPDATE evaluated SET row = '[\"a/not-object\"]' WHERE id = 'a/not-object'")
+    db.execute("UPDATE evaluated SET verdict = 'fail' WHERE id = 'a/mismatch'")  # column and row disagree
+    db.execute("UPDATE evaluated SET row = replace(row, '\"mit\"', '\"mit\\ud800\"') WHERE id = 'a/surrogate'")
+    db.execute("UPDATE evaluated SET row = CAST(? AS TEXT) WHERE id = 'a/not-utf8'",  # SQLite stores any bytes
+               (json.dumps(rows["a/not-utf8"]).encode().replace(b"LICENSE", b"\xff\xfe"),))
+    db.execute("UPDATE discovered SET payload = '{\"id\": 1}' WHERE id = 'org/m-00003'")
+    db.execute("UPDATE listing SET payload = 'null' WHERE node = 'org/m-00002'")
+    db.commit()
+    db.close()
+    with AuditState(path, ROOT, OPTIONS) as state:
+        assert state.verify("error") == 5
+        kept = {r["id"]: r for r in state.rows()}
+        assert set(kept) == {"a/fail", "a/review", "a/error", "a/warn", "a/surrogate", "a/not-utf8"}
+        assert kept["a/surrogate"]["license"] == "mit\ufffd"  # read back encodable
+        assert kept["a/not-utf8"]["license"] == "\ufffd\ufffd"
+        assert state.known("org/m-00003") is None and state.known("org/m-00004") is not None
+        assert [d.id for d in state.listed_children("org/m-00001") or ()] == ["org/m-00007"]
+        assert state.listed_children("org/m-00002") is None  # listed again
+        assert state.counts()["evaluated"] == 6
+    with AuditState(path, ROOT, OPTIONS) as state:  # strict --fail-on: the warning violation is a fail now
+        assert state.verify("warning") == 1 and state.finished("a/warn", SHA) is None
+
+
+def test_descendants_read_back_are_checked() -> None:
+    good = child(1).to_dict()
+    assert Descendant.from_dict(good) == child(1)
+    for bad in ([good], "x", {**good, "id": "https://evil.example/x"}, {**good, "parent": None},
+                {**good, "relation": "distillation"}, {**good, "depth": "1"}, {**good, "card_data": ["x"]},
+                {**good, "tags": "license:mit"}, {**good, "downloads": True}):
+        with pytest.raises(ValueError):
+            Descendant.from_dict(bad)
+    odd = Descendant.from_dict({**good, "sha": "x" * 10_000, "gated": "yes", "last_modified": 5,
+                                "card_data": {"license": "mit\ud800"}})
+    assert odd.sha is None and odd.gated is False and odd.last_modified is None
+    assert odd.card_data == {"license": "mit\ufffd"}
+

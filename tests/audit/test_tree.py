@@ -339,3 +339,23 @@ def test_the_hub_wide_index_finds_the_same_tree_with_a_few_requests(big: tuple[H
     same = {r["id"]: (r["parent"], r["relation"], r["depth"]) for r in doc["rows"]}
     assert same == {r["id"]: (r["parent"], r["relation"], r["depth"]) for r in first_run["rows"]}
     assert all(r["verdict"] == EXPECTED[tree.nodes[r["id"]].category] for r in doc["rows"])
+
+
+def test_the_card_fields_kept_are_those_the_rules_test() -> None:
+    from types import SimpleNamespace
+
+    from policy.audit.tree import rule_card_fields
+    from policy.engine.conditions import Compiler
+    from policy.scan.listing import CARD_FIELDS
+
+    def packs(*conditions: dict[str, object]) -> list[SimpleNamespace]:
+        compiler = Compiler(roots=frozenset({"model", "ancestor"}), license_lookup=lambda _: None, errors=[])
+        rules = [SimpleNamespace(when=compiler.compile(c, ()), require=None) for c in conditions]
+        assert not compiler.errors, compiler.errors
+        return [SimpleNamespace(rules=rules)]
+
+    assert rule_card_fields([]) == CARD_FIELDS
+    kept = rule_card_fields(packs({"all": [{"model.card.export_control": {"exists": True}},
+                                           {"not": {"ancestor.card.region": {"eq": {"ref": "model.card.home"}}}}]}))
+    assert kept == CARD_FIELDS | {"export_control", "region", "home"}
+    assert rule_card_fields(packs({"model.card": {"exists": True}})) is None  # the whole card: every field

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from policy.scan.listing import relation_of
+from policy.scan.listing import MORE_LICENSES, bounded_card, relation_of
 from tests.hubsim import HubSim, make_card
-from tests.hubsim.plugin import run_client_json
+from tests.hubsim.plugin import make_hub_env, run_client_json
+from tests.support.listingproxy import ListingProxy
 
 ROOT = "meta-llama/Llama-3.1-8B"
 
@@ -24,13 +25,15 @@ args = {args!r}
 if args.pop("page_size", None):
     listing.PAGE_SIZE = {page_size}
 count = [0]
+dropped = []
 if "relations" in args:
     args["relations"] = frozenset(args["relations"])
 try:
     out = [d.to_dict() for d in listing.iter_descendants({root!r}, options=HubOptions.from_env(),
                                                          on_request=lambda: count.__setitem__(0, count[0] + 1),
+                                                         on_dropped=lambda node, i: dropped.append([node, i]),
                                                          **args)]
-    print(json.dumps({{"items": out, "requests": count[0]}}))
+    print(json.dumps({{"items": out, "requests": count[0], "dropped": dropped}}))
 except listing.ListingError as exc:
     print(json.dumps({{"error": str(exc), "node": exc.node, "requests": count[0]}}))
 """
@@ -274,3 +277,84 @@ def test_offline_is_a_listing_error() -> None:
     with pytest.raises(ListingError, match="offline"):
         list(iter_descendants(ROOT, options=HubOptions(offline=True)))
 
+
+
+# -- hostile listings (tests/support/listingproxy.py: hubsim behind a proxy that rewrites listing pages) --------
+
+def _small(hub: HubSim, n: int = 3) -> None:
+    model(hub, ROOT, {"license": "llama3.1"})
+    for i in range(n):
+        model(hub, f"a/child-{i}", {"license": "llama3.1", "base_model": ROOT})
+
+
+def test_a_listing_that_points_back_at_itself_ends(hubsim: HubSim, tmp_path: Any) -> None:
+    _small(hubsim)
+
+    def loop(query: dict[str, list[str]], items: list[Any], next_url: str | None) -> tuple[list[Any], str | None]:
+        return items, proxy.self_url(query)
+
+    with ListingProxy(hubsim, loop) as proxy:
+        env = {**make_hub_env(hubsim, tmp_path / "hf"), "HF_ENDPOINT": proxy.url}
+        result = walk(env)
+        assert not proxy.errors
+    assert result["node"] == ROOT and "repeats itself" in result["error"]
+    assert proxy.listings <= 12  # 3 entries a page: 32 repeats in a row take 11 pages after the first
+
+
+def test_the_page_cap(tmp_path: Any) -> None:
+    with HubSim(tmp_path / "hub", page_size=7) as hub:
+        _small(hub, 20)
+        env = {**make_hub_env(hub, tmp_path / "hf"), "POLICYCHECK_LISTING_MAX_PAGES": "2"}
+        result = walk(env, page_size=7)
+        assert result["node"] == ROOT and "more than 2 pages of 7" in result["error"]
+        assert hub.count("GET", "/api/models") == 3  # the third page was read, and not followed further
+
+
+def test_limits_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policy.errors import UsageError
+    from policy.scan.listing import DEFAULT_WALK_DEADLINE, ListingLimits
+
+    limits = ListingLimits.from_env()
+    assert (limits.max_pages, limits.walk_deadline) == (200, DEFAULT_WALK_DEADLINE)
+    monkeypatch.setenv("POLICYCHECK_TREE_DEADLINE", "2.5")
+    monkeypatch.setenv("POLICYCHECK_LISTING_MAX_PAGES", "3")
+    limits = ListingLimits.from_env()
+    assert (limits.max_pages, limits.walk_deadline) == (3, 2.5) and limits.stop_at is not None
+    assert ListingLimits.from_env(walk_deadline=9).walk_deadline == 9
+    for name, value in (("POLICYCHECK_LISTING_MAX_PAGES", "many"), ("POLICYCHECK_LISTING_MAX_PAGES", "2.5"),
+                        ("POLICYCHECK_TREE_DEADLINE", "-1"), ("POLICYCHECK_TREE_DEADLINE", "inf")):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(UsageError, match=name):
+            ListingLimits.from_env()
+        monkeypatch.delenv(name)
+
+
+def test_entries_the_hub_cannot_produce_are_reported(hubsim: HubSim, tmp_path: Any) -> None:
+    _small(hubsim)
+
+    def planted(query: dict[str, list[str]], items: list[Any], next_url: str | None) -> tuple[list[Any], str | None]:
+        if query.get("filter") == [f"base_model:{ROOT}"]:
+            items = [*items, *({"id": i, "tags": [f"base_model:{ROOT}"]} for i in ("../x", "a/\ud800", "y" * 300, 7))]
+            items[0]["cardData"]["license"] = "llama3.1\udc00"
+        return items, next_url
+
+    with ListingProxy(hubsim, planted) as proxy:
+        result = walk({**make_hub_env(hubsim, tmp_path / "hf"), "HF_ENDPOINT": proxy.url})
+    assert sorted(d["id"] for d in result["items"]) == [f"a/child-{i}" for i in range(3)]
+    assert result["items"][0]["card_data"]["license"] == "llama3.1\ufffd"
+    assert result["dropped"] == [[ROOT, "../x"], [ROOT, "a/\ufffd"], [ROOT, "y" * 77 + "..."], [ROOT, "(int)"]]
+
+
+def test_card_data_is_kept_bounded() -> None:
+    raw = {"license": ["mit", "apache-2.0"], "license_name": "x\ud800", "description": "d" * 1_000_000,
+           "widget": [{"text": "w"}], "base_model": [f"org/m-{i % 300}" for i in range(5000)],
+           "tags": [f"tag-{i}" for i in range(10_000)], "pipeline_tag": "text-generation"}
+    card = bounded_card(raw)
+    assert set(card) == {"license", "license_name", "base_model", "tags", "pipeline_tag"}
+    assert card["license"] == ["mit", "apache-2.0"] and card["license_name"] == "x\ufffd"
+    assert card["base_model"] == [f"org/m-{i}" for i in range(257)]  # distinct, one more than the lineage follows
+    assert len(card["tags"]) == 256 and len(str(card)) < 40_000
+    many = bounded_card({"license": [f"lic-{i}" for i in range(1000)] + ["agpl-3.0"]})["license"]
+    assert len(many) <= 256 and many[-1] == MORE_LICENSES  # a cut list ends in an unknown license: review
+    assert bounded_card(raw, frozenset({"description", "widget"})) == {"widget": [{"text": "w"}]}  # too big: out
+    assert set(bounded_card(raw, None)) == {*card, "widget"}
