@@ -171,6 +171,21 @@ def gguf_evidence(subject: str, filename: str, header_license: str | None, heade
     return out
 
 
+def gguf_unread_evidence(subject: str, filename: str, reason: str, pairs_read: int | None) -> Evidence:
+    """`gguf-header-incomplete`: a GGUF file's header could not be read whole (the parser refused a pair, it is
+    larger than the read limit, the Hub did not serve it in time). Its license and base model were checked only
+    in the `pairs_read` pairs before that point, so the file's own declaration is not known in full."""
+    reason = reason.removeprefix(f"{filename} of {subject}: ")[:MAX_TEXT]
+    read = ("nothing in it could be checked" if not pairs_read
+            else "the metadata pair before that point was read and checked" if pairs_read == 1
+            else f"the {pairs_read} metadata pairs before that point were read and checked")
+    return Evidence(
+        code="gguf-header-incomplete",
+        message=f"{subject}'s {filename}: its GGUF header could not be read whole ({reason}); {read}.",
+        method="gguf-header", confidence="high", source=f"the header of {filename} (range read)",
+        subject=subject, data={"file": filename, "pairs_read": pairs_read or 0})
+
+
 def header_base_ids(bases: Iterable[Any]) -> list[str]:
     """Hub ids of a GGUF header's `general.base_model.*` entries: from the repo URL when it is a Hub URL, else
     organization/name."""

@@ -27,6 +27,7 @@ from policy.evidence.fingerprints import (
     config_evidence,
     fingerprint_evidence,
     gguf_evidence,
+    gguf_unread_evidence,
     header_base_ids,
     is_fingerprinted,
     is_weight_file,
@@ -203,18 +204,26 @@ class Session:
                                "(please report it)", frames=(traceback.format_exc(),), internal=True)
 
     def _gguf_evidence(self, subject: ModelFacts, known: Sequence[Edge]) -> list[Evidence]:
-        """A GGUF file's own license and base model (its header, read by range) against the card."""
+        """A GGUF file's own license and base model (its header, read by range) against the card. A header that
+        could not be read whole still gives what was read before the failure (GGUF metadata is sequential),
+        and says so: the file's own declaration was not checked in full, so the verdict is at least review."""
         ggufs = sorted(f for f in subject.files if f.lower().endswith(".gguf"))
         if not ggufs or not subject.revision or self.options.offline:
             return []
-        from policy.scan.headers import HeaderError, read_gguf_header
+        from policy.scan.headers import HeaderError
 
+        out: list[Evidence] = []
         try:
-            header = read_gguf_header(subject.id, ggufs[0], subject.revision, self.sources.hub.options)
-        except HeaderError:
-            return []  # not readable: no evidence either way (the license verdict does not rest on it)
-        return gguf_evidence(subject.id, ggufs[0], header.license, header_base_ids(header.base_models),
-                             list(subject.license.values), [e.parent for e in known], self.bundle.catalog.lookup)
+            header = self.sources.hub.gguf_header(subject.id, ggufs[0], subject.revision)
+        except HeaderError as exc:
+            header = exc.partial
+            out.append(gguf_unread_evidence(subject.id, ggufs[0], str(exc),
+                                            header.kv_count if header is not None else None))
+        if header is not None:
+            out[:0] = gguf_evidence(subject.id, ggufs[0], header.license, header_base_ids(header.base_models),
+                                    list(subject.license.values), [e.parent for e in known],
+                                    self.bundle.catalog.lookup)
+        return out
 
     @property
     def catalog(self) -> Catalog:

@@ -8,11 +8,16 @@ Two parts, each with one job:
   over its length prefixes, not a list. Hostile input is bounded (kv count, key and string lengths, array
   counts, nesting) and every failure is a `HeaderError` with a clear message. When the data ends before the
   last KV pair, `HeaderTruncated` says how many bytes are needed at least, so a reader can ask for more.
+  GGUF metadata is sequential, so the pairs read before a refusal are sound: every `HeaderError` raised
+  inside the metadata carries them as `partial` (a `GgufHeader` with `complete=False`), so that evidence is
+  not dropped because something after it was refused (a 70 KB key, a 9 MiB array, arrays nested too deep).
 - `read_gguf_header(repo_id, filename, revision)`: I/O through `huggingface_hub` only (its shared HTTP
   session, `hf_hub_url`, `build_hf_headers`, `hf_raise_for_status`), with `Range:` requests for a prefix
   of the file that grows (doubling) up to a limit. It honours `HF_ENDPOINT` and `HF_TOKEN` as the client
-  does, reads at most the bytes it asked for even from a server that ignores `Range`, and turns network and
-  HTTP failures into a one-line `HeaderError` (no tokens).
+  does, reads at most the bytes it asked for even from a server that ignores `Range`, holds every request to
+  one total deadline (policy.scan.hubclient: timeouts capped by what is left, a check before each read, a
+  watchdog for a read blocked past it), and turns network and HTTP failures into a one-line `HeaderError` (no
+  tokens), with the pairs of the last prefix read as `partial`.
 """
 
 from __future__ import annotations
@@ -25,7 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from policy.scan.hub import HubOptions, _one_line, _prepare_environment, _quiet_client
+from policy.scan.hubclient import HubOptions, TooSlow, TransferRefused, Watchdog, limited
+from policy.scan.hubclient import one_line as _one_line
+from policy.scan.hubclient import prepare_environment as _prepare_environment
+from policy.scan.hubclient import quiet_client as _quiet_client
 
 GGUF_MAGIC = b"GGUF"
 SUPPORTED_VERSIONS = (2, 3)
@@ -58,9 +66,10 @@ class HeaderError(ValueError):
     """A header that cannot be read: not a GGUF file, an unsupported version, corrupt or hostile data, or the
     Hub could not serve the bytes. The message is one line and carries no secrets."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, partial: GgufHeader | None = None) -> None:
         super().__init__(message)
         self.status = status  # the HTTP status, when the Hub answered one
+        self.partial = partial  # the metadata read before the failure (complete=False), when there was any
 
 
 class HeaderTruncated(HeaderError):
@@ -101,6 +110,7 @@ class GgufHeader:
     cut: tuple[str, ...] = ()  # kept keys whose strings were longer than MAX_KEPT_STRING and were cut
     ignored: tuple[str, ...] = ()  # kept keys with a value of the wrong type (left out)
     values: Mapping[str, Any] = field(default_factory=dict)  # every kept key -> its value, as read
+    complete: bool = True  # False: only the pairs before a refusal or the end of the data read (kv_count = them)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -112,6 +122,7 @@ class GgufHeader:
             "base_model_count": self.base_model_count,
             "base_models": [vars(b).copy() for b in self.base_models],
             "cut": list(self.cut), "ignored": list(self.ignored), "values": dict(self.values),
+            "complete": self.complete,
         }
 
 
@@ -222,30 +233,41 @@ def parse_gguf_header(data: bytes, *, file_size: int | None = None) -> GgufHeade
     values: dict[str, Any] = {}
     cut: list[str] = []
     ignored: list[str] = []
-    for _ in range(kv_count):
-        key_at = r.pos
-        key_len = r.string_length(MAX_KEY_BYTES, "key")
-        key, _ = r.text(key_len, key_len)
-        vtype = r.u32()
-        base = _BASE_MODEL_KEY.fullmatch(key)
-        kept = key in STRING_KEYS or (base is not None and int(base.group(1)) < MAX_BASE_MODELS)
-        if kept and vtype == T_STRING:
-            length = r.string_length(MAX_STRING_BYTES, f"value of {key}")
-            values[key], was_cut = r.text(length, MAX_KEPT_STRING)
-            if was_cut:
-                cut.append(key)
-        elif key == BASE_MODEL_COUNT and vtype in _INTEGERS:
-            values[key] = int(r.scalar(*_SCALARS[vtype]))
-        else:
-            if kept or key == BASE_MODEL_COUNT:
-                ignored.append(key)
-            try:
-                _skip_value(r, vtype, 0)
-            except HeaderTruncated:
-                raise
-            except HeaderError as exc:
-                raise HeaderError(f"{exc} (in the value of '{key[:80]}', the pair at byte {key_at})") from None
+    pairs, end = 0, r.pos  # the pairs read whole, and where the last of them ends
+    try:
+        for _ in range(kv_count):
+            key_at = r.pos
+            key_len = r.string_length(MAX_KEY_BYTES, "key")
+            key, _ = r.text(key_len, key_len)
+            vtype = r.u32()
+            base = _BASE_MODEL_KEY.fullmatch(key)
+            kept = key in STRING_KEYS or (base is not None and int(base.group(1)) < MAX_BASE_MODELS)
+            if kept and vtype == T_STRING:
+                length = r.string_length(MAX_STRING_BYTES, f"value of {key}")
+                text, was_cut = r.text(length, MAX_KEPT_STRING)
+                values[key] = text
+                if was_cut:
+                    cut.append(key)
+            elif key == BASE_MODEL_COUNT and vtype in _INTEGERS:
+                values[key] = int(r.scalar(*_SCALARS[vtype]))
+            else:
+                try:
+                    _skip_value(r, vtype, 0)
+                except HeaderTruncated:
+                    raise
+                except HeaderError as exc:
+                    raise HeaderError(f"{exc} (in the value of '{key[:80]}', the pair at byte {key_at})") from None
+                if kept or key == BASE_MODEL_COUNT:
+                    ignored.append(key)
+            pairs, end = pairs + 1, r.pos
+    except HeaderError as exc:  # what came before is sound: keep it with the error
+        exc.partial = _header(version, tensor_count, pairs, end, values, cut, ignored, complete=False)
+        raise
+    return _header(version, tensor_count, kv_count, r.pos, values, cut, ignored, complete=True)
 
+
+def _header(version: int, tensor_count: int, kv_count: int, header_bytes: int, values: dict[str, Any],
+            cut: list[str], ignored: list[str], *, complete: bool) -> GgufHeader:
     bases: dict[int, dict[str, str]] = {}
     for key, value in values.items():
         match = _BASE_MODEL_KEY.fullmatch(key)
@@ -253,7 +275,7 @@ def parse_gguf_header(data: bytes, *, file_size: int | None = None) -> GgufHeade
             bases.setdefault(int(match.group(1)), {})[match.group(2)] = value
     count = values.get(BASE_MODEL_COUNT)
     return GgufHeader(
-        version=version, tensor_count=tensor_count, kv_count=kv_count, header_bytes=r.pos,
+        version=version, tensor_count=tensor_count, kv_count=kv_count, header_bytes=header_bytes,
         license=values.get("general.license"), license_name=values.get("general.license.name"),
         license_link=values.get("general.license.link"), name=values.get("general.name"),
         basename=values.get("general.basename"), architecture=values.get("general.architecture"),
@@ -262,7 +284,7 @@ def parse_gguf_header(data: bytes, *, file_size: int | None = None) -> GgufHeade
         tokenizer_model=values.get("tokenizer.ggml.model"),
         base_model_count=count if isinstance(count, int) else None,
         base_models=tuple(GgufBaseModel(index=i, **bases[i]) for i in sorted(bases)),
-        cut=tuple(cut), ignored=tuple(ignored), values=values,
+        cut=tuple(cut), ignored=tuple(ignored), values=dict(values), complete=complete,
     )
 
 
@@ -272,13 +294,16 @@ _CONTENT_RANGE = re.compile(r"bytes\s+(\d+)-(\d+)/(\d+|\*)")
 
 
 def read_gguf_header(repo_id: str, filename: str, revision: str | None, options: HubOptions | None = None, *,
-                     first: int = 256 * 1024, limit: int = 8 * 1024 * 1024, repo_type: str = "model") -> GgufHeader:
+                     first: int = 256 * 1024, limit: int = 8 * 1024 * 1024, repo_type: str = "model",
+                     deadline: float | None = None, watchdog: Watchdog | None = None) -> GgufHeader:
     """The GGUF header of `filename` in a Hub repo, read with `Range:` requests (never the whole file).
 
     Reads bytes `0..first-1`; while the header goes on past them, asks for the next bytes up to double the
-    prefix (or what the parser says it needs at least), up to `limit` bytes in all. Every failure is a
-    `HeaderError`: an unreadable header, a header larger than `limit`, a file the Hub does not serve (missing,
-    gated, private), or a network failure after the retries HubOptions allows."""
+    prefix (or what the parser says it needs at least), up to `limit` bytes in all, all of it by `deadline`
+    (a time.monotonic(); by default `options.deadline` seconds from now), which `watchdog` enforces on a read
+    blocked past it. Every failure is a `HeaderError`: an unreadable header, a header larger than `limit`, a
+    file the Hub does not serve (missing, gated, private), a network failure after the retries HubOptions
+    allows, or the deadline; with the pairs read before it as `partial` when there were any."""
     options = options or HubOptions.from_env()
     if options.offline:
         raise HeaderError(f"{filename} of {repo_id}: header not readable offline")
@@ -292,15 +317,21 @@ def read_gguf_header(repo_id: str, filename: str, revision: str | None, options:
     url = hf_hub_url(repo_id, filename, repo_type=repo_type, revision=revision, endpoint=constants.ENDPOINT)
     headers = build_hf_headers()
     what = f"{filename} of {repo_id}"
-    deadline = time.monotonic() + options.deadline
+    deadline = time.monotonic() + options.deadline if deadline is None else deadline
     data = b""
     file_size: int | None = None
     want = first
+    partial: GgufHeader | None = None  # the pairs of the prefix read so far
     while True:
         if file_size is not None:
             want = min(want, file_size)
         if want > len(data):
-            chunk, total, from_start = _get_range(url, headers, len(data), want - 1, options, deadline, what)
+            try:
+                chunk, total, from_start = _get_range(url, headers, len(data), want - 1, options, deadline, what,
+                                                      watchdog)
+            except HeaderError as exc:
+                exc.partial = partial
+                raise
             data = chunk if from_start else data + chunk
             file_size = total if total is not None else file_size
             if len(data) < want:  # the server sent less than asked: the file ends here (no request repeats)
@@ -308,19 +339,21 @@ def read_gguf_header(repo_id: str, filename: str, revision: str | None, options:
         try:
             return parse_gguf_header(data, file_size=file_size)
         except HeaderTruncated as exc:
+            partial = exc.partial
             if exc.needed > limit or len(data) >= limit:
                 raise HeaderError(f"{what}: GGUF header larger than the read limit of {limit} bytes (needs at "
-                                  f"least {exc.needed})") from None
+                                  f"least {exc.needed})", partial=partial) from None
             want = min(limit, max(2 * len(data), exc.needed))
         except HeaderError as exc:
-            raise HeaderError(f"{what}: {exc}") from None
+            raise HeaderError(f"{what}: {exc}", partial=exc.partial) from None
 
 
 def _get_range(url: str, headers: Mapping[str, str], start: int, end: int, options: HubOptions,
-               deadline: float, what: str) -> tuple[bytes, int | None, bool]:
+               deadline: float, what: str, watchdog: Watchdog | None) -> tuple[bytes, int | None, bool]:
     """Bytes `start..end` (inclusive) of `url`, the file's size when the server says, and whether the bytes
     start at 0 (a server that ignores `Range` answers 200 with the whole file: only the bytes asked for are
-    read from it, then the connection is closed)."""
+    read from it, then the connection is closed). Held to `deadline` (policy.scan.hubclient.limited): no
+    size cap there, since this reads only what it asked for."""
     import httpx2
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -338,9 +371,9 @@ def _get_range(url: str, headers: Mapping[str, str], start: int, end: int, optio
             break
         wait = _backoff(options, attempt)
         try:
-            with get_session().stream("GET", url, headers={**headers, "range": f"bytes={start}-{end}",
-                                                          "accept-encoding": "identity"},
-                                      timeout=max(0.2, min(options.timeout, remaining))) as response:
+            with limited(what, deadline=deadline, watchdog=watchdog), get_session().stream(
+                    "GET", url, headers={**headers, "range": f"bytes={start}-{end}", "accept-encoding": "identity"},
+                    timeout=max(0.2, min(options.timeout, remaining))) as response:
                 status = response.status_code
                 if status == 416:  # the file is shorter than `start`: it ends there
                     return b"", start, False
@@ -363,6 +396,10 @@ def _get_range(url: str, headers: Mapping[str, str], start: int, end: int, optio
                     return _read_at_most(response, want, deadline, what), total, from_start
         except HeaderError:
             raise
+        except TooSlow:
+            raise HeaderError(f"{what}: the Hub sent the header too slowly (the deadline passed)") from None
+        except TransferRefused as exc:
+            raise HeaderError(str(exc)) from None
         except GatedRepoError as exc:
             raise HeaderError(f"{what}: gated repo, the file is not readable without access",
                               status=_status(exc)) from None
@@ -391,15 +428,17 @@ def _get_range(url: str, headers: Mapping[str, str], start: int, end: int, optio
 
 
 def _read_at_most(response: Any, n: int, deadline: float, what: str) -> bytes:
+    """The first `n` bytes of the body, each piece as the socket gives it (at most 64 KiB): the deadline is
+    checked after every read, not after every 64 KiB a dripping server may take hours to send."""
     parts: list[bytes] = []
     have = 0
-    for chunk in response.iter_bytes(65536):
+    for chunk in response.iter_bytes():
         parts.append(chunk[:n - have])
         have += len(parts[-1])
         if have >= n:
             break
         if time.monotonic() > deadline:
-            raise HeaderError(f"{what}: the Hub sent the header too slowly (deadline passed)")
+            raise HeaderError(f"{what}: the Hub sent the header too slowly (the deadline passed)")
     return b"".join(parts)
 
 

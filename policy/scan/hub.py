@@ -37,17 +37,25 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from policy.errors import InputError
 from policy.model.facts import GATED, INVALID, MISSING, OK, UNAVAILABLE, CardNote, DeclaredLicense, ModelFacts
 from policy.scan.cards import check_card_fields, declared_license, decode_card, parse_card
+from policy.scan.hubclient import HubOptions, TooLarge, TooSlow, TransferRefused, Watchdog, limited
+from policy.scan.hubclient import one_line as _one_line
+from policy.scan.hubclient import prepare_environment as _prepare_environment
+from policy.scan.hubclient import quiet_client as _quiet_client
 from policy.scan.ids import repo_id_problem
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future, ThreadPoolExecutor
+    from concurrent.futures import Future
+
+    from policy.scan.headers import GgufHeader
+
+__all__ = ["HubOptions", "HubSource", "_one_line", "_prepare_environment", "_quiet_client", "hub_json"]
 
 T = TypeVar("T")
 EXPAND = ["cardData", "sha", "tags", "siblings", "gated", "private", "lastModified"]
@@ -56,37 +64,9 @@ MODEL_EXPAND = [*EXPAND, "baseModels", "model-index", "config"]
 EVAL_RESULTS_DIR = ".eval_results/"
 MAX_EVAL_FILES = 20
 _RATELIMIT_T = re.compile(r"\bt=(\d+(?:\.\d+)?)")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "LICENSE-MODEL", "license.txt")
 GATED_DETAIL = "gated: the card body is not readable without access; license from the Hub API"
-
-
-@dataclass(frozen=True)
-class HubOptions:
-    """How the Hub is read: offline, timeouts, workers, retries and deadlines."""
-    offline: bool = False
-    timeout: float = 10.0  # seconds per request (the client has none by default)
-    workers: int = 16  # parallel fetches (I/O-bound; the client spends ~10 ms of CPU per node)
-    attempts: int = 4  # tries per request for retryable failures
-    backoff: float = 0.5  # first wait; doubles, with jitter, capped at 8 s
-    max_wait: float = 30.0  # longest Retry-After we honour before giving up on a node
-    prefetch_depth: int = 16  # fetch declared parents as soon as a node arrives, up to this depth
-    run_deadline: float = 60.0  # one target's Hub work (subject and lineage), retries and waits included
-
-    @property
-    def deadline(self) -> float:
-        """The longest a download may take, retries and honoured waits included."""
-        return self.timeout * self.attempts + self.max_wait
-
-    @classmethod
-    def from_env(cls, offline: bool = False) -> HubOptions:
-        env = os.environ
-        offline = offline or env.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-        return cls(offline=offline, timeout=float(env.get("POLICYCHECK_HUB_TIMEOUT", 10)),
-                   workers=int(env.get("POLICYCHECK_HUB_WORKERS", 16)),
-                   attempts=int(env.get("POLICYCHECK_HUB_ATTEMPTS", 4)),
-                   backoff=float(env.get("POLICYCHECK_HUB_BACKOFF", 0.5)),
-                   max_wait=float(env.get("POLICYCHECK_HUB_MAX_WAIT", 30)),
-                   run_deadline=float(env.get("POLICYCHECK_HUB_DEADLINE", 60)))
 
 
 class _Unavailable(Exception):
@@ -101,29 +81,68 @@ class _DeadlinePassed(_Unavailable):
     """The run's Hub deadline has passed: nothing more is asked."""
 
 
-def _prepare_environment(options: HubOptions) -> None:
-    # huggingface_hub reads these once, at import; set them before the first import.
-    seconds = str(max(1, round(options.timeout)))  # the client parses these as integers
-    os.environ.setdefault("HF_HUB_DOWNLOAD_TIMEOUT", seconds)
-    os.environ.setdefault("HF_HUB_ETAG_TIMEOUT", seconds)
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    if options.offline:
-        os.environ["HF_HUB_OFFLINE"] = "1"
+API_SETTING = "POLICYCHECK_HUB_MAX_API_MB"
+CARD_SETTING = "POLICYCHECK_HUB_MAX_CARD_MB"
+CLOSE_GRACE = 2.0  # seconds the end of a run waits for stopped transfers to clean up after themselves
 
 
-def _quiet_client() -> None:
-    """The client logs its retries (`Retrying in 1s [Retry 1/5]`) and warns on stderr; policycheck reports
-    each failure in one line of its own instead, so neither reaches the user's terminal."""
-    import logging
-    import sys
-    import warnings
+class _DaemonPool:
+    """A fixed set of daemon worker threads behind `submit`, like ThreadPoolExecutor's but for one difference:
+    ThreadPoolExecutor's workers are joined when the interpreter exits, so one request that never ends (a server
+    that drips its answer) kept the process alive after its report was written. These never hold up the exit."""
 
-    # The client sets its logger's level from HF_HUB_VERBOSITY when its logging module is first imported
-    # (lazily, with the HTTP stack); if that already happened, set the level directly.
-    os.environ["HF_HUB_VERBOSITY"] = "critical"
-    if "huggingface_hub.utils.logging" in sys.modules:
-        logging.getLogger("huggingface_hub").setLevel(logging.CRITICAL)
-    warnings.filterwarnings("ignore", module=r"huggingface_hub(\..*)?$")
+    def __init__(self, workers: int, name: str) -> None:
+        import queue
+
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[..., Any], tuple[Any, ...]] | None] = (
+            queue.SimpleQueue())
+        self._max = max(1, workers)
+        self._name = name
+        self._lock = threading.Lock()
+        self._closed = False
+        self.threads: list[threading.Thread] = []
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        from concurrent.futures import Future
+
+        future: Future[T] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the pool is shut down")
+            self._queue.put((future, fn, args))
+            if len(self.threads) < self._max:  # idle workers wait on the queue; at most `workers` of them
+                thread = threading.Thread(target=self._work, name=f"{self._name}_{len(self.threads)}", daemon=True)
+                self.threads.append(thread)
+                thread.start()
+        return future
+
+    def _work(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            future, fn, args = item
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:  # handed to whoever asks for the result
+                    future.set_exception(exc)
+
+    def shutdown(self) -> None:
+        """Cancel what has not started; the workers end after their current task."""
+        import queue
+
+        with self._lock:
+            self._closed = True
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not None:
+                item[0].cancel()
+        for _ in self.threads:
+            self._queue.put(None)
 
 
 class HubSource:
@@ -143,14 +162,15 @@ class HubSource:
         self._record_dir = Path(constants.HF_HOME) / "policycheck" / "api"
         self._futures: dict[tuple[str, str, str | None], Future[ModelFacts]] = {}
         self._lock = threading.Lock()
-        self._pool: ThreadPoolExecutor | None = None  # started by the first fetch (see _submit)
+        self._pool: _DaemonPool | None = None  # started by the first fetch (see _submit)
+        self._spawned: set[threading.Thread] = set()  # speculative work on daemon threads, while it runs
+        self._watchdog = Watchdog()  # stops each transfer at its target's deadline, and all at close()
         self._read_offline: dict[tuple[str, str, str | None], ModelFacts] = {}
         # Early README downloads overlap each node's model_info (at most one per node in flight, so bounded by
         # the pool); with one worker, requests stay one at a time.
         self._early = self.options.workers > 1 and not self.options.offline
         self._down: str | None = None
         self._deadline_at: float | None = None  # monotonic time; set by the first request of each target
-        self._expired = False
         self._answered = False  # a request of the current target got an answer (any HTTP status)
 
     @property
@@ -162,10 +182,17 @@ class HubSource:
         return self._api_client
 
     def close(self) -> None:
-        # Past the deadline, workers still waiting on a request end on their own (every request's timeout is
-        # capped by the deadline); nothing waits for them here.
+        """The run's Hub work is over: fetches not started are cancelled, bodies still being read are stopped
+        (the client removes a download's partial file as it fails), and the threads still busy get a moment
+        (CLOSE_GRACE) to finish that clean-up. None of them can hold up the exit: they are daemon threads."""
         if self._pool is not None:
-            self._pool.shutdown(wait=not self._expired, cancel_futures=True)
+            self._pool.shutdown()
+        self._watchdog.close()
+        with self._lock:
+            busy = [*self._spawned, *(self._pool.threads if self._pool is not None else ())]
+        end = time.monotonic() + CLOSE_GRACE
+        for thread in busy:  # idle workers end at once (shutdown() woke them)
+            thread.join(max(0.0, end - time.monotonic()))
 
     # -- the deadline ------------------------------------------------------------------------------------
     def start_target(self) -> None:
@@ -184,11 +211,16 @@ class HubSource:
                 "(POLICYCHECK_HUB_DEADLINE or --hub-deadline)")
 
     def _expire(self) -> None:
-        self._expired = True
         if not self._answered and not self._down:  # accepts connections, never answers: down for this run
             self._down = (f"the Hub at {self.endpoint} answered nothing within the deadline of "
                           f"{self.options.run_deadline:g} s; without a working Hub, use --offline to evaluate "
                           "from the cache, local cards and curations")
+
+    def _late(self, what: str) -> _DeadlinePassed:
+        """The error for `what`, still on its way when the deadline passed."""
+        self._expire()
+        return _DeadlinePassed(f"{what} did not arrive whole within the deadline of {self.options.run_deadline:g} "
+                               "s (POLICYCHECK_HUB_DEADLINE or --hub-deadline)")
 
     def _check_deadline(self) -> None:
         if self._remaining() <= 0:
@@ -235,13 +267,12 @@ class HubSource:
     def _submit(self, repo_id: str, kind: str, revision: str | None, depth: int = 0) -> Future[ModelFacts]:
         # concurrent.futures (and the logging it imports) waits until the first request: offline runs (the
         # pre-commit hook) never import it.
-        from concurrent.futures import Future, ThreadPoolExecutor
+        from concurrent.futures import Future
 
         key = (repo_id, kind, revision)
         with self._lock:
             if self._pool is None:
-                self._pool = ThreadPoolExecutor(max_workers=max(1, self.options.workers),
-                                                thread_name_prefix="policycheck-hub")
+                self._pool = _DaemonPool(self.options.workers, "policycheck-hub")
             if self._deadline_at is None and not self.options.offline:
                 self._deadline_at = time.monotonic() + self.options.run_deadline
             fut = self._futures.get(key)
@@ -312,10 +343,11 @@ class HubSource:
         early = None
         if self._early and not self._down:
             _probe_symlinks(repo_id, kind)  # before the daemon download below, never on it
-            early = _speculate(self._download_readme, repo_id, kind, revision or "main")
+            early = self._spawn(self._download_readme, repo_id, kind, revision or "main")
         try:
             info = self._call(lambda: info_fn(repo_id, revision=revision, expand=expand,
-                                              timeout=self._timeout()), f"{kind} info of {repo_id}")
+                                              timeout=self._timeout()), f"the {kind} info of {repo_id}",
+                              self.options.max_api_bytes, API_SETTING)
         except RevisionNotFoundError:
             return _node(repo_id, kind, INVALID, f"revision '{revision}' not found in {repo_id}")
         except GatedRepoError:
@@ -335,10 +367,12 @@ class HubSource:
         return self._facts(record, revision, online=False)
 
     def _download_readme(self, repo_id: str, kind: str, revision: str) -> str:
+        """The early README download: once, no retries (the pinned download after model_info retries)."""
         from huggingface_hub import hf_hub_download
 
-        return hf_hub_download(repo_id, "README.md", repo_type=kind, revision=revision,
-                               etag_timeout=self._timeout())
+        with self._limited(f"README.md of {repo_id}", self.options.max_card_bytes, CARD_SETTING):
+            return hf_hub_download(repo_id, "README.md", repo_type=kind, revision=revision,
+                                   etag_timeout=self._timeout())
 
     def _readme(self, repo_id: str, kind: str, sha: str | None, revision: str | None,
                 early: Future[str] | None) -> str:
@@ -356,18 +390,24 @@ class HubSource:
                     return path
             except (GatedRepoError, RepositoryNotFoundError, RemoteEntryNotFoundError):
                 raise  # definitive answers: asking again pinned would only repeat them
+            except TooLarge as exc:
+                raise _Unavailable(str(exc)) from None  # the same card, pinned, is as large
             except Exception:  # transient, or no answer in time: the pinned download below decides
                 pass
+        what = f"README.md of {repo_id}"
+        if self._remaining() <= 0:
+            raise self._late(what)
         # The client retries downloads on its own (and honours Retry-After without a cap): bound the wait.
-        pinned = _speculate(self._call, lambda: hf_hub_download(
+        pinned = self._spawn(self._call, lambda: hf_hub_download(
             repo_id, "README.md", repo_type=kind, revision=sha or revision, etag_timeout=self._timeout()),
-            f"README.md of {repo_id}")
+            what, self.options.max_card_bytes, CARD_SETTING)
         deadline = max(0.0, min(self.options.deadline, self._remaining()))
         try:
             return pinned.result(timeout=deadline)
         except FutureTimeout:
-            self._check_deadline()
-            raise _Unavailable(f"README.md of {repo_id}: no answer within {deadline:g} s") from None
+            if self._remaining() <= 0:
+                raise self._late(what) from None
+            raise _Unavailable(f"{what}: no answer within {deadline:g} s") from None
 
     def _facts(self, record: Mapping[str, Any], revision: str | None, *, online: bool,
                early: Future[str] | None = None) -> ModelFacts:
@@ -447,10 +487,34 @@ class HubSource:
             return out
 
         try:
-            return _speculate(self._call, listing, f"file listing of {repo_id}").result(
+            return self._spawn(self._call, listing, f"the file listing of {repo_id}", self.options.max_api_bytes,
+                               API_SETTING).result(
                 timeout=max(0.0, min(self.options.deadline, self._remaining())))
         except Exception:  # no listing, no fingerprint evidence; the license verdict does not rest on it
             return {}
+
+    def gguf_header(self, repo_id: str, filename: str, revision: str | None) -> GgufHeader:
+        """The GGUF header of one of a repo's files (policy.scan.headers, by range reads), within the current
+        target's deadline. It is read on a daemon thread and waited for until the deadline: a server that drips
+        even its status line cannot hold up the run. Raises `HeaderError` (with what was read before the
+        failure, when anything was: `HeaderError.partial`)."""
+        from concurrent.futures import TimeoutError as FutureTimeout
+
+        from policy.scan.headers import HeaderError, read_gguf_header
+
+        if self.options.offline:
+            return read_gguf_header(repo_id, filename, revision, self.options)  # raises: not readable offline
+        if self._down:
+            raise HeaderError(f"{filename} of {repo_id}: not read, {self._down}")
+        with self._lock:
+            if self._deadline_at is None:
+                self._deadline_at = time.monotonic() + self.options.run_deadline
+        future = self._spawn(read_gguf_header, repo_id, filename, revision, self.options,
+                             deadline=self._deadline_at, watchdog=self._watchdog)
+        try:
+            return future.result(timeout=max(0.0, self._remaining()) + 1.0)
+        except FutureTimeout:
+            raise HeaderError(f"{filename} of {repo_id}: {self._deadline_detail()}") from None
 
     def _eval_results(self, record: Mapping[str, Any], online: bool) -> dict[str, Any]:
         """The repo's `.eval_results/*.yaml` (the Hub's newer evaluation format), pinned to its commit; at most
@@ -463,9 +527,9 @@ class HubSource:
             return {}
         raw: dict[str, bytes] = {}
         for name in names[:MAX_EVAL_FILES]:
-            try:
-                data = Path(self._pinned_file(record, name, online)).read_bytes()
-            except Exception:  # not served, not cached, too slow: the card's own claims are still read
+            try:  # online, a file over MAX_EVAL_BYTES is refused from its declared size, before its body
+                data = Path(self._pinned_file(record, name, online, MAX_EVAL_BYTES)).read_bytes()
+            except Exception:  # not served, not cached, too slow, too large: the card's own claims are still read
                 continue
             if len(data) <= MAX_EVAL_BYTES:
                 raw[name[len(EVAL_RESULTS_DIR):]] = data
@@ -482,21 +546,23 @@ class HubSource:
             return declared
         name = candidates[0]
         try:
-            with open(self._pinned_file(record, name, online), encoding="utf-8", errors="replace") as fh:
+            with open(self._pinned_file(record, name, online, self.options.max_card_bytes), encoding="utf-8",
+                      errors="replace") as fh:
                 head = fh.read(3000)
         except Exception:
             return declared
         return replace(declared, text=head, text_file=name)
 
-    def _pinned_file(self, record: Mapping[str, Any], name: str, online: bool) -> str:
-        """The local path of one of the repo's files at its commit: downloaded (within the deadline) when
-        online, else from the client's cache (the documented snapshot layout). Raises when it is not there."""
+    def _pinned_file(self, record: Mapping[str, Any], name: str, online: bool, max_bytes: int) -> str:
+        """The local path of one of the repo's files at its commit: downloaded (within the deadline, at most
+        `max_bytes`) when online, else from the client's cache (the documented snapshot layout). Raises when it
+        is not there."""
         if online:
             from huggingface_hub import hf_hub_download
 
-            return _speculate(self._call, lambda: hf_hub_download(
+            return self._spawn(self._call, lambda: hf_hub_download(
                 record["id"], name, repo_type=record["kind"], revision=record["sha"],
-                etag_timeout=self._timeout()), f"{name} of {record['id']}").result(
+                etag_timeout=self._timeout()), f"{name} of {record['id']}", max_bytes).result(
                 timeout=max(0.0, min(self.options.deadline, self._remaining())))
         from huggingface_hub import constants
 
@@ -535,8 +601,40 @@ class HubSource:
         path = Path(constants.HF_HUB_CACHE) / folder / "snapshots" / sha / "README.md"
         return ("ok", str(path)) if path.is_file() else ("not-cached", "")
 
+    def _spawn(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        """Run `fn` on a daemon thread: speculative work that nobody may wait for must not hold up the exit
+        (close() gives it CLOSE_GRACE to clean up after its transfers are stopped)."""
+        from concurrent.futures import Future
+
+        future: Future[T] = Future()
+
+        def run() -> None:
+            try:
+                if future.set_running_or_notify_cancel():
+                    try:
+                        future.set_result(fn(*args, **kwargs))
+                    except BaseException as exc:  # handed to whoever asks for the result
+                        future.set_exception(exc)
+            finally:
+                with self._lock:
+                    self._spawned.discard(thread)
+
+        thread = threading.Thread(target=run, name="policycheck-hub-spec", daemon=True)
+        with self._lock:
+            self._spawned.add(thread)
+        thread.start()
+        return future
+
     # -- retries -------------------------------------------------------------------------------------------
-    def _call(self, fn: Callable[[], T], what: str) -> T:
+    def _limited(self, what: str, max_bytes: int | None = None, setting: str = "") -> Any:
+        """The bounds of one call's transfers (policy.scan.hubclient): the current target's deadline, held by
+        the watchdog, and a size cap per response."""
+        return limited(what, deadline=self._deadline_at, max_bytes=max_bytes, setting=setting,
+                       watchdog=self._watchdog)
+
+    def _call(self, fn: Callable[[], T], what: str, max_bytes: int | None = None, setting: str = "") -> T:
+        """`fn()` (one client call) with retries for what is transient, within the target's deadline; every
+        response it reads at most `max_bytes` long (a larger one is not retried: it would be as large again)."""
         import httpx2
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
@@ -546,9 +644,19 @@ class HubSource:
         for attempt in range(self.options.attempts):
             self._check_deadline()
             try:
-                result = fn()
+                with self._limited(what, max_bytes, setting) as limits:
+                    try:
+                        result = fn()
+                    finally:  # a response that came (however slowly) shows the Hub is up
+                        self._answered = self._answered or limits.answered
                 self._answered = True
                 return result
+            except TooSlow as exc:  # the deadline passed while the body was read (or the run ended)
+                if self._remaining() > 0:
+                    raise _Unavailable(str(exc)) from None
+                raise self._late(what) from None
+            except TransferRefused as exc:  # too large, or not countable: asking again would get the same
+                raise _Unavailable(str(exc)) from None
             except HfHubHTTPError as exc:
                 self._answered = True
                 code = exc.response.status_code if exc.response is not None else None
@@ -612,40 +720,31 @@ class HubSource:
 
     def _load_record(self, repo_id: str, kind: str, revision: str | None) -> dict[str, Any] | None:
         try:
-            return json.loads(self._record_path(repo_id, kind, revision).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+            record = hub_json(json.loads(self._record_path(repo_id, kind, revision).read_text(encoding="utf-8")))
+        except (OSError, ValueError, RecursionError):
             return None
+        return record if isinstance(record, dict) else None
 
 
 def _probe_symlinks(repo_id: str, kind: str) -> None:
-    """Have the client test symlink support in the repo's cache folder now, on this thread. Its first download
-    into a folder runs that test in a temporary directory; on a daemon thread still downloading when the
-    process ends, the interpreter's clean-up of that directory races the test and prints a traceback."""
-    try:
-        from huggingface_hub import constants
-        from huggingface_hub.file_download import are_symlinks_supported, repo_folder_name
+    """Have the client test symlink support in the repo's cache folder now, before any download into it. Its
+    first download into a folder runs that test in a temporary directory; on a daemon thread still downloading
+    when the process ends, the interpreter's clean-up of that directory races the test and prints a traceback.
+    Every fetch runs on a daemon thread (none may hold up the exit), so the test runs on a short-lived thread
+    that is not a daemon: local files only, it takes milliseconds, and the exit waits for it to finish."""
 
-        are_symlinks_supported(Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type=kind))
-    except (ImportError, OSError, ValueError):
-        pass  # another client layout, or a read-only cache: the download decides as before
+    def probe() -> None:
+        try:
+            from huggingface_hub import constants
+            from huggingface_hub.file_download import are_symlinks_supported, repo_folder_name
 
+            are_symlinks_supported(Path(constants.HF_HUB_CACHE) / repo_folder_name(repo_id=repo_id, repo_type=kind))
+        except (ImportError, OSError, ValueError):
+            pass  # another client layout, or a read-only cache: the download decides as before
 
-def _speculate(fn: Callable[..., T], *args: Any) -> Future[T]:
-    """Run `fn` on a daemon thread: speculative work that nobody waits for must not hold up the exit (the
-    client's own retries against an unreachable host can take half a minute)."""
-    from concurrent.futures import Future
-
-    future: Future[T] = Future()
-
-    def run() -> None:
-        if future.set_running_or_notify_cancel():
-            try:
-                future.set_result(fn(*args))
-            except BaseException as exc:  # handed to whoever asks for the result
-                future.set_exception(exc)
-
-    threading.Thread(target=run, name="policycheck-readme", daemon=True).start()
-    return future
+    thread = threading.Thread(target=probe, name="policycheck-symlink-probe", daemon=False)  # (else inherited)
+    thread.start()
+    thread.join()
 
 
 def _record_from_info(info: Any, repo_id: str, kind: str) -> dict[str, Any]:
@@ -655,16 +754,15 @@ def _record_from_info(info: Any, repo_id: str, kind: str) -> dict[str, Any]:
     if isinstance(base_models, Mapping):
         relation = base_models.get("relation")
     last = getattr(info, "last_modified", None)
-    return {
+    return hub_json({  # type: ignore[no-any-return]
         "id": repo_id, "kind": kind, "sha": info.sha,
         "files": sorted(s.rfilename for s in (info.siblings or [])),
-        "card_data": _jsonable(card_data), "gated": info.gated or False, "private": bool(info.private),
-        "last_modified": last.isoformat() if isinstance(last, dt.datetime) else last,
-        "tags": list(info.tags or []), "relation": relation,
-        "model_index": _jsonable(getattr(info, "model_index", None)),
+        "card_data": card_data, "gated": info.gated or False, "private": bool(info.private),
+        "last_modified": last, "tags": list(info.tags or []), "relation": relation,
+        "model_index": getattr(info, "model_index", None),
         "config": _architecture(getattr(info, "config", None)),
         "retrieved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
+    })
 
 
 def _architecture(config: Any) -> dict[str, Any]:
@@ -706,22 +804,17 @@ def _connect_reason(exc: BaseException) -> str:
     return _one_line(exc)[:80] or type(exc).__name__
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    text = re.sub(r"(?i)\bbearer\s+\S+", "Bearer <redacted>", text)
-    text = re.sub(r"(?i)(authorization|token)[=:]\s*(?!Bearer <redacted>)\S+", r"\1=<redacted>", text)
-    text = re.sub(r"\bhf_[A-Za-z0-9]{8,}", "hf_<redacted>", text)
-    token = os.environ.get("HF_TOKEN") or os.environ.get("HUGGING_FACE_HUB_TOKEN")
-    if token and len(token) >= 8:
-        text = text.replace(token, "<redacted>")
-    return text[:200]
-
-
-def _jsonable(value: Any) -> Any:
+def hub_json(value: Any) -> Any:
+    """A value of the Hub's JSON (or of the record kept from it) as policycheck keeps it: keys as text, dates as
+    ISO text, and every lone UTF-16 surrogate replaced by U+FFFD. JSON may escape half a surrogate pair
+    (`"\\ud800"`) and Python's parser keeps it as it is: a string that no UTF-8 writer can encode, so one such
+    card field crashed every output format of a whole batch. The one place Hub JSON enters goes through this."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {hub_json(str(k)): hub_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [hub_json(v) for v in value]
     if isinstance(value, dt.date | dt.datetime):
         return value.isoformat()
     return value

@@ -84,6 +84,16 @@ def too_many_parents(node: ModelFacts) -> LineageProblem | None:
                           "examined", (node.id,))
 
 
+def self_reference(node: ModelFacts) -> LineageProblem | None:
+    """A card that names the model itself in `base_model`: a model is not its own parent, so that entry is not
+    walked (card_edges leaves it out), and this says so, since the base the card meant is then not declared."""
+    if node.kind != "model" or node.id not in as_id_list(node.card.get("base_model")):
+        return None
+    return LineageProblem("self-reference",
+                          f"{node.id} names itself as its base model (base_model); that entry was not followed, "
+                          "so the model it derives from is not declared", (node.id,))
+
+
 def merge_edges(base: list[Edge], overlay: ModelOverlay | None, catalog: Catalog) -> list[Edge]:
     """Add an overlay's edges; an overlay restates an existing edge only to replace an inferred relation."""
     if overlay is None:
@@ -153,9 +163,8 @@ def build_lineage(subject: ModelFacts, source: NodeSource, catalog: Catalog,
         level_edges: list[Edge] = []
         for node_id in frontier:
             node_edges = card_edges(nodes[node_id], catalog.api_terms)
-            wide = too_many_parents(nodes[node_id])
-            if wide is not None:
-                problems.append(wide)
+            problems.extend(p for p in (too_many_parents(nodes[node_id]), self_reference(nodes[node_id]))
+                            if p is not None)
             for ov in overlay_for(node_id):
                 node_edges = merge_edges(node_edges, ov, catalog)
             level_edges.extend(node_edges)

@@ -510,7 +510,8 @@ class HubError(Exception):
 
 
 def json_response(payload: object, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:
-    body = json.dumps(payload, default=json_default, ensure_ascii=False).encode("utf-8")
+    # A lone surrogate (a card or config.json may hold "\ud800") goes out as the JSON escape the Hub sends.
+    body = json.dumps(payload, default=json_default, ensure_ascii=False).encode("utf-8", "backslashreplace")
     return Response(status, body, {"Content-Type": "application/json; charset=utf-8", **(headers or {})})
 
 
@@ -534,6 +535,8 @@ class FaultRule:
     seconds: float = 0.0
     status: int = 0
     headers: dict[str, str] = field(default_factory=dict)
+    size: int = 0  # huge: the padded body's size
+    declare: bool = True  # huge: say that size in Content-Length (else the body ends when the connection does)
 
     query: re.Pattern[str] | None = None
 
@@ -594,6 +597,27 @@ class Faults:
         """Declare the full Content-Length, send the body only up to the middle of the resource, close."""
         self._add("truncate", path, times, method)
 
+    def drip(self, seconds: float = 0.2, path: str | None = None, times: int | None = None,
+             method: str | None = None) -> None:
+        """Send the status and headers at once (with the true Content-Length), then the body one byte every
+        ``seconds``: each read of the client gets a byte well within any read timeout, so only a total
+        deadline ends it. HEAD is not affected."""
+        self._add("drip", path, times, method, seconds=seconds)
+
+    def endless(self, path: str | None = None, times: int | None = None, method: str | None = None) -> None:
+        """Send the body without a Content-Length, then padding without end (whitespace inside a JSON body,
+        text lines after any other): the connection closes only when the client closes it. HEAD is not
+        affected (it declares the true size, as a lying server would)."""
+        self._add("endless", path, times, method)
+
+    def huge(self, size: int, path: str | None = None, times: int | None = None, method: str | None = None,
+             declare: bool = True) -> None:
+        """Pad the body to ``size`` bytes (whitespace inside a JSON body, so it still parses; text lines after
+        any other), generated while sending, never held in memory. With ``declare``, Content-Length says
+        ``size`` (HEAD too, as for a real large file); without, no length is sent and the connection closes
+        after the body."""
+        self._add("huge", path, times, method, size=size, declare=declare)
+
     def clear(self) -> None:
         with self._lock:
             self._rules.clear()
@@ -615,6 +639,30 @@ class Faults:
                     if not every:
                         break
         return taken
+
+    def peek(self, kind: str, method: str, path: str) -> FaultRule | None:
+        """The first active rule of ``kind`` matching this request, without consuming it."""
+        with self._lock:
+            return next((r for r in self._rules if r.kind == kind and r.matches(method, path)), None)
+
+
+BODY_FAULTS = ("drip", "endless", "huge")
+_PAD_LINE = b"hubsim padding: a body larger than anything a Hub would send for this resource.\n"
+
+
+def padding(body: bytes, total: int | None, *, json_body: bool) -> Iterator[bytes]:
+    """``body`` padded to ``total`` bytes (None: without end), in chunks of 64 KiB. Inside a JSON body the
+    padding is whitespace after the first byte (``{`` or ``[``), so the padded body still parses."""
+    head, tail = (body[:1], body[1:]) if json_body else (body, b"")
+    unit = b" " * 65536 if json_body else _PAD_LINE * (65536 // len(_PAD_LINE))
+    yield head
+    left = None if total is None else max(0, total - len(body))
+    while left is None or left > 0:
+        chunk = unit if left is None else unit[: min(left, len(unit))]
+        if left is not None:
+            left -= len(chunk)
+        yield chunk
+    yield tail
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1043,24 +1091,48 @@ class _Handler(BaseHTTPRequestHandler):
         req = Request.parse(self.command, self.path, self.headers.items())
         response, faults = hub._answer(req)
         cut = None
+        body_fault: FaultRule | None = None
         if req.method != "HEAD" and response.body and hub.faults.take("truncate", req.method, req.path):
             faults.append("truncate")
             cut = truncation_point(response)
+        elif response.body and cut is None:
+            for kind in BODY_FAULTS:
+                if req.method == "HEAD":  # a HEAD declares a huge body's size; the other faults leave it be
+                    rule = hub.faults.peek(kind, req.method, req.path) if kind == "huge" else None
+                    rule = rule if rule is not None and rule.declare else None
+                else:
+                    rule = next(iter(hub.faults.take(kind, req.method, req.path)), None)
+                if rule is not None:
+                    faults.append(kind)
+                    body_fault = rule
+                    break
         # Log before answering, so a client that has its response always finds its request in the log.
         hub._record(req, response.status, tuple(faults))
         try:
-            self._send(req, response, cut)
+            self._send(req, response, cut, body_fault)
         except (ConnectionError, TimeoutError):
             self.close_connection = True
 
-    def _send(self, req: Request, response: Response, cut: int | None) -> None:
+    def _send(self, req: Request, response: Response, cut: int | None, fault: FaultRule | None = None) -> None:
         self.send_response(response.status)
         request_id = req.headers.get("x-amzn-trace-id") or str(uuid.uuid4())
         for name, value in {"X-Request-Id": request_id, **response.headers}.items():
             self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
+        length: int | None = len(response.body)
+        if fault is not None and fault.kind == "huge":
+            length = max(fault.size, length) if fault.declare else None
+        elif fault is not None and fault.kind == "endless" and req.method != "HEAD":
+            length = None
+        if length is None:  # the body ends when the connection does
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        else:
+            self.send_header("Content-Length", str(length))
         self.end_headers()
         if req.method == "HEAD":
+            return
+        if fault is not None:
+            self._send_faulty(response, fault)
             return
         if cut is None:
             self.wfile.write(response.body)
@@ -1068,6 +1140,24 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(response.body[:cut])
         self.wfile.flush()
         self.close_connection = True
+
+    def _send_faulty(self, response: Response, fault: FaultRule) -> None:
+        """Drip the body, or send it padded (to a size, or without end), until done, the client goes away or
+        the server stops."""
+        stopping = self.server.hub._stopping
+        self.close_connection = True
+        if fault.kind == "drip":
+            for i in range(len(response.body)):
+                if stopping.wait(fault.seconds):
+                    return
+                self.wfile.write(response.body[i:i + 1])
+            return
+        json_body = response.headers.get("Content-Type", "").startswith("application/json")
+        total = None if fault.kind == "endless" else max(fault.size, len(response.body))
+        for chunk in padding(response.body, total, json_body=json_body):
+            if stopping.is_set():
+                return
+            self.wfile.write(chunk)
 
 
 # ---------------------------------------------------------------------------------------------------------------

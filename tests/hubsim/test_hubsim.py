@@ -282,6 +282,56 @@ def test_fault_switches_in_process(hubsim: HubSim) -> None:
     assert hubsim.requests == []
 
 
+def test_body_fault_switches_in_process(hubsim: HubSim) -> None:
+    """drip, endless and huge: the hostile bodies the scanner must bound, checked with a raw client."""
+    add_base(hubsim)
+    info = "/api/models/acme/base-7b"
+    readme = "/acme/base-7b/resolve/main/README.md"
+    size = len(fetch(hubsim, info)[2])
+
+    hubsim.faults.drip(0.05, path=f"^{info}$", times=1)
+    conn = http.client.HTTPConnection("127.0.0.1", hubsim.port, timeout=10)
+    conn.request("GET", info)
+    resp = conn.getresponse()  # the status and headers come at once, with the true length
+    assert resp.status == 200 and resp.getheader("content-length") == str(size)
+    started = time.monotonic()
+    first = resp.read(4)
+    assert time.monotonic() - started >= 0.15  # byte by byte
+    conn.close()
+    assert first == b'{"_i'
+
+    hubsim.faults.endless(path=f"^{readme}$", times=1)
+    conn = http.client.HTTPConnection("127.0.0.1", hubsim.port, timeout=10)
+    conn.request("GET", readme)
+    resp = conn.getresponse()
+    assert resp.getheader("content-length") is None and resp.getheader("connection") == "close"
+    got = 0
+    while got < 4 * 1024 * 1024:  # well past the card: it goes on
+        got += len(resp.read(65536))
+    conn.close()
+    assert fetch(hubsim, readme, "HEAD")[1]["content-length"] == str(len(README_BASE))  # HEAD tells the truth
+
+    hubsim.faults.huge(3 * 1024 * 1024, path=f"^{info}$")
+    _, headers, body = fetch(hubsim, info)
+    assert headers["content-length"] == str(3 * 1024 * 1024) == str(len(body))
+    assert json.loads(body)["id"] == "acme/base-7b"  # padded with whitespace: still the same JSON
+    assert fetch(hubsim, info, "HEAD")[1]["content-length"] == str(3 * 1024 * 1024)
+    hubsim.faults.clear()
+    hubsim.faults.huge(1024 * 1024, path=f"^{readme}$", declare=False)
+    _, headers, body = fetch(hubsim, readme)
+    assert "content-length" not in headers and len(body) == 1024 * 1024 and body.startswith(README_BASE.encode())
+    assert fetch(hubsim, readme, "HEAD")[1]["content-length"] == str(len(README_BASE))
+    assert [r.faults for r in hubsim.requests if r.method == "GET"][1:] == [
+        ("drip",), ("endless",), ("huge",), ("huge",)]
+
+
+def test_lone_surrogates_go_out_as_json_escapes(hubsim: HubSim) -> None:
+    hubsim.add_model("acme/odd", {"config.json": '{"model_type": "x\\ud800"}'}, card_data={"license": "a\udc00"})
+    status, _, body = fetch(hubsim, "/api/models/acme/odd?expand=cardData&expand=config")
+    assert status == 200 and b'"x\\ud800"' in body and b'"a\\udc00"' in body
+    assert json.loads(body)["cardData"]["license"] == "a\udc00"
+
+
 @pytest.mark.skipif(not CORPUS_CARDS.is_dir(), reason="shared corpus not available")
 def test_copy_card_from_corpus(hubsim: HubSim) -> None:
     card = CORPUS_CARDS / "HuggingFaceH4__zephyr-7b-beta.md"

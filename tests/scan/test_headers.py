@@ -366,3 +366,99 @@ def test_hub_offline_reads_nothing(hubsim: HubSim, hub_env: dict[str, str], mode
     out = read({**hub_env, "HF_HUB_OFFLINE": "1"})
     assert "offline" in out["error"]
     assert hubsim.requests == []
+
+
+# -- a header refused part way: what came before it is kept (GGUF metadata is sequential) -----------------------
+CONTRADICTING = [("general.architecture", STRING, "llama"), ("general.license", STRING, "llama3.1"),
+                 ("general.base_model.count", U32, 1),
+                 ("general.base_model.0.repo_url", STRING, "https://huggingface.co/meta-llama/Llama-3.1-8B")]
+
+
+def _after(kvs: list[tuple[str, int, Any]], raw_pair: bytes, more: int = 1) -> bytes:
+    """A v3 header with `kvs`, then one hand-written pair (`raw_pair`), claiming `more` further pairs."""
+    head = b"GGUF" + struct.pack("<IQQ", 3, 0, len(kvs) + 1 + more)
+    return head + b"".join(gstr(k) + struct.pack("<I", t) + gvalue(t, v) for k, t, v in kvs) + raw_pair
+
+
+def _nested(depth: int) -> bytes:
+    inner = struct.pack("<IQ", U8, 1) + b"\x00"
+    for _ in range(depth - 1):
+        inner = struct.pack("<IQ", ARRAY, 1) + inner
+    return inner
+
+
+HOSTILE_TAILS = {
+    # an array of 9 MiB of u8 (the header is then larger than the 8 MiB read limit)
+    "a 9 MiB array": gstr("tokenizer.ggml.scores") + struct.pack("<IIQ", ARRAY, U8, 9 * 1024 * 1024)
+    + b"\x00" * (9 * 1024 * 1024),
+    "a 70 KB key": gstr("k" * 70_000) + struct.pack("<I", U32) + struct.pack("<I", 1),
+    "arrays nested 6 deep": gstr("deep") + struct.pack("<I", ARRAY) + _nested(6),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_TAILS))
+def test_a_refused_header_keeps_the_pairs_before_the_refusal(case: str) -> None:
+    data = _after(CONTRADICTING, HOSTILE_TAILS[case])
+    with pytest.raises(HeaderError) as info:
+        parse_gguf_header(data[: 512 * 1024], file_size=len(data))
+    partial = info.value.partial
+    assert partial is not None and not partial.complete
+    assert partial.kv_count == len(CONTRADICTING)
+    assert partial.license == "llama3.1"
+    assert partial.base_models[0].repo_url == "https://huggingface.co/meta-llama/Llama-3.1-8B"
+    assert partial.header_bytes == len(_after(CONTRADICTING, b""))  # the end of the last pair read whole
+
+
+def test_no_partial_before_the_metadata() -> None:
+    with pytest.raises(HeaderError) as info:
+        parse_gguf_header(b"GGUF" + struct.pack("<IQQ", 9, 0, 0))
+    assert info.value.partial is None
+    assert parse_gguf_header(gguf(CONTRADICTING)).complete
+
+
+def _check(env: dict[str, str], repo: str, *extra: str) -> tuple[int, dict[str, Any], float]:
+    """`policycheck check REPO --format json`, bounded by the Hub deadline + 5 s."""
+    import json
+    import subprocess
+    import sys
+
+    start = time.monotonic()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "policy.cli", "check", repo, "--format", "json", *extra],
+                              env={**env, **FAST, "POLICYCHECK_HUB_DEADLINE": "2"}, capture_output=True, text=True,
+                              timeout=2 + 5)
+    except subprocess.TimeoutExpired:
+        pytest.fail("policycheck did not exit within the Hub deadline (2 s) + 5 s")
+    assert proc.returncode != 4 and "Traceback" not in proc.stderr, proc.stderr
+    return proc.returncode, json.loads(proc.stdout), time.monotonic() - start
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_TAILS))
+def test_check_of_a_refused_header_is_review_with_the_partial_evidence(hubsim: HubSim, hub_env: dict[str, str],
+                                                                       case: str) -> None:
+    """The header's license and base contradict the card (mit, no base): that alone gives review. Followed by a
+    pair the parser refuses, it used to give PASS (the whole header was dropped without a word)."""
+    hubsim.add_model("meta-llama/Llama-3.1-8B", {"README.md": make_card({"license": "llama3.1"})})
+    hubsim.add_model(REPO, {"README.md": make_card({"license": "mit"}),
+                            FILE: _after(CONTRADICTING, HOSTILE_TAILS[case]) + b"\x00" * 64})
+    code, report, _ = _check(hub_env, REPO)
+    assert (code, report["verdict"]) == (3, "review")
+    found = {(e["code"], e["data"].get("header_license") or e["data"].get("header_base")) for e in report["evidence"]}
+    assert ("gguf-header-mismatch", "llama3.1") in found
+    assert ("gguf-header-mismatch", "meta-llama/Llama-3.1-8B") in found
+    (note,) = [f for f in report["findings"] if f["rule"] == "weights-header-unreadable"]
+    assert "could not be read whole" in note["message"]
+    assert "the 4 metadata pairs before that point were read and checked" in note["message"]
+
+
+def test_a_dripping_range_read_is_review_by_the_deadline(hubsim: HubSim, hub_env: dict[str, str],
+                                                         model_file: bytes) -> None:
+    """One byte every 0.2 s: the header used to be read for as long as the server liked (the deadline was checked
+    after each 64 KiB, which took hours to come)."""
+    hubsim.add_model(REPO, {"README.md": make_card({"license": "llama3.1"}), FILE: model_file})
+    hubsim.faults.drip(0.2, path=FILE)
+    code, report, _ = _check(hub_env, REPO)
+    assert (code, report["verdict"]) == (3, "review")
+    (note,) = [f for f in report["findings"] if f["rule"] == "weights-header-unreadable"]
+    assert "too slowly" in note["message"] or "deadline" in note["message"]
+    assert "nothing in it could be checked" in note["message"]

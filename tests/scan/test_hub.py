@@ -320,3 +320,150 @@ def test_a_long_retry_after_on_downloads_is_bounded(hubsim: HubSim, hub_env: dic
     report = json.loads(proc.stdout)
     assert (proc.returncode, report["verdict"]) == (3, "review")
     assert "README.md of acme/m" in findings(report)[0]["message"]
+
+
+# -- hostile answers: every transfer bounded in time and size (tests/hubsim fault modes drip, endless, huge) ----------
+DEADLINE = 2.0
+BOUNDED = {**FAST_RETRIES, "POLICYCHECK_HUB_DEADLINE": str(DEADLINE)}
+
+
+@dataclass
+class Measured(Run):
+    seconds: float
+    peak_mb: float
+
+
+def bounded_check(env: dict[str, str], *args: str) -> Measured:
+    """`policycheck check ARGS --format json` in a subprocess that must exit by the Hub deadline + 5 s, with its
+    wall time and peak memory (its own rusage, from wait4: RUSAGE_CHILDREN would mix in every earlier child)."""
+    import os
+    import threading
+    import time
+
+    start = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "policy.cli", "check", *args, "--format", "json"],
+                            env={**env, **BOUNDED}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    streams: dict[str, bytes] = {}
+    readers = [threading.Thread(target=lambda n=n, f=f: streams.__setitem__(n, f.read()))
+               for n, f in (("out", proc.stdout), ("err", proc.stderr))]
+    for reader in readers:
+        reader.start()
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() - start > DEADLINE + 5:
+            proc.kill()
+            proc.wait()
+            pytest.fail(f"policycheck did not exit within the Hub deadline ({DEADLINE:g} s) + 5 s")
+        time.sleep(0.02)
+    seconds = time.monotonic() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    for reader in readers:
+        reader.join()
+    out, err = streams["out"].decode(), streams["err"].decode()
+    assert proc.returncode != 4 and "Traceback" not in err, err
+    return Measured(proc.returncode, out, err, seconds, usage.ru_maxrss / 1024)
+
+
+def partial_downloads(hf_home: Path) -> list[Path]:
+    """Files the client left half-written in its cache (it writes `<blob>.<random>.incomplete`, then renames)."""
+    return [p for p in hf_home.rglob("*") if p.is_file() and ".incomplete" in p.name]
+
+
+def test_a_dripping_model_info_ends_by_the_deadline(hubsim: HubSim, hub_env: dict[str, str]) -> None:
+    """One byte every 0.5 s: no read times out, so only a total deadline ends it; the process used to write its
+    report and then wait at exit for the worker still reading (minutes)."""
+    hubsim.add_model("acme/m", {"README.md": make_card({"license": "mit"})})
+    hubsim.faults.drip(0.5, path=r"^/api/models/acme/m")
+    run = bounded_check(hub_env, "acme/m")
+    report = run.json()
+    assert (run.code, report["verdict"]) == (3, "review")
+    (finding,) = findings(report)
+    assert finding["rule"] == "subject-unavailable"
+    assert "model info of acme/m did not arrive whole within the deadline of 2 s" in finding["message"]
+
+
+def test_a_dripping_readme_is_stopped_and_its_partial_file_removed(hubsim: HubSim, hub_env: dict[str, str],
+                                                                   tmp_path: Path) -> None:
+    hubsim.add_model("acme/m", {"README.md": make_card({"license": "mit"}, "# m\n" + "text " * 200)})
+    hubsim.faults.drip(0.2, path=r"/README\.md$")
+    run = bounded_check(hub_env, "acme/m")
+    assert (run.code, run.json()["verdict"]) == (3, "review")
+    assert "README.md of acme/m" in findings(run.json())[0]["message"]
+    assert partial_downloads(tmp_path / "hf") == []
+
+
+def test_an_endless_readme_stops_at_the_cap_and_leaves_nothing(hubsim: HubSim, hub_env: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    hubsim.add_model("acme/m", {"README.md": make_card({"license": "mit"})})
+    hubsim.faults.endless(path=r"/README\.md$")
+    run = bounded_check({**hub_env, "POLICYCHECK_HUB_MAX_CARD_MB": "0.25"}, "acme/m")
+    report = run.json()
+    assert (run.code, report["verdict"]) == (3, "review")
+    assert "README.md of acme/m is larger than 0.25 MB; not read (POLICYCHECK_HUB_MAX_CARD_MB)" in \
+        findings(report)[0]["message"]
+    assert partial_downloads(tmp_path / "hf") == []
+    assert sum(p.stat().st_size for p in (tmp_path / "hf").rglob("*") if p.is_file()) < 64 * 1024
+
+
+def test_a_readme_declared_too_large_is_not_downloaded(hubsim: HubSim, hub_env: dict[str, str]) -> None:
+    hubsim.add_model("acme/m", {"README.md": make_card({"license": "mit"})})
+    hubsim.faults.huge(5 * 1024 * 1024, path=r"/README\.md$")
+    run = bounded_check({**hub_env, "POLICYCHECK_HUB_MAX_CARD_MB": "0.25"}, "acme/m")
+    report = run.json()
+    assert (run.code, report["verdict"]) == (3, "review")
+    message = findings(report)[0]["message"]
+    assert "README.md of acme/m is larger than 0.25 MB (the Hub declares 5 MB); not read" in message
+    assert not [r for r in hubsim.requests if r.method == "GET" and r.path.endswith("/README.md")]  # HEAD only
+
+
+def test_a_model_info_larger_than_the_cap_is_refused_while_it_streams(hubsim: HubSim,
+                                                                      hub_env: dict[str, str]) -> None:
+    """No Content-Length: the body is counted as it comes and dropped at the cap (the default cap, 16 MB, against
+    a 64 MB body: the process stays far below the body's size)."""
+    hubsim.add_model("acme/m", {"README.md": make_card({"license": "mit"})})
+    hubsim.faults.huge(64 * 1024 * 1024, path=r"^/api/models/acme/m", declare=False)
+    run = bounded_check(hub_env, "acme/m")
+    report = run.json()
+    assert (run.code, report["verdict"]) == (3, "review")
+    assert "the model info of acme/m is larger than 16 MB; not read (POLICYCHECK_HUB_MAX_API_MB)" in \
+        findings(report)[0]["message"]
+    assert run.peak_mb < 200, run.peak_mb
+
+
+def test_a_compressed_answer_that_was_not_asked_for_is_refused(hubsim: HubSim, hub_env: dict[str, str]) -> None:
+    """Its size after decoding cannot be bounded (a few KB of gzip can expand to gigabytes)."""
+    hubsim.add_model("acme/m", {"README.md": make_card({"license": "mit"})})
+    hubsim.faults.status(200, path=r"^/api/models/acme/m", headers={"Content-Encoding": "gzip"})
+    run = bounded_check(hub_env, "acme/m")
+    assert run.json()["verdict"] == "review"
+    assert "sent a compressed body (gzip) though none was asked for" in findings(run.json())[0]["message"]
+    assert all(r.headers.get("accept-encoding") == "identity" for r in hubsim.requests if r.path.startswith("/api/"))
+
+
+def test_eval_results_files_over_their_cap_are_not_downloaded(hubsim: HubSim, hub_env: dict[str, str]) -> None:
+    from policy.scan.local import MAX_EVAL_BYTES
+
+    hubsim.add_model("acme/m", {"README.md": make_card({"license": "mit"}),
+                                ".eval_results/big.yaml": "- task: x\n", ".eval_results/ok.yaml": "- task: y\n"})
+    hubsim.faults.huge(4 * MAX_EVAL_BYTES, path=r"/\.eval_results/big\.yaml$")
+    run = bounded_check(hub_env, "acme/m")
+    assert run.code in (0, 3)
+    gets = {r.path.rsplit("/", 1)[-1] for r in hubsim.requests if r.method == "GET" and ".eval_results" in r.path}
+    assert gets == {"ok.yaml"}  # big.yaml: refused from the size its HEAD declares
+
+
+def test_lone_surrogates_in_hub_json_never_crash_a_writer(hubsim: HubSim, hub_env: dict[str, str]) -> None:
+    """`"\\ud800"` is valid JSON that pairs with nothing: card data, config and tags carry it as the Hub would."""
+    from urllib.request import urlopen
+
+    hubsim.add_model("acme/m", {"config.json": '{"model_type": "llama\\ud800", "architectures": ["X\\udc00"]}'},
+                     card_data={"license": "other", "license_name": "acme\ud800license", "tags": ["a\ud800"]})
+    with urlopen(f"{hubsim.url}/api/models/acme/m?expand=cardData&expand=config") as answer:
+        assert answer.read().count(b"\\ud800") >= 2  # the hostile input: JSON escapes of a lone surrogate
+    for fmt in ("json", "sarif", "cyclonedx", "spdx-tv", "text"):
+        run = policycheck(hub_env, "check", "acme/m", "--format", fmt)
+        assert run.code in (0, 1, 3), (fmt, run.err)
+    report = policycheck(hub_env, "check", "acme/m", "--format", "json").json()
+    assert "license_name=acme\ufffdlicense" in report["subject"]["license"]["declared"]

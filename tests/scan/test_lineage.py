@@ -131,3 +131,26 @@ def test_odd_card_values_do_not_crash_the_walk(bundle: Any) -> None:
         subject = model("acme/x", base_model="acme/base", tags=tags)
         lineage = build_lineage(subject, DictSource([model("acme/base")]), bundle.catalog, ())
         assert [e.parent for e in lineage.edges] == ["acme/base"]
+
+
+def test_a_card_naming_itself_as_its_base_is_a_lineage_problem(bundle: Any) -> None:
+    """The self-edge is not walked (a model is not its own parent), and the report says so: review, not a pass
+    on a lineage whose real base is not declared."""
+    import datetime as dt
+
+    from policy.engine.evaluation import evaluate
+    from policy.model.policyfile import Policy
+
+    subject = model("acme/m", license="apache-2.0", base_model=["acme/m", "acme/base"])
+    lineage = build_lineage(subject, DictSource([model("acme/base", license="apache-2.0")]), bundle.catalog, ())
+    assert [e.parent for e in lineage.edges] == ["acme/base"]
+    (problem,) = lineage.problems
+    assert (problem.code, problem.path) == ("self-reference", ("acme/m",))
+    assert "acme/m names itself as its base model" in problem.message
+    report = evaluate(lineage, bundle.packs, bundle.catalog, Policy(), dt.date(2026, 12, 1))
+    assert report.verdict == "review"
+    assert [f.rule for f in report.open_findings] == ["lineage-problem"]
+
+    alone = build_lineage(model("acme/m", license="apache-2.0", base_model="acme/m"), DictSource([]),
+                          bundle.catalog, ())
+    assert alone.edges == () and [p.code for p in alone.problems] == ["self-reference"]
