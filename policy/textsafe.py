@@ -118,9 +118,6 @@ def safe_url(value: Any) -> str:
     return value if depth == 0 else ""
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def without_surrogates(value: Any) -> Any:
     """`value` (JSON data: str, list, dict, scalars) with every lone surrogate replaced by U+FFFD. `json.loads`
     turns a `\\ud800` escape with no partner into one, which no UTF-8 writer (a file, SQLite, a terminal) can

@@ -49,6 +49,7 @@ from policy.scan.hubclient import one_line as _one_line
 from policy.scan.hubclient import prepare_environment as _prepare_environment
 from policy.scan.hubclient import quiet_client as _quiet_client
 from policy.scan.ids import repo_id_problem
+from policy.textsafe import encodable
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -64,7 +65,6 @@ MODEL_EXPAND = [*EXPAND, "baseModels", "model-index", "config"]
 EVAL_RESULTS_DIR = ".eval_results/"
 MAX_EVAL_FILES = 20
 _RATELIMIT_T = re.compile(r"\bt=(\d+(?:\.\d+)?)")
-_SURROGATE = re.compile("[\ud800-\udfff]")
 LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "LICENSE-MODEL", "license.txt")
 GATED_DETAIL = "gated: the card body is not readable without access; license from the Hub API"
 
@@ -810,7 +810,7 @@ def hub_json(value: Any) -> Any:
     (`"\\ud800"`) and Python's parser keeps it as it is: a string that no UTF-8 writer can encode, so one such
     card field crashed every output format of a whole batch. The one place Hub JSON enters goes through this."""
     if isinstance(value, str):
-        return _SURROGATE.sub("\ufffd", value)
+        return encodable(value)
     if isinstance(value, Mapping):
         return {hub_json(str(k)): hub_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
