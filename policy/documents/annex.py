@@ -430,7 +430,7 @@ def build_annex(reports: Sequence[Report], params: Mapping[str, Any], library: S
                 license_names: Mapping[str, str] | None = None, template_dirs: Sequence[str | Path] = (),
                 today: dt.date | None = None) -> dict[str, Any]:
     """The annex's context for `templates/annex/*`: pure over the reports, the parameters and the library."""
-    from policy.templating import document_environment
+    from policy.templating import document_environment, template_error
 
     names = dict(license_names or {})
 
@@ -520,13 +520,9 @@ def build_annex(reports: Sequence[Report], params: Mapping[str, Any], library: S
             env = document_environment(tuple(str(d) for d in template_dirs), kind)
             try:
                 rendered[kind] = env.from_string(spec.body).render(**context)
-            except TemplateError as exc:
-                lineno = getattr(exc, "lineno", None)
-                line = spec.body_line - 1 + lineno if lineno else 0
-                diag = Diagnostic(spec.file, line, 1 if line else 0, "clause-template",
-                                  f"clause '{spec.id}': {getattr(exc, 'message', None) or exc}",
-                                  help="clause templates see: " + ", ".join(sorted(context)))
-                raise ConfigError(f"{diag.location}: {diag.message}", [diag]) from None
+            except Exception as exc:  # the clause's template failed, or went over the sandbox's budget
+                raise template_error(exc, spec.file, spec.body_line, f"clause '{spec.id}'",
+                                     help="clause templates see: " + ", ".join(sorted(context))) from None
         clauses.append({"number": str(n), "id": spec.id, "title": spec.title, "purpose": spec.purpose,
                         "selected_because": "; ".join(why), "emphasised": bool(emphasis),
                         "paragraphs": _paragraphs(rendered["text"], rendered["markdown"], str(n))})
