@@ -29,19 +29,26 @@ class Diagnostic:
                 "severity": self.severity, "message": self.message, "help": self.help}
 
 
+FRAME_WIDTH = 120  # characters of a source line a code frame shows: a 50 MB line is not echoed whole
+
+
 def code_frame(text: str, line: int, col: int, span: int = 1, context: int = 1) -> str:
-    """Numbered source lines around `line` with a `^^^` marker under the column."""
+    """Numbered source lines around `line` with a `^^^` marker under the column. Lines longer than FRAME_WIDTH
+    show the part around the column, with `…` where they are cut."""
     lines = text.splitlines()
     if not 1 <= line <= len(lines):
         return ""
     first, last = max(1, line - context), min(len(lines), line)
     width = len(str(last))
+    caret_col = max(col, 1) - 1
+    start = max(0, min(caret_col - FRAME_WIDTH // 2, len(lines[line - 1]) - FRAME_WIDTH))
     out = []
     for n in range(first, last + 1):
-        out.append(f" {n:>{width}} | {lines[n - 1].expandtabs(4)}")
-    caret_col = max(col, 1) - 1
-    underline = "^" * max(1, min(span, max(1, len(lines[line - 1]) - caret_col)))
-    out.append(f" {'':>{width}} | {' ' * caret_col}{underline}")
+        source = lines[n - 1]
+        shown = source[start:start + FRAME_WIDTH].expandtabs(4)
+        out.append(f" {n:>{width}} | {'…' if start else ''}{shown}{'…' if len(source) > start + FRAME_WIDTH else ''}")
+    underline = "^" * max(1, min(span, max(1, len(lines[line - 1]) - caret_col), FRAME_WIDTH))
+    out.append(f" {'':>{width}} | {' ' * (caret_col - start + (1 if start else 0))}{underline}")
     return "\n".join(out)
 
 

@@ -104,7 +104,7 @@ def _validate(doc: MarkedYaml, schema: str, filename: str, paths: list[tuple[Any
             if extra is not None:
                 line, col = doc.mark((*path, extra), key=True)
         where = "/".join(str(p) for p in path) or "(top level)"
-        out.append(Diagnostic(filename, line, col, "schema", f"{where}: {_short(leaf.message)}",
+        out.append(Diagnostic(filename, line, col, "schema", f"{where}: {_short(_clipped_value(leaf))}",
                               help=_help(leaf)))
     return out
 
@@ -128,6 +128,18 @@ def _extra_key(err: Any) -> str | None:
             if k not in allowed:
                 return str(k)
     return None
+
+
+SHOWN_VALUE = 80  # characters of the offending value a message quotes
+
+
+def _clipped_value(err: Any) -> str:
+    """jsonschema's message with the value it quotes (`'AAAA…' is too long`) cut to SHOWN_VALUE characters, so
+    that what the message says about the value still shows."""
+    quoted = repr(err.instance)
+    if len(quoted) <= SHOWN_VALUE or quoted not in err.message:
+        return str(err.message)
+    return str(err.message).replace(quoted, quoted[:SHOWN_VALUE - 1] + "…", 1)
 
 
 def _short(message: str) -> str:

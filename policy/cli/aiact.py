@@ -37,13 +37,11 @@ def aiact(
     Exit 3: the pack is a draft for a person to complete (always, since some items are never in a card);
     2 for a usage error or a target that cannot be read."""
     from policy.documents.aiact import build_packs
-    from policy.errors import UsageError
     from policy.model.report import Report, TargetError
     from policy.pipeline.check import CheckOptions, iter_check
+    from policy.templating import template_folders
 
-    for folder in templates or ():
-        if not folder.is_dir():
-            raise UsageError(f"--templates {folder}: no such folder")
+    templates = list(template_folders(templates))
     options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
                            today=date(today), offline=offline, revision=revision)
     results = list(iter_check(targets, options))

@@ -49,12 +49,11 @@ def annex(
     from policy.errors import UsageError
     from policy.model.report import Report, TargetError
     from policy.pipeline.session import CheckOptions, Session
+    from policy.templating import template_folders
 
     if format.value == "docx" and output is None:
         raise UsageError("--format docx writes a Word file: give it with --output FILE.docx")
-    for folder in templates or ():
-        if not folder.is_dir():
-            raise UsageError(f"--templates {folder}: no such folder")
+    templates = list(template_folders(templates))
     overrides: dict[str, object] = dict(parse_param_option(p) for p in param or ())
     overrides.update({k: v for k, v in (("party.name", party), ("counterparty.name", counterparty),
                                         ("governing_law", governing_law)) if v is not None})

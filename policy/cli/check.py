@@ -21,7 +21,7 @@ from policy.cli.common import (
     date,
 )
 from policy.cli.streams import open_output, terminal
-from policy.errors import EXIT_ERROR, EXIT_INTERNAL, PolicyError, combine_exit_codes
+from policy.errors import EXIT_ERROR, EXIT_INTERNAL, combine_exit_codes
 from policy.render.registry import BOM_FORMATS, RenderOptions, render
 
 ReportFormat = choices("check")
@@ -59,6 +59,7 @@ def check(
     """Check models against the rule packs; the verdict decides the exit code."""
     from policy.model.report import TargetError
     from policy.pipeline.check import CheckOptions, iter_check
+    from policy.templating import template_folders
 
     day = date(today)
     options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
@@ -73,9 +74,7 @@ def check(
                       EXIT_ERROR if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict])
             yield r
 
-    for folder in templates or ():
-        if not folder.is_dir():
-            raise PolicyError(f"--templates {folder}: no such folder")
+    templates = list(template_folders(templates))
     use_color, width = terminal(output, color)
     render_options = RenderOptions(templates=tuple(templates or ()), color=use_color, width=width, concise=concise,
                                    day=day, on_unwritable=lambda _r: codes.add(EXIT_INTERNAL))

@@ -71,6 +71,16 @@ def placeholder(name: str) -> Placeholder:
     return Placeholder(name)
 
 
+SHOWN = 80  # characters of a value an error message quotes
+
+
+def shown(value: Any) -> str:
+    """A value for an error message: printable, and at most SHOWN characters (`…` where it is cut): a 50 MB
+    parameter is not echoed whole."""
+    text = textsafe.printable(value)
+    return text if len(text) <= SHOWN else text[:SHOWN - 1] + "…"
+
+
 def clean(value: Any) -> str:
     """Text from a report (i.e. from a card) for a document: one line (whitespace collapsed), and every character
     the one rule for hostile text (`policy.textsafe`) finds unsafe shown as an escape, as in every other output."""
@@ -140,11 +150,11 @@ def load_params(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise UsageError(f"--params {path}: cannot read ({exc.strerror})") from None
+        raise UsageError(f"--params {shown(path)}: cannot read ({exc.strerror})") from None
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise ConfigError(f"{path}: the parameters file is not UTF-8 text") from None
+        raise ConfigError(f"{shown(path)}: the parameters file is not UTF-8 text") from None
     return parse_params(text, str(path))
 
 
@@ -161,7 +171,7 @@ def merge_params(data: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
         if value is None:
             continue
         if name not in known:
-            errors.append(Diagnostic("--param", 0, 0, "annex-params", f"unknown parameter '{name}'",
+            errors.append(Diagnostic("--param", 0, 0, "annex-params", f"unknown parameter '{shown(name)}'",
                                      help="known parameters: " + ", ".join(known)))
             continue
         node = merged
@@ -184,7 +194,7 @@ def parse_param_option(text: str) -> tuple[str, Any]:
     name, sep, value = text.partition("=")
     name = name.strip()
     if not sep or not _PARAM_NAME.fullmatch(name):
-        raise UsageError(f"--param {text!r}: write NAME=VALUE, e.g. --param audit.notice_days=30")
+        raise UsageError(f"--param '{shown(text)}': write NAME=VALUE, e.g. --param audit.notice_days=30")
     try:
         parsed = yaml.safe_load(value) if value.strip() else value
     except yaml.YAMLError:
@@ -259,12 +269,13 @@ def parse_clause(text: str, filename: str, stem: str | None = None) -> ClauseSpe
                           [Diagnostic(filename, 2, 1, "clause-file", "the front matter must be a mapping")])
     for k in data:
         if k not in _CLAUSE_KEYS:
-            bad((k,), f"unknown key '{k}'", key=True, help="allowed keys: " + ", ".join(sorted(_CLAUSE_KEYS)))
+            bad((k,), f"unknown key '{shown(k)}'", key=True,
+                help="allowed keys: " + ", ".join(sorted(_CLAUSE_KEYS)))
     for k in ("id", "title", "purpose"):
         if not isinstance(data.get(k), str) or not data.get(k, "").strip():
             bad((k,), f"`{k}` is required and must be text")
     if stem is not None and isinstance(data.get("id"), str) and data["id"] != stem:
-        bad(("id",), f"id '{data['id']}' does not match the file name '{stem}.md'")
+        bad(("id",), f"id '{shown(data['id'])}' does not match the file name '{shown(stem)}.md'")
     if not isinstance(data.get("order", 0), int) or isinstance(data.get("order"), bool):
         bad(("order",), "`order` must be an integer")
     known = parameter_names()
@@ -275,7 +286,7 @@ def parse_clause(text: str, filename: str, stem: str | None = None) -> ClauseSpe
             continue
         for k, v in sel.items():
             if k not in SELECTOR_KEYS or (k == "always" and section == "emphasised_by"):
-                bad((section, k), f"unknown selector '{k}'", key=True,
+                bad((section, k), f"unknown selector '{shown(k)}'", key=True,
                     help="selectors: " + ", ".join(SELECTOR_KEYS))
             elif k == "always" and not isinstance(v, bool):
                 bad((section, k), "`always` must be true or false")
@@ -287,7 +298,7 @@ def parse_clause(text: str, filename: str, stem: str | None = None) -> ClauseSpe
         params = []
     for i, p in enumerate(params):
         if p not in known:
-            bad(("params", i), f"unknown parameter '{p}'", help="known parameters: " + ", ".join(known))
+            bad(("params", i), f"unknown parameter '{shown(p)}'", help="known parameters: " + ", ".join(known))
     body = block.body
     try:
         document_environment((), "text").parse(body)
@@ -430,7 +441,7 @@ def build_annex(reports: Sequence[Report], params: Mapping[str, Any], library: S
                 license_names: Mapping[str, str] | None = None, template_dirs: Sequence[str | Path] = (),
                 today: dt.date | None = None) -> dict[str, Any]:
     """The annex's context for `templates/annex/*`: pure over the reports, the parameters and the library."""
-    from policy.templating import document_environment
+    from policy.templating import document_environment, template_error
 
     names = dict(license_names or {})
 
@@ -520,13 +531,9 @@ def build_annex(reports: Sequence[Report], params: Mapping[str, Any], library: S
             env = document_environment(tuple(str(d) for d in template_dirs), kind)
             try:
                 rendered[kind] = env.from_string(spec.body).render(**context)
-            except TemplateError as exc:
-                lineno = getattr(exc, "lineno", None)
-                line = spec.body_line - 1 + lineno if lineno else 0
-                diag = Diagnostic(spec.file, line, 1 if line else 0, "clause-template",
-                                  f"clause '{spec.id}': {getattr(exc, 'message', None) or exc}",
-                                  help="clause templates see: " + ", ".join(sorted(context)))
-                raise ConfigError(f"{diag.location}: {diag.message}", [diag]) from None
+            except Exception as exc:  # the clause's template failed, or went over the sandbox's budget
+                raise template_error(exc, spec.file, spec.body_line, f"clause '{spec.id}'",
+                                     help="clause templates see: " + ", ".join(sorted(context))) from None
         clauses.append({"number": str(n), "id": spec.id, "title": spec.title, "purpose": spec.purpose,
                         "selected_because": "; ".join(why), "emphasised": bool(emphasis),
                         "paragraphs": _paragraphs(rendered["text"], rendered["markdown"], str(n))})

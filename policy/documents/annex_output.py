@@ -70,7 +70,7 @@ def render_docx(context: Mapping[str, Any], template_dirs: Sequence[str | Path] 
     from docxtpl import DocxTemplate
     from jinja2 import TemplateError
 
-    from policy.templating import document_environment
+    from policy.templating import document_environment, template_error
 
     path = find_template(DOCX_TEMPLATE, template_dirs)
     template = DocxTemplate(str(path))
@@ -78,8 +78,10 @@ def render_docx(context: Mapping[str, Any], template_dirs: Sequence[str | Path] 
     env = document_environment(tuple(str(d) for d in template_dirs), "html")
     try:
         template.render(_docx_context(context), env, autoescape=True)
-    except TemplateError as exc:
-        raise ConfigError(f"{path}: the Word template does not render: {exc}") from None
+    except Exception as exc:  # the Word template's Jinja failed or went over the sandbox's budget
+        if not template_dirs and not isinstance(exc, TemplateError):
+            raise  # policycheck's own template: a bug
+        raise template_error(exc, str(path), None, "the Word template does not render") from None
     out = io.BytesIO()
     template.save(out)
     return out.getvalue()

@@ -677,8 +677,14 @@ def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding:
         message = text(rule.message)
         remediation = text(rule.remediation) if rule.remediation else ""
     except Exception as exc:  # a fact the template needs is absent (e.g. a policy clause without params)
+        from policy.templating import template_error, template_fault
+
+        if template_fault(exc) is not None:  # the template is wrong whatever the facts: the pack is
+            raise template_error(exc, rule.file or f"rule pack {rule.pack}", rule.line or None,
+                                 f"rule {rule.id}: its message or remediation") from None
+        # the kind of failure only: an exception's text can quote the facts (a card's values)
         message = f"{rule.title} ({subject}{', ancestor ' + binding.node.id if binding else ''}; " \
-                  f"the message could not be rendered: {type(exc).__name__}: {exc})"
+                  f"the message could not be rendered: {type(exc).__name__})"
         remediation = ""
     kind = rule.kind
     citation: dict[str, Any] | None

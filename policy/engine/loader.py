@@ -50,6 +50,7 @@ class _Doc:
     kind: str
     data: Any
     sha256: str
+    rule_lines: list[int] = field(default_factory=list)  # a pack's rules' lines: a cached run still places them
 
 
 def rule_files(extra: Sequence[Path] = ()) -> list[Path]:
@@ -105,14 +106,16 @@ def load_bundle(extra: Sequence[Path] = (), *, use_cache: bool = True, lint: boo
             _write_cache(cache_file, docs)
         bundle.warnings = warnings
         return bundle
-    bundle, _, _ = _build(docs, {}, check=False, lint=False)
+    lines = {d.path: MarkedYaml(d.data, {("rules", i): (line, 1) for i, line in enumerate(d.rule_lines)})
+             for d in docs if d.rule_lines}
+    bundle, _, _ = _build(docs, lines, check=False, lint=False)
     return bundle
 
 
 # The cache of validated rule data is plain JSON (it can hold data only, never code) and is trusted only when
 # it is exactly what this version wrote for these files: format, policycheck version, cache key, the set of
 # files, each document's shape, and a sha256 over the documents. Anything else: ignored, and rebuilt.
-CACHE_FORMAT = "policycheck/rules-cache/v1"
+CACHE_FORMAT = "policycheck/rules-cache/v2"
 MAX_CACHE_BYTES = 64 * 1024 * 1024
 
 
@@ -158,16 +161,18 @@ def _read_cache(cache_file: Path, key: str, files: Sequence[Path]) -> list[_Doc]
         return None
     docs: list[_Doc] = []
     for d in raw_docs:
-        if not (isinstance(d, dict) and set(d) == {"path", "kind", "data", "sha256"}
+        if not (isinstance(d, dict) and set(d) == {"path", "kind", "data", "sha256", "rule_lines"}
                 and d["path"] in names and d["kind"] in KINDS.values() and isinstance(d["data"], dict)
-                and isinstance(d["sha256"], str) and len(d["sha256"]) == 64):
+                and isinstance(d["sha256"], str) and len(d["sha256"]) == 64 and isinstance(d["rule_lines"], list)
+                and all(type(n) is int for n in d["rule_lines"])):
             return None
-        docs.append(_Doc(d["path"], d["kind"], d["data"], d["sha256"]))
+        docs.append(_Doc(d["path"], d["kind"], d["data"], d["sha256"], d["rule_lines"]))
     return docs
 
 
 def _write_cache(cache_file: Path, docs: list[_Doc]) -> None:
-    raw_docs = [{"path": d.path, "kind": d.kind, "data": d.data, "sha256": d.sha256} for d in docs]
+    raw_docs = [{"path": d.path, "kind": d.kind, "data": d.data, "sha256": d.sha256, "rule_lines": d.rule_lines}
+                for d in docs]
     try:
         text = _docs_text(raw_docs)
         if json.loads(text) != raw_docs:  # data JSON cannot hold as it is (e.g. integer keys): do not cache
@@ -238,7 +243,8 @@ def _read_and_validate(files: Sequence[Path]) -> tuple[list[_Doc], dict[str, Mar
             errors.append(Diagnostic(name, line, col, "license-file-name",
                                      f"catalog file name '{path.name}' does not match id '{data['id']}'",
                                      help=f"rename the file to {data['id']}.yaml"))
-        docs.append(_Doc(name, kind, data, digest(raw)))
+        rule_lines = [marked.mark(("rules", i))[0] for i in range(len(data["rules"]))] if kind == "pack" else []
+        docs.append(_Doc(name, kind, data, digest(raw), rule_lines))
         marked_by_path[name] = marked
     return docs, marked_by_path, errors, []
 

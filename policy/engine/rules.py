@@ -46,6 +46,7 @@ class Rule:
     tests: tuple[Mapping[str, Any], ...] = ()
     pack: str = ""
     line: int = 0
+    file: str = ""  # the pack file (a template error in the message is reported there)
     severity_from: str = ""  # a key of the policy's `requirements`, whose value (a severity) overrides `severity`
 
     def __post_init__(self) -> None:
@@ -177,7 +178,7 @@ def compile_pack(source: PackSource, license_lookup: Any, check_templates: bool 
             when=when, require=require, remediation=str(raw.get("remediation", "")), cite=cite,
             references=tuple(Citation.from_dict({"grade": "V", **r}) for r in raw.get("references", ())),
             category=str(raw.get("category", "")), description=str(raw.get("description", "")),
-            tests=tuple(raw.get("tests", ())), pack=str(data["id"]), line=where(base)[0],
+            tests=tuple(raw.get("tests", ())), pack=str(data["id"]), line=where(base)[0], file=source.file,
             severity_from=str(raw.get("severity_from", ""))))
     pack = Pack(id=str(data["id"]), version=str(data["version"]), sha256=source.sha256, rules=tuple(rules),
                 file=source.file, title=str(data.get("title", "")))

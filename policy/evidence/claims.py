@@ -15,6 +15,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -570,6 +571,7 @@ def parse_independent(text: str, filename: str, benchmarks: Benchmarks) -> list[
     of objects with those keys), by the file name's suffix. `scale` is `percent` (0-100), `fraction` (0-1) or
     `raw` (a non-percent metric such as perplexity). Any invalid row is an `InputError` naming `filename:row`."""
     suffix = Path(filename).suffix.lower()
+    text = text.removeprefix("\ufeff")  # a byte-order mark, as Excel's "CSV UTF-8" writes: not part of the data
     rows: list[tuple[int, Any]] = []
     if suffix == ".json":
         try:
@@ -580,7 +582,7 @@ def parse_independent(text: str, filename: str, benchmarks: Benchmarks) -> list[
             raise InputError(f"{filename}: expected a JSON list of objects")
         if len(data) > MAX_INDEPENDENT_ROWS:
             raise InputError(f"{filename}: more than {MAX_INDEPENDENT_ROWS} rows")
-        rows = [(n, item) for n, item in enumerate(data, 1)]
+        rows = [(n, _without_surrogates(item)) for n, item in enumerate(data, 1)]
     elif suffix == ".csv":
         import csv  # only --evals CSV files need it
 
@@ -599,6 +601,20 @@ def parse_independent(text: str, filename: str, benchmarks: Benchmarks) -> list[
     else:
         raise InputError(f"{filename}: independent evaluations must be a .csv or .json file")
     return [_independent_row(n, item, filename, benchmarks) for n, item in rows]
+
+
+# A UTF-16 surrogate that JSON's `\udXXX` escapes left alone (a pair became one character when it was parsed): no
+# UTF-8 writer can encode it.
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _without_surrogates(item: Any) -> Any:
+    """A row's keys and text values with each lone surrogate replaced by U+FFFD (a row's values are flat: anything
+    nested is refused by the row's checks, and never written)."""
+    if not isinstance(item, dict):
+        return item
+    return {_LONE_SURROGATE.sub("\ufffd", k): _LONE_SURROGATE.sub("\ufffd", v) if isinstance(v, str) else v
+            for k, v in item.items()}
 
 
 def _independent_row(n: int, item: Any, filename: str, benchmarks: Benchmarks) -> Independent:

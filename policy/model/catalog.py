@@ -223,8 +223,13 @@ class Catalog:
         # Several values on one card: all of them apply (conservative AND).
         expression = " AND ".join(f"({e})" if " " in e and len(parts) > 1 else e for e, _ in parts)
         choices: tuple[frozenset[str], ...] = (frozenset(),)
-        for _, part_choices in parts:
-            choices = tuple(a | b for a in choices for b in part_choices)
+        try:
+            for _, part_choices in parts:
+                choices = _bounded({a | b for a in choices for b in part_choices})
+        except _TooComplex:
+            reason = (f"the license expression is too complex to evaluate: more than {MAX_CHOICES} different sets "
+                      "of licenses would satisfy its values together")
+            return ResolvedLicense(" AND ".join(values), (), (), False, declared, reason, tuple(values))
         ids = tuple(sorted({i for c in choices for i in c}))
         return ResolvedLicense(expression, ids, _minimal(choices), True, declared, "; ".join(reasons),
                                conflict=self._conflict(declared, frozenset(ids)))
@@ -297,19 +302,32 @@ class Catalog:
     def _parse_expression(self, value: str, reasons: list[str]) -> tuple[str, tuple[frozenset[str], ...]] | None:
         from license_expression import ExpressionError
 
+        too_deep = (f"the license expression is too complex to evaluate: parentheses nested more than {MAX_NESTING} "
+                    "deep")
+        if _nesting(value) > MAX_NESTING:
+            reasons.append(too_deep)
+            return None
         try:
             parsed = self._licensing.parse(value, validate=True)
+            if parsed is None:
+                return None
+            choices = _dnf(parsed)
+            text = str(parsed)
         except ExpressionError as exc:
             reasons.append(f"'{value}' is not a valid license expression of known ids ({exc})")
             return None
-        if parsed is None:
+        except RecursionError:  # (the nesting is checked above: never expected)
+            reasons.append(too_deep)
             return None
-        choices = _minimal(tuple(_dnf(parsed)))
+        except _TooComplex:
+            reasons.append(f"the license expression is too complex to evaluate: more than {MAX_CHOICES} different "
+                           "sets of licenses would satisfy it")
+            return None
         placeholders = {i for c in choices for i in c} & PLACEHOLDERS
         if placeholders:
             reasons.append(f"'{value}' names {', '.join(sorted(placeholders))}, which identifies no license")
             return None
-        return str(parsed), choices
+        return text, choices
 
 
 _SEPARATORS = re.compile(r"[\s_]+")
@@ -330,21 +348,51 @@ def _is_symbol(text: str) -> bool:
     return bool(text) and " " not in text and "(" not in text
 
 
-def _dnf(expr: Any) -> list[frozenset[str]]:
+# A license expression's disjunctive normal form (its choices) grows as the product of its ANDed alternatives: 20
+# ANDed OR-pairs have 2^20 choices (and cost seconds and gigabytes to list). Past MAX_CHOICES different choices, or
+# MAX_NESTING levels of parentheses, an expression is too complex to evaluate: unknown, so a person reviews it.
+MAX_CHOICES = 256
+MAX_NESTING = 32
+
+
+class _TooComplex(Exception):
+    """The expression has more than MAX_CHOICES minimal choices."""
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    for ch in text:
+        if ch == "(":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch == ")":
+            depth = max(0, depth - 1)
+    return deepest
+
+
+def _dnf(expr: Any) -> tuple[frozenset[str], ...]:
+    """The minimal choices of `expr`; _TooComplex past MAX_CHOICES (checked at every step, so that no
+    intermediate list grows past MAX_CHOICES squared)."""
     from license_expression import AND, OR, LicenseSymbol, LicenseWithExceptionSymbol
 
     if isinstance(expr, LicenseWithExceptionSymbol):
-        return [frozenset({expr.license_symbol.key})]
+        return (frozenset({expr.license_symbol.key}),)
     if isinstance(expr, LicenseSymbol):
-        return [frozenset({expr.key})]
+        return (frozenset({expr.key}),)
     if isinstance(expr, OR):
-        return [c for arg in expr.args for c in _dnf(arg)]
+        return _bounded({c for arg in expr.args for c in _dnf(arg)})
     if isinstance(expr, AND):
-        out = [frozenset()]
+        out: tuple[frozenset[str], ...] = (frozenset(),)
         for arg in expr.args:
-            out = [a | b for a in out for b in _dnf(arg)]
+            out = _bounded({a | b for a in out for b in _dnf(arg)})
         return out
     raise ValueError(f"unsupported license expression node {expr!r}")
+
+
+def _bounded(choices: set[frozenset[str]]) -> tuple[frozenset[str], ...]:
+    if len(choices) > MAX_CHOICES:
+        raise _TooComplex
+    return _minimal(tuple(choices))
 
 
 def _minimal(choices: tuple[frozenset[str], ...]) -> tuple[frozenset[str], ...]:

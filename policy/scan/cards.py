@@ -41,6 +41,11 @@ MAX_ID_LENGTH = 256  # characters of one lineage id (Hub ids are at most 96 + 1 
 MAX_PARENTS = 256  # parents followed per list (base_model, teacher_model, datasets) of one card
 _SCALARS = (str, int, float)  # bool is an int
 _STRICT_CHECK_LIMIT = 256 * 1024
+# Characters of YAML front matter read. Composing YAML costs ~2-4 s a megabyte whatever the loader (PyYAML's
+# composer and constructor run in Python even over libyaml), and the largest real front matter (a long
+# model-index) is a few hundred kilobytes: a card with more is not read at all (an InputError: a target that is an
+# error, an ancestor or Hub card that is invalid, so review), never read in part.
+MAX_FRONT_MATTER = 1024 * 1024
 
 # Same shape as huggingface_hub.repocard.REGEX_YAML_BLOCK, applied after newline normalisation.
 _FRONT_MATTER = re.compile(r"\A(\s*---[ \t]*\n)(.*?)(\n---[ \t]*(?:\n|\Z))", re.DOTALL)
@@ -227,6 +232,13 @@ def read_front_matter(block: Block, filename: str, *, nested: bool = False, repa
     `InputError` with a positioned diagnostic when the YAML cannot be read."""
     start_line = block.open_line
     text = block.yaml
+    if len(text) > MAX_FRONT_MATTER:
+        diag = Diagnostic(filename, start_line, 1, "front-matter-too-large",
+                          f"the YAML front matter is {len(text) / 1024 / 1024:.1f} MB, more than the "
+                          f"{MAX_FRONT_MATTER // 1024 // 1024} MB policycheck reads: the card's metadata (license, "
+                          "lineage) was not read",
+                          help="move long data (e.g. a large model-index) out of the card's front matter")
+        raise InputError(f"{diag.location}: {diag.message}", [diag])
     try:
         data, layout = _load(text, block, filename, nested, {})
     except yaml.YAMLError as exc:

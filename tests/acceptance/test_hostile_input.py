@@ -346,14 +346,14 @@ def test_cache_is_json_and_a_pickle_in_its_place_is_never_run(tmp_path: Path,
     assert load_bundle([rules]).catalog.get("acme").name == "ACME"
     (cache_file,) = cache.glob("rules-*")
     assert cache_file.suffix == ".json"
-    assert json.loads(cache_file.read_text())["format"] == "policycheck/rules-cache/v1"
+    assert json.loads(cache_file.read_text())["format"] == "policycheck/rules-cache/v2"
     marker = tmp_path / "pwned"
     payload = pickle.dumps(_Boom(marker))
     cache_file.write_bytes(payload)
     cache_file.with_suffix(".pickle").write_bytes(payload)  # where the old cache lived
     assert load_bundle([rules]).catalog.get("acme").name == "ACME"
     assert not marker.exists()
-    assert json.loads(cache_file.read_text())["format"] == "policycheck/rules-cache/v1"  # rebuilt
+    assert json.loads(cache_file.read_text())["format"] == "policycheck/rules-cache/v2"  # rebuilt
 
 
 def test_tampered_cache_is_ignored_and_rebuilt(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

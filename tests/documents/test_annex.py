@@ -210,6 +210,34 @@ def test_usage_and_parameter_errors_are_exit_2(run_cli: Any, args: tuple[str, ..
     assert result.out == ""
 
 
+def test_a_huge_parameter_is_not_echoed_whole(run_cli: Any, tmp_path: Path) -> None:
+    """A 50 MB value in a parameters file (and a long one on the command line) is quoted in at most ~80
+    characters: in the message, in the diagnostic and in the code frame of its line."""
+    big = tmp_path / "annex.yaml"
+    big.write_text('schema: policycheck/annex/v1\ngoverning_law: "' + "A" * (50 * 1024 * 1024) + '"\n',
+                   encoding="utf-8")
+    result = _annex(run_cli, "--params", big)
+    assert result.code == 2 and result.out == ""
+    assert f"{big}:2:16: error[schema]: governing_law:" in result.err and "… is too long" in result.err
+    assert len(result.err) < 2_000, len(result.err)
+    long = "B" * 100_000
+    for args in (("--param", f"governing_law={long}"), ("--param", f"notice_days={long}"), ("--param", long),
+                 ("--param", f"{'x' * 100_000}=1"), ("--party", long), ("--templates", f"/{long}")):
+        result = _annex(run_cli, *args)
+        assert result.code == 2 and "Traceback" not in result.err, result.err[-500:]
+        assert "B" * 80 not in result.err and "x" * 80 not in result.err and len(result.err) < 1_000, args[0]
+
+
+def test_a_long_line_in_an_error_is_shown_around_its_column() -> None:
+    from policy.diagnostics import FRAME_WIDTH, code_frame
+
+    frame = code_frame("a: 1\nb: " + "A" * 1000 + "X" + "B" * 1000 + "\n", 2, 1004, 3)
+    source, caret = frame.splitlines()[1:]
+    assert source.startswith(" 2 | …") and source.endswith("…") and len(source) <= FRAME_WIDTH + 10
+    assert source[caret.index("^")] == "X" and caret.endswith("^^^")
+    assert code_frame("a: 1\nb: x\n", 2, 4) == " 1 | a: 1\n 2 | b: x\n   |    ^"
+
+
 def test_an_unreadable_target_writes_no_annex(run_cli: Any, tmp_path: Path) -> None:
     broken = tmp_path / "broken.md"
     broken.write_text("---\nlicense: [unclosed\n---\n", encoding="utf-8")

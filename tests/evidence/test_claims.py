@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -337,6 +338,46 @@ def test_parse_independent_bad_rows(text: str, name: str, where: str) -> None:
     with pytest.raises(InputError) as err:
         parse_independent(text, name, B)
     assert err.value.message.startswith(where + ":")
+
+
+def test_parse_independent_reads_a_csv_with_a_byte_order_mark() -> None:
+    """Excel's "CSV UTF-8" starts with U+FEFF: the header's first name is `model`, not `\\ufeffmodel`."""
+    text = (FIXTURES / "evals.csv").read_text(encoding="utf-8")
+    assert parse_independent("\ufeff" + text, "evals.csv", B) == parse_independent(text, "evals.csv", B)
+    json_text = (FIXTURES / "evals.json").read_text(encoding="utf-8")
+    assert parse_independent("\ufeff" + json_text, "e.json", B) == parse_independent(json_text, "e.json", B)
+
+
+def test_a_bom_csv_passed_with_evals_is_read(run_cli: Any, tmp_path: Path) -> None:
+    evals = tmp_path / "excel.csv"
+    evals.write_bytes(b"\xef\xbb\xbf" + (FIXTURES / "evals.csv").read_bytes().replace(b"\n", b"\r\n"))
+    card = tmp_path / "org__model.md"
+    card.write_text((FIXTURES / "gsm8k-claims.md").read_text(encoding="utf-8"), encoding="utf-8")
+    result = run_cli("check", card, "--offline", "--evals", evals, "--format", "json")
+    assert result.code == 3, result.err
+    assert "Open LLM Leaderboard export, " in result.out and "excel.csv row 3" in result.out  # the row was read
+
+
+def test_lone_surrogates_in_an_evals_json_file_are_replaced() -> None:
+    text = ('[{"model": "org/model\\ud800", "benchmark": "gsm8k", "value": 38, "scale": "percent", '
+            '"source": "run \\udfff \\ud83d\\ude00", "x\\udc00": 1}]')
+    [row] = parse_independent(text, "e.json", B)
+    assert row.model == "org/model\ufffd" and row.source == "run \ufffd \U0001f600"  # a pair is a character
+    row.source.encode("utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["json", "sarif", "text", "markdown", "html", "junit", "spdx-json", "cyclonedx"])
+def test_a_lone_surrogate_in_evals_json_reaches_no_writer(run_cli: Any, tmp_path: Path, fmt: str) -> None:
+    evals = tmp_path / "evals.json"
+    evals.write_text('[{"model": "org/model", "benchmark": "gsm8k", "value": 38, "scale": "percent", '
+                     '"source": "hostile \\ud800 export"}]', encoding="utf-8")
+    card = tmp_path / "org__model.md"
+    card.write_text((FIXTURES / "gsm8k-claims.md").read_text(encoding="utf-8"), encoding="utf-8")
+    result = run_cli("check", card, "--offline", "--evals", evals, "--format", fmt)
+    assert result.code == 3, result.err
+    assert "Traceback" not in result.err
+    if fmt in ("json", "sarif"):  # the row was used, its text written (U+FFFD in place of the surrogate)
+        assert "hostile \ufffd export" in result.out
 
 
 def test_parse_independent_needs_a_known_suffix() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -142,6 +143,59 @@ def test_choice_aware_operators(bundle: Any) -> None:
 def test_bad_expression_is_unknown_not_an_exception(bundle: Any) -> None:
     r = resolve(bundle, "mit OR (apache-2.0")
     assert not r.known
+
+
+def _pairs(n: int, distinct: bool = True) -> str:
+    """n ANDed OR-pairs of Hub ids: `(afl-3.0 OR agpl-3.0) AND (...)`, 2^n choices when the ids are distinct."""
+    ids = [i for i in HUB_IDS if i not in ("other", "unknown")]
+    return " AND ".join(f"({ids[2 * i]} OR {ids[2 * i + 1]})" if distinct else "(mit OR apache-2.0)"
+                        for i in range(n))
+
+
+@pytest.mark.parametrize("pairs", [20, 24])
+def test_an_expression_with_too_many_choices_is_unknown_with_a_note(bundle: Any, pairs: int) -> None:
+    """20 ANDed OR-pairs have 2^20 choices: listing them cost seconds and gigabytes; past the budget the
+    expression is unknown (so review), and the reason says why."""
+    import tracemalloc
+
+    expression = _pairs(pairs)
+    tracemalloc.start()
+    try:
+        r = bundle.catalog.resolve(DeclaredLicense(values=(expression,)))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not r.known and r.choices == () and r.unknown_terms == (expression,)
+    assert r.reason == (f"the license expression is too complex to evaluate: more than {licenses.MAX_CHOICES} "
+                        "different sets of licenses would satisfy it")
+    assert peak < 16 * 1024 * 1024, peak
+
+
+def test_the_budget_counts_different_choices_not_terms(bundle: Any) -> None:
+    """Repeating one pair does not multiply the choices (it did multiply the list the old expansion built)."""
+    r = resolve(bundle, _pairs(24, distinct=False))
+    assert r.known and set(r.choices) == {frozenset({"mit"}), frozenset({"apache-2.0"})}
+    assert resolve(bundle, _pairs(8)).known and len(resolve(bundle, _pairs(8)).choices) == 2 ** 8
+    several = resolve(bundle, *(f"{HUB_IDS[i]} OR {HUB_IDS[i + 1]}" for i in range(0, 40, 2)))
+    assert not several.known and "too complex to evaluate" in several.reason  # values ANDed together
+
+
+def test_deeply_nested_expression_is_unknown_not_a_crash(bundle: Any) -> None:
+    nested = "".join("mit AND (" if i % 2 == 0 else "apache-2.0 OR (" for i in range(400)) + "mit" + ")" * 400
+    r = resolve(bundle, nested)
+    assert not r.known and "parentheses nested more than" in r.reason
+    assert resolve(bundle, "(" * licenses.MAX_NESTING + "mit" + ")" * licenses.MAX_NESTING).known
+
+
+def test_a_card_with_a_too_complex_license_is_review_with_the_note(run_cli: Any, tmp_path: Path) -> None:
+    card = tmp_path / "acme__pairs.md"
+    card.write_text(f"---\nlicense: \"{_pairs(24)}\"\n---\n# pairs\n", encoding="utf-8")
+    result = run_cli("check", card, "--offline", "--format", "json")
+    assert result.code == 3
+    report = result.json()
+    assert report["verdict"] == "review" and not report["subject"]["license"]["known"]
+    [finding] = [f for f in report["findings"] if f["rule"] == "license-unknown"]
+    assert "too complex to evaluate" in finding["message"]
 
 
 def test_license_identified_from_its_text_only_for_other(bundle: Any) -> None:

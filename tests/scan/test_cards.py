@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import pytest
 
 from policy.errors import InputError
@@ -75,6 +78,44 @@ def test_malformed_front_matter_names_file_and_line() -> None:
 def test_front_matter_must_be_a_mapping() -> None:
     with pytest.raises(InputError, match="not a mapping"):
         parse_card("---\n- a\n- b\n---\n", "list.md")
+
+
+def _big_card(mb: float, license: str = "mit", extra: str = "") -> str:
+    """A card whose front matter is `mb` megabytes of keys (the costliest shape to compose)."""
+    keys = "".join(f"key_{i}: value {i}\n" for i in range(int(mb * 1024 * 1024 / 22)))
+    return f"---\nlicense: {license}\n{extra}{keys}---\n# big\n"
+
+
+@pytest.mark.parametrize("mb", [1.2, 2.0])
+def test_front_matter_over_the_cap_is_not_read_in_part(mb: float) -> None:
+    from policy.scan.cards import MAX_FRONT_MATTER
+
+    text = _big_card(mb)
+    assert len(text) > MAX_FRONT_MATTER
+    with pytest.raises(InputError) as info:
+        parse_card(text, "big.md")
+    (diag,) = info.value.diagnostics
+    assert (diag.file, diag.line, diag.code) == ("big.md", 1, "front-matter-too-large")
+    assert "was not read" in diag.message
+
+
+def test_front_matter_under_the_cap_is_read() -> None:
+    card = parse_card(_big_card(0.5), "half.md")
+    assert card.fields["license"] == "mit" and len(card.fields) > 20_000
+
+
+def test_a_card_over_the_cap_never_passes(run_cli: Any, tmp_path: Path) -> None:
+    """As the target: an input error (exit 2). As an ancestor: not examined, so review."""
+    big = tmp_path / "acme__big.md"
+    big.write_text(_big_card(1.5), encoding="utf-8")
+    result = run_cli("check", big, "--offline")
+    assert result.code == 2 and "more than the 1 MB policycheck reads" in result.out
+    child = tmp_path / "child.md"
+    child.write_text("---\nlicense: mit\nbase_model: acme/big\n---\n# child\n", encoding="utf-8")
+    result = run_cli("check", child, "--offline", "--cards", tmp_path, "--format", "json")
+    assert result.code == 3
+    [finding] = [f for f in result.json()["findings"] if f["rule"] == "ancestor-unresolved"]
+    assert "front matter is 1.5 MB" in finding["message"]
 
 
 def test_every_fixture_card_parses() -> None:
