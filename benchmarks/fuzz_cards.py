@@ -29,9 +29,7 @@ import collections
 import json
 import os
 import random
-import resource
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,6 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # tests.support.peak
 CORPUS = ROOT / "tests" / "fixtures" / "corpus" / "cards"
 BATCH_TIMEOUT = 600.0  # seconds for one batch process; a batch that takes longer is a failure (a hang)
 
@@ -219,19 +218,12 @@ def mutant(cards: list[bytes], rng: random.Random) -> tuple[bytes, list[str]]:
 # --- running and judging -------------------------------------------------------------------------------------
 
 def _run(args: list[str], env: dict[str, str], cwd: Path) -> tuple[int, str, str, float, float]:
-    """(exit code, stdout, stderr, wall seconds, peak RSS in MiB) of one policycheck process."""
-    start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "policy.cli", *args], cwd=cwd, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    try:
-        out, err = proc.communicate(timeout=BATCH_TIMEOUT)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        return -999, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), time.monotonic() - start, 0.0
-    wall = time.monotonic() - start
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # the largest child so far, in MiB
-    return proc.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), wall, peak
+    """(exit code, stdout, stderr, wall seconds, peak RSS in MiB) of one policycheck process; -999 for a process
+    killed at BATCH_TIMEOUT. The peak is the process's own (tests/support/peak.py)."""
+    from tests.support.peak import run_policycheck
+
+    run = run_policycheck(args, env, timeout=BATCH_TIMEOUT, cwd=cwd)
+    return (-999 if run.code is None else run.code), run.out, run.err, run.seconds, run.peak_mb
 
 
 def _process_problems(code: int, err: str) -> list[str]:

@@ -335,35 +335,16 @@ class Measured(Run):
 
 def bounded_check(env: dict[str, str], *args: str) -> Measured:
     """`policycheck check ARGS --format json` in a subprocess that must exit by the Hub deadline + 5 s, with its
-    wall time and peak memory (its own rusage, from wait4: RUSAGE_CHILDREN would mix in every earlier child)."""
-    import os
-    import threading
-    import time
+    wall time and its own peak memory (tests/support/peak.py: what the process itself saw, not wait4's figure,
+    which charges a child its parent's peak)."""
+    from tests.support.peak import run_policycheck
 
-    start = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "policy.cli", "check", *args, "--format", "json"],
-                            env={**env, **BOUNDED}, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    streams: dict[str, bytes] = {}
-    readers = [threading.Thread(target=lambda n=n, f=f: streams.__setitem__(n, f.read()))
-               for n, f in (("out", proc.stdout), ("err", proc.stderr))]
-    for reader in readers:
-        reader.start()
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() - start > DEADLINE + 5:
-            proc.kill()
-            proc.wait()
-            pytest.fail(f"policycheck did not exit within the Hub deadline ({DEADLINE:g} s) + 5 s")
-        time.sleep(0.02)
-    seconds = time.monotonic() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    for reader in readers:
-        reader.join()
-    out, err = streams["out"].decode(), streams["err"].decode()
-    assert proc.returncode != 4 and "Traceback" not in err, err
-    return Measured(proc.returncode, out, err, seconds, usage.ru_maxrss / 1024)
+    run = run_policycheck(["check", *args, "--format", "json"], {**env, **BOUNDED}, timeout=DEADLINE + 5)
+    if run.code is None:
+        pytest.fail(f"policycheck did not exit within the Hub deadline ({DEADLINE:g} s) + 5 s")
+    assert run.code != 4 and "Traceback" not in run.err, run.err
+    assert run.peak_mb > 0, "the process did not report its peak"
+    return Measured(run.code, run.out, run.err, run.seconds, run.peak_mb)
 
 
 def partial_downloads(hf_home: Path) -> list[Path]:
