@@ -11,7 +11,7 @@ command and its options.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from policy.cli.streams import open_output
@@ -72,14 +72,17 @@ def main(argv: Sequence[str]) -> int:
     """Run `policycheck lint` with the arguments after `lint`; the exit code of the batch's worst outcome."""
     args = parser().parse_args(list(argv))  # a usage error exits 2, as every command's does
     from policy.lint.checks import LintOptions, run_lint
-    from policy.lint.inplace import write_in_place
 
     options = LintOptions(cards=tuple(args.cards), policy_file=args.policy, rules=tuple(args.rules),
                           online=args.online and not args.offline, unresolved=args.unresolved)
     codes: set[int] = set()
 
+    fixer: Callable[[str, bytes], None] | None = None
+    if args.fix:  # the writer (and tempfile) is imported only when cards may be written
+        from policy.lint.inplace import write_in_place as fixer
+
     def counted() -> Iterator[object]:
-        for r in run_lint([str(c) for c in args.cards_], options, write=write_in_place if args.fix else None):
+        for r in run_lint([str(c) for c in args.cards_], options, write=fixer):
             codes.add(r.exit_code)
             yield r
 
