@@ -11,6 +11,9 @@ only a power loss or OS crash can lose the last commits. Writes are grouped in t
 writes, so a kill loses at most the current, uncommitted batch; `commit()` and `close()` (and leaving the
 `with` block, even on an exception) commit what is pending.
 
+Every row carries an HMAC made with the user's key (`state.key` in the cache folder, mode 0600, outside the
+state file): rows that do not (planted, edited, or from another user's file) are judged or listed again.
+
 A file belongs to one audit: opening it for another root, other options or another schema version is refused
 with a `StateError` that says why, so a resumed run never mixes two audits.
 
@@ -30,6 +33,8 @@ The file is what a user named with `--state`, and what it holds was written by w
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import os
 import sqlite3
@@ -50,23 +55,23 @@ try:
 except ImportError:  # Windows: no advisory lock; SQLite's own lock still stops a second writer
     fcntl = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 FORMAT = "policycheck tree-audit state"  # meta `format`: what makes a SQLite file policycheck's
 _HEADER = b"SQLite format 3\x00"
 MAX_STORED = 1024 * 1024  # characters of one stored row or payload read back (policycheck writes far less)
 BUSY_TIMEOUT = 5.0  # seconds to wait for another program's SQLite lock (POLICYCHECK_STATE_BUSY_TIMEOUT)
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL, mac TEXT);
 CREATE TABLE IF NOT EXISTS discovered (
     id TEXT PRIMARY KEY, parent TEXT NOT NULL, relation TEXT NOT NULL, depth INTEGER NOT NULL, sha TEXT,
-    key TEXT, run INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL);
+    key TEXT, run INTEGER NOT NULL DEFAULT 0, payload TEXT NOT NULL, mac TEXT);
 CREATE INDEX IF NOT EXISTS discovered_parent ON discovered (parent, id);
-CREATE TABLE IF NOT EXISTS listing (node TEXT NOT NULL, payload TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS listing (node TEXT NOT NULL, payload TEXT NOT NULL, mac TEXT);
 CREATE INDEX IF NOT EXISTS listing_node ON listing (node);
-CREATE TABLE IF NOT EXISTS listed (node TEXT PRIMARY KEY, error TEXT);
+CREATE TABLE IF NOT EXISTS listed (node TEXT PRIMARY KEY, error TEXT, mac TEXT);
 CREATE TABLE IF NOT EXISTS evaluated (
     id TEXT PRIMARY KEY, sha TEXT, verdict TEXT NOT NULL, depth INTEGER NOT NULL, downloads INTEGER NOT NULL,
-    license TEXT NOT NULL, spdx TEXT, row TEXT NOT NULL);
+    license TEXT NOT NULL, spdx TEXT, row TEXT NOT NULL, mac TEXT);
 CREATE INDEX IF NOT EXISTS evaluated_order ON evaluated (depth, id);
 CREATE INDEX IF NOT EXISTS evaluated_top ON evaluated (verdict, downloads);
 """
@@ -270,6 +275,56 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
+# Every stored row carries a MAC (HMAC-SHA256 over the table's name and the row's values in this order) made
+# with a key kept outside the state file, in the user's cache folder: a row that does not carry the right one
+# (planted, edited, or written under another key) is not trusted and is judged, or listed, again. A state file
+# copied from another machine is therefore audited again from scratch, which is the honest answer.
+_MAC_COLUMNS = {
+    "meta": ("key", "value"),
+    "discovered": ("id", "parent", "relation", "depth", "sha", "key", "run", "payload"),
+    "listing": ("node", "payload"),
+    "listed": ("node", "error"),
+    "evaluated": ("id", "sha", "verdict", "depth", "downloads", "license", "spdx", "row"),
+}
+KEY_FILE = "state.key"  # in the cache folder (POLICYCHECK_CACHE, else $XDG_CACHE_HOME/policycheck)
+
+
+def _state_key() -> bytes:
+    """The user's key for state-file MACs: 32 random bytes in the cache folder, created (mode 0600, never
+    through a link) on first use. When the folder cannot hold it, a key for this run only: the rows it writes
+    are then judged again by the next run, never trusted without a check."""
+    from policy.refdata import cache_dir
+
+    path = cache_dir() / KEY_FILE
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as fh:
+                key = fh.read(64)
+            return key if len(key) == 32 else os.urandom(32)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            return os.urandom(32)
+        key = os.urandom(32)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key)
+            return key
+        except FileExistsError:  # another audit made it at the same moment: read theirs
+            continue
+        except OSError:
+            return key
+    return os.urandom(32)
+
+
+def _mac(key: bytes, table: str, values: tuple[Any, ...]) -> str:
+    text = json.dumps([table, *values], ensure_ascii=True, default=str)
+    return hmac.new(key, text.encode("ascii"), hashlib.sha256).hexdigest()
+
+
 class AuditState:
     """The state of one audit (`root` with `options`) in the SQLite file `path` (created when absent)."""
 
@@ -283,6 +338,7 @@ class AuditState:
         self._closed = False
         self._run = 0
         self._lock = threading.RLock()
+        self._key = _state_key()
         if busy_timeout is None:
             busy_timeout = _busy_timeout()
         _inspect(self.path)  # refuses what is not policycheck's before anything is created, locked or written
@@ -302,9 +358,10 @@ class AuditState:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
             if meta is None:
-                self._db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)", [
-                    ("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)), ("root", self.root),
-                    ("options", self._options)])
+                self._db.executemany("INSERT INTO meta (key, value, mac) VALUES (?, ?, ?)", [
+                    (k, v, _mac(self._key, "meta", (k, v))) for k, v in (
+                        ("format", FORMAT), ("schema_version", str(SCHEMA_VERSION)), ("root", self.root),
+                        ("options", self._options))])
             # Take SQLite's write lock once now, so that a program holding it (or a file SQLite cannot write)
             # is refused before the audit asks the Hub anything.
             self._db.execute("BEGIN IMMEDIATE")
@@ -349,12 +406,20 @@ class AuditState:
             if self._pending >= self.batch_size:
                 self._commit()
 
+    def _put(self, table: str, values: tuple[Any, ...], *, replace: bool = True) -> None:
+        """Insert a row of `table` (values in `_MAC_COLUMNS` order) with its MAC."""
+        columns = _MAC_COLUMNS[table]
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
+        self._write(f"{verb} INTO {table} ({', '.join(columns)}, mac) VALUES ({', '.join('?' * len(columns))}, ?)",
+                    (*values, _mac(self._key, table, values)))
+
+    def _set_meta(self, key: str, value: str) -> None:
+        self._put("meta", (key, value))
+
     def discovered(self, d: Descendant, key: str | None = None) -> None:
         """`d` was found by this run's walk; `key` is what its row is judged at (see `record`)."""
-        self._write("INSERT OR REPLACE INTO discovered (id, parent, relation, depth, sha, key, run, payload) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (d.id, d.parent, d.relation, d.depth, d.sha, key, self._run, json.dumps(d.to_dict(),
-                                                                                          default=_jsonable)))
+        self._put("discovered", (d.id, d.parent, d.relation, d.depth, d.sha, key, self._run,
+                                 json.dumps(d.to_dict(), default=_jsonable)))
 
     def key_of(self, repo_id: str) -> str | None:
         with self._lock, self._sql():
@@ -369,23 +434,20 @@ class AuditState:
             depth = found[0] if found else int(row.get("depth") or 0)
             downloads = row.get("downloads")
             spdx = row.get("spdx")
-            self._write("INSERT OR REPLACE INTO evaluated (id, sha, verdict, depth, downloads, license, spdx, row) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (repo_id, sha, verdict, depth, downloads if isinstance(downloads, int) else 0,
-                         str(row.get("license") or ""), spdx if isinstance(spdx, str) else None,
-                         json.dumps(dict(row), default=_jsonable)))
+            self._put("evaluated", (repo_id, sha, verdict, depth, downloads if isinstance(downloads, int) else 0,
+                                    str(row.get("license") or ""), spdx if isinstance(spdx, str) else None,
+                                    json.dumps(dict(row), default=_jsonable)))
 
     def listing_child(self, node: str, d: Descendant) -> None:
         """One child in `node`'s listing (before any filter), written as it arrives."""
-        self._write("INSERT INTO listing (node, payload) VALUES (?, ?)",
-                    (node, json.dumps(d.to_dict(), default=_jsonable)))
+        self._put("listing", (node, json.dumps(d.to_dict(), default=_jsonable)), replace=False)
 
     def listed(self, node: str) -> None:
         """`node`'s listing was read to the end (its children are the `listing_child` rows before this)."""
-        self._write("INSERT OR REPLACE INTO listed (node, error) VALUES (?, NULL)", (node,))
+        self._put("listed", (node, None))
 
     def listing_failed(self, node: str, reason: str) -> None:
-        self._write("INSERT OR REPLACE INTO listed (node, error) VALUES (?, ?)", (node, reason))
+        self._put("listed", (node, reason))
 
     def listed_children(self, node: str) -> Iterator[Descendant] | None:
         """The children of a node listed to the end by an earlier, interrupted run, streamed; None to list it
@@ -426,20 +488,19 @@ class AuditState:
     # -- the Hub-wide index (--discovery index) -------------------------------------------------------------
     def index_child(self, parent: str, d: Descendant) -> None:
         """One child of `parent` found in the Hub-wide listing."""
-        self._write("INSERT INTO listing (node, payload) VALUES (?, ?)",
-                    (parent, json.dumps(d.to_dict(), default=_jsonable)))
+        self._put("listing", (parent, json.dumps(d.to_dict(), default=_jsonable)), replace=False)
 
     def start_index(self) -> None:
         """Begin reading the Hub-wide listing (what an earlier run read of it is dropped)."""
         with self._lock:
             self._write("DELETE FROM listing", ())
             self._write("DELETE FROM listed", ())
-            self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('index', 'partial')", ())
+            self._set_meta("index", "partial")
             self._commit()
 
     def end_index(self) -> None:
         with self._lock:
-            self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('index', 'complete')", ())
+            self._set_meta("index", "complete")
             self._commit()
 
     def indexed_children(self, node: str) -> Iterator[Descendant]:
@@ -475,16 +536,25 @@ class AuditState:
         """Drop what the file holds that cannot be trusted, before a walk uses it: rows that cannot be read back
         or whose verdict is less severe than their findings give (with `fail_on`, the threshold they were
         judged at), descendants that cannot be read back (with their rows), and the kept listings of nodes
-        with an entry that cannot (those nodes are listed again; a Hub-wide index is read again). Their
-        descendants are judged again when the walk finds them. Returns how many rows and descendants were
-        dropped."""
+        with an entry that cannot (those nodes are listed again; a Hub-wide index is read again), and every
+        row whose MAC is not this user's (planted or edited: `_MAC_COLUMNS`). Their descendants are judged
+        again when the walk finds them. Returns how many rows and descendants were dropped."""
         with self._lock:
             bad_rows = [repo_id for repo_id, verdict, text in self._stream_rows(
                 "SELECT id, verdict, row FROM evaluated") if not _row_trusted(repo_id, verdict, text, fail_on)]
+            bad_rows += [values[0] for values in self._unsigned("evaluated")]
             bad_found = [repo_id for repo_id, text in self._stream_rows("SELECT id, payload FROM discovered")
                          if (d := _descendant(text)) is None or d.id != repo_id]
+            bad_found += [values[0] for values in self._unsigned("discovered")]
             bad_nodes = sorted({node for node, text in self._stream_rows("SELECT node, payload FROM listing")
-                                if _descendant(text) is None})
+                                if _descendant(text) is None}
+                               | {values[0] for table in ("listing", "listed") for values in self._unsigned(table)})
+            # What the walk's own bookkeeping says (complete, the index read whole, the run, what was kept):
+            # an entry without its MAC falls back to the safe default (not complete, read again).
+            for key in {values[0] for values in self._unsigned("meta")} & {"complete", "index", "kept", "run"}:
+                self._write("DELETE FROM meta WHERE key = ?", (key,))
+                if key == "index":
+                    self._set_meta("index", "partial")
             for repo_id in {*bad_rows, *bad_found}:
                 self._write("DELETE FROM evaluated WHERE id = ?", (repo_id,))
             for repo_id in bad_found:
@@ -493,9 +563,16 @@ class AuditState:
                 self._write("DELETE FROM listing WHERE node = ?", (node,))
                 self._write("DELETE FROM listed WHERE node = ?", (node,))
             if bad_nodes and self.meta("index") is not None:
-                self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('index', 'partial')", ())
+                self._set_meta("index", "partial")
             self._commit()
         return len({*bad_rows, *bad_found})
+
+    def _unsigned(self, table: str) -> list[tuple[Any, ...]]:
+        """The rows of `table` (their `_MAC_COLUMNS` values) whose MAC is not the one this user's key gives."""
+        columns = ", ".join(_MAC_COLUMNS[table])
+        return [tuple(row[:-1]) for row in self._stream_rows(f"SELECT {columns}, mac FROM {table}")
+                if not isinstance(row[-1], str)
+                or not hmac.compare_digest(row[-1], _mac(self._key, table, tuple(row[:-1])))]
 
     def start_walk(self, kept: str = "") -> bool:
         """Begin a walk; True when it resumes an interrupted one. A re-run of a completed audit lists every
@@ -509,13 +586,13 @@ class AuditState:
             if not resuming:
                 self._write("DELETE FROM listed", ())
                 self._write("DELETE FROM listing", ())
-                self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('kept', ?)", (kept,))
+                self._set_meta("kept", kept)
             # Each walk has a number; a resumed walk keeps its own, so what it found before the interruption
             # counts as found by it.
             run = self.meta("run") or "0"
             self._run = (int(run) if run.isdigit() and len(run) < 10 else 0) + (0 if resuming else 1)
-            self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('run', ?)", (str(self._run),))
-            self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '0')", ())
+            self._set_meta("run", str(self._run))
+            self._set_meta("complete", "0")
             self._commit()
             return resuming
 
@@ -527,7 +604,7 @@ class AuditState:
                 self._write("DELETE FROM evaluated WHERE id IN (SELECT id FROM discovered WHERE run != ?)",
                             (self._run,))
                 self._write("DELETE FROM discovered WHERE run != ?", (self._run,))
-            self._write("INSERT OR REPLACE INTO meta (key, value) VALUES ('complete', '1')", ())
+            self._set_meta("complete", "1")
             self._commit()
 
     def _commit(self) -> None:

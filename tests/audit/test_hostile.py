@@ -120,8 +120,49 @@ def test_a_forged_pass_in_the_state_file_does_not_pass(hub: HubSim, tmp_path: Pa
     assert again.returncode == 1 and doc["verdict"] == "fail"
     rows = {r["id"]: r for r in doc["rows"]}
     assert rows[FAILING]["verdict"] == "fail"
-    assert doc["run"]["evaluated"] == 1  # the forged row was judged again; the others agree with their findings
+    assert doc["run"]["evaluated"] == 4  # every edited row (all of them: json_set rewrites each) judged again
     assert any("judged again" in p for p in doc["problems"])
+
+
+def test_a_forged_pass_with_its_findings_removed_does_not_pass(hub: HubSim, tmp_path: Path) -> None:
+    """Re-deriving the verdict from the row's findings cannot see a forger who removes the findings too: every
+    row carries a MAC made with a key outside the state file, and a row without the right one is judged again."""
+    env = _env(hub.url, hub, tmp_path)
+    state = tmp_path / "state.sqlite"
+    assert tree(env, "--state", str(state)).returncode == 1
+    db = sqlite3.connect(state)
+    db.execute("UPDATE evaluated SET verdict = 'pass', "
+               "row = json_set(json_set(row, '$.verdict', 'pass'), '$.findings', json('[]')) WHERE id = ?",
+               (FAILING,))
+    db.commit()
+    db.close()
+    again = tree(env, "--state", str(state))
+    no_traceback(again)
+    doc = json.loads(again.stdout)
+    assert again.returncode == 1 and {r["id"]: r for r in doc["rows"]}[FAILING]["verdict"] == "fail"
+    assert doc["run"]["evaluated"] == 1
+
+
+def test_a_state_file_from_another_key_is_judged_again_whole(hub: HubSim, tmp_path: Path) -> None:
+    """A state file written by another user or machine (another key) is trusted in nothing: every descendant
+    is listed and judged again, and the verdict is what the Hub says now."""
+    state = tmp_path / "state.sqlite"
+    theirs = {**_env(hub.url, hub, tmp_path), "POLICYCHECK_CACHE": str(tmp_path / "their-cache")}
+    assert tree(theirs, "--state", str(state)).returncode == 1
+    db = sqlite3.connect(state)
+    db.execute("UPDATE evaluated SET verdict = 'pass', row = json_set(json_set(row, '$.verdict', 'pass'), "
+               "'$.findings', json('[]'))")
+    db.execute("UPDATE meta SET value = '1' WHERE key = 'complete'")
+    db.commit()
+    db.close()
+    mine = {**_env(hub.url, hub, tmp_path), "POLICYCHECK_CACHE": str(tmp_path / "my-cache")}
+    again = tree(mine, "--state", str(state))
+    no_traceback(again)
+    doc = json.loads(again.stdout)
+    assert again.returncode == 1 and doc["verdict"] == "fail"
+    assert doc["run"]["evaluated"] == 4  # nothing reused
+    key = tmp_path / "my-cache" / "state.key"
+    assert key.stat().st_mode & 0o777 == 0o600 and len(key.read_bytes()) == 32
 
 
 def test_an_unreadable_row_is_judged_again(hub: HubSim, tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def test_round_trip(tmp_path: Path) -> None:
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     meta = dict(db.execute("SELECT key, value FROM meta"))
-    assert meta["root"] == ROOT and meta["schema_version"] == "3" and meta["format"] == "policycheck tree-audit state"
+    assert meta["root"] == ROOT and meta["schema_version"] == "4" and meta["format"] == "policycheck tree-audit state"
     db.close()
 
 
@@ -293,15 +293,16 @@ def test_verify_drops_rows_their_findings_do_not_bear_out(tmp_path: Path) -> Non
     db.commit()
     db.close()
     with AuditState(path, ROOT, OPTIONS) as state:
-        assert state.verify("error") == 5
+        read = {r["id"]: r for r in state.rows()}  # before verify: what was edited still reads back encodable
+        assert read["a/surrogate"]["license"] == "mit\ufffd" and read["a/not-utf8"]["license"] == "\ufffd\ufffd"
+        # Every edited row is dropped: by its findings (the forged ones) or, for all of them, by its MAC.
+        assert state.verify("error") == 7
         kept = {r["id"]: r for r in state.rows()}
-        assert set(kept) == {"a/fail", "a/review", "a/error", "a/warn", "a/surrogate", "a/not-utf8"}
-        assert kept["a/surrogate"]["license"] == "mit\ufffd"  # read back encodable
-        assert kept["a/not-utf8"]["license"] == "\ufffd\ufffd"
+        assert set(kept) == {"a/fail", "a/review", "a/error", "a/warn"}
         assert state.known("org/m-00003") is None and state.known("org/m-00004") is not None
         assert [d.id for d in state.listed_children("org/m-00001") or ()] == ["org/m-00007"]
         assert state.listed_children("org/m-00002") is None  # listed again
-        assert state.counts()["evaluated"] == 6
+        assert state.counts()["evaluated"] == 4
     with AuditState(path, ROOT, OPTIONS) as state:  # strict --fail-on: the warning violation is a fail now
         assert state.verify("warning") == 1 and state.finished("a/warn", SHA) is None
 
