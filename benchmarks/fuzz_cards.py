@@ -29,6 +29,7 @@ import collections
 import json
 import os
 import random
+import re
 import shutil
 import sys
 import tempfile
@@ -242,17 +243,21 @@ def _lines(text: str) -> list[str]:
 
 
 def expected_after_fixes(raw: bytes, fixes: list[dict[str, object]]) -> bytes:
-    """`raw` with `fixes` applied, independently of policycheck: each fix's `old` must stand at its line:col
-    (1-based, in the text without a byte-order mark); lines keep their own ends."""
+    """`raw` with `fixes` applied, independently of policycheck, round by round (a fix's `round`, 1 when absent:
+    its line:col are in the text as that round found it): each fix's `old` must stand at its line:col (1-based,
+    in the text without a byte-order mark); lines keep their own ends."""
     text = raw.decode("utf-8")
     bom = "\ufeff" if text.startswith("\ufeff") else ""
     lines = text[len(bom):].split("\n")
-    for f in sorted(fixes, key=lambda f: (int(f["line"]), int(f["col"])), reverse=True):  # type: ignore[call-overload]
-        line, col, old, new = int(f["line"]), int(f["col"]), str(f["old"]), str(f["new"])  # type: ignore[call-overload]
-        s = lines[line - 1]
-        if s[col - 1:col - 1 + len(old)] != old:
-            raise ValueError(f"fix {f} does not match the text at {line}:{col}")
-        lines[line - 1] = s[:col - 1] + new + s[col - 1 + len(old):]
+    rounds = sorted({int(f.get("round", 1)) for f in fixes})  # type: ignore[call-overload]
+    for n in rounds:
+        this = [f for f in fixes if int(f.get("round", 1)) == n]  # type: ignore[call-overload]
+        for f in sorted(this, key=lambda f: (int(f["line"]), int(f["col"])), reverse=True):  # type: ignore[call-overload]
+            line, col, old, new = int(f["line"]), int(f["col"]), str(f["old"]), str(f["new"])  # type: ignore[call-overload]
+            s = lines[line - 1]
+            if s[col - 1:col - 1 + len(old)] != old:
+                raise ValueError(f"fix {f} does not match the text at {line}:{col}")
+            lines[line - 1] = s[:col - 1] + new + s[col - 1 + len(old):]
     return (bom + "\n".join(lines)).encode("utf-8")
 
 
@@ -378,7 +383,7 @@ def main() -> int:
           f"{args.batch} per process; {wall:.0f} s; largest peak of one process {peak:.0f} MiB")
     print("mutations: " + ", ".join(f"{k} {v}" for k, v in sorted(kinds.items())))
     print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(tally.items())))
-    by_kind = collections.Counter(f.split(":")[0] + ": " + f.split(":")[1].strip().split(" ")[0]
+    by_kind = collections.Counter(": ".join(re.sub(r"fuzz\d+__mutant-\d+\.md", "<mutant>", f).split(": ")[:2])
                                   for f in all_failures)
     print(f"failures: {len(all_failures)}" + ("" if not all_failures else " — " + ", ".join(
         f"{k} {v}" for k, v in by_kind.most_common())))

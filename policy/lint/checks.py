@@ -109,9 +109,13 @@ class Fix:
     col: int
     old: str
     new: str
+    round: int = 1  # with --fix: the round that applied it (its line:col are in the text as that round found it)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"line": self.line, "col": self.col, "old": self.old, "new": self.new}
+        d: dict[str, Any] = {"line": self.line, "col": self.col, "old": self.old, "new": self.new}
+        if self.round > 1:
+            d["round"] = self.round
+        return d
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,6 +549,9 @@ def exit_code_of(problems: Sequence[Problem], verdict: str | None, unresolved: s
     return EXIT_PASS
 
 
+FIX_ROUNDS = 4  # rounds of --fix on one card (each fix only renames or recases: two rounds are the most seen)
+
+
 def run_lint(paths: Sequence[str], options: LintOptions,
              write: Callable[[str, bytes], None] | None = None) -> Iterator[FileLint]:
     """Lint each card file and evaluate it with the engine; with `write`, apply the safe fixes through it first
@@ -588,12 +595,22 @@ def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: Lint
         problems, layout = _lint(text, path, checker.bundle.catalog, exists, repo_id)
         fixes = [x.fix for x in problems if x.fix is not None]
         if write is not None and fixes:
-            fixed = apply_fixes(text, fixes)
-            if fixed != text:
-                write(path, fixed.encode("utf-8"))
-                result.fixed = fixes
+            # One fix can make another possible (a key renamed to `license:`, then its value's case): fix in
+            # rounds until none is left, so that --fix is idempotent; each round's fixes say which it was.
+            original, applied = text, []
+            for n in range(1, FIX_ROUNDS + 1):
+                fixed = apply_fixes(text, fixes)
+                if fixed == text:
+                    break
+                applied += [replace(f, round=n) for f in fixes]
                 text = fixed
                 problems, layout = _lint(text, path, checker.bundle.catalog, exists, repo_id)
+                fixes = [x.fix for x in problems if x.fix is not None]
+                if not fixes:
+                    break
+            if text != original:
+                write(path, text.encode("utf-8"))
+                result.fixed = applied
     except InputError as exc:
         result.error, result.error_diagnostics, result.exit_code = exc.message, exc.diagnostics, EXIT_ERROR
         return result

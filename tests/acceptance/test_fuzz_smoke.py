@@ -28,6 +28,9 @@ def test_the_judge_of_fixes_catches_a_byte_outside_a_fix() -> None:
     raw = "\ufeff---\r\nlicence: MIT\r\n---\r\n".encode()
     fixes = [{"line": 2, "col": 1, "old": "licence", "new": "license"}]
     assert fuzz_cards.expected_after_fixes(raw, fixes) == "\ufeff---\r\nlicense: MIT\r\n---\r\n".encode()
+    rounds = [{"line": 2, "col": 1, "old": "licence", "new": "license"},
+              {"line": 2, "col": 10, "old": "MIT", "new": "mit", "round": 2}]
+    assert fuzz_cards.expected_after_fixes(raw, rounds) == "\ufeff---\r\nlicense: mit\r\n---\r\n".encode()
     with pytest.raises(ValueError):
         fuzz_cards.expected_after_fixes(raw, [{"line": 2, "col": 2, "old": "licence", "new": "license"}])
 

@@ -520,3 +520,17 @@ def test_text_hides_risk_notes_unless_asked_and_says_how_many(run_cli: Any) -> N
     doc = run_cli("lint", "--offline", "--format", "json", card).json()
     kinds = {p.get("kind") for f in doc["files"] for p in f["problems"]}
     assert "note" in kinds
+
+
+def test_fix_applies_what_one_fix_makes_possible_in_the_same_run(run_cli: Any, tmp_path: Path) -> None:
+    """Renaming `License:` makes its value's case fixable: both in one --fix run (in two rounds), so that a
+    second run has nothing left to do (the fuzz campaign found the run that left half of it)."""
+    card = tmp_path / "README.md"
+    card.write_text("---\nLicense: LLAMA3.1\nlicence: apache-2.0\n---\n# m\n", encoding="utf-8")
+    first = run_cli("lint", "--fix", "--format", "json", card).json()["files"][0]
+    applied = [f for f in first["fixes"] if f["applied"]]
+    assert [(f["old"], f["new"], f.get("round", 1)) for f in applied] == [("License", "license", 1),
+                                                                          ("LLAMA3.1", "llama3.1", 2)]
+    assert card.read_text(encoding="utf-8").startswith("---\nlicense: llama3.1\nlicence: apache-2.0\n")
+    again = run_cli("lint", "--fix", "--format", "json", card).json()["files"][0]
+    assert not any(f["applied"] for f in again["fixes"])
