@@ -9,7 +9,7 @@ exit codes in one place (`policy.errors.guarded`).
     policycheck annex MODEL...       a partner-agreement annex drafted from the checks
     policycheck aiact MODEL...       the EU AI Act documentation pack of a GPAI model's provider
     policycheck rules list|validate|test
-    policycheck licenses [--category C]
+    policycheck licenses [ID] [--category C]  the catalog; with an ID, one license's clauses and citations
 
 Exit codes: 0 pass, 1 fail, 3 review, 2 usage/configuration/input error, 4 internal error.
 """

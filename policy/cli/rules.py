@@ -1,15 +1,19 @@
-"""`policycheck rules list|validate|test` and `policycheck licenses`: the rule packs and the license catalog."""
+"""`policycheck rules list|validate|test` and `policycheck licenses [ID]`: the rule packs and the license catalog."""
 
 from __future__ import annotations
 
+import difflib
 import json
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from policy.cli.common import Format, FormatOpt, RulesOpt
 from policy.cli.streams import err, out, say
-from policy.errors import EXIT_FAIL, EXIT_PASS
+from policy.errors import EXIT_FAIL, EXIT_PASS, UsageError
+
+if TYPE_CHECKING:
+    from policy.model.catalog import Catalog
 
 
 def rules_list(rules: RulesOpt = None, format: FormatOpt = Format.text) -> None:
@@ -63,14 +67,21 @@ def rules_test(rules: RulesOpt = None,
 
 
 def licenses(
+    license_id: Annotated[str | None, typer.Argument(
+        metavar="[ID]", help="Show this license's clauses with their citations (a catalog id, alias or name).",
+        show_default=False)] = None,
     category: Annotated[str | None, typer.Option("--category", "-c", help="Only licenses in this category.")] = None,
     rules: RulesOpt = None,
     format: FormatOpt = Format.text,
 ) -> None:
-    """List the license catalog: id, SPDX, categories, research status and clause count."""
+    """List the license catalog (id, research status, clause count, categories); with an ID, show that license's
+    identity, notes and every clause with its citation (section, quote, pinned source, grade)."""
     from policy.engine.loader import load_bundle
 
     bundle = load_bundle(tuple(rules or ()))
+    if license_id is not None:
+        _show_license(bundle.catalog, license_id, format)
+        return
     entries = sorted(bundle.catalog.entries.values(), key=lambda e: e.id)
     if category:
         entries = [e for e in entries if category in e.categories]
@@ -83,3 +94,50 @@ def licenses(
         say(f"{r['id']:<36} {r['status']:<10} {r['profile']:<8} {len(r['clauses']):>2} clauses  "
              f"{', '.join(r['categories'])}  ({r['name']})")
     out(f"{len(rows)} license(s)\n")
+
+
+# Grades as the catalog records them (rules/README.md): printed with every citation so a reader can weigh it.
+GRADE_TEXT = {"V": "primary text", "C": "verbatim copy", "S": "secondary source", "UNVERIFIED": "not read",
+              "policy": "the policy file", "curation": "a curation"}
+
+
+def _show_license(catalog: Catalog, license_id: str, format: Format) -> None:
+    """One catalog entry: what it is, and each clause with its citation (where its text was read, how well)."""
+    lid = license_id if license_id in catalog.entries else catalog.lookup(license_id)
+    entry = catalog.get(lid) if lid else None
+    if entry is None:
+        close = difflib.get_close_matches(license_id.lower(), sorted(catalog.entries), n=3)
+        raise UsageError(f"no license '{license_id}' in the catalog" +
+                         (f" (did you mean {', '.join(close)}?)" if close else "") +
+                         "; `policycheck licenses` lists them")
+    if format is Format.json:
+        data = {"id": entry.id, "name": entry.name, "spdx": entry.spdx, "kind": entry.kind,
+                "categories": sorted(entry.categories), "status": entry.status, "profile": entry.profile,
+                "hub_id": entry.hub_id, "url": entry.url, "licensor": entry.licensor,
+                "aliases": list(entry.aliases), "api_models": list(entry.api_models),
+                "notes": list(entry.notes),
+                "clauses": [c.to_dict() for c in entry.clauses]}
+        out(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        return
+    say(f"{entry.id}: {entry.name}")
+    say(f"  status {entry.status}, profile {entry.profile}; SPDX {entry.spdx}; {', '.join(sorted(entry.categories))}")
+    if entry.url:
+        say(f"  url: {entry.url}")
+    if entry.aliases:
+        say(f"  aliases: {', '.join(entry.aliases)}")
+    if entry.profile == "identity" or not entry.clauses:
+        say("  no clauses profiled: rules answer review for this license" if entry.profile == "identity"
+            else "  no clause restricts or obliges under this license (see its notes)")
+    for n, c in enumerate(entry.clauses, 1):
+        cit = c.citation
+        say(f"  {n}. {c.type} [{', '.join(sorted(c.applies_to))}]" +
+            (f" {json.dumps(dict(c.params), ensure_ascii=False, sort_keys=True)}" if c.params else ""))
+        if c.obligation:
+            say(f"     {c.obligation}")
+        say(f"     {cit.section}: \u201c{cit.quote}\u201d" if cit.quote else f"     {cit.section}")
+        say(f"     source: {cit.source} [{cit.grade}: {GRADE_TEXT.get(cit.grade, cit.grade)}]")
+        if cit.note:
+            say(f"     note: {cit.note}")
+    for note in entry.notes:
+        say(f"  note: {note}")
+    out(f"{len(entry.clauses)} clause(s)\n")

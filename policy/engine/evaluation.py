@@ -36,7 +36,7 @@ from policy.model.report import (
     SubjectLicense,
     WeightFile,
 )
-from policy.model.tasks import is_language_model, is_multimodal, performs_similarly, pipeline_tag
+from policy.model.tasks import FAMILY_OF, is_language_model, is_multimodal, performs_similarly, pipeline_tag
 from policy.model.vocab import WEIGHT_RELATIONS, at_or_above, verdict_of
 
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations, when the intended
@@ -47,7 +47,7 @@ OBLIGATION_TYPES = frozenset({
     "use-restrictions-passthrough", "mau-limit", "retain-notices", "network-source-offer", "copyleft",
     "share-alike", "no-endorsement", "region-exclusion", "no-guardrail-bypass", "non-commercial",
     "research-only", "non-production", "no-derivatives", "corresponding-source",
-    "use-latest-version", "no-conflicting-terms", "use-policy"})
+    "use-latest-version", "no-conflicting-terms", "use-policy", "revenue-limit", "registration"})
 STATUS_RANK = {"verified": 0, "partial": 1, "unverified": 2}
 PROFILE_RANK = {"full": 0, "identity": 1}
 _SPDX_TOKEN = re.compile(r"[^\s()]+")
@@ -345,7 +345,10 @@ def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
         "resolved": node.status in (OK, GATED) and facts.licenses[node.id].known, "gated": node.gated,
         "pipeline_tag": tag if isinstance(tag, str) else None,
         "language_model": facts.language_model_of(node), "multimodal": is_multimodal(card, name),
-        "task": facts.task_of(node.id),
+        "task": (task := facts.task_of(node.id)),
+        # the task's family (policy.model.tasks): terms that reach only some students name families ("image
+        # Outputs ... any competing image-generation" product, FLUX.1 [dev] §2(d), Stability §IV(b))
+        "task_family": FAMILY_OF.get(task) if task else None,
     }
 
 
@@ -697,8 +700,9 @@ def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding:
                         "text, so this needs legal review rather than a fail]")
         elif channel in (clause.params.get("unsettled") or ()) and kind == "violation":
             kind = "review"
-            message += (f" [whether this clause reaches a model derived through the licensed model's {channel} "
-                        "is an open legal question: a person must decide]")
+            reached = ("a model trained on the licensed data" if channel == "data" else
+                       f"a model derived through the licensed model's {channel}")
+            message += f" [whether this clause reaches {reached} is an open legal question: a person must decide]"
     else:
         citation = rule.references[0].to_dict() if rule.references else None
     severity = rule.severity

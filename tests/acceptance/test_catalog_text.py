@@ -61,13 +61,19 @@ def test_mit_patent_note_does_not_call_the_grant_copyright_only(bundle: Any) -> 
     assert "no express patent grant" in c.obligation
 
 
-def test_nvidia_copy_and_notice_apply_to_derivative_models(bundle: Any) -> None:
+def test_nvidia_copy_and_notice_quote_section_3_1_with_its_own_trigger(bundle: Any) -> None:
+    # issue 18 item 8: §3.1 is triggered by "If you distribute the Model"; a quote joined with §3's lead-in hid
+    # that. The §3 lead-in still lists the duties for a distributed Derivative Model (the note says why).
     for kind in ("license-copy", "notice-file"):
         c = one(bundle, "nvidia-open-model-license", kind)
         assert c.applies_to == {"self", "weights"}, kind
-        assert c.citation.section == "§3 (lead-in), §3.1" and c.citation.grade == "C"
-        assert "Derivative Models thereof" in c.citation.quote
-    assert one(bundle, "nvidia-open-model-license", "license-copy").params["governs_derivatives"] is False
+        assert c.citation.section == "§3.1" and c.citation.grade == "V"
+        assert "Derivative Models thereof" not in c.citation.quote and c.params["triggers"] == ["distributed"]
+        assert "Derivative Models thereof" in c.citation.note
+    copy = one(bundle, "nvidia-open-model-license", "license-copy")
+    assert copy.params["governs_derivatives"] is False
+    assert copy.citation.quote == ("If you distribute the Model, You must give any other recipients of the Model a "
+                                   "copy of this Agreement")
     assert "Licensed by NVIDIA Corporation under the NVIDIA Open Model License" in one(
         bundle, "nvidia-open-model-license", "notice-file").citation.quote
 
@@ -75,8 +81,8 @@ def test_nvidia_copy_and_notice_apply_to_derivative_models(bundle: Any) -> None:
 def test_nvidia_trustworthy_ai_terms_bind_the_user_and_are_not_passed_through(bundle: Any) -> None:
     assert clauses(bundle, "nvidia-open-model-license", "use-restrictions-passthrough") == []
     c = one(bundle, "nvidia-open-model-license", "use-policy")
-    assert c.citation.section == "§2.3" and c.citation.grade == "C"
-    assert "must be consistent with NVIDIA's Trustworthy AI terms" in c.citation.quote
+    assert c.citation.section == "§2.3" and c.citation.grade == "V"
+    assert "must be consistent with NVIDIA’s Trustworthy AI terms" in c.citation.quote
     assert "outputs" not in c.applies_to and "Trustworthy AI" in c.params["policy"]
 
 
@@ -89,10 +95,10 @@ def test_llama4_region_quote_keeps_the_comma(bundle: Any) -> None:
 @pytest.mark.parametrize("lid", ["cc-by-nc-4.0", "cc-by-nc-sa-4.0", "cc-by-4.0", "cc-by-sa-4.0", "cc-by-nd-4.0",
                                  "cc-by-nc-nd-4.0"])
 def test_cc_attribution_sub_letters(bundle: Any, lid: str) -> None:
-    notices = one(bundle, lid, "retain-notices")
-    assert notices.citation.section == "§3(a)(1)(A)(i)–(ii)"
-    assert "identification of the creator(s)" in notices.citation.quote
-    assert "a copyright notice" in notices.citation.quote
+    for notices in clauses(bundle, lid, "retain-notices"):  # the licensed material's, and its data's (issue 18)
+        assert notices.citation.section == "§3(a)(1)(A)(i)–(ii)"
+        assert "identification of the creator(s)" in notices.citation.quote
+        assert "a copyright notice" in notices.citation.quote
     changes = one(bundle, lid, "state-changes")
     assert changes.citation.section == "§3(a)(1)(B)"
     assert "indicate if You modified the Licensed Material" in changes.citation.quote

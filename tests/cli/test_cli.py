@@ -196,6 +196,20 @@ def test_rules_and_licenses_commands(run_cli: Any) -> None:
     assert {"cc-by-nc-4.0", "qwen-research"} <= ids and "mit" not in ids
 
 
+def test_licenses_id_shows_one_license_with_the_citation_of_each_clause(run_cli: Any) -> None:
+    shown = run_cli("licenses", "llama3.1")
+    assert shown.code == 0 and shown.out.startswith("llama3.1: Llama 3.1 Community License Agreement\n")
+    assert "§1.b.i(A): “If you distribute or make available the Llama Materials" in shown.out
+    assert "source: meta-llama/llama-models@a9c89c4:models/llama3_1/LICENSE [V: primary text]" in shown.out
+    as_json = run_cli("licenses", "Llama-3.1", "--format", "json").json()  # an alias names the entry too
+    assert as_json["id"] == "llama3.1" and all(c["citation"]["section"] for c in as_json["clauses"])
+    assert len(as_json["clauses"]) == int(shown.out.rstrip().rsplit("\n", 1)[-1].split()[0])
+    identity = run_cli("licenses", "isc")
+    assert "no clauses profiled: rules answer review for this license" in identity.out
+    missing = run_cli("licenses", "no-such-license")
+    assert missing.code == 2 and "no license 'no-such-license' in the catalog" in missing.err and not missing.out
+
+
 def test_local_check_does_not_import_the_http_stack() -> None:
     script = ("import sys\nfrom policy.cli.app import main\n"
               f"code = main(['check', {str(card('Qwen/Qwen2.5-14B'))!r}, '--format', 'json'])\n"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,6 +131,15 @@ def test_trained_on_outputs_of_an_api_model(names: Names) -> None:
     [item] = lineage("The model was trained on outputs of GPT-4.", names)
     assert (item.code, item.refers_to, item.confidence) == ("prose-undeclared-teacher", "openai/gpt-4", "high")
     assert item.data["kind"] == "api"
+
+
+def test_an_azure_served_gpt_model_is_the_azure_provider_not_openai(names: Names, bundle: Any) -> None:
+    # issue 18 item 7: "Azure OpenAI GPT-4" is Microsoft's service (its own terms), not OpenAI's API
+    for text, model_id in (("The data was generated with Azure OpenAI GPT-4.", "azure-openai/gpt-4"),
+                           ("Answers were distilled from AOAI GPT-3.5-Turbo.", "azure-openai/gpt-35-turbo")):
+        [item] = lineage(text, names)
+        assert (item.code, item.refers_to, item.data["kind"]) == ("prose-undeclared-teacher", model_id, "api")
+        assert bundle.catalog.api_terms(model_id) == "provider-azure-openai"
 
 
 def test_logit_distillation_from_llama_405b(names: Names) -> None:

@@ -34,6 +34,9 @@ CORPUS_LICENSE_NAMES = {
     "gemma-terms-of-use": "gemma", "google-gemma-terms-of-use": "gemma", "katanemo-research": "katanemo-research",
     "exaone": "exaone", "llama3": "llama3", "microsoft-research-license": "microsoft-research-license",
     "gml": "gml", "stabilityai-ai-community": "stabilityai-ai-community",
+    # issue 18: the Stability AI Non-Commercial Research Community License as SDXL-Turbo and Zero123 cards name it
+    "sai-nc-community": "stabilityai-nc-research-community",
+    "stabilityai-nc-research-community": "stabilityai-nc-research-community",
 }
 
 FULL_PROFILES = [
@@ -44,6 +47,10 @@ FULL_PROFILES = [
     "mnpl", "apple-ascl", "nvidia-open-model-license", "falcon-llm-license", "provider-openai",
     "provider-anthropic", "provider-google-gemini", "mpl-2.0", "cc-by-nd-4.0", "cc-by-nc-nd-4.0",
     "bigcode-openrail-m",
+    # issue 18 (items 4, 5, 7): read against their primary texts
+    "flux-1-dev-non-commercial-license", "stabilityai-ai-community", "stabilityai-nc-research-community",
+    "cc-by-sa-3.0", "odbl", "odc-by", "cdla-sharing-1.0", "cdla-permissive-1.0", "cdla-permissive-2.0", "c-uda",
+    "provider-mistral", "provider-xai",
 ]
 
 
@@ -115,6 +122,19 @@ def test_api_teachers_resolve_to_provider_terms(bundle: Any) -> None:
     assert bundle.catalog.api_terms("google/gemini-1.5-pro") == "provider-google-gemini"
     assert bundle.catalog.api_terms("openai/clip-vit-large-patch14-336") is None  # a Hub repo, not the API
     assert bundle.catalog.api_terms("google/gemma-2-9b-it") is None
+    # issue 18 item 7: providers of their own, and vendor-prefixed names resolved to the party to the contract
+    assert bundle.catalog.api_terms("mistralai/mistral-large-latest") == "provider-mistral"
+    assert bundle.catalog.api_terms("mistralai/Mistral-Large-Instruct-2411") is None  # open weights (MRL)
+    assert bundle.catalog.api_terms("mistralai/Pixtral-12B-2409") is None
+    assert bundle.catalog.api_terms("xai/grok-3") == "provider-xai"
+    assert bundle.catalog.api_terms("xai-org/grok-2") is None  # open weights (grok2-community)
+    assert bundle.catalog.api_terms("deepseek/deepseek-chat") == "provider-deepseek"
+    assert bundle.catalog.api_terms("deepseek-ai/deepseek-coder-6.7b-instruct") is None
+    for name in ("Azure OpenAI GPT-4", "AOAI GPT-3.5", "azure/gpt-4o", "azure-openai/gpt-35-turbo"):
+        assert bundle.catalog.api_terms(name) == "provider-azure-openai", name
+    for name in ("OpenAI GPT-4", "gpt-4o", "GPT-3.5-turbo", "ChatGPT"):
+        assert bundle.catalog.api_terms(name) == "provider-openai", name
+    assert bundle.catalog.api_terms("gpt2") is None  # the Hub's canonical GPT-2 repo
 
 
 def test_resolution_paths(bundle: Any) -> None:
