@@ -59,9 +59,16 @@ class _Budget:
     deadline: float
     depth: int = 0
     total: int = 0
+    data: list[Any] | None = None  # what the render was given: its items extend the budget once it runs out
 
     def charge(self) -> None:
         self.steps -= 1
+        if self.steps < 0 and self.data is not None:
+            # The allowance per item of data is counted only when the base budget is spent: walking the data
+            # of every rule message up front cost more than the messages themselves.
+            extra, self.data = STEPS_PER_ITEM * _items(self.data), None
+            self.steps += extra
+            self.total += extra
         if self.steps < 0:
             raise TemplateLimitError(f"the template ran over its budget of {self.total:,} steps (loop iterations "
                                      "and calls): a loop nest too deep for its data, or a loop that does not end")
@@ -83,8 +90,9 @@ def _limit(name: str, default: float) -> Any:
 
 
 def _new_budget(args: tuple[Any, ...], kwargs: dict[str, Any]) -> _Budget:
-    steps = _limit("STEPS", STEPS) + STEPS_PER_ITEM * _items([*args, *kwargs.values()])
-    return _Budget(steps=steps, deadline=time.monotonic() + _limit("SECONDS", SECONDS), total=steps)
+    steps = _limit("STEPS", STEPS)
+    return _Budget(steps=steps, deadline=time.monotonic() + _limit("SECONDS", SECONDS), total=steps,
+                   data=[*args, *kwargs.values()])
 
 
 def _items(values: list[Any]) -> int:
