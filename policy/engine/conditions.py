@@ -29,7 +29,8 @@ LICENSE_FIELDS = frozenset({"id", "ids", "expression", "known", "categories", "n
 NODE_FIELDS = frozenset({"id", "name", "org", "kind", "source", "status", "status_detail", "revision",
                          "license", "clauses", "clause", "files", "card", "notes", "note_text",
                          "weight_licenses", "weight_categories", "weight_orgs", "resolved", "gated",
-                         "pipeline_tag", "language_model", "multimodal", "task", "elected"})
+                         "pipeline_tag", "language_model", "language_model_from", "multimodal", "task", "task_from",
+                         "elected"})
 ANCESTOR_FIELDS = NODE_FIELDS | {"relation", "via", "path", "depth", "channel", "child", "declared_in",
                                  "inferred", "relicensed_by", "used_by", "party", "performs_similarly"}
 FACT_MODEL: dict[str, frozenset[str]] = {

@@ -36,7 +36,7 @@ from policy.model.report import (
     SubjectLicense,
     WeightFile,
 )
-from policy.model.tasks import is_language_model, is_multimodal, performs_similarly, pipeline_tag
+from policy.model.tasks import KindFact, is_multimodal, kind_facts, performs_similarly
 from policy.model.vocab import WEIGHT_RELATIONS, at_or_above, verdict_of
 
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations, when the intended
@@ -128,8 +128,7 @@ class _Facts:
         self.license_info = shared.license_info
         self._clause_ctx: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
         self._reach_cache: dict[frozenset[str], frozenset[tuple[str, str]]] = {}
-        self._language_model: dict[str, bool | None] = {}
-        self._task: dict[str, str | None] = {}
+        self._kind: dict[str, _Kind] = {}
         self._by_child: dict[str, list[tuple[int, Any]]] = {}
         for i, e in enumerate(lineage.edges):
             self._by_child.setdefault(e.child, []).append((i, e))
@@ -237,35 +236,29 @@ class _Facts:
         org, mine = self.lineage.nodes[user].org, self.lineage.root.org
         return bool(org and mine and org.lower() == mine.lower())
 
-    def language_model_of(self, node: ModelFacts) -> bool | None:
-        """Is the node a language model, by its own pipeline_tag (None: the card does not say)."""
-        known = self._language_model.get(node.id, MISSING)
-        if known is MISSING:
-            known = self._language_model[node.id] = is_language_model(node.card)
-        return known
-
-    def language_model(self) -> bool | None:
-        """Is the subject a language model: by its own pipeline_tag, else by its weights ancestors'."""
-        own = self.language_model_of(self.lineage.root)
-        if own is not None:
-            return own
-        seen = {self.language_model_of(b.node) for b in self.bindings if b.channel == "weights"} - {None}
-        return seen.pop() if len(seen) == 1 else None
-
-    def task_of(self, node_id: str) -> str | None:
-        """What the node does (its Hub task): its own pipeline_tag, else the task its weights parents agree on (a
-        fine-tune, quantization or merge does what its base does); None when nothing says or they disagree."""
-        known = self._task.get(node_id, MISSING)
-        if known is not MISSING:
+    def kind_of(self, node_id: str) -> _Kind:
+        """What the node is (its task, whether it is a language model) and which fact says it: its own facts (its
+        card's pipeline_tag, the Hub's computed one, its config.json architectures, its library), else what its
+        weights parents agree on (a fine-tune, quantization or merge does what its base does). Unknown when nothing
+        says or they disagree."""
+        known = self._kind.get(node_id)
+        if known is not None:
             return known
-        self._task[node_id] = None  # a cycle back to this node says nothing
-        task = pipeline_tag(self.lineage.nodes[node_id].card)
-        if task is None:
-            parents = {self.task_of(e.parent) for _, e in self._by_child.get(node_id, ())
-                       if e.relation in WEIGHT_RELATIONS and e.parent in self.lineage.nodes}
-            task = parents.pop() if len(parents) == 1 else None
-        self._task[node_id] = task
-        return task
+        self._kind[node_id] = _UNKNOWN  # a cycle back to this node says nothing
+        node = self.lineage.nodes[node_id]
+        own = kind_facts(node.card, node.hub_task, node.config, node.hub_library)
+        task = next(((f.task, f.said_by, node_id) for f in own if f.task is not None), None)
+        lm = next(((f.language_model, f.said_by, node_id) for f in own if f.language_model is not None), None)
+        if task is None or lm is None:
+            parents = [self.kind_of(e.parent) for _, e in self._by_child.get(node_id, ())
+                       if e.relation in WEIGHT_RELATIONS and e.parent in self.lineage.nodes]
+            if task is None and parents and len({k.task[0] if k.task else None for k in parents}) == 1:
+                task = parents[0].task  # every parent does the same (an unknown one leaves it open)
+            if lm is None:
+                said = [k.language_model for k in parents if k.language_model is not None]
+                lm = said[0] if len({v for v, _, _ in said}) == 1 else None  # the parents that say agree
+        kind = self._kind[node_id] = _Kind(task, lm, _own_task(own))
+        return kind
 
     # -- ancestors -------------------------------------------------------------------------------------
     def _bindings(self) -> list[Binding]:
@@ -334,8 +327,33 @@ class _Facts:
         return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What a node is, each answer with the fact that gave it and the node whose fact it is: (value, words, id)."""
+
+    task: tuple[str, str, str] | None
+    language_model: tuple[bool, str, str] | None
+    own_task: str | None  # the task the node's own facts give (its multimodality is judged on its own facts)
+
+    def said_by(self, node_id: str, what: str) -> str | None:
+        """Which fact decided `what` (task or language_model), in words, seen from `node_id`."""
+        answer = self.task if what == "task" else self.language_model
+        if answer is None:
+            return None
+        _, words, source = answer
+        return words if source == node_id else f"{words} of its weights ancestor {source}"
+
+
+_UNKNOWN = _Kind(None, None, None)
+
+
+def _own_task(facts: Sequence[KindFact]) -> str | None:
+    return next((f.task for f in facts if f.task is not None), None)
+
+
 def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
     card, notes, name, tag = node.card, node.notes, node.name, node.card.get("pipeline_tag")
+    kind = facts.kind_of(node.id)
     return {
         "id": node.id, "name": name, "org": node.org, "kind": node.kind, "source": node.source,
         "status": node.status, "status_detail": node.status_detail, "revision": node.revision,
@@ -344,8 +362,10 @@ def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
         "note_text": "; ".join([n.message + (f" (line {n.line})" if n.line else "") for n in notes]) if notes else "",
         "resolved": node.status in (OK, GATED) and facts.licenses[node.id].known, "gated": node.gated,
         "pipeline_tag": tag if isinstance(tag, str) else None,
-        "language_model": facts.language_model_of(node), "multimodal": is_multimodal(card, name),
-        "task": facts.task_of(node.id),
+        "language_model": kind.language_model[0] if kind.language_model else None,
+        "language_model_from": kind.said_by(node.id, "language_model"),
+        "multimodal": is_multimodal(card, name, kind.own_task),
+        "task": kind.task[0] if kind.task else None, "task_from": kind.said_by(node.id, "task"),
     }
 
 
@@ -493,7 +513,6 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
     rules_for = plan.rules_for
 
     model = _node_ctx(facts, subject)
-    model["language_model"] = facts.language_model()
     policy_ctx = {"use": dict(policy.use), "declared": policy.file is not None,
                   "licenses": {"allow": sorted(policy.allow) if policy.allow is not None else None,
                                "deny": sorted(policy.deny)},
