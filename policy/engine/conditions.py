@@ -40,6 +40,8 @@ FACT_MODEL: dict[str, frozenset[str]] = {
                          "channel", "accepts", "triggered", "unsettled", "licensor_orgs"}),
     "policy": frozenset({"use", "licenses", "licensee", "declared", "models", "requirements"}),
     "problem": frozenset({"code", "message", "path"}),
+    "test": frozenset({"fact", "measure", "value", "value_text", "limit", "limit_text", "over", "tested_on",
+                       "condition", "license_name", "section", "holders", "own", "first", "all"}),
     "waiver": frozenset({"rule", "model", "ancestor", "reason", "justification", "approved_by", "ticket",
                          "expires", "expired", "used", "days_left", "file", "line"}),
     "evidence": frozenset({"code", "message", "method", "confidence", "source", "subject", "line", "quote",

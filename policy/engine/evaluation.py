@@ -39,13 +39,21 @@ from policy.model.report import (
 from policy.model.tasks import KindFact, is_multimodal, kind_facts, performs_similarly
 from policy.model.vocab import WEIGHT_RELATIONS, at_or_above, verdict_of
 
+# Clause types that test a figure of the licensee's own (the policy file's `licensee:`): the figure's key and how
+# its amounts read. Llama §2 tests monthly active users once, on the version's release date (the clause's
+# `tested_on`); Tongyi Qianwen §4 while the model is used commercially; a revenue limit its annual revenue.
+LICENSEE_FIGURES: dict[str, tuple[str, str, str]] = {
+    "mau-limit": ("monthly_active_users", "{} monthly active users", "monthly active users"),
+    "revenue-limit": ("annual_revenue_usd", "USD {} in annual revenue", "annual revenue in US dollars"),
+}
+
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations, when the intended
 # use and the model's kind trigger them). `no-patent-grant` is none: the absence of a grant is a risk the core
 # pack reports as a note, not a duty (issue 18).
 OBLIGATION_TYPES = frozenset({
     "license-copy", "notice-file", "state-changes", "attribution-display", "name-prefix",
-    "use-restrictions-passthrough", "mau-limit", "retain-notices", "network-source-offer", "copyleft",
-    "share-alike", "no-endorsement", "region-exclusion", "no-guardrail-bypass", "non-commercial",
+    "use-restrictions-passthrough", "mau-limit", "revenue-limit", "retain-notices", "network-source-offer",
+    "copyleft", "share-alike", "no-endorsement", "region-exclusion", "no-guardrail-bypass", "non-commercial",
     "research-only", "non-production", "no-derivatives", "corresponding-source",
     "use-latest-version", "no-conflicting-terms", "use-policy"})
 STATUS_RANK = {"verified": 0, "partial": 1, "unverified": 2}
@@ -516,7 +524,9 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
     policy_ctx = {"use": dict(policy.use), "declared": policy.file is not None,
                   "licenses": {"allow": sorted(policy.allow) if policy.allow is not None else None,
                                "deny": sorted(policy.deny)},
-                  "licensee": {"region": policy.region, "in_eu": policy.in_eu},
+                  "licensee": {"region": policy.region, "in_eu": policy.in_eu,
+                               "monthly_active_users": policy.monthly_active_users,
+                               "annual_revenue_usd": policy.annual_revenue_usd},
                   "requirements": dict(policy.requirements),
                   "models": sorted(policy.models)}
     base = {"model": model, "policy": policy_ctx}
@@ -630,6 +640,8 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         date=today.isoformat(),
         policy=PolicySummary(file=policy.file, use=dict(policy.use), use_declared=policy.use_declared,
                              fail_on=fail_on, licensee_region=policy.region,
+                             licensee_monthly_active_users=policy.monthly_active_users,
+                             licensee_annual_revenue_usd=policy.annual_revenue_usd,
                              allow=tuple(sorted(policy.allow)) if policy.allow is not None else None,
                              deny=tuple(sorted(policy.deny))),
         notes=tuple(_notes(subject, policy, read)),
@@ -674,9 +686,57 @@ def _contexts(fe: str, base: dict[str, Any], own: list[Clause],
         for b, actx, clauses in ancestors:
             for c in clauses:
                 yield {**base, "ancestor": actx, "clause": facts.clause_ctx(c, b.channel)}, c, b
+    elif fe == "licensee-tests":
+        yield from _licensee_tests(base, own, ancestors, lineage, facts)
     elif fe == "problems":
         for p in lineage.problems:
             yield {**base, "problem": {"code": p.code, "message": p.message, "path": list(p.path)}}, None, None
+
+
+def _licensee_tests(base: dict[str, Any], own: list[Clause],
+                    ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]], lineage: Lineage,
+                    facts: _Facts) -> Iterable[tuple[dict[str, Any], Clause, None]]:
+    """One binding per license test of a figure of the licensee's (a mau-limit or revenue-limit clause) that binds
+    the subject, however many of its ancestors carry the license: the subject's own and its ancestors' on the
+    channels the clause applies to (the weights, for Llama §2), nearest first. `test.first` marks the first
+    test of its figure the intended use triggers, and `test.all` lists every such test, so that a missing figure
+    is said once with every license that needs it."""
+    found: dict[tuple[str, str], tuple[Clause, str, list[str]]] = {}
+    holders = [(c, "self", lineage.subject) for c in own]
+    for b, _, clauses in sorted(ancestors, key=lambda a: (len(a[0].path), a[0].node.id)):
+        holders += [(c, b.channel, b.node.id) for c in clauses]
+    for clause, channel, holder in holders:
+        if clause.type in LICENSEE_FIGURES:
+            models = found.setdefault((clause.type, clause.license_id), (clause, channel, []))[2]
+            if holder not in models:
+                models.append(holder)
+    tests = [(clause, channel, _licensee_test(facts, clause, models, lineage.subject))
+             for clause, channel, models in found.values()]
+    for fact in {test["fact"] for _, _, test in tests}:
+        same = [test for c, _, test in tests if test["fact"] == fact and facts.triggered(c)]
+        listed = [{k: test[k] for k in ("license_name", "section", "limit_text", "condition")} for test in same]
+        for test in same:
+            test["first"], test["all"] = test is same[0], listed
+    for clause, channel, test in tests:
+        yield {**base, "clause": facts.clause_ctx(clause, channel), "test": test}, clause, None
+
+
+def _licensee_test(facts: _Facts, clause: Clause, models: list[str], subject: str) -> dict[str, Any]:
+    key, amount, measure = LICENSEE_FIGURES[clause.type]
+    value, limit = getattr(facts.policy, key), clause.params.get("limit")
+    entry = facts.catalog.entries.get(clause.license_id)
+    return {"fact": key, "measure": measure, "value": value, "limit": limit,
+            "value_text": amount.format(_amount(value)) if value is not None else None,
+            "limit_text": amount.format(_amount(limit)) if isinstance(limit, int) else None,
+            "over": value > limit if value is not None and isinstance(limit, int) else None,
+            "tested_on": clause.params.get("tested_on"), "condition": clause.params.get("condition") or "",
+            "license_name": entry.name if entry else clause.license_id, "section": clause.citation.section,
+            "holders": models, "own": subject in models, "first": False, "all": []}
+
+
+def _amount(n: int) -> str:
+    """700000000 -> '700 million'; 1234567 -> '1,234,567'."""
+    return f"{n // 1_000_000:,} million" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n:,}"
 
 
 def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding: Binding | None,
