@@ -29,7 +29,8 @@ LICENSE_FIELDS = frozenset({"id", "ids", "expression", "known", "categories", "n
 NODE_FIELDS = frozenset({"id", "name", "org", "kind", "source", "status", "status_detail", "revision",
                          "license", "clauses", "clause", "files", "card", "notes", "note_text",
                          "weight_licenses", "weight_categories", "weight_orgs", "resolved", "gated",
-                         "pipeline_tag", "language_model", "multimodal", "task", "task_family", "elected"})
+                         "pipeline_tag", "language_model", "language_model_from", "multimodal", "task", "task_from",
+                         "task_family", "elected"})
 ANCESTOR_FIELDS = NODE_FIELDS | {"relation", "via", "path", "depth", "channel", "child", "declared_in",
                                  "inferred", "relicensed_by", "used_by", "party", "performs_similarly"}
 FACT_MODEL: dict[str, frozenset[str]] = {
@@ -39,6 +40,8 @@ FACT_MODEL: dict[str, frozenset[str]] = {
                          "channel", "accepts", "triggered", "unsettled", "licensor_orgs"}),
     "policy": frozenset({"use", "licenses", "licensee", "declared", "models", "requirements"}),
     "problem": frozenset({"code", "message", "path"}),
+    "test": frozenset({"fact", "measure", "value", "value_text", "limit", "limit_text", "over", "tested_on",
+                       "condition", "license_name", "section", "holders", "own", "first", "all"}),
     "waiver": frozenset({"rule", "model", "ancestor", "reason", "justification", "approved_by", "ticket",
                          "expires", "expired", "used", "days_left", "file", "line"}),
     "evidence": frozenset({"code", "message", "method", "confidence", "source", "subject", "line", "quote",

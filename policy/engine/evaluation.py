@@ -36,18 +36,26 @@ from policy.model.report import (
     SubjectLicense,
     WeightFile,
 )
-from policy.model.tasks import FAMILY_OF, is_language_model, is_multimodal, performs_similarly, pipeline_tag
+from policy.model.tasks import FAMILY_OF, KindFact, is_multimodal, kind_facts, performs_similarly
 from policy.model.vocab import WEIGHT_RELATIONS, at_or_above, verdict_of
+
+# Clause types that test a figure of the licensee's own (the policy file's `licensee:`): the figure's key and how
+# its amounts read. Llama §2 tests monthly active users once, on the version's release date (the clause's
+# `tested_on`); Tongyi Qianwen §4 while the model is used commercially; a revenue limit its annual revenue.
+LICENSEE_FIGURES: dict[str, tuple[str, str, str]] = {
+    "mau-limit": ("monthly_active_users", "{} monthly active users", "monthly active users"),
+    "revenue-limit": ("annual_revenue_usd", "USD {} in annual revenue", "annual revenue in US dollars"),
+}
 
 # Clause types that are duties of whoever distributes or uses the model (listed as obligations, when the intended
 # use and the model's kind trigger them). `no-patent-grant` is none: the absence of a grant is a risk the core
 # pack reports as a note, not a duty (issue 18).
 OBLIGATION_TYPES = frozenset({
     "license-copy", "notice-file", "state-changes", "attribution-display", "name-prefix",
-    "use-restrictions-passthrough", "mau-limit", "retain-notices", "network-source-offer", "copyleft",
-    "share-alike", "no-endorsement", "region-exclusion", "no-guardrail-bypass", "non-commercial",
+    "use-restrictions-passthrough", "mau-limit", "revenue-limit", "retain-notices", "network-source-offer",
+    "copyleft", "share-alike", "no-endorsement", "region-exclusion", "no-guardrail-bypass", "non-commercial",
     "research-only", "non-production", "no-derivatives", "corresponding-source",
-    "use-latest-version", "no-conflicting-terms", "use-policy", "revenue-limit", "registration"})
+    "use-latest-version", "no-conflicting-terms", "use-policy", "registration"})
 STATUS_RANK = {"verified": 0, "partial": 1, "unverified": 2}
 PROFILE_RANK = {"full": 0, "identity": 1}
 _SPDX_TOKEN = re.compile(r"[^\s()]+")
@@ -128,8 +136,7 @@ class _Facts:
         self.license_info = shared.license_info
         self._clause_ctx: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
         self._reach_cache: dict[frozenset[str], frozenset[tuple[str, str]]] = {}
-        self._language_model: dict[str, bool | None] = {}
-        self._task: dict[str, str | None] = {}
+        self._kind: dict[str, _Kind] = {}
         self._by_child: dict[str, list[tuple[int, Any]]] = {}
         for i, e in enumerate(lineage.edges):
             self._by_child.setdefault(e.child, []).append((i, e))
@@ -237,35 +244,29 @@ class _Facts:
         org, mine = self.lineage.nodes[user].org, self.lineage.root.org
         return bool(org and mine and org.lower() == mine.lower())
 
-    def language_model_of(self, node: ModelFacts) -> bool | None:
-        """Is the node a language model, by its own pipeline_tag (None: the card does not say)."""
-        known = self._language_model.get(node.id, MISSING)
-        if known is MISSING:
-            known = self._language_model[node.id] = is_language_model(node.card)
-        return known
-
-    def language_model(self) -> bool | None:
-        """Is the subject a language model: by its own pipeline_tag, else by its weights ancestors'."""
-        own = self.language_model_of(self.lineage.root)
-        if own is not None:
-            return own
-        seen = {self.language_model_of(b.node) for b in self.bindings if b.channel == "weights"} - {None}
-        return seen.pop() if len(seen) == 1 else None
-
-    def task_of(self, node_id: str) -> str | None:
-        """What the node does (its Hub task): its own pipeline_tag, else the task its weights parents agree on (a
-        fine-tune, quantization or merge does what its base does); None when nothing says or they disagree."""
-        known = self._task.get(node_id, MISSING)
-        if known is not MISSING:
+    def kind_of(self, node_id: str) -> _Kind:
+        """What the node is (its task, whether it is a language model) and which fact says it: its own facts (its
+        card's pipeline_tag, the Hub's computed one, its config.json architectures, its library), else what its
+        weights parents agree on (a fine-tune, quantization or merge does what its base does). Unknown when nothing
+        says or they disagree."""
+        known = self._kind.get(node_id)
+        if known is not None:
             return known
-        self._task[node_id] = None  # a cycle back to this node says nothing
-        task = pipeline_tag(self.lineage.nodes[node_id].card)
-        if task is None:
-            parents = {self.task_of(e.parent) for _, e in self._by_child.get(node_id, ())
-                       if e.relation in WEIGHT_RELATIONS and e.parent in self.lineage.nodes}
-            task = parents.pop() if len(parents) == 1 else None
-        self._task[node_id] = task
-        return task
+        self._kind[node_id] = _UNKNOWN  # a cycle back to this node says nothing
+        node = self.lineage.nodes[node_id]
+        own = kind_facts(node.card, node.hub_task, node.config, node.hub_library)
+        task = next(((f.task, f.said_by, node_id) for f in own if f.task is not None), None)
+        lm = next(((f.language_model, f.said_by, node_id) for f in own if f.language_model is not None), None)
+        if task is None or lm is None:
+            parents = [self.kind_of(e.parent) for _, e in self._by_child.get(node_id, ())
+                       if e.relation in WEIGHT_RELATIONS and e.parent in self.lineage.nodes]
+            if task is None and parents and len({k.task[0] if k.task else None for k in parents}) == 1:
+                task = parents[0].task  # every parent does the same (an unknown one leaves it open)
+            if lm is None:
+                said = [k.language_model for k in parents if k.language_model is not None]
+                lm = said[0] if len({v for v, _, _ in said}) == 1 else None  # the parents that say agree
+        kind = self._kind[node_id] = _Kind(task, lm, _own_task(own))
+        return kind
 
     # -- ancestors -------------------------------------------------------------------------------------
     def _bindings(self) -> list[Binding]:
@@ -334,8 +335,33 @@ class _Facts:
         return result
 
 
+@dataclass(frozen=True, slots=True)
+class _Kind:
+    """What a node is, each answer with the fact that gave it and the node whose fact it is: (value, words, id)."""
+
+    task: tuple[str, str, str] | None
+    language_model: tuple[bool, str, str] | None
+    own_task: str | None  # the task the node's own facts give (its multimodality is judged on its own facts)
+
+    def said_by(self, node_id: str, what: str) -> str | None:
+        """Which fact decided `what` (task or language_model), in words, seen from `node_id`."""
+        answer = self.task if what == "task" else self.language_model
+        if answer is None:
+            return None
+        _, words, source = answer
+        return words if source == node_id else f"{words} of its weights ancestor {source}"
+
+
+_UNKNOWN = _Kind(None, None, None)
+
+
+def _own_task(facts: Sequence[KindFact]) -> str | None:
+    return next((f.task for f in facts if f.task is not None), None)
+
+
 def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
     card, notes, name, tag = node.card, node.notes, node.name, node.card.get("pipeline_tag")
+    kind = facts.kind_of(node.id)
     return {
         "id": node.id, "name": name, "org": node.org, "kind": node.kind, "source": node.source,
         "status": node.status, "status_detail": node.status_detail, "revision": node.revision,
@@ -344,8 +370,10 @@ def _node_ctx(facts: _Facts, node: ModelFacts) -> dict[str, Any]:
         "note_text": "; ".join([n.message + (f" (line {n.line})" if n.line else "") for n in notes]) if notes else "",
         "resolved": node.status in (OK, GATED) and facts.licenses[node.id].known, "gated": node.gated,
         "pipeline_tag": tag if isinstance(tag, str) else None,
-        "language_model": facts.language_model_of(node), "multimodal": is_multimodal(card, name),
-        "task": (task := facts.task_of(node.id)),
+        "language_model": kind.language_model[0] if kind.language_model else None,
+        "language_model_from": kind.said_by(node.id, "language_model"),
+        "multimodal": is_multimodal(card, name, kind.own_task),
+        "task": (task := kind.task[0] if kind.task else None), "task_from": kind.said_by(node.id, "task"),
         # the task's family (policy.model.tasks): terms that reach only some students name families ("image
         # Outputs ... any competing image-generation" product, FLUX.1 [dev] §2(d), Stability §IV(b))
         "task_family": FAMILY_OF.get(task) if task else None,
@@ -496,11 +524,12 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
     rules_for = plan.rules_for
 
     model = _node_ctx(facts, subject)
-    model["language_model"] = facts.language_model()
     policy_ctx = {"use": dict(policy.use), "declared": policy.file is not None,
                   "licenses": {"allow": sorted(policy.allow) if policy.allow is not None else None,
                                "deny": sorted(policy.deny)},
-                  "licensee": {"region": policy.region, "in_eu": policy.in_eu},
+                  "licensee": {"region": policy.region, "in_eu": policy.in_eu,
+                               "monthly_active_users": policy.monthly_active_users,
+                               "annual_revenue_usd": policy.annual_revenue_usd},
                   "requirements": dict(policy.requirements),
                   "models": sorted(policy.models)}
     base = {"model": model, "policy": policy_ctx}
@@ -614,6 +643,8 @@ def evaluate(lineage: Lineage, packs: Sequence[Pack], catalog: Catalog, policy: 
         date=today.isoformat(),
         policy=PolicySummary(file=policy.file, use=dict(policy.use), use_declared=policy.use_declared,
                              fail_on=fail_on, licensee_region=policy.region,
+                             licensee_monthly_active_users=policy.monthly_active_users,
+                             licensee_annual_revenue_usd=policy.annual_revenue_usd,
                              allow=tuple(sorted(policy.allow)) if policy.allow is not None else None,
                              deny=tuple(sorted(policy.deny))),
         notes=tuple(_notes(subject, policy, read)),
@@ -658,9 +689,57 @@ def _contexts(fe: str, base: dict[str, Any], own: list[Clause],
         for b, actx, clauses in ancestors:
             for c in clauses:
                 yield {**base, "ancestor": actx, "clause": facts.clause_ctx(c, b.channel)}, c, b
+    elif fe == "licensee-tests":
+        yield from _licensee_tests(base, own, ancestors, lineage, facts)
     elif fe == "problems":
         for p in lineage.problems:
             yield {**base, "problem": {"code": p.code, "message": p.message, "path": list(p.path)}}, None, None
+
+
+def _licensee_tests(base: dict[str, Any], own: list[Clause],
+                    ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]], lineage: Lineage,
+                    facts: _Facts) -> Iterable[tuple[dict[str, Any], Clause, None]]:
+    """One binding per license test of a figure of the licensee's (a mau-limit or revenue-limit clause) that binds
+    the subject, however many of its ancestors carry the license: the subject's own and its ancestors' on the
+    channels the clause applies to (the weights, for Llama §2), nearest first. `test.first` marks the first
+    test of its figure the intended use triggers, and `test.all` lists every such test, so that a missing figure
+    is said once with every license that needs it."""
+    found: dict[tuple[str, str], tuple[Clause, str, list[str]]] = {}
+    holders = [(c, "self", lineage.subject) for c in own]
+    for b, _, clauses in sorted(ancestors, key=lambda a: (len(a[0].path), a[0].node.id)):
+        holders += [(c, b.channel, b.node.id) for c in clauses]
+    for clause, channel, holder in holders:
+        if clause.type in LICENSEE_FIGURES:
+            models = found.setdefault((clause.type, clause.license_id), (clause, channel, []))[2]
+            if holder not in models:
+                models.append(holder)
+    tests = [(clause, channel, _licensee_test(facts, clause, models, lineage.subject))
+             for clause, channel, models in found.values()]
+    for fact in {test["fact"] for _, _, test in tests}:
+        same = [test for c, _, test in tests if test["fact"] == fact and facts.triggered(c)]
+        listed = [{k: test[k] for k in ("license_name", "section", "limit_text", "condition")} for test in same]
+        for test in same:
+            test["first"], test["all"] = test is same[0], listed
+    for clause, channel, test in tests:
+        yield {**base, "clause": facts.clause_ctx(clause, channel), "test": test}, clause, None
+
+
+def _licensee_test(facts: _Facts, clause: Clause, models: list[str], subject: str) -> dict[str, Any]:
+    key, amount, measure = LICENSEE_FIGURES[clause.type]
+    value, limit = getattr(facts.policy, key), clause.params.get("limit")
+    entry = facts.catalog.entries.get(clause.license_id)
+    return {"fact": key, "measure": measure, "value": value, "limit": limit,
+            "value_text": amount.format(_amount(value)) if value is not None else None,
+            "limit_text": amount.format(_amount(limit)) if isinstance(limit, int) else None,
+            "over": value > limit if value is not None and isinstance(limit, int) else None,
+            "tested_on": clause.params.get("tested_on"), "condition": clause.params.get("condition") or "",
+            "license_name": entry.name if entry else clause.license_id, "section": clause.citation.section,
+            "holders": models, "own": subject in models, "first": False, "all": []}
+
+
+def _amount(n: int) -> str:
+    """700000000 -> '700 million'; 1234567 -> '1,234,567'."""
+    return f"{n // 1_000_000:,} million" if n >= 1_000_000 and n % 1_000_000 == 0 else f"{n:,}"
 
 
 def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding: Binding | None,

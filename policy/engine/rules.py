@@ -21,6 +21,7 @@ BINDINGS: dict[str, frozenset[str]] = {
     "ancestors": frozenset({"model", "policy", "ancestor"}),
     "model-clauses": frozenset({"model", "policy", "clause"}),
     "ancestor-clauses": frozenset({"model", "policy", "ancestor", "clause"}),
+    "licensee-tests": frozenset({"model", "policy", "clause", "test"}),
     "problems": frozenset({"model", "policy", "problem"}),
     "waivers": frozenset({"model", "policy", "waiver"}),
     "evidence": frozenset({"model", "policy", "evidence"}),

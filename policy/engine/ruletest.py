@@ -5,6 +5,8 @@ parent's license inline; `child` defaults to the subject), an optional `policy:`
 findings of the rule under test it must produce (`expect:`). A missing expected finding is a false negative,
 an extra one a false positive; either fails the case. A case may also say which duties the evaluation lists
 (`obligations: {listed: [...], not_listed: [...]}`, by clause type), for readings about when a duty is owed.
+The subject and each parent may carry what the scanner reads beside the card: `hub: {pipeline_tag, library_name}`
+(what the Hub computes) and `config: {architectures: [...]}` (config.json).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ def lineage_from_case(case: Mapping[str, Any], catalog: Catalog,
     """Facts from a case's short form; policy `models:` overlays attach to nodes as in a real walk."""
     model = dict(case["model"])
     subject_id = str(model.pop("id"))
+    beside = _beside_card(model)
     fields = {str(k): v for k, v in model.items()}
     notes = []
     for wrong, right in MISSPELLED_KEYS.items():
@@ -54,7 +57,7 @@ def lineage_from_case(case: Mapping[str, Any], catalog: Catalog,
     detail = str(fields.pop("status_detail", ""))
     nodes: dict[str, ModelFacts] = {subject_id: ModelFacts(
         id=subject_id, source="file", status=status, status_detail=detail, license=declared_license(fields),
-        card=fields, notes=tuple(notes))}
+        card=fields, notes=tuple(notes), **beside)}
     edges: list[Edge] = []
     for raw in case.get("lineage", ()):
         parent, relation = str(raw["parent"]), str(raw["relation"])
@@ -71,10 +74,18 @@ def lineage_from_case(case: Mapping[str, Any], catalog: Catalog,
         pfields = {k: raw[k] for k in NODE_KEYS if k in raw}
         nodes[parent] = ModelFacts(
             id=parent, kind=kind, source="file", status=str(raw.get("status", OK)),
-            status_detail=str(raw.get("status_detail", "")), license=declared_license(pfields), card=pfields)
+            status_detail=str(raw.get("status_detail", "")), license=declared_license(pfields), card=pfields,
+            **_beside_card(dict(raw)))
     nodes = {nid: apply_overlay(node, (overlays or {}).get(nid)) for nid, node in nodes.items()}
     return Lineage(subject=subject_id, nodes=nodes, edges=tuple(edges),
                    problems=tuple(find_cycles(subject_id, edges)))
+
+
+def _beside_card(fields: dict[str, Any]) -> dict[str, Any]:
+    """What a case gives beside a node's card fields (taken out of them): the Hub's computed task and library,
+    and the config.json architectures."""
+    hub, config = fields.pop("hub", None) or {}, fields.pop("config", None) or {}
+    return {"hub_task": hub.get("pipeline_tag"), "hub_library": hub.get("library_name"), "config": dict(config)}
 
 
 def run_case(rule: Rule, pack: Pack, case: Mapping[str, Any], catalog: Catalog) -> CaseResult:

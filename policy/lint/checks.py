@@ -11,8 +11,8 @@ engine (offline unless asked otherwise) and hands fixed text to a writer the cal
 files).
 
 Exit codes, per file and for a run (the worst): 0 clean, 1 a lint error or a violation at or above the
-policy's `fail_on` (or an ancestor that cannot be resolved, under `unresolved="fail"`), 3 a review finding, 2 a
-card that cannot be read.
+policy's `fail_on` (or an ancestor that cannot be resolved, under `unresolved="fail"`), 3 a review finding about
+the card (a licensee figure the policy file does not give is shown, and is not one), 2 a card that cannot be read.
 """
 
 from __future__ import annotations
@@ -127,11 +127,12 @@ class Problem:
     kind: str | None = None  # a rule finding's kind (violation | review | ...)
     unresolved: bool = False  # a review finding caused by an ancestor that could not be read offline
     ancestor: str | None = None
+    policy_fact: bool = False  # a review finding that asks the policy file, not the card, for a fact
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {**self.diag.to_dict(), "source": self.source, "fixable": self.fix is not None}
         if self.source == "rule":
-            d.update(kind=self.kind, ancestor=self.ancestor, unresolved=self.unresolved)
+            d.update(kind=self.kind, ancestor=self.ancestor, unresolved=self.unresolved, policy_fact=self.policy_fact)
         return d
 
 
@@ -488,6 +489,9 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
         unresolved = f.kind == "review" and f.ancestor is not None and (
             status.get(f.ancestor) in _UNAVAILABLE
             or (f.rule == "ancestor-unresolved" and status.get(f.ancestor) not in ("invalid",)))
+        # A figure of the licensee's the policy file does not give (its monthly active users): the card cannot say
+        # it, so it is shown without holding up the card; the full check stays review until the policy says it.
+        policy_fact = f.kind == "review" and rule is not None and rule.for_each == "licensee-tests"
         severity = "note" if f.kind in ("obligation", "note") else (
             f.severity if f.kind == "violation" else "warning")
         message = f.message or f.title
@@ -496,7 +500,7 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
             row = card_lines[f.line - 1]
             line, col, width = f.line, len(row) - len(row.lstrip()) + 1, max(len(row.strip()), 1)
         diag = Diagnostic(filename, line, col, f.rule, message, f.remediation, severity, width)
-        out.append(Problem(diag, "rule", None, f.kind, unresolved, f.ancestor))
+        out.append(Problem(diag, "rule", None, f.kind, unresolved, f.ancestor, policy_fact))
     return out
 
 
@@ -544,7 +548,7 @@ def exit_code_of(problems: Sequence[Problem], verdict: str | None, unresolved: s
     rule = [p for p in problems if p.source == "rule"]
     if unresolved == "fail" and any(p.unresolved for p in rule):
         return EXIT_FAIL
-    if any(p.kind in ("review", "evidence") and not p.unresolved for p in rule):
+    if any(p.kind in ("review", "evidence") and not p.unresolved and not p.policy_fact for p in rule):
         return EXIT_REVIEW
     return EXIT_PASS
 

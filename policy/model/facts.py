@@ -122,7 +122,10 @@ class ModelFacts:
     # (whose `verified` the Hub computes from the verifyToken; the card's own flag proves nothing)
     eval_results: Mapping[str, Any] = field(default_factory=dict)
     hub_model_index: Any = None
-    config: Mapping[str, Any] = field(default_factory=dict)  # model_type, architectures (the Hub's config summary)
+    # model_type and architectures: the Hub's config summary, or the config.json beside a local card (architectures)
+    config: Mapping[str, Any] = field(default_factory=dict)
+    hub_task: str | None = None  # the pipeline_tag the Hub computes for every model, even when its card has none
+    hub_library: str | None = None  # the library_name the Hub computes (from the card, else its files)
 
     @property
     def org(self) -> str | None:

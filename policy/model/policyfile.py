@@ -51,6 +51,11 @@ class Policy:
     max_depth: int = 16
     file: str | None = None
     region: str | None = None  # the licensee's domicile: ISO 3166-1 alpha-2 code or "EU"; None = not declared
+    # The licensee's (with its affiliates') monthly active users and annual revenue in USD, which some licenses
+    # test (Llama §2 once, on the version's release date; Tongyi Qianwen §4 while used commercially; a revenue
+    # limit); None = not declared, which those tests answer with review.
+    monthly_active_users: int | None = None
+    annual_revenue_usd: int | None = None
     # What the user requires beyond the licenses, each with the severity of a finding when it is not met:
     # independent_evaluation (a self-reported claim with no independent value), lineage_disclosure (a card
     # that does not state its teachers, possibly as [], and its datasets).
@@ -92,9 +97,17 @@ def policy_from_dict(data: Mapping[str, Any], file: str | None, license_lookup: 
                               justification=str(w["justification"]), approved_by=str(w["approved_by"]),
                               expires=expires, ancestor=w.get("ancestor"), ticket=str(w.get("ticket", "")),
                               line=(waiver_lines or {}).get(i, 0)))
-    region = (data.get("licensee") or {}).get("region")
+    licensee = data.get("licensee") or {}
+    region = licensee.get("region")
     return Policy(use=use, use_declared="use" in data, region=str(region).upper() if region else None,
+                  monthly_active_users=_count(licensee.get("monthly_active_users")),
+                  annual_revenue_usd=_count(licensee.get("annual_revenue_usd")),
                   allow=allow, deny=deny, models=overlays,
                   waivers=tuple(waivers), fail_on=data.get("fail_on"), max_depth=int(data.get("max_depth", 16)),
                   file=file, requirements={str(k): str(v) for k, v in (data.get("requirements") or {}).items()
                                            if v not in (False, None)})
+
+
+def _count(value: Any) -> int | None:
+    """A licensee figure as the schema admits it (a whole number, 7.0e8 included), or None when not given."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None

@@ -208,10 +208,14 @@ class PolicySummary:
     licensee_region: str | None = None
     allow: tuple[str, ...] | None = None  # None: every license not denied
     deny: tuple[str, ...] = ()
+    licensee_monthly_active_users: int | None = None  # the licensee's figures the license tests were judged by
+    licensee_annual_revenue_usd: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "use": dict(self.use), "use_declared": self.use_declared, "fail_on": self.fail_on,
-                "licensee": {"region": self.licensee_region},
+                "licensee": {"region": self.licensee_region,
+                             "monthly_active_users": self.licensee_monthly_active_users,
+                             "annual_revenue_usd": self.licensee_annual_revenue_usd},
                 "allow": list(self.allow) if self.allow is not None else None, "deny": list(self.deny)}
 
 

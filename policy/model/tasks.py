@@ -1,13 +1,19 @@
-"""What kind of model a card describes, from its Hub `pipeline_tag` (and tags): is it a language model, is it
-multimodal, does it perform similarly to another. License terms are scoped by such words ("any other large
-language model", "multimodal models", "to perform similarly to the Model"), so the engine needs them as facts;
-`None` means the cards do not say, which rules answer with *review*.
+"""What kind of model a card describes: is it a language model, is it multimodal, does it perform similarly to
+another. License terms are scoped by such words ("any other large language model", "multimodal models", "to
+perform similarly to the Model"), so the engine needs them as facts; `None` means nothing says, which rules
+answer with *review*.
+
+The facts that say it, in the order they are believed (`kind_facts`): the card's own `pipeline_tag`, the
+`pipeline_tag` the Hub computes for every model (from `config.json` for transformers models, from tags otherwise;
+hub-api.md §7), the `config.json` architectures (`LlamaForCausalLM` is a causal language model), and the library
+(`diffusers` models are not language models). Each fact carries its words, so a finding can say which one decided.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 # Tasks whose models generate or understand natural language (a VLM's language model included).
@@ -42,6 +48,15 @@ def pipeline_tag(card: Mapping[str, Any]) -> str | None:
     return tag.strip().lower() if isinstance(tag, str) and tag.strip() else None
 
 
+def language_model_of_task(task: str | None) -> bool | None:
+    """Is a model with this Hub task a language model (None: the task does not say)?"""
+    if task in LANGUAGE_TASKS:
+        return True
+    if task in NON_LANGUAGE_TASKS:
+        return False
+    return None
+
+
 def _tags(card: Mapping[str, Any]) -> Iterable[str]:
     tags = card.get("tags")
     if isinstance(tags, str):
@@ -51,17 +66,10 @@ def _tags(card: Mapping[str, Any]) -> Iterable[str]:
     return (t.strip().lower() for t in tags[:256] if isinstance(t, str))
 
 
-def is_language_model(card: Mapping[str, Any]) -> bool | None:
-    tag = pipeline_tag(card)
-    if tag in LANGUAGE_TASKS:
-        return True
-    if tag in NON_LANGUAGE_TASKS:
-        return False
-    return None
-
-
-def is_multimodal(card: Mapping[str, Any], name: str = "") -> bool | None:
-    tag = pipeline_tag(card)
+def is_multimodal(card: Mapping[str, Any], name: str = "", task: str | None = None) -> bool | None:
+    """Is the model multimodal: by its task (the card's pipeline_tag unless `task` gives the one resolved from
+    other facts), its tags or its name."""
+    tag = task or pipeline_tag(card)
     if tag in MULTIMODAL_TASKS or any(t in MULTIMODAL_TAGS for t in _tags(card)) or _MULTIMODAL_NAME.search(name):
         return True
     if tag in TEXT_ONLY_TASKS:
@@ -120,3 +128,79 @@ def performs_similarly(task: str | None, other: str | None) -> bool | None:
     if family == other_family:
         return True
     return None if frozenset({family, other_family}) in RELATED_FAMILIES else False
+
+
+# The head a transformers architecture name ends with, and the Hub task it implies. Only heads that name one task
+# whatever the model type: `ForConditionalGeneration` is T5's text2text, LLaVA's image-text-to-text and Whisper's
+# speech recognition, and `ForSequenceClassification` classifies text or audio, so they say nothing here.
+ARCHITECTURE_TASKS: tuple[tuple[str, str], ...] = (
+    ("ForCausalLM", "text-generation"),
+    ("LMHeadModel", "text-generation"),  # GPT2LMHeadModel, XLNetLMHeadModel: transformers' causal-LM mapping
+    ("ForMaskedLM", "fill-mask"),
+    ("ForTokenClassification", "token-classification"),
+    ("ForImageTextToText", "image-text-to-text"),
+    ("ForImageClassification", "image-classification"),
+    ("ForObjectDetection", "object-detection"),
+    ("ForSemanticSegmentation", "image-segmentation"),
+    ("ForInstanceSegmentation", "image-segmentation"),
+    ("ForUniversalSegmentation", "image-segmentation"),
+    ("ForDepthEstimation", "depth-estimation"),
+    ("ForKeypointDetection", "keypoint-detection"),
+    ("ForVideoClassification", "video-classification"),
+    ("ForImageSuperResolution", "image-to-image"),
+    ("ForCTC", "automatic-speech-recognition"),
+    ("ForSpeechSeq2Seq", "automatic-speech-recognition"),
+    ("ForAudioClassification", "audio-classification"),
+    ("ForTextToSpeech", "text-to-speech"),
+)
+# Libraries (the card's or the Hub's `library_name`) whose models are not language models: image generation and
+# vision (diffusers, timm, ultralytics, open_clip), reinforcement learning, speech and audio toolkits.
+NON_LANGUAGE_LIBRARIES = frozenset({
+    "diffusers", "timm", "ultralytics", "open_clip", "stable-baselines3", "ml-agents", "sample-factory",
+    "pyannote-audio", "speechbrain", "espnet", "asteroid"})
+MAX_FACT_TEXT = 64  # characters of a tag, architecture or library quoted in a finding (they are short when real)
+_TASK_TEXT = re.compile(r"[a-z0-9][a-z0-9-]*")
+
+
+@dataclass(frozen=True, slots=True)
+class KindFact:
+    """What one fact says a model is: its Hub task (None: this fact names none), whether it is a language model
+    (None: this fact does not say) and the fact in words, for the finding ("the Hub's computed pipeline_tag
+    text-generation")."""
+
+    task: str | None
+    language_model: bool | None
+    said_by: str
+
+
+def task_of_architectures(architectures: Sequence[str]) -> str | None:
+    """The Hub task the `config.json` architectures imply, when every one that implies one agrees."""
+    tasks = {task for arch in architectures for head, task in ARCHITECTURE_TASKS if arch.endswith(head)}
+    return tasks.pop() if len(tasks) == 1 else None
+
+
+def kind_facts(card: Mapping[str, Any], hub_task: str | None = None, config: Mapping[str, Any] | None = None,
+               hub_library: str | None = None) -> list[KindFact]:
+    """What the model's own facts say it is, most believed first: its card's pipeline_tag, the Hub's computed
+    pipeline_tag, its config.json architectures, its library."""
+    out: list[KindFact] = []
+    own = pipeline_tag(card)
+    if own is not None:
+        out.append(KindFact(own, language_model_of_task(own), f"the card's pipeline_tag {_shown(own)}"))
+    hub = hub_task.strip().lower() if isinstance(hub_task, str) and hub_task.strip() else None
+    if hub is not None and _TASK_TEXT.fullmatch(hub):
+        out.append(KindFact(hub, language_model_of_task(hub), f"the Hub's computed pipeline_tag {_shown(hub)}"))
+    archs = [a for a in ((config or {}).get("architectures") or ()) if isinstance(a, str)]
+    task = task_of_architectures(archs)
+    if task is not None:
+        out.append(KindFact(task, language_model_of_task(task),
+                            f"the config.json architectures {_shown(', '.join(archs))}"))
+    for library in (card.get("library_name"), hub_library):
+        if isinstance(library, str) and library.strip().lower() in NON_LANGUAGE_LIBRARIES:
+            out.append(KindFact(None, False, f"the library {library.strip().lower()}"))
+            break
+    return out
+
+
+def _shown(text: str) -> str:
+    return text if len(text) <= MAX_FACT_TEXT else text[:MAX_FACT_TEXT - 3] + "..."

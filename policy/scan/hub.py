@@ -1,10 +1,10 @@
 """The Hub scanner: model and dataset facts through the real `huggingface_hub` client, never raw HTTP.
 
 Per node: `model_info`/`dataset_info` with the expand fields we need (card data, sha, tags, siblings, gated,
-private, lastModified, baseModels) — this reads the license of gated repos too — then `README.md` downloaded
-pinned to that commit for the card body and the `teacher_model` extension. Nodes are fetched in a small
-bounded thread pool, each once per run. Every failure becomes a node status with a one-line reason (the
-engine turns it into a review finding), never a traceback:
+private, lastModified, baseModels, and the pipeline_tag and library_name the Hub computes) — this reads the
+license of gated repos too — then `README.md` downloaded pinned to that commit for the card body and the
+`teacher_model` extension. Nodes are fetched in a small bounded thread pool, each once per run. Every failure
+becomes a node status with a one-line reason (the engine turns it into a review finding), never a traceback:
 
 - repo not found / private without access -> `missing`; gated without access -> `gated` (license from the API)
 - revision not found, malformed card -> `invalid`
@@ -56,12 +56,15 @@ if TYPE_CHECKING:
 
     from policy.scan.headers import GgufHeader
 
-__all__ = ["HubOptions", "HubSource", "_one_line", "_prepare_environment", "_quiet_client", "hub_json"]
+__all__ = ["HubOptions", "HubSource", "_one_line", "_prepare_environment", "_quiet_client", "hub_json", "hub_word"]
 
 T = TypeVar("T")
 EXPAND = ["cardData", "sha", "tags", "siblings", "gated", "private", "lastModified"]
-# model-index: the Hub's own `verified` of each claim; config: model_type and architectures (evidence)
-MODEL_EXPAND = [*EXPAND, "baseModels", "model-index", "config"]
+# model-index: the Hub's own `verified` of each claim; config: model_type and architectures (evidence, and what
+# kind of model it is); pipeline_tag and library_name: what the Hub computes for every model, even when its card
+# says nothing (hub-api.md §7), so that a student whose card has no pipeline_tag is still known to be an LLM
+MODEL_EXPAND = [*EXPAND, "baseModels", "model-index", "config", "pipeline_tag", "library_name"]
+_HUB_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # a task or library id as the Hub writes them
 EVAL_RESULTS_DIR = ".eval_results/"
 MAX_EVAL_FILES = 20
 _RATELIMIT_T = re.compile(r"\bt=(\d+(?:\.\d+)?)")
@@ -460,6 +463,7 @@ class HubSource:
             card_text=body, files=files, notes=tuple(notes), gated=gated, hub_relation=record.get("relation"),
             retrieved_at=record.get("retrieved_at"), requested_revision=revision, card_lines=card_lines,
             body_line=body_line, hub_model_index=record.get("model_index"), config=record.get("config") or {},
+            hub_task=hub_word(record.get("pipeline_tag")), hub_library=hub_word(record.get("library_name")),
             eval_results=self._eval_results(record, online) if status == OK and kind == "model" else {})
 
     def file_hashes(self, repo_id: str, revision: str | None, keep: Callable[[str], bool]) -> dict[str, str]:
@@ -761,6 +765,8 @@ def _record_from_info(info: Any, repo_id: str, kind: str) -> dict[str, Any]:
         "last_modified": last, "tags": list(info.tags or []), "relation": relation,
         "model_index": getattr(info, "model_index", None),
         "config": _architecture(getattr(info, "config", None)),
+        "pipeline_tag": hub_word(getattr(info, "pipeline_tag", None)),
+        "library_name": hub_word(getattr(info, "library_name", None)),
         "retrieved_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     })
 
@@ -777,6 +783,12 @@ def _architecture(config: Any) -> dict[str, Any]:
     if isinstance(archs, list):
         out["architectures"] = [a for a in archs[:8] if isinstance(a, str) and len(a) <= 100]
     return out
+
+
+def hub_word(value: Any) -> str | None:
+    """A task or library id from the Hub's answer (or a record or state file kept of it), or None when it is not
+    one: hostile data is never quoted at length in a finding."""
+    return value if isinstance(value, str) and _HUB_WORD.fullmatch(value) else None
 
 
 def _retry_after(response: Any) -> float:

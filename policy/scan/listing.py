@@ -1,13 +1,13 @@
 """Descendants of a model for the tree audit, from the Hub's listing through `huggingface_hub` (never raw HTTP).
 
-One `list_models(filter="base_model:<node>", expand=EXPAND)` per node carries, for every child, what the rules
-need (card data, sha, tags, gated, downloads, lastModified), 1,000 per page, pages followed lazily: never one
-request per child. The Hub's `base_model:<id>` tag names a repo's *declared* parents only (hub-api.md §3.1:
-"a bare tag, one per declared parent"; §3.2: `baseModels` gives only the immediate parents), so the listing of
-`base_model:<root>` returns the root's children, not its grandchildren. The walk is therefore breadth-first,
-one listing per discovered node (the listing offers no way to know whether a node has children:
-`childrenModelCount` is refused there, huggingface_hub#3182, and asking `model_info` for it would itself be
-one request per node). Cost: exactly 1 + (descendants at depth < `max_depth`) listings, plus one request per
+One `list_models(filter="base_model:<node>", expand=EXPAND)` per node carries, for every child, what the rules need
+(card data, sha, tags, gated, downloads, lastModified, the task and library the Hub computes), 1,000 per page,
+pages followed lazily: never one request per child. The Hub's `base_model:<id>` tag names a repo's *declared*
+parents only (hub-api.md §3.1: "a bare tag, one per declared parent"; §3.2: `baseModels` gives only the immediate
+parents), so the listing of `base_model:<root>` returns the root's children, not its grandchildren. The walk is
+therefore breadth-first, one listing per discovered node (the listing offers no way to know whether a node has
+children: `childrenModelCount` is refused there, huggingface_hub#3182, and asking `model_info` for it would itself
+be one request per node). Cost: exactly 1 + (descendants at depth < `max_depth`) listings, plus one request per
 further 1,000 children of a node; the listings of the next nodes of the frontier run in parallel
 (`HubOptions.workers`), consumed in breadth-first order so the output never depends on timing.
 
@@ -50,12 +50,14 @@ from typing import Any
 from policy.errors import UsageError
 from policy.model.facts import OK, WEIGHT_RELATIONS, ModelFacts
 from policy.scan.cards import ID_LIST_FIELDS, MAX_PARENTS, as_id_list, check_card_fields, declared_license
-from policy.scan.hub import HubOptions, _one_line, _prepare_environment, _quiet_client
+from policy.scan.hub import HubOptions, _one_line, _prepare_environment, _quiet_client, hub_word
 from policy.scan.ids import repo_id_problem
 from policy.scan.relations import Relation, relation_to
 from policy.textsafe import without_surrogates
 
-EXPAND = ["cardData", "sha", "tags", "gated", "downloads", "lastModified"]
+# pipeline_tag and library_name: what the Hub computes for every model, so that a child whose card has no
+# pipeline_tag is still known to be a language model or not (hub-api.md §7: listings accept both)
+EXPAND = ["cardData", "sha", "tags", "gated", "downloads", "lastModified", "pipeline_tag", "library_name"]
 PAGE_SIZE = 1000  # the Hub's page of a listing; pages are pulled from the client one at a time
 
 # The card fields the scanner and the engine read from card data: the license (cards.declared_license), the
@@ -122,11 +124,14 @@ class Descendant:
     card_data: Mapping[str, Any]  # shape-checked card data (check_card_fields)
     tags: tuple[str, ...]
     last_modified: str | None
+    pipeline_tag: str | None = None  # the task the Hub computes (its card may have none)
+    library_name: str | None = None  # the library the Hub computes
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "parent": self.parent, "relation": self.relation, "inferred": self.inferred,
                 "depth": self.depth, "sha": self.sha, "downloads": self.downloads, "gated": self.gated,
-                "card_data": dict(self.card_data), "tags": list(self.tags), "last_modified": self.last_modified}
+                "card_data": dict(self.card_data), "tags": list(self.tags), "last_modified": self.last_modified,
+                "pipeline_tag": self.pipeline_tag, "library_name": self.library_name}
 
     @classmethod
     def from_dict(cls, d: Any) -> Descendant:
@@ -150,7 +155,8 @@ class Descendant:
                    sha=sha if isinstance(sha, str) and _SHA.fullmatch(sha) else None, downloads=downloads,
                    gated=gated if gated in ("auto", "manual") or gated is True else False,
                    card_data=dict(card), tags=tuple(t for t in tags[:MAX_HUB_TAGS] if isinstance(t, str)),
-                   last_modified=last if isinstance(last, str) and len(last) <= 64 else None)
+                   last_modified=last if isinstance(last, str) and len(last) <= 64 else None,
+                   pipeline_tag=hub_word(d.get("pipeline_tag")), library_name=hub_word(d.get("library_name")))
 
 
 def _is_int(value: Any) -> bool:
@@ -169,7 +175,7 @@ def listing_facts(d: Descendant) -> ModelFacts:
     return ModelFacts(
         id=d.id, kind="model", source="hub", status=OK, status_detail=detail, revision=d.sha,
         last_modified=d.last_modified, license=declared_license(d.card_data, "card"), card=d.card_data,
-        gated=d.gated, hub_relation=d.relation)
+        gated=d.gated, hub_relation=d.relation, hub_task=d.pipeline_tag, hub_library=d.library_name)
 
 
 class ListingError(Exception):
@@ -408,8 +414,9 @@ def _descendant(item: Any, parent: str, depth: int,
         downloads=downloads if _is_int(downloads) else 0,
         gated=gated if gated in ("auto", "manual") else bool(gated) if isinstance(gated, bool) else False,
         card_data=card, tags=tuple(without_surrogates(_fitting(list(tags), MAX_HUB_TAGS, MAX_FIELD_BYTES))),
-        last_modified=without_surrogates(last) if isinstance(last, str) and len(last) <= 64 else None)
-
+        last_modified=without_surrogates(last) if isinstance(last, str) and len(last) <= 64 else None,
+        pipeline_tag=hub_word(getattr(item, "pipeline_tag", None)),
+        library_name=hub_word(getattr(item, "library_name", None)))
 
 def bounded_card(raw: Mapping[str, Any], fields: frozenset[str] | None = CARD_FIELDS) -> dict[str, Any]:
     """The card data of a listing entry as it is kept: only `fields` (None: all), shape-checked

@@ -6,13 +6,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import stat
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from policy.errors import InputError
-from policy.model.facts import INVALID, OK, UNAVAILABLE, ModelFacts
+from policy.model.facts import INVALID, OK, UNAVAILABLE, CardNote, ModelFacts
 from policy.scan.cards import declared_license, decode_card, parse_card
 from policy.scan.ids import looks_like_repo_id, repo_id_problem
 
@@ -50,11 +53,71 @@ def read_card_file(path: Path, model_id: str | None = None, kind: str = "model",
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     card = parse_card(decode_card(raw, str(path)), str(path))
+    beside = path.name.lower() in CARD_FILE_NAMES and kind == "model"  # a repo's card: its folder is the repo
+    config, config_note = read_config(path.parent) if beside else ({}, None)
     return ModelFacts(
         id=model_id or card_id_from_path(path), kind=kind, source="file", status=OK, revision=None,
         license=declared_license(card.fields), card=card.fields, card_text=card.body, files=tuple(files),
-        notes=card.notes, path=str(path), card_lines=card.key_lines, body_line=card.body_line,
+        notes=(*card.notes, config_note) if config_note else card.notes, path=str(path), card_lines=card.key_lines,
+        body_line=card.body_line, config=config,
         eval_results=read_eval_results(path.parent) if path.name.lower() == "readme.md" else {})
+
+
+CONFIG_FILE = "config.json"
+MAX_CONFIG_BYTES = 2 * 1024 * 1024  # a real config.json is a few KB; ImageNet-21k label maps reach about 1 MB
+MAX_ARCHITECTURES = 8
+_ARCHITECTURE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")  # a Python class name, as transformers writes them
+
+
+def read_config(folder: Path) -> tuple[dict[str, Any], CardNote | None]:
+    """The `architectures` of the config.json beside a local card (what kind of model the repo holds: a
+    `*ForCausalLM` is a causal language model), read as hostile JSON: a regular file (a FIFO or a device is never
+    waited on or read) of at most MAX_CONFIG_BYTES, parsed as data only, and nothing kept but a list of at most
+    eight class names. A file that is there but cannot be read that way says nothing, with a note saying why."""
+    path = folder / CONFIG_FILE
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # opening a FIFO must not wait for a writer
+    except FileNotFoundError:
+        return {}, None
+    except OSError as exc:
+        return {}, _config_note(f"cannot be read ({exc.strerror})")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # a folder, a FIFO, a device: never read
+            return {}, _config_note("is not a regular file")
+        raw = _read_at_most(fd, MAX_CONFIG_BYTES + 1) if info.st_size <= MAX_CONFIG_BYTES else b""
+    except OSError as exc:
+        return {}, _config_note(f"cannot be read ({exc.strerror})")
+    finally:
+        os.close(fd)
+    if info.st_size > MAX_CONFIG_BYTES or len(raw) > MAX_CONFIG_BYTES:
+        return {}, _config_note(f"is larger than {MAX_CONFIG_BYTES // (1024 * 1024)} MiB")
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON, not UTF-8, nested beyond the parser, a number too long
+        return {}, _config_note("is not JSON")
+    archs = data.get("architectures") if isinstance(data, dict) else None
+    if not isinstance(archs, list):
+        return {}, None
+    kept = [a for a in archs[:MAX_ARCHITECTURES] if isinstance(a, str) and _ARCHITECTURE.fullmatch(a)]
+    return ({"architectures": kept} if kept else {}), None
+
+
+def _read_at_most(fd: int, limit: int) -> bytes:
+    """Up to `limit` bytes of an open file (a file that grows while it is read stops at the limit)."""
+    parts: list[bytes] = []
+    left = limit
+    while left > 0:
+        part = os.read(fd, left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _config_note(why: str) -> CardNote:
+    return CardNote("config-not-read", f"{CONFIG_FILE} beside the card {why}: not read for what kind of model it is")
 
 
 EVAL_RESULTS_DIR = ".eval_results"

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from policy.model.vocab import decisive
-from tests.acceptance.test_legal_readings import COMMERCIAL, check, open_findings, write_card, write_policy
+from tests.acceptance.test_legal_readings import COMMERCIAL, FIGURES, check, open_findings, write_card, write_policy
 
 INTERNAL = {"commercial": True, "distributed": False, "hosted": False, "competing": True}
 HOSTED = {"commercial": True, "distributed": False, "hosted": True, "competing": True}
@@ -72,7 +72,7 @@ def test_the_decisive_llama_finding_leads_every_listing(tmp_path: Path, run_cli:
     write_card(tmp_path, "meta-llama/Llama-3.1-8B", {"license": "llama3.1", "pipeline_tag": "text-generation"})
     subject = write_card(tmp_path, "deepseek-ai/DeepSeek-R1-Distill-Llama-8B",
                          {"license": "mit", "base_model": "meta-llama/Llama-3.1-8B"})
-    policy = write_policy(tmp_path, COMMERCIAL)
+    policy = write_policy(tmp_path, COMMERCIAL, licensee=FIGURES)
     _, report = check(run_cli, tmp_path, subject, policy)
     assert decided(report) == ("fail", "derivative-drops-license-terms", "§1.b.i(A)")
     assert {f["rule"] for f in open_findings(report)} == {"derivative-drops-license-terms", "name-prefix-missing"}
@@ -143,7 +143,7 @@ def test_the_llama_name_prefix_is_owed_only_when_the_model_is_distributed_or_mad
 
 
 def test_the_eu_exclusion_is_listed_for_multimodal_models_only(tmp_path: Path, run_cli: Any) -> None:
-    us = write_policy(tmp_path, COMMERCIAL, licensee={"region": "US"})
+    us = write_policy(tmp_path, COMMERCIAL, licensee={"region": "US", **FIGURES})
     write_card(tmp_path, "meta-llama/Llama-3.2-3B-Instruct", {"license": "llama3.2", "pipeline_tag": "text-generation"})
     text_model = write_card(tmp_path, "acme/Llama-3.2-3B-Legal", {
         "license": "llama3.2", "pipeline_tag": "text-generation", "base_model": "meta-llama/Llama-3.2-3B-Instruct"})
@@ -163,7 +163,7 @@ def test_no_patent_grant_is_a_note_not_an_obligation(tmp_path: Path, run_cli: An
     write_card(tmp_path, "meta-llama/Llama-3.1-8B", {"license": "llama3.1", "pipeline_tag": "text-generation"})
     subject = write_card(tmp_path, "acme/Llama-3.1-8B-Legal", {"license": "llama3.1",
                                                                "base_model": "meta-llama/Llama-3.1-8B"})
-    code, report = check(run_cli, tmp_path, subject, write_policy(tmp_path, COMMERCIAL))
+    code, report = check(run_cli, tmp_path, subject, write_policy(tmp_path, COMMERCIAL, licensee=FIGURES))
     assert (code, decided(report)) == (0, ("pass", None, None)), open_findings(report)
     assert "no-patent-grant" not in clauses(report)
     (note,) = [f for f in report["findings"] if f["rule"] == "license-no-patent-grant"]

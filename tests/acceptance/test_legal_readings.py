@@ -38,6 +38,9 @@ def open_findings(report: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 COMMERCIAL = {"commercial": True, "distributed": True, "hosted": True, "competing": True}
+# The licensee's figures, for readings that are not about them (without them, a Llama or Tongyi Qianwen
+# lineage is review: licensee-figure-missing, issue 18)
+FIGURES = {"monthly_active_users": 2_000_000}
 
 
 def test_cc_by_nc_dataset_under_commercial_use_is_review(tmp_path: Path, run_cli: Any) -> None:
@@ -73,7 +76,7 @@ def test_a_correctly_named_llama_3_fine_tune_passes(tmp_path: Path, run_cli: Any
     write_card(tmp_path, "meta-llama/Meta-Llama-3-8B", {"license": "llama3", "pipeline_tag": "text-generation"})
     subject = write_card(tmp_path, "acme/Llama-3-8B-Legal-Assistant",
                          {"license": "llama3", "base_model": "meta-llama/Meta-Llama-3-8B"})
-    code, report = check(run_cli, tmp_path, subject, write_policy(tmp_path, COMMERCIAL))
+    code, report = check(run_cli, tmp_path, subject, write_policy(tmp_path, COMMERCIAL, licensee=FIGURES))
     assert (code, report["verdict"]) == (0, "pass"), open_findings(report)
     prefix = [o for o in report["obligations"] if o["clause"] == "name-prefix"]
     assert prefix and prefix[0]["params"]["prefix"] == "Llama 3"
@@ -144,13 +147,15 @@ def test_eu_licensee_of_a_multimodal_llama_fails_and_unknown_region_is_review(tm
                {"license": "llama3.2", "pipeline_tag": "image-text-to-text"})
     subject = write_card(tmp_path, "acme/Llama-3.2-11B-Vision-Legal",
                          {"license": "llama3.2", "base_model": "meta-llama/Llama-3.2-11B-Vision-Instruct"})
-    code, report = check(run_cli, tmp_path, subject, write_policy(tmp_path, COMMERCIAL))
+    code, report = check(run_cli, tmp_path, subject, write_policy(tmp_path, COMMERCIAL, licensee=FIGURES))
     assert (code, report["verdict"]) == (3, "review")
     assert [f["rule"] for f in open_findings(report)] == ["region-exclusion-unknown"]
-    code, report = check(run_cli, tmp_path, subject, write_policy(tmp_path, COMMERCIAL, licensee={"region": "IE"}))
+    code, report = check(run_cli, tmp_path, subject, write_policy(tmp_path, COMMERCIAL,
+                                                                  licensee={"region": "IE", **FIGURES}))
     assert (code, report["verdict"]) == (1, "fail")
     assert [f["rule"] for f in open_findings(report)] == ["region-excluded-multimodal"]
-    code, report = check(run_cli, tmp_path, subject, write_policy(tmp_path, COMMERCIAL, licensee={"region": "US"}))
+    code, report = check(run_cli, tmp_path, subject, write_policy(tmp_path, COMMERCIAL,
+                                                                  licensee={"region": "US", **FIGURES}))
     assert (code, report["verdict"]) == (0, "pass"), open_findings(report)
 
 

@@ -23,6 +23,7 @@ from tests.support.listingproxy import ListingProxy
 
 REPO = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "policy.cli"]
+LICENSEE_POLICY = REPO / "tests" / "support" / "licensee_policy.yaml"  # the licensee's figures, given
 ROOT = "meta-llama/Llama-3.1-8B"
 FAILING = "acme/relicensed-mit"  # MIT over a Llama 3.1 base: fail
 PASSING = ["acme/Llama-3.1-8B-Instruct-ft", "acme/Llama-3.1-8B-GGUF"]
@@ -38,8 +39,8 @@ def _env(hub_url: str, hub: HubSim, tmp: Path, **extra: str) -> dict[str, str]:
 
 
 def tree(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "tree", ROOT, "--format", "json", "-q", *args], env=env, capture_output=True,
-                          text=True, timeout=timeout, cwd=REPO)
+    return subprocess.run([*CLI, "tree", ROOT, "--policy", str(LICENSEE_POLICY), "--format", "json", "-q", *args],
+                          env=env, capture_output=True, text=True, timeout=timeout, cwd=REPO)
 
 
 def add_tree(hub: HubSim) -> None:

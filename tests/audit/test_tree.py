@@ -30,6 +30,7 @@ from tests.support.treegen import EXPECTED, GONE_REASON, ROOT, Tree, add_gone_fa
 REPO = Path(__file__).resolve().parents[2]
 N = 2000
 CLI = [sys.executable, "-m", "policy.cli"]
+LICENSEE_POLICY = REPO / "tests" / "support" / "licensee_policy.yaml"  # the licensee's figures, given
 
 
 def _env(hub: HubSim, tmp: Path) -> dict[str, str]:
@@ -40,7 +41,7 @@ def _env(hub: HubSim, tmp: Path) -> dict[str, str]:
 
 
 def tree_cmd(*args: str) -> list[str]:
-    return [*CLI, "tree", ROOT, *args]
+    return [*CLI, "tree", ROOT, "--policy", str(LICENSEE_POLICY), *args]
 
 
 def run(env: dict[str, str], *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:

@@ -51,6 +51,10 @@ META_KEYS = frozenset(
         "pipeline_tag",
     }
 )
+# The tasks the emulated Hub computes from a config.json architecture when the card states none (a few of the
+# heads transformers maps to a pipeline; the Hub's own computation covers many more).
+COMPUTED_TASKS = {"ForCausalLM": "text-generation", "ForMaskedLM": "fill-mask",
+                  "ForImageClassification": "image-classification"}
 KINDS = {"models": "model", "datasets": "dataset"}
 RELATIONS = ("adapter", "merge", "quantized", "finetune")
 DEFAULT_DATE = "2024-01-01T00:00:00.000Z"
@@ -309,8 +313,15 @@ class Repo:
 
     @property
     def pipeline_tag(self) -> str | None:
+        """The task the Hub shows: ``_hubsim.yaml``'s, else the card's, else computed from config.json (the Hub
+        computes one for every model it can: hub-api.md §7), never written into ``cardData``."""
         value = self.meta.get("pipeline_tag") or self.card("pipeline_tag")
-        return value if isinstance(value, str) else None
+        if isinstance(value, str):
+            return value
+        archs = (self.config or {}).get("architectures") if self.kind == "model" else None
+        heads = {task for arch in (archs if isinstance(archs, list) else []) if isinstance(arch, str)
+                 for head, task in COMPUTED_TASKS.items() if arch.endswith(head)}
+        return heads.pop() if len(heads) == 1 else None
 
     @property
     def base_models(self) -> list[str]:

@@ -95,6 +95,21 @@ def test_model_info_shape_tags_and_expand(hubsim: HubSim) -> None:
     assert status == 400, body
 
 
+def test_pipeline_tag_is_computed_from_config_json_when_the_card_has_none(hubsim: HubSim) -> None:
+    """The Hub computes a task for every model it can (hub-api.md §7): served as `pipeline_tag`, not in cardData."""
+    causal = '{"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2"}'
+    hubsim.add_model("acme/causal", {"README.md": make_card({"license": "apache-2.0"}), "config.json": causal})
+    info = get_json(hubsim, "/api/models/acme/causal?expand=pipeline_tag&expand=cardData&expand=tags")
+    assert info["pipeline_tag"] == "text-generation" and "pipeline_tag" not in info["cardData"]
+    assert "text-generation" in info["tags"]
+    stated = make_card({"license": "apache-2.0", "pipeline_tag": "image-text-to-text"})
+    hubsim.add_model("acme/stated", {"README.md": stated, "config.json": causal})  # a card's tag overrides
+    assert get_json(hubsim, "/api/models/acme/stated?expand=pipeline_tag")["pipeline_tag"] == "image-text-to-text"
+    mixed = '{"architectures": ["BertForMaskedLM", "BertForCausalLM"]}'
+    hubsim.add_model("acme/mixed", {"README.md": make_card({"license": "mit"}), "config.json": mixed})
+    assert get_json(hubsim, "/api/models/acme/mixed?expand=pipeline_tag").get("pipeline_tag") is None
+
+
 def test_relation_inference(hubsim: HubSim) -> None:
     add_base(hubsim)
     cases: dict[str, tuple[dict[str, Any], dict[str, Any], str]] = {

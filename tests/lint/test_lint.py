@@ -210,6 +210,20 @@ def test_unresolvable_base_is_a_warning_unless_asked_to_fail(run_cli: Any, tmp_p
     assert run_cli("lint", "--offline", "--unresolved", "warn", card).code == 0
 
 
+def test_a_licensee_figure_the_policy_does_not_give_is_shown_without_holding_up_the_card(run_cli: Any,
+                                                                                         tmp_path: Path) -> None:
+    """Llama 3.1 §2 tests the licensee's monthly active users: a fact of the policy file's, not the card's. The
+    lint shows it and passes a correctly licensed card; `check` of the same card is review until the policy says it."""
+    write(tmp_path, "meta-llama__Llama-3.1-8B.md", "---\nlicense: llama3.1\npipeline_tag: text-generation\n---\n")
+    card = write(tmp_path, "acme__Llama-3.1-8B-ft.md", "---\nlicense: llama3.1\nbase_model: meta-llama/Llama-3.1-8B\n"
+                 "---\n# m\n")
+    result = run_cli("lint", "--cards", tmp_path, "--format", "json", card)
+    assert result.code == 0, result.out
+    (shown,) = [p for p in result.json()["files"][0]["problems"] if p["code"] == "licensee-figure-missing"]
+    assert shown["severity"] == "warning" and shown["policy_fact"] is True and shown["line"] == 2
+    assert run_cli("check", "--offline", "--cards", tmp_path, card).code == 3
+
+
 def test_exit_codes(run_cli: Any, tmp_path: Path) -> None:
     clean = write(tmp_path, "acme__clean.md", "---\nlicense: mit\n---\n# ok\n")
     review = write(tmp_path, "acme__review.md", "---\nlicense: other\nlicense_name: acme-private-1.0\n---\n")

@@ -213,6 +213,9 @@ def repo(tmp_path: Path, env: dict[str, str]) -> Path:
     git(path, env, "config", "--local", "commit.gpgsign", "false")
     (path / "ancestors").mkdir()
     (path / "ancestors" / "meta-llama__Llama-3.1-8B.md").write_text(LLAMA_BASE, encoding="utf-8")
+    # the team's policy gives its monthly active users, which Llama 3.1 §2 tests (else the full check is review)
+    (path / "policycheck.yaml").write_text("schema: policycheck/policy/v1\nlicensee: {monthly_active_users: 2000000}\n",
+                                           encoding="utf-8")
     config = {"repos": [{"repo": "local", "hooks": [
         local_hook("policycheck-card", args=["--cards", "ancestors"]),
         # the same with `args: [--unresolved, fail]`, run by hand (`--hook-stage manual`)

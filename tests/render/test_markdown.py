@@ -141,7 +141,8 @@ def test_templates_dir_overrides_the_shipped_template(run_cli: Any, tmp_path: Pa
     result = run_cli("check", ROOT / CARDS_REL / "deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md", "--cards",
                      ROOT / CARDS_REL, "--offline", "--format", "markdown", "--templates", tmp_path)
     assert result.code == 1
-    assert result.out == "FAIL deepseek-ai/DeepSeek-R1-Distill-Llama-8B 4\n"  # 2 violations, 2 patent notes
+    # 2 violations, 2 patent notes, and the licensee's monthly active users that no policy file gives (Llama §2)
+    assert result.out == "FAIL deepseek-ai/DeepSeek-R1-Distill-Llama-8B 5\n"
 
 
 HOSTILE = """\

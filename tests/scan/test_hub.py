@@ -448,3 +448,23 @@ def test_lone_surrogates_in_hub_json_never_crash_a_writer(hubsim: HubSim, hub_en
         assert run.code in (0, 1, 3), (fmt, run.err)
     report = policycheck(hub_env, "check", "acme/m", "--format", "json").json()
     assert "license_name=acme\ufffdlicense" in report["subject"]["license"]["declared"]
+
+
+def test_the_task_and_library_the_hub_computes_are_read_and_bounded(hubsim: HubSim, hub_env: dict[str, str]) -> None:
+    """model_info asks for the pipeline_tag and library_name the Hub computes (hub-api.md §7); a value that is no
+    task or library id (hostile) is not taken, so nothing decides and the student stays review."""
+    hubsim.add_model("meta-llama/Llama-2-70b-chat-hf", {"README.md": make_card({"license": "llama2"})})
+    student = {"license": "apache-2.0", "teacher_model": "meta-llama/Llama-2-70b-chat-hf"}
+    hubsim.add_model("acme/hub-tagged", {"README.md": make_card(student)}, pipeline_tag="text-generation")
+    hubsim.add_model("acme/diffusers-student", {"README.md": make_card(student)}, library_name="diffusers")
+    hubsim.add_model("acme/odd-tag", {"README.md": make_card(student)}, pipeline_tag="text-generation\n" + "x" * 300)
+    run = policycheck(hub_env, "check", "acme/hub-tagged", "acme/diffusers-student", "acme/odd-tag", "--format",
+                      "json")
+    reports = {r["subject"]["id"]: r for r in run.json()}
+    info = [r for r in hubsim.requests if r.path == "/api/models/acme/hub-tagged"]
+    assert {"pipeline_tag", "library_name"} <= set(info[0].query["expand"])
+    rules = {sid: {f["rule"] for f in findings(r)} for sid, r in reports.items()}
+    assert "teacher-forbids-distillation" in rules["acme/hub-tagged"]
+    assert not rules["acme/diffusers-student"] & {"teacher-forbids-distillation", "teacher-scope-unknown"}
+    assert "teacher-scope-unknown" in rules["acme/odd-tag"]
+    assert "x" * 100 not in json.dumps(reports["acme/odd-tag"]["findings"])

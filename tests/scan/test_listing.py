@@ -163,8 +163,8 @@ def test_whole_tree_ids_relations_depths_and_request_count(hubsim: HubSim, hub_e
     listings = [r for r in hubsim.requests if r.path == "/api/models"]
     assert result["requests"] == len(listings) == 1 + len(got)
     assert all(r.query["filter"][0].startswith("base_model:") for r in listings)
-    assert all(set(r.query["expand"]) == {"cardData", "sha", "tags", "gated", "downloads", "lastModified"}
-               for r in listings)
+    assert all(set(r.query["expand"]) == {"cardData", "sha", "tags", "gated", "downloads", "lastModified",
+                                          "pipeline_tag", "library_name"} for r in listings)
     assert hubsim.count("GET", "/api/models/") == 0 and hubsim.count("HEAD") == 0  # no per-child info or README
 
 
@@ -358,3 +358,17 @@ def test_card_data_is_kept_bounded() -> None:
     assert len(many) <= 256 and many[-1] == MORE_LICENSES  # a cut list ends in an unknown license: review
     assert bounded_card(raw, frozenset({"description", "widget"})) == {"widget": [{"text": "w"}]}  # too big: out
     assert set(bounded_card(raw, None)) == {*card, "widget"}
+
+
+def test_the_task_the_hub_computes_travels_with_a_descendant_and_is_read_back_bounded() -> None:
+    """A child whose card has no pipeline_tag is still known to be a language model (issue 18, item 2)."""
+    from policy.scan.listing import Descendant, listing_facts
+
+    row = {"id": "acme/child", "parent": "acme/root", "relation": "finetune", "depth": 1, "downloads": 0,
+           "card_data": {"license": "apache-2.0"}, "tags": [], "pipeline_tag": "text-generation",
+           "library_name": "transformers"}
+    child = Descendant.from_dict(Descendant.from_dict(row).to_dict())
+    facts = listing_facts(child)
+    assert (facts.hub_task, facts.hub_library) == ("text-generation", "transformers")
+    forged = Descendant.from_dict({**row, "pipeline_tag": "text-generation\n" + "x" * 500, "library_name": 7})
+    assert (forged.pipeline_tag, forged.library_name) == (None, None)  # a state file is hostile too
