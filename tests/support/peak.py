@@ -17,7 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-_WRAP = """
+PEAK_FILE_VAR = "POLICYCHECK_PEAK_FILE"  # where the wrapped process writes its peak (KiB)
+WRAP = """
 import atexit, os, sys
 def _peak():
     with open("/proc/self/status") as fh:
@@ -49,8 +50,8 @@ def run_policycheck(args: Sequence[str], env: Mapping[str, str], *, timeout: flo
         peak_path = Path(peak_file.name)
     try:
         start = time.monotonic()
-        proc = subprocess.Popen([sys.executable, "-c", _WRAP, *args], cwd=cwd,
-                                env={**env, "POLICYCHECK_PEAK_FILE": str(peak_path)},
+        proc = subprocess.Popen([sys.executable, "-c", WRAP, *args], cwd=cwd,
+                                env={**env, PEAK_FILE_VAR: str(peak_path)},
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         streams: dict[str, bytes] = {}
         readers = [threading.Thread(target=lambda n=n, f=f: streams.__setitem__(n, f.read()))
