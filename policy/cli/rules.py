@@ -96,13 +96,11 @@ def licenses(
     out(f"{len(rows)} license(s)\n")
 
 
-# Grades as the catalog records them (rules/README.md): printed with every citation so a reader can weigh it.
-GRADE_TEXT = {"V": "primary text", "C": "verbatim copy", "S": "secondary source", "UNVERIFIED": "not read",
-              "policy": "the policy file", "curation": "a curation"}
-
-
 def _show_license(catalog: Catalog, license_id: str, format: Format) -> None:
     """One catalog entry: what it is, and each clause with its citation (where its text was read, how well)."""
+    from policy.model.citations import describe_source
+    from policy.model.vocab import GRADE_MEANINGS
+
     lid = license_id if license_id in catalog.entries else catalog.lookup(license_id)
     entry = catalog.get(lid) if lid else None
     if entry is None:
@@ -135,7 +133,8 @@ def _show_license(catalog: Catalog, license_id: str, format: Format) -> None:
         if c.obligation:
             say(f"     {c.obligation}")
         say(f"     {cit.section}: \u201c{cit.quote}\u201d" if cit.quote else f"     {cit.section}")
-        say(f"     source: {cit.source} [{cit.grade}: {GRADE_TEXT.get(cit.grade, cit.grade)}]")
+        meaning = GRADE_MEANINGS.get(cit.grade, "")
+        say(f"     source: {describe_source(cit.source).label} [grade {cit.grade}{': ' + meaning if meaning else ''}]")
         if cit.note:
             say(f"     note: {cit.note}")
     for note in entry.notes:

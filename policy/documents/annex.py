@@ -41,6 +41,7 @@ from markupsafe import Markup
 from policy import __version__, refdata, textsafe
 from policy.diagnostics import Diagnostic
 from policy.errors import ConfigError, InputError, UsageError
+from policy.model.citations import cite_line
 from policy.model.report import DISCLAIMER, Report
 from policy.scan.cards import normalise, read_front_matter, split_front_matter
 from policy.yamlload import MarkedYaml, load_marked, syntax_diagnostic
@@ -342,17 +343,7 @@ class _Facts:
 
 
 def _cite(citation: Mapping[str, Any] | None, license_name: str = "") -> str:
-    if not citation:
-        return "no citation"
-    parts = [p for p in (license_name, clean(citation.get("section", ""))) if p]
-    text = " ".join(parts)
-    source = citation.get("source")
-    if source:
-        text += f", {clean(source)}"
-    grade = citation.get("grade")
-    if grade:
-        text += f" (grade {clean(grade)})"
-    return text.strip(", ") or "no citation"
+    return clean(cite_line(citation, license_name))
 
 
 def _concrete(o: Any, license_name: str) -> str:

@@ -37,7 +37,7 @@ from policy.model.report import (
     WeightFile,
 )
 from policy.model.tasks import FAMILY_OF, KindFact, is_multimodal, kind_facts, performs_similarly
-from policy.model.vocab import WEIGHT_RELATIONS, at_or_above, verdict_of
+from policy.model.vocab import OWN_RULE, WEIGHT_RELATIONS, at_or_above, verdict_of
 
 # Clause types that test a figure of the licensee's own (the policy file's `licensee:`): the figure's key and how
 # its amounts read. Llama §2 tests monthly active users once, on the version's release date (the clause's
@@ -784,6 +784,8 @@ def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding:
             message += f" [whether this clause reaches {reached} is an open legal question: a person must decide]"
     else:
         citation = rule.references[0].to_dict() if rule.references else None
+        if citation is not None and not citation.get("grade"):  # policycheck's own rule, not a license clause
+            citation.update(basis=OWN_RULE, rule=rule.id, pack=rule.pack)
     severity = rule.severity
     if rule.severity_from:
         required = (ctx.get("policy") or {}).get("requirements", {}).get(rule.severity_from)

@@ -22,6 +22,7 @@ from policy.diagnostics import Diagnostic
 from policy.engine.rules import Pack, PackSource, compile_pack, digest, lint_tests
 from policy.errors import ConfigError
 from policy.model.catalog import Catalog, LicenseEntry
+from policy.model.citations import describe_source
 from policy.model.overlays import ModelOverlay, merge_overlays, overlay_from_dict
 from policy.model.policyfile import Policy, policy_from_dict
 from policy.resources import rules_dir
@@ -336,7 +337,14 @@ def _check_catalog(catalog: Catalog, docs: list[_Doc], marked: Mapping[str, Mark
                         line, col = marked[doc.path].mark(("clauses", ci, "params", key, j))
                         errors.append(Diagnostic(doc.path, line, col, "unknown-license",
                                                  f"{key} names '{lid}', which is not a catalog id"))
-            quote = clause["citation"].get("quote", "")
+            citation = clause["citation"]
+            if citation.get("grade", "V") in ("V", "C") and describe_source(citation.get("source")).kind == "branch":
+                line, col = marked[doc.path].mark(("clauses", ci, "citation", "source"))
+                errors.append(Diagnostic(
+                    doc.path, line, col, "unpinned-source",
+                    f"a clause graded {citation.get('grade', 'V')} must cite the text that was read, pinned to a "
+                    "commit (owner/repo@commit:path); this source is a branch, whose text can change"))
+            quote = citation.get("quote", "")
             if len(quote.split()) > 25:
                 line, col = marked[doc.path].mark(("clauses", ci, "citation", "quote"))
                 errors.append(Diagnostic(doc.path, line, col, "quote-too-long",

@@ -177,7 +177,7 @@ def compile_pack(source: PackSource, license_lookup: Any, check_templates: bool 
             id=rule_id, title=str(raw["title"]), severity=str(raw["severity"]),
             kind=str(raw.get("kind", "violation")), for_each=for_each, message=str(raw["message"]),
             when=when, require=require, remediation=str(raw.get("remediation", "")), cite=cite,
-            references=tuple(Citation.from_dict({"grade": "V", **r}) for r in raw.get("references", ())),
+            references=tuple(_reference(r) for r in raw.get("references", ())),
             category=str(raw.get("category", "")), description=str(raw.get("description", "")),
             tests=tuple(raw.get("tests", ())), pack=str(data["id"]), line=where(base)[0], file=source.file,
             severity_from=str(raw.get("severity_from", ""))))
@@ -198,3 +198,10 @@ def lint_tests(pack: Pack, marked: MarkedYaml | None) -> list[Diagnostic]:
             out.append(Diagnostic(pack.file, line, col, "rule-tests", f"rule {rule.id} has no test: {missing}",
                                   severity="warning"))
     return out
+
+
+def _reference(raw: Mapping[str, Any]) -> Citation:
+    """A rule's reference. One that names a grade cites a clause of a license or contract (GPL-3.0 §10 for the
+    copyleft conflict); one without cites policycheck's own rule (its design, the policy file, the Hub's
+    conventions) and carries no grade, so that no format shows it as a graded license clause."""
+    return Citation.from_dict({"grade": "", **raw})

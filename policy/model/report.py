@@ -14,7 +14,7 @@ from typing import Any
 from policy import __version__
 from policy.model.evidence import Evidence
 from policy.model.facts import CardNote
-from policy.model.vocab import decisive
+from policy.model.vocab import GRADE_MEANINGS, decisive
 
 SCHEMA = "policycheck/report/v1"
 DISCLAIMER = ("policycheck reports what licenses and declared lineage say and where; it is not legal advice. "
@@ -295,7 +295,15 @@ class Report:
             "notes": list(self.notes),
             "licenses": {lid: info.to_dict() for lid, info in self.licenses.items()},
             "evidence": [e.to_dict() for e in self.evidence],
+            "grades": self.grades(),
         }
+
+    def grades(self) -> dict[str, str]:
+        """The grade letters the citations of this report use, strongest first, with what each means (a
+        citation of policycheck's own rule has none)."""
+        used = {str(c.get("grade")) for c in (*(f.citation for f in self.findings),
+                                              *(o.citation for o in self.obligations)) if c and c.get("grade")}
+        return {g: meaning for g, meaning in GRADE_MEANINGS.items() if g in used}
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,18 @@ RELATIONS: frozenset[str] = WEIGHT_RELATIONS | {DISTILLATION, TRAINED_ON}
 # finding of policycheck's own rules carries no grade and comes last.
 GRADES: tuple[str, ...] = ("V", "C", "policy", "curation", "S", "UNVERIFIED")
 GRADE_RANK = {grade: i for i, grade in enumerate(GRADES)}
+# What each grade says about how the clause was read (every format explains the letters it shows with these).
+GRADE_MEANINGS: dict[str, str] = {
+    "V": "read against the licensor's own text",
+    "C": "read against a verbatim copy of the text",
+    "policy": "the user's own contract or policy file",
+    "curation": "a policycheck curation, with its own citation",
+    "S": "from a secondary source, not read against the text: a person must confirm it",
+    "UNVERIFIED": "not read against any text: a person must confirm it",
+}
+# The `basis` of a citation that names one of policycheck's own rules (its design, the policy file, the Hub's
+# conventions) rather than a clause of a license or contract: it has no grade.
+OWN_RULE = "policycheck-rule"
 
 
 def grade_rank(citation: Any) -> int:

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from policy import __version__
+from policy.model.citations import cite_line
 from policy.model.report import DISCLAIMER, Finding, Report, TargetError
 from policy.model.vocab import at_or_above
 
@@ -50,8 +51,8 @@ def _describe(f: Finding) -> str:
     if f.remediation:
         lines.append(f"  remediation: {f.remediation}")
     cite = f.citation or {}
-    if cite.get("source"):
-        lines.append(f"  citation: {cite.get('section') or ''} {cite['source']}".rstrip())
+    if cite:
+        lines.append(f"  citation: {cite_line(cite)}")
     if f.status == "waived" and f.waiver:
         w = f.waiver
         lines.append(f"  waiver: {w.get('justification') or ''} (reason: {w.get('reason')}; approved by "

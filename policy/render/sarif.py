@@ -31,9 +31,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from policy.model.citations import cite_line, describe_source, grade_meaning
 from policy.model.facts import DISTILLATION, TRAINED_ON, WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Finding, Report, TargetError
 from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, artifact_location, rule_name
+from policy.templating import md_escape
 from policy.textsafe import key_bytes
 
 HUB = "https://huggingface.co"
@@ -90,9 +92,11 @@ def _rule(f: Finding) -> dict[str, Any]:
     help_text = f.remediation or f.title
     citation = f.citation or {}
     markdown = help_text
-    if citation.get("source"):
-        where = f"{citation.get('section') or 'source'}"
-        markdown += f"\n\nSee {where}: <{citation['source']}>"
+    if citation:
+        line = cite_line(citation)
+        url = describe_source(citation.get("source")).url
+        markdown += f"\n\nCited: {md_escape(line)}" + (f" <{url}>" if url else "")
+        help_text += f"\n\nCited: {line}"
     return {
         "id": f.rule,
         "name": rule_name(f.rule),
@@ -189,6 +193,8 @@ def _result(report: Report, f: Finding, rule_index: int, key: str) -> dict[str, 
         props["remediation"] = f.remediation
     if f.citation:
         props["citation"] = dict(f.citation)
+        if f.citation.get("grade"):
+            props["citation"]["grade_meaning"] = grade_meaning(f.citation["grade"])
     result["properties"] = props
     return result
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
+from policy.model.citations import describe_source, grade_meaning, is_own_rule
 from policy.model.report import DISCLAIMER, Finding, LineageEdge, PolicySummary, Report, TargetError
 from policy.model.vocab import OUTCOME_RANK, decisive, grade_rank, severity_rank
 from policy.render.registry import RenderOptions
@@ -423,15 +424,25 @@ def _finding(f: Finding, st: Style, width: int) -> list[str]:
 
 
 def _citation(c: Mapping[str, Any], width: int) -> list[str]:
-    where = " ".join(_safe(c[k]) for k in ("license", "section") if c.get(k))
-    text = f"cited: {where or '(no section)'}"
-    if c.get("quote"):
-        text += f": “{_safe(c['quote'])}”"
-    if c.get("grade"):
-        text += f" [grade {_safe(c['grade'])}]"
+    """`cited:` the clause (license, section, quote, grade and what the grade means) or, for policycheck's own
+    rule, that rule; then `source:` named as pinned, web page or moving branch (policy/model/citations.py)."""
+    if is_own_rule(c):
+        pack = f" ({_safe(c['pack'])} pack)" if c.get("pack") else ""
+        text = f"rule: policycheck's own rule {_safe(c.get('rule'))}{pack}, not a license clause"
+        if c.get("section"):
+            text += f": {_safe(c['section'])}"
+    else:
+        where = " ".join(_safe(c[k]) for k in ("license", "section") if c.get(k))
+        text = f"cited: {where or '(no section)'}"
+        if c.get("quote"):
+            text += f": “{_safe(c['quote'])}”"
+        if c.get("grade"):
+            meaning = grade_meaning(c["grade"])
+            text += f" [grade {_safe(c['grade'])}{': ' + meaning if meaning else ''}]"
     lines = _wrap(text, width, "    ", "      ")
     if c.get("source"):
-        lines.extend(_wrap(f"source: {_safe(c['source'])}", width, "    ", "      "))
+        label = "basis" if is_own_rule(c) else "source"
+        lines.extend(_wrap(f"{label}: {_safe(describe_source(c['source']).label)}", width, "    ", "      "))
     return lines
 
 

@@ -17,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
+from policy.model.citations import describe_source, grade_meaning, grades_used, is_own_rule
 from policy.model.report import DISCLAIMER, Finding, LineageEdge, Obligation, Report, TargetError
 from policy.model.vocab import SEVERITIES, grade_rank, severity_rank
 from policy.textsafe import clean, safe_url
@@ -62,13 +63,25 @@ def _strip_base(text: Any, base: str) -> str:
     return clean(str(text or "").replace(prefix, ""))
 
 
-def citation(c: Mapping[str, Any] | None) -> dict[str, str] | None:
+def citation(c: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """A citation as the documents show it: its source named as pinned (`owner/repo@commit path`, linked to
+    that commit), a web page, or a moving branch said to be one; its grade with the grade's meaning; and, for
+    one of policycheck's own rules, the rule instead of a license (`own_rule`, no grade)."""
     if not c:
         return None
-    source = clean(c.get("source"))
-    return {"section": clean(c.get("section")), "quote": clean(c.get("quote")), "source": source,
-            "url": safe_url(source), "grade": clean(c.get("grade")), "license": clean(c.get("license")),
-            "note": clean(c.get("note"))}
+    source = describe_source(c.get("source"))
+    grade = clean(c.get("grade"))
+    return {"section": clean(c.get("section")), "quote": clean(c.get("quote")), "source": clean(source.label),
+            "url": safe_url(source.url), "source_kind": source.kind, "grade": grade,
+            "grade_meaning": grade_meaning(grade), "license": clean(c.get("license")),
+            "note": clean(c.get("note")), "own_rule": is_own_rule(c), "rule": clean(c.get("rule")),
+            "pack": clean(c.get("pack"))}
+
+
+def grades(report: Report) -> list[dict[str, str]]:
+    """The legend of the grade letters the report shows, strongest first."""
+    cites = [f.citation for f in report.findings] + [o.citation for o in report.obligations]
+    return [{"grade": g, "meaning": m} for g, m in grades_used(cites).items()]
 
 
 def _finding(f: Finding) -> dict[str, Any]:
@@ -233,6 +246,7 @@ def report_view(report: Report, index: int = 1, base: str | None = None) -> dict
         "waived": waived,
         "obligation_groups": obligation_groups(report.obligations),
         "evidence": evidence(report, base),
+        "grades": grades(report),
     }
 
 

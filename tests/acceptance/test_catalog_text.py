@@ -6,11 +6,13 @@ citation: section, grade, source and a verbatim substring of the quote.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from policy.model import catalog as licenses
+from policy.model.citations import describe_source
 
 LLAMA_LICENSES = {
     "llama2": "models/llama2/LICENSE",
@@ -20,7 +22,7 @@ LLAMA_LICENSES = {
     "llama3.3": "models/llama3_3/LICENSE",
     "llama4": "models/llama4/LICENSE",
 }
-COMPVIS_LICENSE = "CompVis/stable-diffusion/blob/21f890f9da3cfbeaba8e2ac3c425ee9e998d5229/LICENSE"
+COMPVIS_LICENSE = "CompVis/stable-diffusion@21f890f9da:LICENSE"
 NEW_CLAUSE_TYPES = ("corresponding-source", "use-latest-version", "use-policy", "no-conflicting-terms",
                     "no-model-development")
 
@@ -183,7 +185,9 @@ def test_google_consumer_terms_forbid_developing_models_but_only_for_the_consume
                 'Generative AI Additional Terms of Service (9 August 2023), "Use restrictions"')
     assert genai.citation.quote == ("You may not use the Services to develop machine-learning models or related "
                                     "technology.")
-    assert genai.citation.grade == "V" and genai.citation.source == "https://policies.google.com/terms/generative-ai"
+    # Open Terms Archive's record of the Google Terms (Ireland), followed by the Generative AI Additional Terms
+    ota = "OpenTermsArchive/GenAI-versions@7b2af1f830:Google Generative AI Services/Terms of Service.md"
+    assert genai.citation.grade == "V" and genai.citation.source == ota
     tos = one(bundle, "provider-google-gemini", "no-model-development",
               'Google Terms of Service (effective 22 May 2024), "Don\'t abuse our services"')
     assert "using AI-generated content from our services to develop machine learning models" in tos.citation.quote
@@ -196,6 +200,27 @@ def test_google_consumer_terms_forbid_developing_models_but_only_for_the_consume
 
 
 # --- hygiene of everything above -------------------------------------------------------------------------------
+
+def test_every_clause_read_against_a_text_cites_it_pinned(bundle: Any) -> None:
+    """Issue 18 item 10: a lawyer opens exactly the text that was read. A clause graded V or C cites a file at
+    one commit (`owner/repo@commit:path`); the only exceptions are provider pages that exist on the web alone,
+    and they name the version read. A branch link appears only on clauses nobody read (S, UNVERIFIED)."""
+    web_only = []
+    for entry in bundle.catalog.entries.values():
+        for c in entry.clauses:
+            kind = describe_source(c.citation.source).kind
+            if c.citation.grade in ("V", "C"):
+                assert kind in ("pinned", "web"), (entry.id, c.type, c.citation.source)
+                if kind == "web":
+                    web_only.append(c.citation.source)
+                    version = re.search(r"\((Last modified|Effective):? [^)]*\d{4}\)$", c.citation.source)
+                    assert version, (entry.id, c.citation.source)
+            else:
+                assert c.citation.grade in ("S", "UNVERIFIED"), (entry.id, c.type)
+    assert sorted(set(web_only)) == [
+        "https://ai.google.dev/gemma/prohibited_use_policy (Last modified: February 21, 2024)",
+        "https://ai.google.dev/terms (Effective October 31, 2024)"]
+
 
 def test_new_clause_types_are_in_the_closed_vocabulary(bundle: Any) -> None:
     import json

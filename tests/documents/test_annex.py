@@ -157,7 +157,10 @@ def test_markdown_annex_shows_schedule_obligations_and_clauses(run_cli: Any) -> 
     assert "Llama 3.1 Community License Agreement" in plain
     # obligations flow with their citations; the concrete texts are named
     assert "Text to display: “Built with Llama”" in plain and "Required name prefix: “Llama”" in plain
-    assert "§1.b.i(B)" in plain and "github.com/meta-llama/llama-models" in plain
+    # cited pinned to the commit that was read, never a branch; the grade said in words
+    assert "§1.b.i(B), meta-llama/llama-models@a9c89c4 models/llama3_1/LICENSE (grade V: read against the " \
+        "licensor's own text)" in plain
+    assert "/blob/main/" not in out and "/blob/master/" not in out
     assert "Llama 3.1 Acceptable Use Policy" in plain
     headings = re.findall(r"^### \d+\. (.+)$", out, re.M)
     assert headings[:4] == ["Definitions and precedence", "No unauthorised distillation and no competing models",

@@ -82,7 +82,9 @@ def test_the_report_reads_verdict_first_and_lists_everything(run_cli: Any, monke
     findings = section.split("### Findings", 1)[1].split("### Obligations", 1)[0]
     assert findings.lstrip().startswith("#### Violations: error (2)\n\n- **error · derivative-drops-license-terms**")
     assert "you shall also include “Llama” at the beginning" in findings
-    assert "(meta-llama/llama-models@a9c89c4:models/llama3\\_1/LICENSE, grade V)" in findings
+    assert ("([meta-llama/llama-models@a9c89c4 models/llama3\\_1/LICENSE](<https://github.com/meta-llama/"
+            "llama-models/blob/a9c89c4/models/llama3_1/LICENSE>), grade V)") in findings
+    assert "- **V**: read against the licensor's own text" in section  # the legend of the grades shown
     assert "Remediation: Rename the model" in findings
     obligations = section.split("### Obligations", 1)[1].split("### Evidence", 1)[0]
     for group in ("Include or copy", "Display", "Name", "Pass on to recipients"):

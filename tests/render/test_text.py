@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from policy.model.vocab import GRADE_MEANINGS
 from tests.cli.test_cli import POLICY, WAIVER, student_repo
 from tests.conftest import CARDS, card
 from tests.hubsim import HubSim, make_card
@@ -77,9 +78,11 @@ def test_each_finding_has_its_citation_and_remediation() -> None:
     for f in r.open_findings:
         c = f.citation
         assert f"{f.severity}  {f.rule}" in out
-        assert f"cited: {c['license']} {c['section']}: “{c['quote']}” [grade {c['grade']}]" in flat
-        assert f"source: {c['source']}" in flat
-        assert any(line.strip() in (c["source"], f"source: {c['source']}") for line in out.splitlines())  # whole
+        meaning = GRADE_MEANINGS[c["grade"]]
+        assert f"cited: {c['license']} {c['section']}: “{c['quote']}” [grade {c['grade']}: {meaning}]" in flat
+        repo_commit, path = c["source"].split(":", 1)  # pinned, shown as `owner/repo@commit path`
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{7,40}", repo_commit), c["source"]
+        assert f"source: {repo_commit} {path}" in flat
         assert f"fix: {' '.join(f.remediation.split())}" in flat
     # the citation comes right after the message, the remediation after it
     lines = out.splitlines()
@@ -350,3 +353,21 @@ def test_hostile_values_stay_inert_in_every_mode(tmp_path: Path) -> None:
         assert not raw.search(plain), kw
         assert not any(line.lstrip().startswith("PASS") for line in plain.splitlines()), kw
         assert "\\x1b[32mPASS" in plain
+
+
+def test_a_finding_of_policycheck_s_own_rule_is_shown_as_that_rule_never_as_a_graded_clause() -> None:
+    # Codestral's base is not among the corpus cards: ancestor-unresolved is policycheck's rule, not a license's
+    (r,) = reports(card("bartowski/Codestral-22B-v0.1-GGUF"))
+    own = next(f for f in r.findings if f.rule == "ancestor-unresolved")
+    assert own.citation["basis"] == "policycheck-rule" and not own.citation["grade"]
+    out = text([r])
+    lines = out.splitlines()
+    i = lines.index("  warning  ancestor-unresolved")
+    j = next(k for k in range(i + 1, len(lines)) if not lines[k].startswith("    "))
+    joined = " ".join(line.strip() for line in lines[i + 1:j])
+    assert "rule: policycheck's own rule ancestor-unresolved (core pack), not a license clause: §3 Lineage" in joined
+    assert "basis: policycheck DESIGN: unresolved ancestors are review, never pass" in joined
+    assert "cited:" not in joined and "[grade" not in joined
+    # the license clauses of the same report keep their grade, said in words
+    flat = " ".join(out.split())
+    assert "[grade C: read against a verbatim copy of the text]" in flat or "[grade V: read against" in flat
