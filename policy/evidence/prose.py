@@ -213,11 +213,83 @@ def default_names() -> Names:
     return refdata.load("model_names", build=load_names)  # type: ignore[no-any-return]
 
 
+# --- names no list holds ----------------------------------------------------------------------------------------
+
+# `org/name` as the Hub writes ids: the org ends with a letter (so "GPT-4/Claude" and "14B/32B" are not ids) and the
+# name has a separator (Hub repo names nearly always do; "and/or" and "w/o" do not).
+_ID_TOKEN = re.compile(r"(?<![\w./-])([A-Za-z0-9][A-Za-z0-9_.-]{0,94}[A-Za-z])/([A-Za-z0-9][A-Za-z0-9_.]*[-_.]"
+                       r"[A-Za-z0-9][A-Za-z0-9_.-]{0,90})(?![\w/{-])")
+# A model-shaped word: letters and digits joined by `-`, `_` or `.` ("deepseek-coder-6.7b-base", "DeepSeek-V2-Chat",
+# "OpenDalleV1.1"), with a digit and at least three letters (the lookahead finds the digit in C, so that most words
+# are never looked at in Python). Only ever taken as a name right after an explicit
+# lineage phrase (see `_unlisted`), never from a comparison or a list of benchmarks.
+_MODEL_WORD = re.compile(r"(?<![\w./-])(?=[A-Za-z][A-Za-z0-9_.-]{0,60}?[0-9])"
+                         r"([A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+){1,8})(?![\w/-]|\.[A-Za-z0-9])")
+_FILE_ENDINGS = (".gguf", ".bin", ".safetensors", ".pt", ".pth", ".py", ".json", ".yaml", ".yml", ".md", ".txt",
+                 ".onnx", ".ckpt", ".zip", ".sh")
+
+
+def _unlisted_model(model_id: str | None, name: str) -> ModelName:
+    return ModelName(model_id, "model", (model_id or name).rsplit("/", 1)[-1].lower(), False, ())
+
+
+def _model_word(word: str) -> bool:
+    """At least six characters, three letters and a digit, not a file name (the pattern gives the separator)."""
+    if len(word) < 6 or word.lower().endswith(_FILE_ENDINGS) or not any(c.isdigit() for c in word):
+        return False
+    return sum(c.isalpha() for c in word) >= 3
+
+
+def _known_prefix(word: str, names: Names) -> ModelName | None:
+    """The known model a longer form names: "gpt-3.5-turbo-1106" is GPT-3.5 Turbo, a dated snapshot."""
+    cut = len(word)
+    for _ in range(4):
+        cut = max(word.rfind("-", 0, cut), word.rfind("_", 0, cut))
+        if cut <= 0:
+            return None
+        found = names.find(word[:cut])
+        if found and found[0].start == 0 and found[0].end == cut:
+            return found[0].model
+    return None
+
+
+def _unlisted(text: str, known: list[Match], names: Names) -> list[Match]:
+    """`known` with the names no list holds: every `org/name` id, and model-shaped words (kept only where an
+    explicit lineage phrase leads to them: `_statement` is told by `Match.model.names == ()`)."""
+    taken = [(m.start, m.end) for m in known]
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    extra: list[Match] = []
+    if "/" in text:
+        for m in _ID_TOKEN.finditer(text):
+            a, b = m.span()
+            token = m.group(0).rstrip("._-")  # "… and openchat/openchat-3.5-1210." ends the sentence
+            b = a + len(token)
+            if free(a, b):
+                extra.append(Match(a, b, token, _unlisted_model(token, token)))
+                taken.append((a, b))
+    for m in _MODEL_WORD.finditer(text):
+        a, b = m.span()
+        word = m.group(1)
+        if _model_word(word) and free(a, b):
+            extra.append(Match(a, b, word, _known_prefix(word, names) or _unlisted_model(None, word)))
+    if not extra:
+        return known
+    return sorted([*known, *extra], key=lambda m: m.start)
+
+
 # --- lineage phrases -------------------------------------------------------------------------------------------
 
 # Each pattern ends right before the gap that leads to the model name; `\x00` stands for a name already found.
 # (relation, strength, pattern): strength "explicit" (a distillation or fine-tuning verb) or "weak".
 _PRE = (
+    # the card template's lines, at the start of a line or a table cell: "Finetuned from model: X", "Original
+    # model: X", "Base model | X" (first, so that "finetuned from" alone does not take the line)
+    ("base", "explicit", r"(?:^[-*+ ]*|; )(?:fine-?tuned|finetuned|quanti[sz]ed|converted|derived|merged) from"
+                         r"(?: model)? ?[:;]"),
+    ("base", "explicit", r"(?:^[-*+ ]*|; )(?:original|base|parent|source) (?:model|repo|repository|checkpoint) ?[:;]"),
     ("distillation", "explicit",
      r"distill(?:ed|ing|ation|s)?[a-z -]{0,30}? (?:from|of|with|using)"),
     ("distillation", "explicit", r"distillation (?:sources?|teachers?)"),
@@ -252,6 +324,15 @@ _PRE = (
     ("base", "explicit", r"post-?train(?:ed|ing)?"),
     ("base", "explicit", r"(?:(?:lora|qlora|peft) )?adapters? (?:for|of|on top of|on)"),
     ("base", "explicit", r"original (?:model|weights)"),
+    ("base", "explicit", r"(?:gguf|awq|gptq|exl2|mlx)[a-z -]{0,25}? (?:of|for)\b"),
+    ("base", "explicit", r"(?:improved|upgraded|updated|enhanced|uncensored|abliterated) version of"),
+    ("base", "explicit", r"(?:smaller|pruned|distilled|fp8|fp16|bf16|compressed|converted|repackaged)[a-z -]{0,15}?"
+                         r" (?:checkpoint|version|variant|copy) (?:of|for)\b"),
+    ("base", "explicit", r"combin(?:es|ed|ing)"),
+    ("base", "explicit", r"self-?merge (?:of|using|with)"),
+    ("base", "explicit", r"(?:weights|adapters?|loras?|controlnets?) (?:trained|fine-?tuned) (?:on|for)"),
+    ("base", "explicit", r"fuses? (?:onto|into)"),
+    ("base", "explicit", r"(?:trained|built|developed) based on"),
     ("base", "weak", r"(?:based|built) (?:on|upon)(?: top of)?"),
 )
 _POST = (  # after the name
@@ -260,7 +341,17 @@ _POST = (  # after the name
      r"teachers?"),
     ("distillation", "explicit", r"^[ ,]*(?:models? )?(?:was|is|were) distilled (?:in)?to"),
     ("distillation", "explicit", r"^[ ,]*(?:-|- |)(?:generated|distilled|synthesi[sz]ed) (?:data|dataset|samples)"),
+    ("base", "explicit", r"^[ ,]*(?:models? )?as (?:the |a |its |our )?(?:base|foundation|starting point)\b"),
 )
+# A sentence about other models made from the named one ("we open-source checkpoints based on Qwen2.5", "we
+# fine-tuned several dense models", "multimodal models built on Phi-2"), not about this model.
+_DOWNSTREAM = re.compile(
+    r"\b(?:checkpoints|models|variants|versions)\b(?: [a-z0-9.,-]+){0,3}? (?:are |were )?"
+    r"(?:based on|built on|built upon|fine-?tuned (?:from|on)|distilled from|derived from)\b"
+    r"|\bwe (?:have )?(?:fine-?tuned?|distill(?:ed)?|train(?:ed)?|open-?sourced?|release[ds]?)"
+    r"(?: [a-z0-9.,-]+){0,6}? (?:models|checkpoints)\b")
+# A plan, not a fact: "we plan to distill from X", "X will be used as the teacher".
+_PLAN = re.compile(r"\b(?:plan(?:s|ning)? to|will|intend(?:s|ed)? to|going to|future work|todo|to-do|coming soon)\b")
 _NEGATIONS = frozenset({"not", "never", "without", "unlike", "no", "nor", "neither", "instead", "rather",
                         "except", "excluding"})
 _FILLER = frozenset({
@@ -279,10 +370,18 @@ _NOT_THE_MODEL = tuple(prefix + word for prefix in ("", "model ") for word in (
     "style"))
 
 
+# The explicit phrases that can lead to a name no list holds (a Hub id or a model-shaped word): a unit without one
+# and without a known name is not read further.
+_CUE = re.compile(r"distil|teacher|fine-?tun|finetun|initiali|version of|(?:checkpoint|copy|variant) (?:of|for)|merge"
+                  r"|quanti|combin|gguf|awq|gptq|exl2|mlx|deriv|based|built|adapter|weights|lora|controlnet|fuse"
+                  r"|original|base model|parent|source model|generat|synthe|output|trained")
+
+
 # Every phrase of _PRE and _POST contains one of these: a unit without any states no lineage.
 _KEYWORDS = re.compile(r"distil|teacher|train|tun|sft|output|respons|generat|complet|answer|sample|trace|data|synthe"
                        r"|produc|creat|curat|collect|writt|label|annotat|knowledge|merge|quant|gguf|awq|gptq|exl2"
-                       r"|mlx|-bit|deriv|initiali|adapt|based|built|original")
+                       r"|mlx|-bit|deriv|initiali|adapt|based|built|original|version|combin|base|parent|source"
+                       r"|foundation|fuse|weights|lora|controlnet|checkpoint|repo")
 
 
 @cache
@@ -314,20 +413,77 @@ class _Unit:  # one paragraph, list item, heading or table row, cleaned
 _URL = re.compile(r"(?i:https?://)[^\s<>()\[\]\"']*")
 _LINK_TARGET = re.compile(r"\]\([^()\[\]\s]*\)")
 _TAG = re.compile(r"<[A-Za-z/][^<>]*>")
+_REF_LINK = re.compile(r"\]\[[^\[\]]{0,100}\]")  # `[text][ref]`: the reference, not text
 _MARKS = str.maketrans("", "", "*`[]")
 
 
+# A link to a model on the Hub is the best evidence a card gives: `[the text](https://huggingface.co/org/name)` and
+# a bare `https://hf.co/org/name` read as `org/name`. Datasets, Spaces and the Hub's own pages are not models.
+_HUB_LINK = re.compile(r"\[[^\[\]]{0,200}\]\((?:https?://)?(?:www\.)?(?:huggingface\.co|hf\.co)/"
+                       r"([A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95})(?:/(?:tree|blob|resolve)/[^()\s]*)?/?\)")
+_HUB_URL = re.compile(r"(?:https?://)?(?:www\.)?(?:huggingface\.co|hf\.co)/"
+                      r"([A-Za-z0-9][\w.-]{0,95}/[A-Za-z0-9][\w.-]{0,95})(?:/(?:tree|blob|resolve)/[^\s()<>]*)?/?"
+                      r"(?![\w/])")
+_GENERIC_LINK_TEXT = frozenset({"here", "this", "link", "thisproject", "thismodel", "thisrepo", "original",
+                                "originalmodel", "originalrepo", "model", "repo", "huggingface", "hf", "hub"})
+_NOT_MODELS = frozenset({"datasets", "spaces", "docs", "blog", "papers", "models", "collections", "organizations",
+                         "settings", "join", "login", "pricing", "learn", "tasks", "chat", "api"})
+
+
+def _hub_ids(line: str) -> str:
+    def url(m: re.Match[str]) -> str:
+        repo_id = m.group(1)
+        return m.group(0) if repo_id.split("/", 1)[0].lower() in _NOT_MODELS else f" {repo_id} "
+
+    def link(m: re.Match[str]) -> str:
+        repo_id = m.group(1)
+        if repo_id.split("/", 1)[0].lower() in _NOT_MODELS:
+            return m.group(0)
+        text = m.group(0)[1:m.group(0).index("](")]
+        if "hf.co/" in text or "huggingface.co/" in text:
+            return _HUB_URL.sub(url, text)  # "[GGUF of https://huggingface.co/org/name](…)"
+        said = re.sub(r"[^a-z0-9]", "", text.lower())
+        if "/" in text or not said or said in re.sub(r"[^a-z0-9]", "", repo_id.lower()) or said in _GENERIC_LINK_TEXT:
+            return f" {repo_id} "  # the text names the repo, or nothing ("this project", "here")
+        return f"{text} ({repo_id})"
+
+    if "](" in line:
+        line = _HUB_LINK.sub(link, line)
+    if "huggingface.co/" in line or "hf.co/" in line:
+        line = _HUB_URL.sub(url, line)
+    return line
+
+
 def _clean_inline(line: str) -> str:
-    """Link targets, bare URLs and HTML tags removed; link text kept; emphasis and code marks dropped."""
+    """Hub links read as the ids they name; other link targets, bare URLs and HTML tags removed; link text kept;
+    emphasis and code marks dropped."""
     if line.isalnum():
         return line
+    if "hf.co/" in line or "huggingface.co/" in line:
+        line = _hub_ids(line)
     if "](" in line:
         line = _LINK_TARGET.sub("]", line)
+    if "][" in line:
+        line = _REF_LINK.sub("]", line)
     if "<" in line:
         line = _TAG.sub(" ", line)
     if "://" in line:
         line = _URL.sub(" ", line)
     return line.translate(_MARKS)
+
+
+_KEY_CELL = re.compile(r"(?:original|base|parent|source) (?:model|repo|repository|checkpoint)|(?:fine-?tuned|finetuned"
+                       r"|quanti[sz]ed|converted|derived|merged) from(?: model)?", re.IGNORECASE)
+
+
+def _row(text: str) -> str:
+    """A table row as prose: cells apart (each its own sentence), except a two-cell row whose first cell is a
+    template key ("| Base model | X |"), which reads as "Base model: X"."""
+    cells = [c.strip() for c in text.strip().strip("|").split("|")]
+    filled = [c for c in cells if c]
+    if len(filled) == 2 and _KEY_CELL.fullmatch(filled[0]):
+        return f"{filled[0]}: {filled[1]}"
+    return text.replace("|", " ; ")
 
 
 def _is_block_start(stripped: str) -> bool:
@@ -405,7 +561,7 @@ def _units(body: str, body_start_line: int) -> Iterable[_Unit]:
         if first in "#>":
             text = text.lstrip("#> ")
         if "|" in text:
-            text = text.replace("|", " ; ")
+            text = _row(text)
         if unit is not None and (block or unit.alone):
             yield unit
             unit = None
@@ -513,9 +669,12 @@ def _statement(masked: str, sent_start: int, match: Match, hits: Sequence[_Hit],
     is a teacher or a base, else None."""
     lo = max(sent_start, match.start - _WINDOW)
     index = bisect.bisect_right(hit_ends, match.start) - 1
+    unlisted = match.model.id is None and not match.model.names
     for hit in hits[max(0, index - 1):index + 1][::-1]:  # the nearest phrase before the name, or the one before
         if hit.start < lo or not _gap_ok(masked[hit.end:match.start]):
             continue
+        if unlisted and "\x00" in masked[hit.end:match.start]:
+            return None  # a model-shaped word only right after its phrase, not at the end of a list
         head = masked[lo:hit.start]
         cut = max(head.rfind(","), head.rfind(":"), head.rfind("("))
         if _negated(head[cut + 1:][-80:]) or _negated(masked[hit.end:match.start]):
@@ -523,7 +682,8 @@ def _statement(masked: str, sent_start: int, match: Match, hits: Sequence[_Hit],
         relation, strength, _ = _PRE[hit.kind]
         return relation, strength, masked[hit.start:hit.end], False
     after = masked[match.end:match.end + _AFTER]
-    if "teacher" not in after and "distill" not in after and "generat" not in after and "synthes" not in after:
+    if "teacher" not in after and "distill" not in after and "generat" not in after and "synthes" not in after \
+            and " as " not in after:
         return None
     m = post.search(after)
     if m is None:
@@ -573,7 +733,10 @@ def prose_lineage(subject: str, body: str, body_start_line: int, declared: Mappi
         low = text.lower()
         if _KEYWORDS.search(low) is None:
             continue
-        matches = names.find(text)
+        known = names.find(text)
+        if not known and _CUE.search(low) is None:
+            continue  # a model-shaped word no list holds counts only after an explicit phrase: none here
+        matches = _unlisted(text, known, names)
         if not matches:
             continue
         chars = list(low)
@@ -594,6 +757,8 @@ def prose_lineage(subject: str, body: str, body_start_line: int, declared: Mappi
                 continue  # nothing this mention could add
             if model.id is not None and (model.id.lower() == subject.lower() or _repo(model.id) == subject_repo):
                 continue
+            if model.id is None and not model.names and model.family == subject_repo:
+                continue  # the card naming its own model
             if low[m.end:m.end + 30].lstrip(" -").startswith(_NOT_THE_MODEL):
                 continue
             examined += 1
@@ -607,6 +772,10 @@ def prose_lineage(subject: str, body: str, body_start_line: int, declared: Mappi
             if stated is None:
                 continue
             relation, strength, phrase, after_name = stated
+            if model.id is None and not model.names and strength != "explicit":
+                continue  # a model-shaped word no list holds: only where an explicit phrase leads to it
+            if _DOWNSTREAM.search(low, s_start, s_end) or _PLAN.search(low, s_start, s_end):
+                continue  # other models' lineage ("checkpoints based on X"), or a plan ("we will distill X")
             if not after_name and _about_another_model(subject, subject_repo, s_start, matches, match_starts, hits,
                                                        hit_starts):
                 continue
