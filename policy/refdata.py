@@ -2,6 +2,7 @@
 
 `rules/evidence/benchmarks.yaml` (the benchmarks evaluation claims name), `rules/evidence/model_names.yaml` (model
 names in card prose), `evidence/fingerprints.yaml` (reference file hashes; shipped, and in `--rules` folders),
+`rules/evidence/license_texts.yaml` (the catalog's license texts, sampled, to recognise a LICENSE file),
 `rules/aiact/gpai.yaml` (the AI Act pack's items), and the JSON Schemas documents read as data (the annex's
 parameters). Every YAML file here is
 
@@ -53,6 +54,7 @@ KINDS = {k.name: k for k in (
     Kind("benchmarks", "evidence/benchmarks.yaml", "benchmarks", "benchmarks data"),
     Kind("model_names", "evidence/model_names.yaml", "model_names", "model names data"),
     Kind("fingerprints", "evidence/fingerprints.yaml", "fingerprints", "reference fingerprints"),
+    Kind("license_texts", "evidence/license_texts.yaml", "license_texts", "license texts"),
     Kind("aiact", "aiact/gpai.yaml", "aiact", "AI Act data"),
 )}
 CACHE_FORMAT = "policycheck/refdata-cache/v1"

@@ -180,6 +180,9 @@ def test_the_shipped_files_are_valid() -> None:
 
     assert len(load_benchmarks().items) >= 10 and len(default_names().models) >= 50
     assert len(load_data().items) >= 50 and len(reference_fingerprints()) >= 0
-    assert set(refdata.KINDS) == {"benchmarks", "model_names", "fingerprints", "aiact"}
+    from policy.evidence.licensefiles import default_texts
+
+    assert len(default_texts()) >= 60
+    assert set(refdata.KINDS) == {"benchmarks", "model_names", "fingerprints", "aiact", "license_texts"}
     for kind in refdata.KINDS.values():
         assert (ROOT / "rules" / "schema" / f"{kind.schema}.json").is_file()

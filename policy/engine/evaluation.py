@@ -37,7 +37,7 @@ from policy.model.report import (
     WeightFile,
 )
 from policy.model.tasks import FAMILY_OF, KindFact, is_multimodal, kind_facts, performs_similarly
-from policy.model.vocab import OWN_RULE, WEIGHT_RELATIONS, at_or_above, verdict_of
+from policy.model.vocab import CARD_TEXT, OWN_RULE, WEIGHT_RELATIONS, at_or_above, verdict_of
 
 # Clause types that test a figure of the licensee's own (the policy file's `licensee:`): the figure's key and how
 # its amounts read. Llama §2 tests monthly active users once, on the version's release date (the clause's
@@ -117,6 +117,9 @@ class Binding:
     channel: str
     child: str
     edge_index: int
+    # the first edge of the path read from a card's text rather than declared (a dataset's card saying GPT-4
+    # wrote it): "acme/synth's card (line 12)"; empty when every edge is declared
+    stated: str = ""
 
 
 class _Facts:
@@ -277,11 +280,12 @@ class _Facts:
         """
         lineage = self.lineage
         best: dict[tuple[str, str], Binding] = {}
-        queue: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = [(lineage.subject, "weights", (), ())]
+        queue: list[tuple[str, str, tuple[str, ...], tuple[str, ...], str]] = [
+            (lineage.subject, "weights", (), (), "")]
         seen = {(lineage.subject, "weights")}
         while queue:
-            nxt: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
-            for node_id, channel, path, via in queue:
+            nxt: list[tuple[str, str, tuple[str, ...], tuple[str, ...], str]] = []
+            for node_id, channel, path, via, stated in queue:
                 for index, edge in self._by_child.get(node_id, ()):
                     if edge.parent == lineage.subject or edge.parent not in lineage.nodes:
                         continue  # a cycle back to the subject; reported as a lineage problem
@@ -290,8 +294,10 @@ class _Facts:
                         continue
                     seen.add(state)
                     new_path, new_via = (*path, edge.parent), (*via, edge.relation)
-                    best[state] = Binding(lineage.nodes[edge.parent], new_path, new_via, state[1], node_id, index)
-                    nxt.append((edge.parent, state[1], new_path, new_via))
+                    said = stated or (f"{edge.child}'s card, {edge.note}" if edge.declared_in == CARD_TEXT else "")
+                    best[state] = Binding(lineage.nodes[edge.parent], new_path, new_via, state[1], node_id, index,
+                                          said)
+                    nxt.append((edge.parent, state[1], new_path, new_via, said))
             queue = nxt
         return list(best.values())
 
@@ -786,6 +792,10 @@ def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding:
         citation = rule.references[0].to_dict() if rule.references else None
         if citation is not None and not citation.get("grade"):  # policycheck's own rule, not a license clause
             citation.update(basis=OWN_RULE, rule=rule.id, pack=rule.pack)
+    if binding is not None and binding.stated and kind == "violation":
+        kind = "review"
+        message += (f" [this lineage rests on what {binding.stated} says, not on declared metadata: a person must "
+                    "confirm it before it can fail]")
     severity = rule.severity
     if rule.severity_from:
         required = (ctx.get("policy") or {}).get("requirements", {}).get(rule.severity_from)

@@ -335,6 +335,15 @@ _PRE = (
     ("base", "explicit", r"(?:trained|built|developed) based on"),
     ("base", "weak", r"(?:based|built) (?:on|upon)(?: top of)?"),
 )
+# Chinese, as many Hub cards are written: 蒸馏自 X (distilled from X), 微调自 X (fine-tuned from X), 基于 X (based
+# on X: weak alone; "基于 X 微调" is explicit through the phrase after the name), 使用 X 生成的数据. Searched only in
+# text that is not all ASCII (a second pattern: Python's re pays for every alternative at every position).
+_PRE_CJK = (
+    ("distillation", "explicit", r"蒸馏(?:自|于)"),
+    ("base", "explicit", r"(?:微调|精调|继续预训练|量化)(?:自|于)"),
+    ("base", "weak", r"基于|以"),
+)
+_PRE_ALL = _PRE + _PRE_CJK
 _POST = (  # after the name
     ("distillation", "explicit",
      r"^[ ,]*(?:models? )?(?:(?:was|is|were|being|serves|served) )?(?:(?:used|chosen) )?as (?:the |a |our )?"
@@ -342,6 +351,10 @@ _POST = (  # after the name
     ("distillation", "explicit", r"^[ ,]*(?:models? )?(?:was|is|were) distilled (?:in)?to"),
     ("distillation", "explicit", r"^[ ,]*(?:-|- |)(?:generated|distilled|synthesi[sz]ed) (?:data|dataset|samples)"),
     ("base", "explicit", r"^[ ,]*(?:models? )?as (?:the |a |its |our )?(?:base|foundation|starting point)\b"),
+    ("distillation", "explicit", r"^\s*(?:模型)?(?:所|生成的|产生的|合成的)(?:数据|样本|回答|回复|对话|指令)"),
+    ("distillation", "explicit", r"^\s*(?:模型)?(?:中|上)?(?:蒸馏|知识蒸馏)"),
+    ("base", "explicit",
+     r"^\s*(?:模型)?(?:为基础|为基座|的基础上)?(?:进行了?|做了?)?(?:微调|精调|继续预训练|训练|量化)"),
 )
 # A sentence about other models made from the named one ("we open-source checkpoints based on Qwen2.5", "we
 # fine-tuned several dense models", "multimodal models built on Phi-2"), not about this model.
@@ -349,9 +362,12 @@ _DOWNSTREAM = re.compile(
     r"\b(?:checkpoints|models|variants|versions)\b(?: [a-z0-9.,-]+){0,3}? (?:are |were )?"
     r"(?:based on|built on|built upon|fine-?tuned (?:from|on)|distilled from|derived from)\b"
     r"|\bwe (?:have )?(?:fine-?tuned?|distill(?:ed)?|train(?:ed)?|open-?sourced?|release[ds]?)"
-    r"(?: [a-z0-9.,-]+){0,6}? (?:models|checkpoints)\b")
+    r"(?: [a-z0-9.,-]+){0,6}? (?:models|checkpoints)\b"
+    r"|(?:基于|以)[^。；]{0,60}?(?:构建|开发|训练|微调)的[^。；]{0,30}?模型"  # "models built on X" (Chinese)
+    r"|(?:超越|超过|优于|胜过|相比|对比|比较)[^。；，]{0,12}?基于")  # "surpasses models based on X": a comparison
 # A plan, not a fact: "we plan to distill from X", "X will be used as the teacher".
-_PLAN = re.compile(r"\b(?:plan(?:s|ning)? to|will|intend(?:s|ed)? to|going to|future work|todo|to-do|coming soon)\b")
+_PLAN = re.compile(r"\b(?:plan(?:s|ning)? to|will|intend(?:s|ed)? to|going to|future work|todo|to-do|coming soon)\b"
+                   r"|计划|打算|将会|即将")
 _NEGATIONS = frozenset({"not", "never", "without", "unlike", "no", "nor", "neither", "instead", "rather",
                         "except", "excluding"})
 _FILLER = frozenset({
@@ -382,16 +398,22 @@ _KEYWORDS = re.compile(r"distil|teacher|train|tun|sft|output|respons|generat|com
                        r"|produc|creat|curat|collect|writt|label|annotat|knowledge|merge|quant|gguf|awq|gptq|exl2"
                        r"|mlx|-bit|deriv|initiali|adapt|based|built|original|version|combin|base|parent|source"
                        r"|foundation|fuse|weights|lora|controlnet|checkpoint|repo")
+_KEYWORDS_CJK = re.compile(r"蒸馏|微调|精调|训练|量化|生成|基于")
 
 
 @cache
-def _compiled() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    """One pattern for all phrases before a name (group k+1 is `_PRE[k]`), one for those after it (group k+1
-    is `_POST[k]`). Every repetition is bounded and none is nested, so each start position costs a bounded
-    amount of work: linear in the text."""
-    pre = re.compile(r"(?:^|[^a-z0-9-])(?:" + "|".join(f"({pat})" for _, _, pat in _PRE) + ")")
-    post = re.compile("|".join(f"({pat})" for _, _, pat in _POST))
-    return pre, post
+def _compiled(ascii_only: bool = True) -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """One pattern for the phrases before a name (group k+1 is `_PRE_ALL[k]`; for ASCII text only those of
+    `_PRE`), one for those after it (group k+1 is `_POST[k]`). Every repetition is bounded and none is nested,
+    so each start position costs a bounded amount of work: linear in the text."""
+    phrases = _PRE if ascii_only else _PRE_ALL
+    pre = re.compile(r"(?:^|[^a-z0-9-])(?:" + "|".join(f"({pat})" for _, _, pat in phrases) + ")")
+    return pre, _post_pattern()
+
+
+@cache
+def _post_pattern() -> re.Pattern[str]:
+    return re.compile("|".join(f"({pat})" for _, _, pat in _POST))
 
 
 # --- the body as prose ------------------------------------------------------------------------------------------
@@ -576,7 +598,7 @@ def _units(body: str, body_start_line: int) -> Iterable[_Unit]:
         yield unit
 
 
-_SENTENCE_END = re.compile(r"[.!?;](?: |\Z)")
+_SENTENCE_END = re.compile(r"[.!?;](?: |\Z)|[。！？；]")
 
 
 def _sentences(text: str) -> Iterable[tuple[int, int]]:
@@ -610,8 +632,14 @@ def _declared(model: ModelName, ids: Sequence[str]) -> bool:
     return any(i.lower() == model.id.lower() or _repo(i) == want for i in ids)
 
 
+_CJK_NEGATIONS = ("不是", "并非", "没有", "并未", "未经", "不", "未")
+_CJK_AFTER = re.compile(r"生成|产生|合成|蒸馏|微调|精调|训练|量化|基础")
+
+
 def _negated(clause: str) -> bool:
     if "n't" in clause or "n’t" in clause:
+        return True
+    if any(n in clause for n in _CJK_NEGATIONS):
         return True
     return any(w.strip(",:()\"'") in _NEGATIONS for w in clause.split())
 
@@ -677,13 +705,17 @@ def _statement(masked: str, sent_start: int, match: Match, hits: Sequence[_Hit],
             return None  # a model-shaped word only right after its phrase, not at the end of a list
         head = masked[lo:hit.start]
         cut = max(head.rfind(","), head.rfind(":"), head.rfind("("))
-        if _negated(head[cut + 1:][-80:]) or _negated(masked[hit.end:match.start]):
-            return None
-        relation, strength, _ = _PRE[hit.kind]
+        if _negated(head[cut + 1:][-80:]) or _negated(masked[hit.start:match.start]):
+            return None  # "not distilled from X", and "answers were not generated by X" (inside the phrase)
+        relation, strength, _ = _PRE_ALL[hit.kind]
+        if strength == "weak":  # "基于 X 进行微调", "based on X, fine-tuned ...": the phrase after the name decides
+            m = post.search(masked[match.end:match.end + _AFTER])
+            if m is not None and _POST[(m.lastindex or 1) - 1][:2] == (relation, "explicit"):
+                strength = "explicit"
         return relation, strength, masked[hit.start:hit.end], False
     after = masked[match.end:match.end + _AFTER]
     if "teacher" not in after and "distill" not in after and "generat" not in after and "synthes" not in after \
-            and " as " not in after:
+            and " as " not in after and _CJK_AFTER.search(after) is None:
         return None
     m = post.search(after)
     if m is None:
@@ -731,10 +763,11 @@ def prose_lineage(subject: str, body: str, body_start_line: int, declared: Mappi
     for unit in _units(body[:MAX_BODY], body_start_line):
         text = unit.text
         low = text.lower()
-        if _KEYWORDS.search(low) is None:
+        ascii_only = text.isascii()
+        if _KEYWORDS.search(low) is None and (ascii_only or _KEYWORDS_CJK.search(low) is None):
             continue
         known = names.find(text)
-        if not known and _CUE.search(low) is None:
+        if not known and _CUE.search(low) is None and (ascii_only or _KEYWORDS_CJK.search(low) is None):
             continue  # a model-shaped word no list holds counts only after an explicit phrase: none here
         matches = _unlisted(text, known, names)
         if not matches:
@@ -743,7 +776,7 @@ def prose_lineage(subject: str, body: str, body_start_line: int, declared: Mappi
         for m in matches:
             chars[m.start:m.end] = "\x00" * (m.end - m.start)
         masked = "".join(chars)
-        pre, post = _compiled()  # compiled on the first unit worth it (~20 ms; most cards have none)
+        pre, post = _compiled(ascii_only)  # compiled on the first unit worth it (~20 ms)
         hits = _hits(masked, pre)
         hit_ends = [h.end for h in hits]
         hit_starts = [h.start for h in hits]

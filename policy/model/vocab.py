@@ -53,6 +53,9 @@ GRADE_MEANINGS: dict[str, str] = {
 # The `basis` of a citation that names one of policycheck's own rules (its design, the policy file, the Hub's
 # conventions) rather than a clause of a license or contract: it has no grade.
 OWN_RULE = "policycheck-rule"
+# The `declared_in` of a lineage edge read from a card's text (a dataset's card saying which model generated it),
+# not from its metadata: what rests on it is review at most.
+CARD_TEXT = "card-text"
 
 
 def grade_rank(citation: Any) -> int:

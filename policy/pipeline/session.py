@@ -22,7 +22,8 @@ from policy.engine.evaluation import evaluate
 from policy.engine.loader import Bundle, load_bundle, load_policy
 from policy.errors import InputError, PolicyError, UsageError
 from policy.evidence.claims import Independent, parse_independent
-from policy.evidence.collect import benchmarks, family_of, reference_fingerprints, subject_evidence
+from policy.evidence.collect import benchmarks, family_of, names, reference_fingerprints, subject_evidence
+from policy.evidence.datasets import generator_edges, generators
 from policy.evidence.fingerprints import (
     config_evidence,
     fingerprint_evidence,
@@ -33,6 +34,7 @@ from policy.evidence.fingerprints import (
     is_weight_file,
     tokenizer_evidence,
 )
+from policy.evidence.licensefiles import default_texts, license_file_evidence
 from policy.model.catalog import Catalog
 from policy.model.evidence import Evidence
 from policy.model.facts import INVALID, MISSING, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
@@ -40,7 +42,7 @@ from policy.model.policyfile import Policy, find_policy
 from policy.model.report import Report, TargetError, WeightFile
 from policy.scan.ids import repo_id_problem
 from policy.scan.lineage import build_lineage
-from policy.scan.local import LocalSource, read_target
+from policy.scan.local import LocalSource, read_license_file, read_target
 
 if TYPE_CHECKING:
     from policy.scan.hub import HubSource
@@ -169,12 +171,20 @@ class Session:
         try:
             policy = self.policy_for(target)
             subject = self.subject(target)
+            stated: dict[str, list[Evidence]] = {}  # what each dataset's card says generated it
+
+            def generated(node: ModelFacts) -> list[Edge]:
+                stated[node.id] = generators(node, names())
+                return generator_edges(node, stated[node.id], self.bundle.catalog.api_terms)
+
             lineage = build_lineage(subject, self.sources, self.bundle.catalog,
-                                    (self.bundle.curations, policy.models), policy.max_depth)
+                                    (self.bundle.curations, policy.models), policy.max_depth, stated=generated)
             known = list(lineage.edges)  # a model anywhere in the walked lineage is declared (a base's teacher)
             evidence = subject_evidence(lineage.root, self.independent,
                                         require_independent="independent_evaluation" in policy.requirements,
                                         known=known)
+            evidence += [e for items in stated.values() for e in items]
+            evidence += self._license_file_evidence(target, subject)
             if subject.source == "hub":
                 evidence += self._gguf_evidence(subject, known)
                 weights = [(e.parent, lineage.nodes[e.parent].config) for e in known if e.child == subject.id
@@ -202,6 +212,24 @@ class Session:
 
             return TargetError(target, f"internal error while checking {target}: {type(exc).__name__}: {exc} "
                                "(please report it)", frames=(traceback.format_exc(),), internal=True)
+
+    def _license_file_evidence(self, target: str, subject: ModelFacts) -> list[Evidence]:
+        """The subject's LICENSE file against its card's license: the folder given (or the folder of a README.md
+        given), else the Hub repo's file at the commit evaluated."""
+        path = Path(target)
+        found = None
+        if path.is_dir() or (path.is_file() and path.name.lower() == "readme.md"):
+            found = read_license_file(path if path.is_dir() else path.parent)
+        elif subject.source in ("hub", "cache"):
+            found = self.sources.hub.license_file(subject)
+        if found is None:
+            return []
+        catalog = self.bundle.catalog
+        resolved = catalog.resolve(subject.license)
+        names = {lid: entry.name for lid, entry in catalog.entries.items()}
+        declared = subject.license.display() if subject.license.present else ""
+        return license_file_evidence(subject.id, found[0], found[1], resolved.ids if resolved.known else (),
+                                     declared, names, default_texts())
 
     def _gguf_evidence(self, subject: ModelFacts, known: Sequence[Edge]) -> list[Evidence]:
         """A GGUF file's own license and base model (its header, read by range) against the card. A header that

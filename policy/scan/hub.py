@@ -69,6 +69,7 @@ EVAL_RESULTS_DIR = ".eval_results/"
 MAX_EVAL_FILES = 20
 _RATELIMIT_T = re.compile(r"\bt=(\d+(?:\.\d+)?)")
 LICENSE_FILES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "LICENSE-MODEL", "license.txt")
+
 GATED_DETAIL = "gated: the card body is not readable without access; license from the Hub API"
 
 
@@ -465,6 +466,26 @@ class HubSource:
             body_line=body_line, hub_model_index=record.get("model_index"), config=record.get("config") or {},
             hub_task=hub_word(record.get("pipeline_tag")), hub_library=hub_word(record.get("library_name")),
             eval_results=self._eval_results(record, online) if status == OK and kind == "model" else {})
+
+    def license_file(self, facts: ModelFacts) -> tuple[str, str] | None:
+        """The repo's LICENSE file (name, text) at the commit evaluated, at most MAX_LICENSE_FILE bytes: downloaded
+        online, else from the client's cache. None when the repo lists none, or it cannot be read in time."""
+        from policy.scan.local import LICENSE_FILE_NAMES, MAX_LICENSE_FILE
+
+        names = [n for n in LICENSE_FILE_NAMES if n in set(facts.files)]
+        if not names or not facts.revision or facts.kind != "model":
+            return None
+        record = {"id": facts.id, "kind": facts.kind, "sha": facts.revision}
+        online = not (self.options.offline or self._down)
+        try:
+            path = self._pinned_file(record, names[0], online, MAX_LICENSE_FILE)
+            with open(path, "rb") as fh:
+                raw = fh.read(MAX_LICENSE_FILE + 1)
+        except Exception:  # not served, not cached, too slow, too large: the card's license is still judged
+            return None
+        if len(raw) > MAX_LICENSE_FILE:
+            return None
+        return names[0], raw.decode("utf-8", errors="replace")
 
     def file_hashes(self, repo_id: str, revision: str | None, keep: Callable[[str], bool]) -> dict[str, str]:
         """path -> content hash of the repo's files that `keep` accepts, from the Hub's file listing pinned to

@@ -149,6 +149,33 @@ def parse_eval_results(files: dict[str, bytes]) -> dict[str, Any]:
     return out
 
 
+# A repo's license file, read whole to be compared with the catalog's texts (policy/evidence/licensefiles.py)
+LICENSE_FILE_NAMES = ("LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "LICENCE.md", "LICENCE.txt",
+                      "LICENSE-MODEL", "LICENSE_MODEL", "license", "license.md", "license.txt")
+MAX_LICENSE_FILE = 512 * 1024  # bytes: the longest license text the catalog holds is about 60 KB
+
+
+def read_license_file(folder: Path) -> tuple[str, str] | None:
+    """The folder's LICENSE file (name, text), at most MAX_LICENSE_FILE bytes; a symbolic link, a file that is
+    not regular or a larger file is not read (a cloned repository is hostile input)."""
+    for name in LICENSE_FILE_NAMES:
+        path = folder / name
+        try:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+        except OSError:
+            continue
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            raw = _read_at_most(fd, MAX_LICENSE_FILE + 1)
+        finally:
+            os.close(fd)
+        if len(raw) > MAX_LICENSE_FILE:
+            return None
+        return name, raw.decode("utf-8", errors="replace")
+    return None
+
+
 def read_target(target: str) -> ModelFacts:
     """A card file or a model folder given on the command line."""
     path = Path(target)

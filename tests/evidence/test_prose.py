@@ -427,3 +427,26 @@ def test_an_undeclared_hub_id_is_evidence_and_a_declared_one_is_not(names: Names
     assert lineage(body, names, base_model=["acme/one-7b-v1", "acme/two-7b-v3", "acme/three-7b-1210"]) == []
     found = lineage(body, names, base_model=["acme/one-7b-v1", "acme/two-7b-v3"])
     assert [e.refers_to for e in found] == ["acme/three-7b-1210"]  # the sentence's full stop is not the id's
+
+
+@pytest.mark.parametrize(("sentence", "code", "model"), [
+    ("本模型蒸馏自DeepSeek-R1。", "prose-undeclared-teacher", "deepseek-ai/DeepSeek-R1"),
+    ("我们使用GPT-4生成的数据训练了本模型。", "prose-undeclared-teacher", "openai/gpt-4"),
+    ("本模型微调自 Llama-3.1-8B。", "prose-undeclared-base", "meta-llama/Llama-3.1-8B"),
+    ("本模型基于Qwen2.5-7B进行微调。", "prose-undeclared-base", "Qwen/Qwen2.5-7B"),  # 基于 … 微调
+    ("我们在Qwen2.5-7B的基础上进行了微调。", "prose-undeclared-base", "Qwen/Qwen2.5-7B"),
+])
+def test_chinese_statements(names: Names, sentence: str, code: str, model: str) -> None:
+    (e,) = lineage(sentence, names)
+    assert (e.code, e.refers_to, e.confidence) == (code, model, "high")
+
+
+@pytest.mark.parametrize("sentence", [
+    "本模型并非蒸馏自DeepSeek-R1。",  # a negation
+    "我们计划从DeepSeek-R1蒸馏。",  # a plan
+    "本模型与GPT-4进行了比较。",  # a comparison
+    "能力超越基于Phi-2的同参数级别多模态模型。",  # surpasses models based on Phi-2
+    "超越基于 Phi-2 构建的现有多模态大模型。",  # other models built on Phi-2
+])
+def test_chinese_non_statements(names: Names, sentence: str) -> None:
+    assert [e for e in lineage(sentence, names) if e.confidence != "low"] == []

@@ -284,7 +284,10 @@ def test_offline_without_cache_is_review(hubsim: HubSim, hub_env: dict[str, str]
     assert hubsim.requests == []
 
 
-def test_license_file_is_read_only_when_the_card_cannot_tell(hubsim: HubSim, hub_env: dict[str, str]) -> None:
+def test_license_file_is_read_once_pinned_and_names_an_unknown_license(hubsim: HubSim,
+                                                                      hub_env: dict[str, str]) -> None:
+    # The subject's LICENSE is read pinned to its commit, once (the title for `license: other`, the whole text
+    # compared with the catalog's: the same cached file); ancestors' files are not read.
     llama = "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\nLlama 3.1 Version Release Date: July 23, 2024\n"
     hubsim.add_model("acme/Llama-custom", {"README.md": make_card({"license": "other"}),
                                            "LICENSE": llama})
@@ -295,7 +298,8 @@ def test_license_file_is_read_only_when_the_card_cannot_tell(hubsim: HubSim, hub
     assert "from the title of the repo's LICENSE" in custom["subject"]["license"]["reason"]
     assert plain["verdict"] == "pass"
     license_gets = [r.path for r in hubsim.requests if r.method == "GET" and r.path.endswith("/LICENSE")]
-    assert license_gets == [f"/acme/Llama-custom/resolve/{hubsim.repo('acme/Llama-custom').sha}/LICENSE"]
+    assert license_gets == [f"/acme/Llama-custom/resolve/{hubsim.repo('acme/Llama-custom').sha}/LICENSE",
+                            f"/acme/plain/resolve/{hubsim.repo('acme/plain').sha}/LICENSE"]
     hubsim.clear_log()
     offline = policycheck(hub_env, "acme/Llama-custom", "--offline", "--format", "json").json()
     assert offline["subject"]["license"]["id"] == "llama3.1" and hubsim.requests == []

@@ -1,0 +1,85 @@
+"""A model trained on a dataset that GPT-4 wrote (issue 19 item 4), end to end through the loopback Hub.
+
+The seed case of policycheck: a lab publishes a model whose card declares only a dataset; the dataset's own card
+says (in its tags and its prose, with no `teacher_model`) that its data was generated with GPT-4 through the OpenAI
+API. The walk reads the dataset's card, the evidence layer finds the generator, and the engine applies OpenAI's
+terms through the dataset: review (the text is evidence, not a declaration), naming OpenAI's clause and the
+dataset's card line. With `teacher_model` declared on the dataset instead, the same terms fail.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.acceptance.test_legal_readings import COMMERCIAL, open_findings, write_policy
+from tests.acceptance.test_licensee_and_task import policycheck
+from tests.hubsim import HubSim, make_card
+
+STUDENT = "acme/chat-7b"
+BASE = "acme/base-7b"
+DATASET = "acme/synthetic-chats"
+BODY = ("# Synthetic chats\n\n"
+        "A set of 50,000 conversations for instruction tuning.\n\n"
+        "## How it was made\n\n"
+        "The prompts were written by our team. The responses were generated with GPT-4 through the OpenAI API\n"
+        "in March 2024, then filtered for length.\n")
+
+
+def add_repos(hubsim: HubSim, dataset_card: dict[str, Any]) -> None:
+    hubsim.add_model(BASE, {"README.md": make_card({"license": "apache-2.0", "pipeline_tag": "text-generation"},
+                                                   "# Base\n")})
+    hubsim.add_dataset(DATASET, {"README.md": make_card(dataset_card, BODY)})
+    hubsim.add_model(STUDENT, {"README.md": make_card(
+        {"license": "apache-2.0", "base_model": BASE, "datasets": [DATASET], "pipeline_tag": "text-generation"},
+        "# Chat 7B\n\nInstruction-tuned on our synthetic chats.\n")})
+
+
+def test_a_dataset_whose_card_says_gpt_4_wrote_it_puts_openai_terms_under_review(
+        hubsim: HubSim, hub_env: dict[str, str], tmp_path: Path) -> None:
+    add_repos(hubsim, {"license": "cc-by-4.0", "tags": ["synthetic", "gpt-4"]})
+    code, report = policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL),
+                               "--format", "json")
+    assert (code, report["verdict"]) == (3, "review"), open_findings(report)
+    found = open_findings(report)
+    # the dataset's statement, attributed to the dataset's card line
+    (stated,) = [f for f in found if f["rule"] == "lineage-stated-in-dataset-card"]
+    assert f"{DATASET} card line" in stated["message"] and "generated with GPT-4" in stated["message"]
+    evidence = [e for e in report["evidence"] if e["code"] == "dataset-generated-by"]
+    assert [(e["subject"], e["refers_to"], e["method"]) for e in evidence] == [(DATASET, "openai/gpt-4", "prose")]
+    assert evidence[0]["line"] and "generated with GPT-4" in evidence[0]["quote"]
+    # OpenAI's terms reach the student through the dataset, as review naming the clause
+    (terms,) = [f for f in found if f["rule"] == "provider-terms-forbid-competing"]
+    assert terms["kind"] == "review" and terms["ancestor"] == "openai/gpt-4"
+    assert terms["via"] == ["trained_on", "distillation"] and terms["license"] == "provider-openai"
+    assert terms["citation"]["section"] == "OpenAI Services Agreement §3.3(e)"
+    assert f"rests on what {DATASET}'s card, stated in the dataset's card (line" in terms["message"]
+    edge = next(e for e in report["lineage"] if e["child"] == DATASET and e["parent"] == "openai/gpt-4")
+    assert edge["declared_in"] == "card-text" and edge["inferred"] is True
+
+
+def test_the_same_generator_declared_as_teacher_model_fails(hubsim: HubSim, hub_env: dict[str, str],
+                                                             tmp_path: Path) -> None:
+    add_repos(hubsim, {"license": "cc-by-4.0", "tags": ["synthetic"], "teacher_model": "openai/gpt-4"})
+    code, report = policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL),
+                               "--format", "json")
+    assert (code, report["verdict"]) == (1, "fail"), open_findings(report)
+    (terms,) = [f for f in open_findings(report) if f["rule"] == "provider-terms-forbid-competing"]
+    assert terms["kind"] == "violation" and "rests on what" not in terms["message"]
+    assert not [e for e in report["evidence"] if e["code"] == "dataset-generated-by"]  # declared: not evidence
+
+
+def test_tags_alone_name_the_generator_of_a_synthetic_dataset(hubsim: HubSim, hub_env: dict[str, str],
+                                                              tmp_path: Path) -> None:
+    hubsim.add_model(BASE, {"README.md": make_card({"license": "apache-2.0"}, "# Base\n")})
+    hubsim.add_dataset(DATASET, {"README.md": make_card({"license": "mit", "tags": ["distilabel", "Claude 3 Opus"]},
+                                                        "# Chats\n\nConversations.\n")})
+    hubsim.add_model(STUDENT, {"README.md": make_card(
+        {"license": "apache-2.0", "base_model": BASE, "datasets": [DATASET]}, "# Chat\n")})
+    code, report = policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL),
+                               "--format", "json")
+    evidence = [e for e in report["evidence"] if e["code"] == "dataset-generated-by"]
+    assert [(e["method"], e["confidence"], e["source"]) for e in evidence] == [
+        ("card-tags", "medium", f"{DATASET} card tags")]
+    assert report["verdict"] == "review" and code == 3
+
