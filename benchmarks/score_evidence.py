@@ -4,8 +4,9 @@
 
 The labels (`evidence-labels.yaml` beside the corpus cards: for each card, the lineage its prose states and its
 front matter does not declare) were written by reading each card before any tool ran on it. For every card this
-runs the same function `policycheck check` runs on a subject's card (`policy.evidence.prose.prose_lineage`, with
-what the front matter declares) and compares what it reports with the labels:
+runs the same function `policycheck check` runs on a subject's card (`policy.evidence.collect.lineage_evidence`:
+its prose and any merge configuration in its body, against what the front matter declares) and compares what it
+reports with the labels:
 
 - a report matching an `undeclared_lineage` item is a true positive (each item counts once);
 - a report matching an `optional_lineage` item is neither right nor wrong;
@@ -32,9 +33,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from policy.evidence.collect import names  # noqa: E402
-from policy.evidence.prose import prose_lineage  # noqa: E402
-from policy.scan.cards import as_id_list, parse_card  # noqa: E402
+from policy.evidence.collect import lineage_evidence  # noqa: E402
+from policy.model.facts import ModelFacts  # noqa: E402
+from policy.scan.cards import parse_card  # noqa: E402
 
 DEFAULT_CORPUS = ROOT.parent / "shared" / "corpus"
 
@@ -65,9 +66,8 @@ def matches(report: Any, item: dict[str, Any]) -> bool:
 def evaluate(card_path: Path, subject: str) -> list[Any]:
     text = card_path.read_text(encoding="utf-8", errors="replace")
     card = parse_card(text, str(card_path))
-    declared = {key: as_id_list(card.fields.get(key), limit=None) for key in ("base_model", "teacher_model",
-                                                                            "datasets")}
-    return prose_lineage(subject, card.body, card.body_line, declared, names())
+    node = ModelFacts(id=subject, card=card.fields, card_text=card.body, body_line=card.body_line)
+    return lineage_evidence(node)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -22,6 +22,7 @@ from policy.evidence.claims import (
     load_benchmarks,
 )
 from policy.evidence.fingerprints import Fingerprints, load_fingerprints
+from policy.evidence.mergeconfig import merge_config_lineage
 from policy.evidence.prose import Names, default_names, prose_lineage
 from policy.model.evidence import Evidence
 from policy.model.facts import Edge, ModelFacts
@@ -148,7 +149,14 @@ def lineage_evidence(node: ModelFacts, known: Sequence[Edge] = ()) -> list[Evide
         key = ("teacher_model" if edge.relation == "distillation" else
                "datasets" if edge.relation == "trained_on" else "base_model")
         declared[key].append(edge.parent)
-    return prose_lineage(node.id, node.card_text, node.body_line, declared, names())
+    found = prose_lineage(node.id, node.card_text, node.body_line, declared, names())
+    if "merge_method" in node.card_text or "slices:" in node.card_text:  # a mergekit configuration in the body
+        said = {e.refers_to.lower() for e in found if e.refers_to}
+        found += [e for e in merge_config_lineage(node.id, node.card_text, node.body_line,
+                                                  [*declared["base_model"], *declared["teacher_model"]])
+                  if e.refers_to and e.refers_to.lower() not in said]
+        found.sort(key=lambda e: e.line)
+    return found
 
 
 def subject_evidence(node: ModelFacts, independent: Sequence[Independent] = (), *,

@@ -248,8 +248,8 @@ def _known_prefix(word: str, names: Names) -> ModelName | None:
         if cut <= 0:
             return None
         found = names.find(word[:cut])
-        if found and found[0].start == 0 and found[0].end == cut:
-            return found[0].model
+        if found and found[0].start == 0 and found[0].end == cut and found[0].model.id is not None:
+            return found[0].model  # an exact model only: "DeepSeek-V2-Chat" is no more "a DeepSeek model"
     return None
 
 
@@ -344,6 +344,9 @@ _PRE_CJK = (
     ("base", "weak", r"基于|以"),
 )
 _PRE_ALL = _PRE + _PRE_CJK
+# Phrases that name a list of parents ("combines X and Y", "a merge of X, Y and Z"): a model-shaped word later in
+# the list is a parent too.
+_LISTING = re.compile(r"combin|(?:a |the )?merge (?:of|between)|merged (?:from|with)|self-?merge")
 _POST = (  # after the name
     ("distillation", "explicit",
      r"^[ ,]*(?:models? )?(?:(?:was|is|were|being|serves|served) )?(?:(?:used|chosen) )?as (?:the |a |our )?"
@@ -701,8 +704,8 @@ def _statement(masked: str, sent_start: int, match: Match, hits: Sequence[_Hit],
     for hit in hits[max(0, index - 1):index + 1][::-1]:  # the nearest phrase before the name, or the one before
         if hit.start < lo or not _gap_ok(masked[hit.end:match.start]):
             continue
-        if unlisted and "\x00" in masked[hit.end:match.start]:
-            return None  # a model-shaped word only right after its phrase, not at the end of a list
+        if unlisted and "\x00" in masked[hit.end:match.start] and not _LISTING.match(masked, hit.start):
+            return None  # a model-shaped word right after its phrase, or in the list a merge names
         head = masked[lo:hit.start]
         cut = max(head.rfind(","), head.rfind(":"), head.rfind("("))
         if _negated(head[cut + 1:][-80:]) or _negated(masked[hit.start:match.start]):
@@ -807,7 +810,7 @@ def prose_lineage(subject: str, body: str, body_start_line: int, declared: Mappi
             relation, strength, phrase, after_name = stated
             if model.id is None and not model.names and strength != "explicit":
                 continue  # a model-shaped word no list holds: only where an explicit phrase leads to it
-            if _DOWNSTREAM.search(low, s_start, s_end) or _PLAN.search(low, s_start, s_end):
+            if _DOWNSTREAM.search(low, s_start, s_end) or _PLAN.search(low, s_start, m.start):
                 continue  # other models' lineage ("checkpoints based on X"), or a plan ("we will distill X")
             if not after_name and _about_another_model(subject, subject_repo, s_start, matches, match_starts, hits,
                                                        hit_starts):

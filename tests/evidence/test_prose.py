@@ -450,3 +450,49 @@ def test_chinese_statements(names: Names, sentence: str, code: str, model: str) 
 ])
 def test_chinese_non_statements(names: Names, sentence: str) -> None:
     assert [e for e in lineage(sentence, names) if e.confidence != "low"] == []
+
+
+def test_every_parent_in_the_list_a_merge_names(names: Names) -> None:
+    found = lineage("Acme-V2.5 is an upgraded version that combines Acme-V2-Chat and Acme-Coder-V2-Instruct.", names,
+                    subject="acme/Acme-V2.5")
+    assert [e.data["name"] for e in found] == ["Acme-V2-Chat", "Acme-Coder-V2-Instruct"]
+
+
+def test_a_plan_counts_only_before_the_name(names: Names) -> None:
+    found = lineage("This is a smaller checkpoint for flux9-dev that will work better with less memory.", names)
+    assert [e.data["name"] for e in found] == ["flux9-dev"]  # "will" is about the checkpoint's future, not a plan
+
+
+MERGE_CARD = """# A merge
+
+This model was merged with mergekit.
+
+```yaml
+models:
+  - model: acme/one-7b-v1
+  - model: acme/two-7b-v3
+    parameters: {weight: 0.5}
+merge_method: ties
+base_model: acme/base-7b-v0.1
+dtype: bfloat16
+```
+
+```yaml
+slices:
+  - sources:
+      - model: acme/three-7b-1210
+        layer_range: [0, 32]
+merge_method: passthrough
+```
+"""
+
+
+def test_a_merge_configuration_in_the_body_names_the_parents_exactly() -> None:
+    from policy.evidence.mergeconfig import merge_config_lineage
+
+    found = merge_config_lineage("acme/merged", MERGE_CARD, 10, ["acme/base-7b-v0.1", "acme/one-7b-v1"])
+    assert [(e.refers_to, e.line, e.method, e.confidence) for e in found] == [
+        ("acme/two-7b-v3", 15, "merge-config", "high"), ("acme/three-7b-1210", 25, "merge-config", "high")]
+    assert merge_config_lineage("acme/m", "```yaml\nmerge_method: [unclosed\n```\n", 1, []) == []
+    bomb = "```yaml\nmerge_method: x\na: &a [" + ",".join(["*a"] * 50) + "]\n```\n"
+    assert merge_config_lineage("acme/m", bomb, 1, []) == []  # the guarded loader refuses it; nothing stated
