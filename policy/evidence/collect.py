@@ -22,7 +22,6 @@ from policy.evidence.claims import (
     load_benchmarks,
 )
 from policy.evidence.fingerprints import Fingerprints, load_fingerprints
-from policy.evidence.mergeconfig import merge_config_lineage
 from policy.evidence.prose import Names, default_names, prose_lineage
 from policy.model.evidence import Evidence
 from policy.model.facts import Edge, ModelFacts
@@ -151,6 +150,8 @@ def lineage_evidence(node: ModelFacts, known: Sequence[Edge] = ()) -> list[Evide
         declared[key].append(edge.parent)
     found = prose_lineage(node.id, node.card_text, node.body_line, declared, names())
     if "merge_method" in node.card_text or "slices:" in node.card_text:  # a mergekit configuration in the body
+        from policy.evidence.mergeconfig import merge_config_lineage
+
         said = {e.refers_to.lower() for e in found if e.refers_to}
         found += [e for e in merge_config_lineage(node.id, node.card_text, node.body_line,
                                                   [*declared["base_model"], *declared["teacher_model"]])

@@ -23,7 +23,6 @@ from policy.engine.loader import Bundle, load_bundle, load_policy
 from policy.errors import InputError, PolicyError, UsageError
 from policy.evidence.claims import Independent, parse_independent
 from policy.evidence.collect import benchmarks, family_of, names, reference_fingerprints, subject_evidence
-from policy.evidence.datasets import generator_edges, generators
 from policy.evidence.fingerprints import (
     config_evidence,
     fingerprint_evidence,
@@ -34,7 +33,6 @@ from policy.evidence.fingerprints import (
     is_weight_file,
     tokenizer_evidence,
 )
-from policy.evidence.licensefiles import default_texts, license_file_evidence
 from policy.model.catalog import Catalog
 from policy.model.evidence import Evidence
 from policy.model.facts import INVALID, MISSING, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
@@ -174,6 +172,8 @@ class Session:
             stated: dict[str, list[Evidence]] = {}  # what each dataset's card says generated it
 
             def generated(node: ModelFacts) -> list[Edge]:
+                from policy.evidence.datasets import generator_edges, generators
+
                 stated[node.id] = generators(node, names())
                 return generator_edges(node, stated[node.id], self.bundle.catalog.api_terms)
 
@@ -224,6 +224,8 @@ class Session:
             found = self.sources.hub.license_file(subject)
         if found is None:
             return []
+        from policy.evidence.licensefiles import default_texts, license_file_evidence
+
         catalog = self.bundle.catalog
         resolved = catalog.resolve(subject.license)
         names = {lid: entry.name for lid, entry in catalog.entries.items()}
