@@ -660,10 +660,11 @@ def _independent_row(n: int, item: Any, filename: str, benchmarks: Benchmarks) -
 
 # ------------------------------------------------------------------------------------------------ judging
 
-def classify(claim: Claim, hub_verified: bool | None, *, matched: bool = False) -> str:
+def classify(claim: Claim, hub_verified: bool | None, *, matched: bool = False, contradicted: bool = False) -> str:
     """verified (the Hub API says so; never the card's own flag) | leaderboard / community (an eval-results
     source that says so: a leaderboard name or URL, or a `source.user` submission) | independent (`matched`:
-    an independent value agrees) | self-reported."""
+    an independent value agrees within the tolerance) | contradicted (independent values exist for it and none
+    agrees: `agreement`) | self-reported."""
     if hub_verified is True:
         return "verified"
     if claim.origin == "eval-results":
@@ -674,7 +675,24 @@ def classify(claim: Claim, hub_verified: bool | None, *, matched: bool = False) 
             return "community"
     if matched:
         return "independent"
+    if contradicted:
+        return "contradicted"
     return "self-reported"
+
+
+def agreement(claim: Claim, independent: Sequence[Independent], subject: str, revision: str | None,
+              tolerance: float = 5.0) -> tuple[str | None, Independent | None]:
+    """("independent", the row) when an independent value for the same model, benchmark and revision agrees
+    with the claim within `tolerance` (points on the percent scale, else percent of the value); ("contradicted",
+    the nearest row) when such values exist and none agrees, better or worse; (None, None) when there is none
+    or none is comparable."""
+    rows = [r for r in independent if claim.benchmark and r.benchmark == claim.benchmark
+            and _same_model(r.model, subject) and not (r.revision and revision and r.revision != revision)]
+    gaps = [(abs(g), r) for r in rows if (g := _better_by(claim, r)) is not None]
+    if not gaps:
+        return None, None
+    gap, row = min(gaps, key=lambda p: p[0])
+    return ("independent" if gap <= tolerance else "contradicted"), row
 
 
 def claim_evidence(subject: str, revision: str | None, claims: Sequence[Claim],

@@ -15,6 +15,7 @@ from policy.evidence.claims import (
     Benchmarks,
     Claim,
     Independent,
+    agreement,
     claim_evidence,
     claims_from_card,
     claims_from_eval_results,
@@ -37,13 +38,18 @@ class ClaimsView:
     evidence: tuple[Evidence, ...]
     independent: int = 0  # independent values given for this model
     notes: tuple[str, ...] = field(default_factory=tuple)
+    # for each claim, the independent value it was judged against (agreeing, or the nearest that contradicts)
+    against: tuple[Independent | None, ...] = ()
 
     def rows(self) -> list[dict[str, Any]]:
+        against = self.against or (None,) * len(self.claims)
         return [{"benchmark": c.benchmark, "name": c.name, "metric": c.metric, "value": c.value,
                  "percent": c.percent, "origin": c.origin, "line": c.line, "class": k,
                  "dataset": c.dataset_id, "revision": c.dataset_revision, "split": c.split,
-                 "source": c.source_url, "verified_flag": c.verified_flag, "verify_token": c.has_verify_token}
-                for c, k in zip(self.claims, self.classes, strict=True)]
+                 "source": c.source_url, "verified_flag": c.verified_flag, "verify_token": c.has_verify_token,
+                 "independent_value": r.value if r else None, "independent_percent": r.percent if r else None,
+                 "independent_source": r.where if r else None}
+                for c, k, r in zip(self.claims, self.classes, against, strict=True)]
 
 
 def reference_fingerprints(extra: Sequence[Path] = ()) -> Fingerprints:
@@ -104,12 +110,13 @@ def claims_view(node: ModelFacts, independent: Sequence[Independent] = (), *,
                                                         hub_verified=verified,
                                                         require_independent=require_independent,
                                                         benchmarks=bench))
-    matched = {(r.benchmark) for r in mine}
-    classes = tuple(classify(c, (verified or {}).get(i), matched=c.benchmark in matched)
+    judged = [agreement(c, mine, node.id, node.revision) for c in claims]
+    classes = tuple(classify(c, (verified or {}).get(i), matched=judged[i][0] == "independent",
+                             contradicted=judged[i][0] == "contradicted")
                     for i, c in enumerate(claims))
     notes = () if verified is not None else (
         "the Hub's own verification was not read (a local card): no claim can be shown as verified",)
-    return ClaimsView(tuple(claims), classes, tuple(evidence), len(mine), notes)
+    return ClaimsView(tuple(claims), classes, tuple(evidence), len(mine), notes, tuple(r for _, r in judged))
 
 
 def _merge_unsourced(subject: str, items: list[Evidence]) -> list[Evidence]:

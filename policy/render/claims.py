@@ -45,6 +45,11 @@ def render_claims(result: Mapping[str, Any], *, color: bool = False, width: int 
             name = _safe(c.get("benchmark") or c.get("name") or "?")
             lines.append(_truncate(f"  {name:<22.22}{shown:>9}  {_safe(c.get('class')):<14}"
                                    f"{_safe(c.get('origin')):<13}{int(c.get('line') or 0) or '-'}", width))
+            if c.get("class") in ("independent", "contradicted") and c.get("independent_source"):
+                ind = c.get("independent_percent")
+                ind_shown = f"{ind:.1f}%" if isinstance(ind, int | float) else _safe(c.get("independent_value"))
+                lines.extend(_wrap(f"independent: {ind_shown} ({_safe(c.get('independent_source'))})", width,
+                                   "    ", "      "))
     evidence = list(result.get("evidence") or ())
     lines.append(st(f"evidence ({len(evidence)})", "bold"))
     if not evidence:

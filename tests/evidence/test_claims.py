@@ -69,19 +69,19 @@ def independent(benchmark: str = "gsm8k", value: float = 38.0, percent: float | 
     ("GSM8k (5-shot)", None, "gsm8k"), ("**GSM8K**", None, "gsm8k"),
     ("GPQA-Diamond", None, "gpqa_diamond"), ("gpqa_diamond", None, "gpqa_diamond"),
     ("GPQA Diamond", None, "gpqa_diamond"), ("Idavidrein/gpqa", "gpqa_diamond", "gpqa_diamond"),
-    ("Idavidrein/gpqa", "diamond", "gpqa_diamond"), ("Idavidrein/gpqa", None, None),
+    ("Idavidrein/gpqa", "diamond", "gpqa_diamond"), ("Idavidrein/gpqa", None, "gpqa"),
     ("MMLU (5-Shot)", None, "mmlu"), ("cais/mmlu", "all", "mmlu"), ("MMLU-PRO (5-shot)", None, "mmlu_pro"),
     ("TIGER-Lab/MMLU-Pro", None, "mmlu_pro"), ("openai_humaneval", None, "humaneval"),
-    ("openai/openai_humaneval", None, "humaneval"), ("HumanEval+", None, None),
+    ("openai/openai_humaneval", None, "humaneval"), ("HumanEval+", None, "humaneval_plus"),
     ("MATH-500", None, "math_500"), ("HuggingFaceH4/MATH-500", None, "math_500"), ("MATH", None, "math"),
-    ("MATH Lvl 5 (4-Shot)", None, None), ("AIME 2024", None, "aime_2024"),
+    ("MATH Lvl 5 (4-Shot)", None, "math_lvl5"), ("AIME 2024", None, "aime_2024"),
     ("ai2_arc", "ARC-Challenge", "arc_challenge"), ("ai2_arc", "ARC-Easy", None),
     ("AI2 Reasoning Challenge (25-Shot)", None, "arc_challenge"), ("Rowan/hellaswag", None, "hellaswag"),
     ("truthful_qa", "multiple_choice", "truthfulqa"), ("Winogrande (5-shot)", None, "winogrande"),
     ("lukaemon/bbh", None, "bbh"), ("BBH (3-Shot)", None, "bbh"), ("google/IFEval", None, "ifeval"),
     ("MuSR (0-shot)", None, "musr"), ("LiveCodeBench", None, "livecodebench"),
     ("LiveCodeBench (self repair)", None, None), ("WikiText perplexity", None, "wikitext_ppl"),
-    ("MT-Bench", None, None), ("", None, None),
+    ("MT-Bench", None, "mt_bench"), ("", None, None),
 ])
 def test_resolve_aliases(written: str, config: str | None, expected: str | None) -> None:
     found = B.resolve(written, config)
@@ -103,7 +103,9 @@ def test_benchmark_data_file() -> None:
     assert all(b["source"].startswith("https://") for b in data["benchmarks"])
     assert B.get("wikitext_ppl").higher_is_better is False  # type: ignore[union-attr]
     assert B.get("wikitext_ppl").scale == "raw"  # type: ignore[union-attr]
-    assert all(b.scale == "percent" and b.higher_is_better for b in B.items if b.id != "wikitext_ppl")
+    assert B.get("mt_bench").scale == "raw"  # type: ignore[union-attr]  # a score from 1 to 10
+    assert all(b.scale == "percent" and b.higher_is_better for b in B.items if b.id not in ("wikitext_ppl",
+                                                                                           "mt_bench"))
 
 
 def test_load_benchmarks_rejects_bad_data() -> None:
@@ -127,7 +129,7 @@ def test_model_index_of_corpus_card() -> None:
              for c in claims if c.origin == "model-index"]
     leaderboard = "Open LLM Leaderboard"
     assert index == [
-        (None, "MT-Bench", "unknown", 7.81, None, "unknown", None, 25, None),
+        ("mt_bench", "MT-Bench", "unknown", 7.81, None, "unknown", None, 25, None),  # a 1-10 score: no percent
         ("arc_challenge", "AI2 Reasoning Challenge (25-Shot)", "acc_norm", 58.45, 58.45, "ai2_arc", "test", 41,
          leaderboard),
         ("hellaswag", "HellaSwag (10-Shot)", "acc_norm", 83.48, 83.48, "hellaswag", "validation", 57, leaderboard),
@@ -144,7 +146,7 @@ def test_model_index_of_corpus_card() -> None:
     lines = (FIXTURES / "HuggingFaceH4__zephyr-7b-gemma-v0.1.md").read_text(encoding="utf-8").split("\n")
     assert lines[41 - 1].strip() == "value: 58.45"
     table = {(c.benchmark, c.value, c.line) for c in claims if c.origin == "card-table" and c.line < 300}
-    assert table == {("ifeval", 28.76, 155), ("truthfulqa", 52.19, 164),  # comparison tables: the model's row
+    assert table == {("mt_bench", 7.81, 155), ("ifeval", 28.76, 155), ("truthfulqa", 52.19, 164),  # model's row
                      # lm-eval-harness tables (Task | Version | Metric | Value): the Version column is skipped
                      ("arc_challenge", 49.15, 196), ("hellaswag", 60.59, 201), ("winogrande", 64.09, 207)}
     assert "zephyr-7b-gemma-v0.1" in lines[155 - 1] and "28.76" in lines[155 - 1]
@@ -481,3 +483,57 @@ def test_category_column_is_not_a_benchmark() -> None:
     first = claims_from_card({}, body, 100, B)
     assert [(c.benchmark, c.value, c.column) for c in first] == [
         ("aime_2024", 16.0, "Claude (first numeric column)"), ("math_500", 78.3, "Claude (first numeric column)")]
+
+
+# -- independent only when it agrees; contradicted otherwise, with both numbers (issue 19 item 6) ---------------
+
+def test_a_claim_is_independent_only_when_an_independent_value_agrees() -> None:
+    from policy.evidence.claims import agreement
+
+    assert agreement(claim("gsm8k", 40.0), [independent("gsm8k", 38.0, 38.0)], "org/model", None)[0] == "independent"
+    verdict, row = agreement(claim("gsm8k", 90.0), [independent("gsm8k", 38.0, 38.0)], "org/model", None)
+    assert verdict == "contradicted" and row is not None and row.value == 38.0
+    # worse than measured by more than the tolerance contradicts too (an under-claim)
+    assert agreement(claim("gsm8k", 20.0), [independent("gsm8k", 38.0, 38.0)], "org/model", None)[0] == "contradicted"
+    # the nearest of several values decides; another model, benchmark or pinned revision is not compared
+    rows = [independent("gsm8k", 10.0, 10.0), independent("gsm8k", 88.0, 88.0)]
+    assert agreement(claim("gsm8k", 90.0), rows, "org/model", None)[0] == "independent"
+    assert agreement(claim("gsm8k", 90.0), [independent("gsm8k", 88.0, 88.0, model="other/m")], "org/model",
+                     None) == (None, None)
+    assert agreement(claim("gsm8k", 90.0), [independent("gsm8k", 88.0, 88.0, revision="abc")], "org/model",
+                     "def") == (None, None)
+    assert classify(claim("gsm8k", 90.0), None, contradicted=True) == "contradicted"
+    assert classify(claim("gsm8k", 90.0), True, contradicted=True) == "verified"  # the Hub's word comes first
+
+
+def test_the_claims_view_shows_the_independent_value_beside_each_judged_claim() -> None:
+    from policy.evidence.collect import claims_view
+    from policy.model.facts import ModelFacts
+
+    card = {"model-index": [{"name": "m", "results": [
+        {"task": {"type": "text-generation"}, "dataset": {"name": "GSM8K", "type": "openai/gsm8k"},
+         "metrics": [{"type": "accuracy", "value": 90.0}]},
+        {"task": {"type": "text-generation"}, "dataset": {"name": "MMLU", "type": "cais/mmlu"},
+         "metrics": [{"type": "accuracy", "value": 61.0}]}]}]}
+    node = ModelFacts(id="org/model", card=card)
+    view = claims_view(node, [independent("gsm8k", 38.0, 38.0), independent("mmlu", 60.0, 60.0)])
+    rows = {r["benchmark"]: r for r in view.rows()}
+    assert (rows["gsm8k"]["class"], rows["gsm8k"]["independent_value"]) == ("contradicted", 38.0)
+    assert (rows["mmlu"]["class"], rows["mmlu"]["independent_value"]) == ("independent", 60.0)
+    assert "evals.csv row 3" in rows["gsm8k"]["independent_source"]
+
+
+@pytest.mark.parametrize(("written", "dataset", "expected"), [
+    ("MATH Lvl 5 (4-Shot)", "hendrycks/competition_math", "math_lvl5"), ("Math Level 5", None, "math_lvl5"),
+    ("GPQA (0-shot)", "Idavidrein/gpqa", "gpqa"), ("GPQA Diamond", None, "gpqa_diamond"),
+    ("HumanEval+", None, "humaneval_plus"), ("HumanEval", None, "humaneval"), ("MBPP+", None, "mbpp_plus"),
+    ("MBPP", None, "mbpp"), ("DROP (3-shot F1)", None, "drop"), ("AlpacaEval 2.0", None, "alpaca_eval"),
+    ("MT-Bench", None, "mt_bench"), ("DS-1000", None, "ds1000"),
+    ("LiveCodeBench (self repair)", None, None),  # another LiveCodeBench task: not its code-generation score
+])
+def test_the_open_llm_leaderboard_and_code_benchmarks_resolve(written: str, dataset: str | None,
+                                                              expected: str | None) -> None:
+    bench = B.resolve(dataset) if dataset and B.resolve(dataset) else B.resolve(written)
+    if dataset == "hendrycks/competition_math":
+        bench = B.resolve(written)  # the parent set's id names no subset: the name decides
+    assert (bench.id if bench else None) == expected
