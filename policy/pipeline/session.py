@@ -66,6 +66,9 @@ class CheckOptions:
     weight_hashes: bool = False  # read the sha256 of a Hub subject's weight files (one listing; the BOM formats)
 
 
+MAX_NAME_LOOKUPS = 8  # Hub searches for display names per target (policy.scan.hub.HubSource.ids_named)
+
+
 class Sources:
     """Local cards first, then the Hub; the Hub client is created on first need."""
 
@@ -185,6 +188,7 @@ class Session:
                                         known=known)
             evidence += [e for items in stated.values() for e in items]
             evidence += self._license_file_evidence(target, subject)
+            evidence = self._resolve_names(evidence, policy)
             if subject.source == "hub":
                 evidence += self._gguf_evidence(subject, known)
                 weights = [(e.parent, lineage.nodes[e.parent].config) for e in known if e.child == subject.id
@@ -212,6 +216,36 @@ class Session:
 
             return TargetError(target, f"internal error while checking {target}: {type(exc).__name__}: {exc} "
                                "(please report it)", frames=(traceback.format_exc(),), internal=True)
+
+    def _resolve_names(self, evidence: list[Evidence], policy: Policy) -> list[Evidence]:
+        """A model the prose names as written but no list holds ("deepseek-coder-6.7b-base"), resolved to a
+        repo id: through the local cards' file names, the curations and the policy file's models, and, online,
+        one search of the Hub's model listing per name (at most MAX_NAME_LOOKUPS per target, most downloaded
+        first). A name nothing resolves stays as written."""
+        from policy.evidence.prose import BASE_CODE, TEACHER_CODE
+        from policy.scan.local import name_key
+
+        out: list[Evidence] = []
+        asked = 0
+        for e in evidence:
+            name = str(e.data.get("name") or "")
+            if e.refers_to or e.code not in (TEACHER_CODE, BASE_CODE) or e.data.get("vague") or not name:
+                out.append(e)
+                continue
+            how, ids = "the local cards", self.sources.local.ids_named(name)
+            if not ids:
+                how = "the curations and the policy file"
+                ids = [k for k in (*self.bundle.curations, *policy.models)
+                       if "/" in k and name_key(k.split("/", 1)[1]) == name_key(name)]
+            if not ids and not self.sources.offline and asked < MAX_NAME_LOOKUPS:
+                asked += 1
+                how, ids = "the Hub's model search", self.sources.hub.ids_named(name)
+            if ids:
+                also = f"; also {', '.join(ids[1:3])}" if len(ids) > 1 else ""
+                e = replace(e, refers_to=ids[0], message=f"{e.message} ({name!r} is {ids[0]}, by {how}{also})",
+                            data={**e.data, "id": ids[0], "resolved_by": how})
+            out.append(e)
+        return out
 
     def _license_file_evidence(self, target: str, subject: ModelFacts) -> list[Evidence]:
         """The subject's LICENSE file against its card's license: the folder given (or the folder of a README.md

@@ -170,6 +170,7 @@ class HubSource:
         self._spawned: set[threading.Thread] = set()  # speculative work on daemon threads, while it runs
         self._watchdog = Watchdog()  # stops each transfer at its target's deadline, and all at close()
         self._read_offline: dict[tuple[str, str, str | None], ModelFacts] = {}
+        self._named: dict[str, list[str]] = {}  # display name -> Hub ids (ids_named)
         # Early README downloads overlap each node's model_info (at most one per node in flight, so bounded by
         # the pool); with one worker, requests stay one at a time.
         self._early = self.options.workers > 1 and not self.options.offline
@@ -466,6 +467,37 @@ class HubSource:
             body_line=body_line, hub_model_index=record.get("model_index"), config=record.get("config") or {},
             hub_task=hub_word(record.get("pipeline_tag")), hub_library=hub_word(record.get("library_name")),
             eval_results=self._eval_results(record, online) if status == OK and kind == "model" else {})
+
+    def ids_named(self, name: str) -> list[str]:
+        """The Hub model ids whose repo name is `name` (case and separators ignored), most downloaded first, from
+        one search of the Hub's model listing (at most 50 results, within the deadline); empty offline, when
+        the Hub is down or nothing answers in time. Each name is asked once per process."""
+        from policy.scan.local import name_key
+
+        cache = self._named
+        if name in cache:
+            return cache[name]
+        if self.options.offline or self._down or not name.strip():
+            return []
+        want = name_key(name)
+
+        def search() -> list[str]:
+            out = []
+            for i, info in enumerate(self._api.list_models(search=name, sort="downloads", limit=50)):
+                if i >= 50:
+                    break
+                repo_id = getattr(info, "id", None)
+                if isinstance(repo_id, str) and "/" in repo_id and name_key(repo_id.split("/", 1)[1]) == want:
+                    out.append(repo_id)
+            return out
+
+        try:
+            found = self._spawn(self._call, search, f"the Hub's search for {name!r}", self.options.max_api_bytes,
+                                API_SETTING).result(timeout=max(0.0, min(self.options.deadline, self._remaining())))
+        except Exception:  # no answer, too slow, too large: the name is reported as written
+            found = []
+        cache[name] = found
+        return found
 
     def license_file(self, facts: ModelFacts) -> tuple[str, str] | None:
         """The repo's LICENSE file (name, text) at the commit evaluated, at most MAX_LICENSE_FILE bytes: downloaded

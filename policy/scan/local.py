@@ -191,12 +191,46 @@ def read_target(target: str) -> ModelFacts:
     raise InputError(f"{target}: no such file or folder")
 
 
+MAX_LISTED = 10_000  # entries of one card folder listed to resolve display names
+
+
+def name_key(name: str) -> str:
+    """A repo name compared without case or separators: `Deepseek_Coder-6.7B-base` is `deepseek-coder-6.7b-base`."""
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
 class LocalSource:
     """Ancestor facts from folders of cards; whatever is not there is `unavailable` offline."""
 
     def __init__(self, card_dirs: Sequence[Path] = (), missing_detail: str = "not available offline") -> None:
         self.card_dirs = tuple(Path(d) for d in card_dirs)
         self.missing_detail = missing_detail
+
+    def ids_named(self, name: str) -> list[str]:
+        """The model ids of the card folders whose repo name is `name` (case, `-`, `_` and `.` ignored): how a
+        display name written in prose ("deepseek-coder-6.7b-base") resolves offline. The folders' file names
+        are listed once (at most MAX_LISTED entries per folder)."""
+        if not hasattr(self, "_by_name"):
+            index: dict[str, list[str]] = {}
+            for root in self.card_dirs:
+                try:
+                    entries = sorted(os.listdir(root))[:MAX_LISTED]
+                except OSError:
+                    continue
+                for entry in entries:
+                    if entry.endswith(".md") and "__" in entry:  # org__name.md
+                        org, _, repo = entry[:-3].partition("__")
+                        index.setdefault(name_key(repo), []).append(f"{org}/{repo}")
+                    elif (root / entry).is_dir():
+                        try:
+                            subs = sorted(os.listdir(root / entry))[:MAX_LISTED]
+                        except OSError:
+                            continue
+                        for repo in subs:
+                            if (root / entry / repo / "README.md").is_file():
+                                index.setdefault(name_key(repo), []).append(f"{entry}/{repo}")
+            self._by_name = index
+        return list(dict.fromkeys(self._by_name.get(name_key(name), [])))
 
     def find(self, model_id: str, kind: str) -> Path | None:
         org, _, name = model_id.partition("/")
