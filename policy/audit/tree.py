@@ -40,7 +40,7 @@ from policy.audit.state import AuditState
 from policy.engine.conditions import All, Leaf, Not, Ref
 from policy.engine.evaluation import evaluate
 from policy.errors import InputError, UsageError
-from policy.model.facts import INVALID, MISSING, ModelFacts
+from policy.model.facts import INVALID, MISSING, Edge, ModelFacts
 from policy.model.report import DISCLAIMER, Report
 from policy.scan.lineage import build_lineage, card_edges
 from policy.scan.listing import (
@@ -341,11 +341,20 @@ class TreeAudit:
             state.record(d.id, key, *self._evaluate(d, subject, source, d.id in source.full))
             self.progress.evaluated += 1
 
+    def _generated(self, node: ModelFacts) -> list[Edge]:
+        """What a dataset's card says generated it, as `check` reads it (policy.evidence.datasets): the
+        generator's terms reach the descendant through the dataset, as review."""
+        from policy.evidence.collect import names
+        from policy.evidence.datasets import generator_edges, generators
+
+        return generator_edges(node, generators(node, names()), self.bundle.catalog.api_terms)
+
     def _evaluate(self, d: Descendant, subject: ModelFacts, source: _TreeSource,
                   full: bool) -> tuple[str, dict[str, Any]]:
         try:
             lineage = build_lineage(subject, source, self.bundle.catalog,
-                                    (self.bundle.curations, self.policy.models), self.policy.max_depth)
+                                    (self.bundle.curations, self.policy.models), self.policy.max_depth,
+                                    stated=self._generated)
             report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, self.policy, self.options.today)
         except Exception as exc:  # a bug: this row needs a person, the audit goes on
             return "review", self._row(d, subject, None, f"internal error while judging it: "

@@ -294,7 +294,8 @@ class _Facts:
                         continue
                     seen.add(state)
                     new_path, new_via = (*path, edge.parent), (*via, edge.relation)
-                    said = stated or (f"{edge.child}'s card, {edge.note}" if edge.declared_in == CARD_TEXT else "")
+                    said = stated or (f"what {edge.child}'s card says ({edge.note})"
+                                      if edge.declared_in == CARD_TEXT else "")
                     best[state] = Binding(lineage.nodes[edge.parent], new_path, new_via, state[1], node_id, index,
                                           said)
                     nxt.append((edge.parent, state[1], new_path, new_via, said))
@@ -794,8 +795,8 @@ def _finding(rule: Rule, ctx: Mapping[str, Any], clause: Clause | None, binding:
             citation.update(basis=OWN_RULE, rule=rule.id, pack=rule.pack)
     if binding is not None and binding.stated and kind == "violation":
         kind = "review"
-        message += (f" [this lineage rests on what {binding.stated} says, not on declared metadata: a person must "
-                    "confirm it before it can fail]")
+        message += (f" [this lineage rests on {binding.stated}, not on declared metadata: a person must confirm it "
+                    "before it can fail]")
     severity = rule.severity
     if rule.severity_from:
         required = (ctx.get("policy") or {}).get("requirements", {}).get(rule.severity_from)

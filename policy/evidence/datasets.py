@@ -84,9 +84,9 @@ def generator_edges(node: ModelFacts, items: list[Evidence], is_api: Callable[[s
     for e in items:
         if not e.refers_to or e.refers_to == node.id:
             continue
-        where = f"line {e.line}" if e.line else "tags"
+        where = f"line {e.line}" if e.line else "its tags"
         quote = f": “{e.quote}”" if e.quote else ""
         edges.append(Edge(node.id, e.refers_to, DISTILLATION, CARD_TEXT, True,
                           "api" if is_api(e.refers_to) else "model",
-                          note=f"stated in the dataset's card ({where}){quote}"))
+                          note=f"stated in the dataset's card, {where}{quote}"))
     return edges

@@ -53,7 +53,7 @@ def test_a_dataset_whose_card_says_gpt_4_wrote_it_puts_openai_terms_under_review
     assert terms["kind"] == "review" and terms["ancestor"] == "openai/gpt-4"
     assert terms["via"] == ["trained_on", "distillation"] and terms["license"] == "provider-openai"
     assert terms["citation"]["section"] == "OpenAI Services Agreement §3.3(e)"
-    assert f"rests on what {DATASET}'s card, stated in the dataset's card (line" in terms["message"]
+    assert f"rests on what {DATASET}'s card says (stated in the dataset's card, line" in terms["message"]
     edge = next(e for e in report["lineage"] if e["child"] == DATASET and e["parent"] == "openai/gpt-4")
     assert edge["declared_in"] == "card-text" and edge["inferred"] is True
 

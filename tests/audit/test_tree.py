@@ -360,3 +360,20 @@ def test_the_card_fields_kept_are_those_the_rules_test() -> None:
                                            {"not": {"ancestor.card.region": {"eq": {"ref": "model.card.home"}}}}]}))
     assert kept == CARD_FIELDS | {"export_control", "region", "home"}
     assert rule_card_fields(packs({"model.card": {"exists": True}})) is None  # the whole card: every field
+
+
+def test_a_descendant_trained_on_a_dataset_gpt_4_wrote_is_review_in_the_audit(hubsim: HubSim, tmp_path: Path) -> None:
+    """As `check` reads it (issue 19 item 4): the dataset's card says which model generated it, and the
+    generator's terms reach the descendant through the dataset, as review."""
+    hubsim.add_model(ROOT, {"README.md": make_card({"license": "llama3.1", "pipeline_tag": "text-generation"})})
+    hubsim.add_dataset("acme/synthetic-chats", {"README.md": make_card(
+        {"license": "cc-by-4.0"}, "# Chats\n\nThe responses were generated with GPT-4 through the OpenAI API.\n")})
+    hubsim.add_model("acme/Llama-chat-8b", {"README.md": make_card(
+        {"license": "llama3.1", "base_model": ROOT, "datasets": ["acme/synthetic-chats"],
+         "pipeline_tag": "text-generation"}, "# Llama chat\n")})
+    code, doc = audit_json(_env(hubsim, tmp_path))
+    assert code == 3 and doc["verdict"] == "review"
+    (row,) = [r for r in doc["rows"] if r["id"] == "acme/Llama-chat-8b"]
+    assert row["verdict"] == "review", json.dumps(row)
+    assert "rests on what acme/synthetic-chats's card says (stated in the dataset's card, line 6" in \
+        json.dumps(row, ensure_ascii=False), row
