@@ -377,18 +377,16 @@ def _is_separator(cells: list[str]) -> bool:
 
 def _table_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name: str | None,
                   budget: int) -> list[Claim]:
+    """The claims of the body's pipe tables, those inside code fences included: evaluation harnesses
+    (lm-evaluation-harness, leaderboards' exports) print their result tables as Markdown, and cards paste them
+    in a fenced block as printed. A fence line itself is never a row."""
     lines = body.split("\n")
     claims: list[Claim] = []
-    fence = False
     i = 0
     while i < len(lines) and len(claims) < budget:
         line = lines[i]
         stripped = line.lstrip()
-        if stripped.startswith("```") or stripped.startswith("~~~"):
-            fence = not fence
-            i += 1
-            continue
-        if fence or i + 1 >= len(lines):
+        if stripped.startswith(("```", "~~~")) or i + 1 >= len(lines):
             i += 1
             continue
         header = _cells(line)

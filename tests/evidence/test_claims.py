@@ -435,8 +435,8 @@ def test_huge_table_and_long_line() -> None:
     assert len(claims_from_card({}, wide_ok, 1, B)) == 29  # at most 30 cells per row
 
 
-def test_tables_in_code_blocks_and_separator_only_rows_are_ignored() -> None:
-    body = "```\n| GSM8K | 90 |\n|---|---|\n| MMLU | 80 |\n```\n| a | b |\n|---|---|\n|---|---|\n"
+def test_separator_only_rows_and_code_that_is_no_table_are_ignored() -> None:
+    body = "```\nx = a | b\ny = c | d\n```\n| a | b |\n|---|---|\n|---|---|\n"
     assert claims_from_card({}, body, 1, B) == []
 
 
@@ -537,3 +537,13 @@ def test_the_open_llm_leaderboard_and_code_benchmarks_resolve(written: str, data
     if dataset == "hendrycks/competition_math":
         bench = B.resolve(written)  # the parent set's id names no subset: the name decides
     assert (bench.id if bench else None) == expected
+
+
+def test_a_result_table_pasted_in_a_code_fence_is_read() -> None:
+    body = "\n".join([
+        "# Results", "", "```", "|    Tasks    |Version|Filter|n-shot|Metric|Value |   |Stderr|",
+        "|-------------|------:|------|-----:|------|-----:|---|-----:|",
+        "|gsm8k        |      3|strict|     5|acc   |0.6210|±  |0.0134|", "```", "",
+        "```python", "x = a | b", "```"])
+    claims = claims_from_card({}, body, 10, B)
+    assert [(c.benchmark, c.value, c.line) for c in claims] == [("gsm8k", 0.621, 15)]
