@@ -16,7 +16,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -405,7 +405,97 @@ def _table_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name
             j += 1
         claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims)))
         i = j
+    if "<table" in body.lower():
+        for header, rows in _html_tables(body):
+            if len(claims) >= budget:
+                break
+            claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims)))
     return claims[:budget]
+
+
+MAX_HTML_TABLE = 256 * 1024  # characters of one HTML table read
+_HTML_TABLE = re.compile(r"<table\b.*?</table\s*>", re.I | re.S)
+
+
+def _html_tables(body: str) -> Iterator[tuple[list[str], list[tuple[int, list[str], str]]]]:
+    """The body's HTML tables as (header cells, [(line index in the body, cells, text)]), the first row the
+    header. `rowspan`/`colspan` are expanded, so a cell that spans rows (the "Category" column of the Llama 3
+    card) stands in each row it covers and no later cell shifts into its column. Parsed with the standard
+    library's HTMLParser (text only: no tag or attribute is ever acted on), bounded in size, rows and columns."""
+    from html.parser import HTMLParser
+
+    class Rows(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.rows: list[tuple[int, list[tuple[str, int, int]]]] = []  # (line, [(text, rowspan, colspan)])
+            self.cell: list[str] | None = None
+            self.span = (1, 1)
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "tr" and len(self.rows) < MAX_TABLE_ROWS + 1:
+                self.rows.append((self.getpos()[0], []))
+            elif tag in ("td", "th") and self.rows:
+                a = dict(attrs)
+                self.cell, self.span = [], (_span(a.get("rowspan"), MAX_TABLE_ROWS),
+                                            _span(a.get("colspan"), MAX_TABLE_COLUMNS))
+            elif tag == "br" and self.cell is not None:
+                self.cell.append(" ")
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag in ("td", "th") and self.cell is not None and self.rows:
+                cells = self.rows[-1][1]
+                if len(cells) < MAX_TABLE_COLUMNS:
+                    cells.append((" ".join("".join(self.cell).split()), *self.span))
+                self.cell = None
+
+        def handle_data(self, data: str) -> None:
+            if self.cell is not None:
+                self.cell.append(data)
+
+    for match in _HTML_TABLE.finditer(body):
+        if match.end() - match.start() > MAX_HTML_TABLE:
+            continue
+        parser = Rows()
+        try:
+            parser.feed(match.group(0))
+            parser.close()
+        except Exception:  # HTMLParser is lenient; anything else means no table
+            continue
+        first_line = body.count("\n", 0, match.start())
+        grid: list[tuple[int, list[str]]] = []
+        pending: dict[int, tuple[str, int]] = {}  # column -> (text, rows still covered)
+        for line, cells in parser.rows:
+            row: list[str] = []
+            queue = list(cells)
+            col = 0
+            while (queue or col in pending) and col < MAX_TABLE_COLUMNS:
+                if col in pending:
+                    text, left = pending.pop(col)
+                    row.append(text)
+                    if left > 1:
+                        pending[col] = (text, left - 1)
+                    col += 1
+                    continue
+                text, rowspan, colspan = queue.pop(0)
+                for _ in range(colspan):
+                    if col >= MAX_TABLE_COLUMNS:
+                        break
+                    row.append(text)
+                    if rowspan > 1:
+                        pending[col] = (text, rowspan - 1)
+                    col += 1
+            grid.append((first_line + line - 1, row))
+        if len(grid) < 2:
+            continue
+        header = grid[0][1]
+        yield header, [(idx, cells, " | ".join(cells)) for idx, cells in grid[1:MAX_TABLE_ROWS + 1]]
+
+
+def _span(value: str | None, limit: int) -> int:
+    try:
+        return max(1, min(int(str(value).strip()), limit)) if value is not None else 1
+    except ValueError:
+        return 1
 
 
 _PACKAGING = ("gguf", "gptq", "awq", "exl2", "mlx", "bnb4bit", "4bit", "8bit", "fp8", "int4", "int8")

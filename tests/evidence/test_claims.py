@@ -547,3 +547,26 @@ def test_a_result_table_pasted_in_a_code_fence_is_read() -> None:
         "```python", "x = a | b", "```"])
     claims = claims_from_card({}, body, 10, B)
     assert [(c.benchmark, c.value, c.line) for c in claims] == [("gsm8k", 0.621, 15)]
+
+
+HTML_TABLE = """<table>
+  <tr><td><strong>Category</strong></td><td><strong>Benchmark</strong></td>
+      <td><strong>acme-7b</strong></td><td><strong>Other 7B</strong></td></tr>
+  <tr><td rowspan="2">General</td><td>MMLU (5-shot)</td><td>66.6</td><td>45.7</td></tr>
+  <tr><td>Winogrande (5-shot)</td><td>76.1</td><td>73.3</td></tr>
+  <tr><td colspan="2">GSM-8K (8-shot, CoT)</td><td>79.6</td><td>25.7</td></tr>
+</table>
+"""
+
+
+def test_an_html_table_is_read_with_its_spans_expanded() -> None:
+    # the rowspan of "General" must not shift Winogrande's scores one column left (76.1 is acme-7b's, not 73.3)
+    claims = claims_from_card({}, "# Results\n\n" + HTML_TABLE, 20, B, model_name="acme/acme-7b")
+    assert [(c.benchmark, c.value, c.line, c.column) for c in claims] == [
+        ("mmlu", 66.6, 25, "acme-7b (model column)"), ("winogrande", 76.1, 26, "acme-7b (model column)"),
+        ("gsm8k", 79.6, 27, "acme-7b (model column)")]
+    # a comparison table with no column of this model's is no claim of its
+    assert claims_from_card({}, HTML_TABLE, 1, B, model_name="acme/third-9b") == []
+    # hostile spans are bounded; a table that never closes is no table
+    assert claims_from_card({}, '<table><tr><td rowspan="999999999">x</td></tr></table>', 1, B) == []
+    assert claims_from_card({}, "<table><tr><td>MMLU</td><td>5", 1, B) == []
