@@ -16,7 +16,7 @@ import io
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,6 +77,16 @@ class Benchmarks:
     items: tuple[Benchmark, ...]
     _names: Mapping[str, Benchmark]
     _datasets: Mapping[str, tuple[tuple[frozenset[str], Benchmark], ...]]
+
+    def mentioned(self, text: str) -> bool:
+        """Does `text` contain a benchmark's name or alias anywhere (case ignored)? A cheap test before a table
+        is parsed: a table that names no benchmark holds no claim."""
+        words = self.__dict__.get("_words")
+        if words is None:
+            words = tuple(sorted({w.lower() for b in self.items for w in (b.name, *b.aliases) if len(w) >= 3}))
+            object.__setattr__(self, "_words", words)
+        low = text.lower()
+        return any(w in low for w in words)
 
     def get(self, benchmark_id: str) -> Benchmark | None:
         for b in self.items:
@@ -405,8 +415,8 @@ def _table_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name
             j += 1
         claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims)))
         i = j
-    if "<table" in body.lower():
-        for header, rows in _html_tables(body):
+    if "<table" in body or "<TABLE" in body:
+        for header, rows in _html_tables(body, benchmarks.mentioned):
             if len(claims) >= budget:
                 break
             claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims)))
@@ -417,54 +427,49 @@ MAX_HTML_TABLE = 256 * 1024  # characters of one HTML table read
 _HTML_TABLE = re.compile(r"<table\b.*?</table\s*>", re.I | re.S)
 
 
-def _html_tables(body: str) -> Iterator[tuple[list[str], list[tuple[int, list[str], str]]]]:
+_TR = re.compile(r"<tr\b[^>]*>", re.I)
+_CELL = re.compile(r"<(?:td|th)\b([^>]*)>", re.I)
+_CELL_END = re.compile(r"</t[dh]\s*>|</tr\s*>|<t[dh]\b|<tr\b|</table", re.I)
+_SPAN_ATTR = re.compile(r"\b(rowspan|colspan)\s*=\s*[\"']?\s*(\d{1,6})", re.I)
+_TAG = re.compile(r"<[^<>]*>")
+
+
+def _html_rows(table: str) -> list[tuple[int, list[tuple[str, int, int]]]]:
+    """(offset of the row in `table`, [(cell text, rowspan, colspan)]) of each `<tr>`. A cell runs from its
+    `<td>`/`<th>` to its end tag or the next cell or row (HTML lets them be left open); its text is the cell
+    without tags, entities decoded, spaces collapsed. Every pattern is linear (no nested repetition)."""
+    from html import unescape
+
+    starts = [m.start() for m in _TR.finditer(table)][:MAX_TABLE_ROWS + 1]
+    rows = []
+    for k, at in enumerate(starts):
+        stop = starts[k + 1] if k + 1 < len(starts) else len(table)
+        cells: list[tuple[str, int, int]] = []
+        for cell in _CELL.finditer(table, at, stop):
+            end = _CELL_END.search(table, cell.end(), stop)
+            inner = table[cell.end():end.start() if end else stop]
+            spans = {name.lower(): int(n) for name, n in _SPAN_ATTR.findall(cell.group(1))}
+            text = " ".join(unescape(_TAG.sub(" ", inner)).split())
+            cells.append((text, max(1, min(spans.get("rowspan", 1), MAX_TABLE_ROWS)),
+                          max(1, min(spans.get("colspan", 1), MAX_TABLE_COLUMNS))))
+            if len(cells) >= MAX_TABLE_COLUMNS:
+                break
+        rows.append((at, cells))
+    return rows
+
+
+def _html_tables(body: str, mentioned: Callable[[str], bool] = lambda _text: True
+                 ) -> Iterator[tuple[list[str], list[tuple[int, list[str], str]]]]:
     """The body's HTML tables as (header cells, [(line index in the body, cells, text)]), the first row the
     header. `rowspan`/`colspan` are expanded, so a cell that spans rows (the "Category" column of the Llama 3
-    card) stands in each row it covers and no later cell shifts into its column. Parsed with the standard
-    library's HTMLParser (text only: no tag or attribute is ever acted on), bounded in size, rows and columns."""
-    from html.parser import HTMLParser
-
-    class Rows(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__(convert_charrefs=True)
-            self.rows: list[tuple[int, list[tuple[str, int, int]]]] = []  # (line, [(text, rowspan, colspan)])
-            self.cell: list[str] | None = None
-            self.span = (1, 1)
-
-        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-            if tag == "tr" and len(self.rows) < MAX_TABLE_ROWS + 1:
-                self.rows.append((self.getpos()[0], []))
-            elif tag in ("td", "th") and self.rows:
-                a = dict(attrs)
-                self.cell, self.span = [], (_span(a.get("rowspan"), MAX_TABLE_ROWS),
-                                            _span(a.get("colspan"), MAX_TABLE_COLUMNS))
-            elif tag == "br" and self.cell is not None:
-                self.cell.append(" ")
-
-        def handle_endtag(self, tag: str) -> None:
-            if tag in ("td", "th") and self.cell is not None and self.rows:
-                cells = self.rows[-1][1]
-                if len(cells) < MAX_TABLE_COLUMNS:
-                    cells.append((" ".join("".join(self.cell).split()), *self.span))
-                self.cell = None
-
-        def handle_data(self, data: str) -> None:
-            if self.cell is not None:
-                self.cell.append(data)
-
+    card) stands in each row it covers and no later cell shifts into its column. Text only: no tag or
+    attribute is acted on; bounded in size, rows, columns and spans."""
     for match in _HTML_TABLE.finditer(body):
-        if match.end() - match.start() > MAX_HTML_TABLE:
-            continue
-        parser = Rows()
-        try:
-            parser.feed(match.group(0))
-            parser.close()
-        except Exception:  # HTMLParser is lenient; anything else means no table
-            continue
-        first_line = body.count("\n", 0, match.start())
+        if match.end() - match.start() > MAX_HTML_TABLE or not mentioned(match.group(0)):
+            continue  # too large, or names no benchmark (a model's specifications, its energy use)
         grid: list[tuple[int, list[str]]] = []
         pending: dict[int, tuple[str, int]] = {}  # column -> (text, rows still covered)
-        for line, cells in parser.rows:
+        for offset, cells in _html_rows(match.group(0)):
             row: list[str] = []
             queue = list(cells)
             col = 0
@@ -484,11 +489,10 @@ def _html_tables(body: str) -> Iterator[tuple[list[str], list[tuple[int, list[st
                     if rowspan > 1:
                         pending[col] = (text, rowspan - 1)
                     col += 1
-            grid.append((first_line + line - 1, row))
+            grid.append((body.count("\n", 0, match.start() + offset), row))
         if len(grid) < 2:
             continue
-        header = grid[0][1]
-        yield header, [(idx, cells, " | ".join(cells)) for idx, cells in grid[1:MAX_TABLE_ROWS + 1]]
+        yield grid[0][1], [(idx, cells, " | ".join(cells)) for idx, cells in grid[1:MAX_TABLE_ROWS + 1]]
 
 
 def _span(value: str | None, limit: int) -> int:
