@@ -450,8 +450,9 @@ _CUE = re.compile(r"distil|teacher|fine-?tun|finetun|initiali|version of|(?:chec
 # Every phrase of _PRE and _POST contains one of these: a unit without any states no lineage.
 _KEYWORDS = re.compile(r"distil|teacher|train|tun|sft|output|respons|generat|complet|answer|sample|trace|data|synthe"
                        r"|produc|creat|curat|collect|writt|label|annotat|knowledge|merge|quant|gguf|awq|gptq|exl2"
-                       r"|mlx|-bit|deriv|initiali|adapt|based|built|original|version|combin|base|parent|source"
-                       r"|foundation|fuse|weights|lora|controlnet|checkpoint|repo")
+                       r"|mlx|-bit|deriv|initiali|adapt|based|built|original|version of|combin|base model"
+                       r"|base repo|base checkpoint|parent model|parent repo|source model|source repo|fuse|weights"
+                       r"|lora|controlnet|checkpoint|as (?:the |a |its |our )?(?:base|foundation|starting point)")
 _KEYWORDS_CJK = _Lazy(r"蒸馏|微调|精调|训练|量化|生成|基于")
 
 

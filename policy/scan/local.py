@@ -158,7 +158,13 @@ MAX_LICENSE_FILE = 512 * 1024  # bytes: the longest license text the catalog hol
 def read_license_file(folder: Path) -> tuple[str, str] | None:
     """The folder's LICENSE file (name, text), at most MAX_LICENSE_FILE bytes; a symbolic link, a file that is
     not regular or a larger file is not read (a cloned repository is hostile input)."""
+    try:
+        present = {entry.name for entry in os.scandir(folder)} if len(LICENSE_FILE_NAMES) > 1 else set()
+    except OSError:
+        return None
     for name in LICENSE_FILE_NAMES:
+        if name not in present:
+            continue  # one listing of the folder instead of a failed open per name
         path = folder / name
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
