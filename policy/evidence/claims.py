@@ -77,16 +77,13 @@ class Benchmarks:
     items: tuple[Benchmark, ...]
     _names: Mapping[str, Benchmark]
     _datasets: Mapping[str, tuple[tuple[frozenset[str], Benchmark], ...]]
+    _words: tuple[str, ...] = ()  # every name and alias of three or more characters, lower-cased (`mentioned`)
 
     def mentioned(self, text: str) -> bool:
         """Does `text` contain a benchmark's name or alias anywhere (case ignored)? A cheap test before a table
         is parsed: a table that names no benchmark holds no claim."""
-        words = self.__dict__.get("_words")
-        if words is None:
-            words = tuple(sorted({w.lower() for b in self.items for w in (b.name, *b.aliases) if len(w) >= 3}))
-            object.__setattr__(self, "_words", words)
         low = text.lower()
-        return any(w in low for w in words)
+        return any(w in low for w in self._words)
 
     def get(self, benchmark_id: str) -> Benchmark | None:
         for b in self.items:
@@ -161,7 +158,8 @@ def load_benchmarks(data: Any = None) -> Benchmarks:
             names[key] = bench
         for did, configs in ds:
             datasets.setdefault(normalize(did), []).append((frozenset(normalize(c) for c in configs), bench))
-    return Benchmarks(tuple(items), names, {k: tuple(v) for k, v in datasets.items()})
+    words = tuple(sorted({w.lower() for b in items for w in (b.name, *b.aliases) if len(w) >= 3}))
+    return Benchmarks(tuple(items), names, {k: tuple(v) for k, v in datasets.items()}, words)
 
 
 def _strip_markup(text: str) -> str:

@@ -504,7 +504,8 @@ class HubSource:
         online, else from the client's cache. None when the repo lists none, or it cannot be read in time."""
         from policy.scan.local import LICENSE_FILE_NAMES, MAX_LICENSE_FILE
 
-        names = [n for n in LICENSE_FILE_NAMES if n in set(facts.files)]
+        files = set(facts.files)
+        names = [n for n in LICENSE_FILE_NAMES if n in files]
         if not names or not facts.revision or facts.kind != "model":
             return None
         record = {"id": facts.id, "kind": facts.kind, "sha": facts.revision}

@@ -523,20 +523,24 @@ def test_the_claims_view_shows_the_independent_value_beside_each_judged_claim() 
     assert "evals.csv row 3" in rows["gsm8k"]["independent_source"]
 
 
-@pytest.mark.parametrize(("written", "dataset", "expected"), [
-    ("MATH Lvl 5 (4-Shot)", "hendrycks/competition_math", "math_lvl5"), ("Math Level 5", None, "math_lvl5"),
-    ("GPQA (0-shot)", "Idavidrein/gpqa", "gpqa"), ("GPQA Diamond", None, "gpqa_diamond"),
-    ("HumanEval+", None, "humaneval_plus"), ("HumanEval", None, "humaneval"), ("MBPP+", None, "mbpp_plus"),
-    ("MBPP", None, "mbpp"), ("DROP (3-shot F1)", None, "drop"), ("AlpacaEval 2.0", None, "alpaca_eval"),
-    ("MT-Bench", None, "mt_bench"), ("DS-1000", None, "ds1000"),
-    ("LiveCodeBench (self repair)", None, None),  # another LiveCodeBench task: not its code-generation score
+@pytest.mark.parametrize(("written", "expected"), [
+    ("MATH Lvl 5 (4-Shot)", "math_lvl5"), ("Math Level 5", "math_lvl5"), ("lighteval/MATH-Hard", "math_lvl5"),
+    ("GPQA (0-shot)", "gpqa"), ("Idavidrein/gpqa", "gpqa"), ("GPQA Diamond", "gpqa_diamond"),
+    ("HumanEval+", "humaneval_plus"), ("HumanEval", "humaneval"), ("MBPP+", "mbpp_plus"), ("MBPP", "mbpp"),
+    ("DROP (3-shot F1)", "drop"), ("AlpacaEval 2.0", "alpaca_eval"), ("MT-Bench", "mt_bench"),
+    ("DS-1000", "ds1000"),
+    ("hendrycks/competition_math", None),  # the parent set's id names no subset: a card's name decides
+    ("LiveCodeBench (self repair)", None),  # another LiveCodeBench task: not its code-generation score
 ])
-def test_the_open_llm_leaderboard_and_code_benchmarks_resolve(written: str, dataset: str | None,
-                                                              expected: str | None) -> None:
-    bench = B.resolve(dataset) if dataset and B.resolve(dataset) else B.resolve(written)
-    if dataset == "hendrycks/competition_math":
-        bench = B.resolve(written)  # the parent set's id names no subset: the name decides
+def test_the_open_llm_leaderboard_and_code_benchmarks_resolve(written: str, expected: str | None) -> None:
+    bench = B.resolve(written)
     assert (bench.id if bench else None) == expected
+    if expected is not None:
+        assert B.mentioned(f"<td>{written}</td><td>1</td>")
+
+
+def test_a_table_that_names_no_benchmark_is_not_mentioned() -> None:
+    assert not B.mentioned("<tr><td>Params</td><td>Context length</td><td>Token count</td></tr><td>8B</td>")
 
 
 def test_a_result_table_pasted_in_a_code_fence_is_read() -> None:
