@@ -139,6 +139,7 @@ class _Facts:
         self.license_info = shared.license_info
         self._clause_ctx: dict[tuple[int, str], tuple[Clause, dict[str, Any]]] = {}
         self._reach_cache: dict[frozenset[str], frozenset[tuple[str, str]]] = {}
+        self._triggered: dict[int, tuple[Clause, bool]] = {}
         self._kind: dict[str, _Kind] = {}
         self._by_child: dict[str, list[tuple[int, Any]]] = {}
         for i, e in enumerate(lineage.edges):
@@ -216,8 +217,13 @@ class _Facts:
     def triggered(self, clause: Clause) -> bool:
         """Does the intended use trigger the clause (GPL copyleft binds when the work is conveyed; the Llama
         name prefix when the model is distributed or made available)?"""
+        known = self._triggered.get(id(clause))
+        if known is not None and known[0] is clause:
+            return known[1]
         triggers = clause.params.get("triggers") or ()
-        return not triggers or any(self.policy.use.get(t, True) for t in triggers)
+        answer = not triggers or any(self.policy.use.get(t, True) for t in triggers)
+        self._triggered[id(clause)] = (clause, answer)
+        return answer
 
     def _make_clause_ctx(self, clause: Clause, channel: str, triggered: bool) -> dict[str, Any]:
         entry = self.catalog.entries.get(clause.license_id)
@@ -711,6 +717,9 @@ def _licensee_tests(base: dict[str, Any], own: list[Clause],
     channels the clause applies to (the weights, for Llama §2), nearest first. `test.first` marks the first
     test of its figure the intended use triggers, and `test.all` lists every such test, so that a missing figure
     is said once with every license that needs it."""
+    if not any(c.type in LICENSEE_FIGURES for c in own) and not any(
+            c.type in LICENSEE_FIGURES for _, _, clauses in ancestors for c in clauses):
+        return  # what most lineages have: no license tests a figure of the licensee's
     found: dict[tuple[str, str], tuple[Clause, str, list[str]]] = {}
     holders = [(c, "self", lineage.subject) for c in own]
     for b, _, clauses in sorted(ancestors, key=lambda a: (len(a[0].path), a[0].node.id)):

@@ -1,15 +1,18 @@
-"""Rule messages and remediations: the plain ones rendered without the template engine.
+"""Rule messages and remediations, rendered without the template engine.
 
-Most rule templates only print facts (`{{ model.id }}`, `{{ ancestor.via | via }}`,
-`{{ clause.accepts | join(', ') }}`, `{{ ancestor.license.name or clause.license }}`) and show a part when a fact
-is set (`{% if waiver.ancestor %}...{% endif %}`). `render` gives such a template exactly the text the sandboxed
-Jinja environment of `policy.templating` gives it, by the same rules (a dict's keys, `str()` of each value, the
-`via` and `join` filters, Python's `or` and truth), without importing jinja2 and compiling the template: ~25 ms
-and a compile per message in every process that reports a finding, the pre-commit hook's included.
+Rule templates print facts (`{{ model.id }}`, `{{ ancestor.via | via }}`, `{{ clause.accepts | join(', ') }}`,
+`{{ clause.obligation | trim('.') }}`), compare them (`{% if ancestor.channel == 'data' %}`, `not in ['hub']`,
+`{% if model.card.datasets is not defined %}`, `clause.params.get('scope')`), choose (`'a' if x else 'b'`) and list
+(`{% for t in test.all %}...{{ '; ' if not loop.last else '' }}{% endfor %}`). `render` gives such a template
+exactly the text the sandboxed Jinja environment of `policy.templating` gives it, by the same rules (Jinja's
+precedence, Python's semantics for `==`, `in`, `and`, `or`, `not` and truth, a dict's keys, `str()` of each
+value), without importing jinja2 and compiling the template: ~25 ms and a compile per message in every process
+that reports a finding, the pre-commit hook's included. Every shipped rule message is in this subset (a test
+holds it), and each is compared with Jinja's output on every context the rule tests and fixture cards produce.
 
-Anything else (other syntax, filters or tests, a value that is not a plain dict on the way, a name that is also a
-dict method, a fact that is missing) goes to `policy.templating.render` as it is, which then also produces any
-error. Nothing here ever evaluates text from a card: card values are data, printed with `str()`.
+Anything else (other syntax, filters or tests, a value that is not a plain dict or list on the way, a name that
+is also a dict method, a fact that is missing) goes to `policy.templating.render` as it is, which then also
+produces any error. Nothing here ever evaluates text from a card: card values are data, printed with `str()`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from typing import Any
 
 # A part of a template: text, `{{ ... }}`, `{% ... %}`, or the start of a comment (never plain).
 _PART = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}|\{#", re.S)
-_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|('[^'\\\r]*'|\"[^\"\\\r]*\")|(\S))")
+_TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|('[^'\\\r]*'|\"[^\"\\\r]*\")|(==|!=|\S))")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # Names Jinja reads as literals or operators, and the names of dict attributes (the sandbox's getattr prefers
 # an attribute: `x.items` is a method there, not a key): never plain.
 _RESERVED = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
@@ -38,9 +42,10 @@ def _via(via: Any) -> str:
     return " > ".join(via or ()) or "(direct)"
 
 
-# A program is a tuple of steps: a text, a value to print (a function of the context), or an `if` as
-# (test, program when true, program when false).
+# A program is a tuple of steps: a text, a value to print (a function of the context), an `_If` or a `_For`.
 Program = tuple[Any, ...]
+Getter = Callable[[Mapping[str, Any]], Any]
+Tokens = list[tuple[str, str]]
 
 
 def render(source: str, context: Mapping[str, Any]) -> str:
@@ -63,11 +68,39 @@ def _run(program: Program, ctx: Mapping[str, Any], out: list[str]) -> None:
     for step in program:
         if type(step) is str:
             out.append(step)
-        elif type(step) is tuple:
-            test, then, otherwise = step
-            _run(then if test(ctx) else otherwise, ctx, out)
+        elif type(step) is _If:
+            _run(step.then if step.test(ctx) else step.otherwise, ctx, out)
+        elif type(step) is _For:
+            items = step.items(ctx)
+            if type(items) not in (list, tuple):
+                raise _NotPlain  # Jinja iterates anything iterable, in its own way: let it
+            if not items:
+                _run(step.otherwise, ctx, out)
+            n = len(items)
+            for i, item in enumerate(items):
+                loop = {"index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1, "first": i == 0,
+                        "last": i == n - 1, "length": n}
+                _run(step.body, {**ctx, step.name: item, "loop": loop}, out)
         else:
             out.append(str(step(ctx)))
+
+
+class _If:
+    """`{% if test %}then{% else %}otherwise{% endif %}` (an `elif` is an `if` in the else part)."""
+
+    __slots__ = ("otherwise", "test", "then")
+
+    def __init__(self, test: Getter, then: Program, otherwise: Program) -> None:
+        self.test, self.then, self.otherwise = test, then, otherwise
+
+
+class _For:
+    """`{% for name in items %}body{% else %}otherwise{% endfor %}`."""
+
+    __slots__ = ("body", "items", "name", "otherwise")
+
+    def __init__(self, name: str, items: Getter, body: Program, otherwise: Program) -> None:
+        self.name, self.items, self.body, self.otherwise = name, items, body, otherwise
 
 
 @lru_cache(maxsize=1024)
@@ -80,8 +113,9 @@ def _compile(source: str) -> Program | None:
     return body if end is None else None
 
 
-def _block(source: str, pos: int, stops: tuple[str, ...]) -> tuple[Program, tuple[str, int] | None]:
-    """Parts from `pos` up to a `{% stop %}` tag (returned with the position after it) or the end."""
+def _block(source: str, pos: int, stops: tuple[str, ...]) -> tuple[Program, tuple[str, int, str] | None]:
+    """Parts from `pos` up to a `{% stop %}` tag (returned as (stop, the position after it, the rest of the
+    tag)) or the end."""
     steps: list[Any] = []
     while True:
         m = _PART.search(source, pos)
@@ -100,51 +134,260 @@ def _block(source: str, pos: int, stops: tuple[str, ...]) -> tuple[Program, tupl
             continue
         if m.group(2) is None:
             raise _NotPlain  # a comment
-        words = m.group(2).split()
-        if not words or m.group(2)[:1] in "-+" or m.group(2)[-1:] in "-+":
+        tag = m.group(2)
+        words = tag.split()
+        if not words or tag[:1] in "-+" or tag[-1:] in "-+":
             raise _NotPlain  # whitespace control, or an empty tag
-        if words[0] in stops and len(words) == 1:
-            return tuple(steps), (words[0], pos)
-        if words[0] != "if":
+        head, rest = words[0], tag.strip()[len(words[0]):]
+        if head in stops and (len(words) == 1 or head == "elif"):
+            return tuple(steps), (head, pos, rest)
+        if head == "if":
+            step, pos = _if_block(source, pos, rest)
+        elif head == "for":
+            step, pos = _for_block(source, pos, words)
+        else:
             raise _NotPlain
-        test = _expression(m.group(2).strip()[2:], condition=True)
-        then, end = _block(source, pos, ("else", "endif"))
-        otherwise: Program = ()
-        if end is not None and end[0] == "else":
-            otherwise, end = _block(source, end[1], ("endif",))
+        steps.append(step)
+
+
+def _if_block(source: str, pos: int, test_text: str) -> tuple[_If, int]:
+    """`{% if test %}...[{% elif test %}...]*[{% else %}...]{% endif %}`, from after the `if` tag."""
+    test = _expression(test_text)
+    then, end = _block(source, pos, ("elif", "else", "endif"))
+    if end is None:
+        raise _NotPlain
+    otherwise: Program = ()
+    if end[0] == "elif":  # the rest of the chain, as an if in the else part
+        nested, after = _if_block(source, end[1], end[2])
+        return _If(test, then, (nested,)), after
+    if end[0] == "else":
+        otherwise, end = _block(source, end[1], ("endif",))
         if end is None:
             raise _NotPlain
-        steps.append((test, then, otherwise))
-        pos = end[1]
+    return _If(test, then, otherwise), end[1]
 
 
-def _expression(text: str, condition: bool = False) -> Callable[[Mapping[str, Any]], Any]:
-    """`term (or term)*`, a term being `name(.name)*` or a string, optionally `| via` or `| join('...')`; a
-    condition is a single name path. Anything else is not plain."""
-    tokens = _tokens(text)
-    terms: list[Callable[[Mapping[str, Any]], Any]] = []
-    i = 0
-    while True:
-        term, i = _term(tokens, i)
-        terms.append(term)
-        if i == len(tokens):
-            break
-        if tokens[i] != ("name", "or"):
-            raise _NotPlain
-        i += 1
-    if condition and (len(terms) != 1 or tokens[0][0] != "name"):
+def _for_block(source: str, pos: int, words: list[str]) -> tuple[_For, int]:
+    """`{% for name in items %}...[{% else %}...]{% endfor %}`, from after the `for` tag: one loop variable, no
+    filter, not recursive."""
+    if len(words) < 4 or words[2] != "in" or not _NAME.fullmatch(words[1]) or words[1] in _RESERVED \
+            or words[1] == "loop":
         raise _NotPlain
-    if len(terms) == 1:
-        return terms[0]
+    items = _expression(" ".join(words[3:]))
+    body, end = _block(source, pos, ("else", "endfor"))
+    if end is None:
+        raise _NotPlain
+    otherwise: Program = ()
+    if end[0] == "else":
+        otherwise, end = _block(source, end[1], ("endfor",))
+        if end is None:
+            raise _NotPlain
+    return _For(words[1], items, body, otherwise), end[1]
 
-    def either(ctx: Mapping[str, Any]) -> Any:  # Python's `or`, as Jinja compiles it: stops at a true value
+
+def _expression(text: str) -> Getter:
+    """An expression of the plain subset, as a function of the context, with Jinja's precedence:
+
+        expr     := or ['if' or 'else' expr]
+        or       := and ('or' and)*          and := not ('and' not)*          not := 'not' not | compare
+        compare  := filtered [('==' | '!=' | 'in' | 'not' 'in') filtered]
+        filtered := primary ('|' filter | 'is' ['not'] 'defined')*
+        primary  := string | '[' string (',' string)* ']' | name('.'name)* ['.get(' string ')']
+        filter   := via | first | join('...') | trim['(...)']
+
+    Python's semantics throughout, as Jinja compiles them. Anything else is not plain."""
+    tokens = _tokens(text)
+    getter, i = _conditional(tokens, 0)
+    if i != len(tokens):
+        raise _NotPlain
+    return getter
+
+
+def _conditional(tokens: Tokens, i: int) -> tuple[Getter, int]:
+    value, i = _or(tokens, i)
+    if tokens[i:i + 1] != [("name", "if")]:
+        return value, i
+    test, i = _or(tokens, i + 1)
+    if tokens[i:i + 1] != [("name", "else")]:
+        raise _NotPlain  # `a if b` alone yields an undefined value
+    otherwise, i = _conditional(tokens, i + 1)
+    return (lambda ctx: value(ctx) if test(ctx) else otherwise(ctx)), i
+
+
+def _or(tokens: Tokens, i: int) -> tuple[Getter, int]:
+    return _logical(tokens, i, "or", _and)
+
+
+def _and(tokens: Tokens, i: int) -> tuple[Getter, int]:
+    return _logical(tokens, i, "and", _not)
+
+
+def _logical(tokens: Tokens, i: int, word: str,
+             operand: Callable[[Tokens, int], tuple[Getter, int]]) -> tuple[Getter, int]:
+    """`operand (word operand)*` with Python's `or` (the first true value, else the last) or `and` (the first
+    false value, else the last), as Jinja compiles them."""
+    terms = []
+    while True:
+        term, i = operand(tokens, i)
+        terms.append(term)
+        if tokens[i:i + 1] != [("name", word)]:
+            break
+        i += 1
+    if len(terms) == 1:
+        return terms[0], i
+    stop = word == "or"  # `or` stops at a true value, `and` at a false one
+
+    def logical(ctx: Mapping[str, Any]) -> Any:
         value = None
         for term in terms:
             value = term(ctx)
-            if value:
+            if bool(value) is stop:
                 return value
         return value
-    return either
+    return logical, i
+
+
+def _not(tokens: Tokens, i: int) -> tuple[Getter, int]:
+    if tokens[i:i + 1] == [("name", "not")]:
+        inner, i = _not(tokens, i + 1)
+        return (lambda ctx: not inner(ctx)), i
+    return _compare(tokens, i)
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "==": lambda a, b: a == b, "!=": lambda a, b: a != b, "in": lambda a, b: a in b,
+    "not in": lambda a, b: a not in b}
+
+
+_COMPARISON_TOKENS = frozenset({("op", "=="), ("op", "!="), ("op", "<"), ("op", ">"), ("name", "in"),
+                                ("name", "not")})
+
+
+def _compare(tokens: Tokens, i: int) -> tuple[Getter, int]:
+    left, i = _filtered(tokens, i)
+    token = tokens[i] if i < len(tokens) else None
+    if token in (("op", "=="), ("op", "!=")):
+        op, i = token[1], i + 1
+    elif token == ("name", "in"):
+        op, i = "in", i + 1
+    elif token == ("name", "not") and tokens[i + 1:i + 2] == [("name", "in")]:
+        op, i = "not in", i + 2
+    else:
+        return left, i
+    right, i = _filtered(tokens, i)
+    if tokens[i:i + 1] and tokens[i] in _COMPARISON_TOKENS:
+        raise _NotPlain  # a chain of comparisons
+    compare = _COMPARISONS[op]
+    return (lambda ctx: compare(left(ctx), right(ctx))), i
+
+
+def _filtered(tokens: Tokens, i: int) -> tuple[Getter, int]:
+    value, i, parts = _primary(tokens, i)
+    while i < len(tokens):
+        if tokens[i] == ("op", "|"):
+            value, i = _filter(value, tokens, i + 1)
+        elif tokens[i] == ("name", "is"):
+            negated = tokens[i + 1:i + 2] == [("name", "not")]
+            j = i + 2 if negated else i + 1
+            if tokens[j:j + 1] != [("name", "defined")] or parts is None or value is not parts[1]:
+                raise _NotPlain  # other tests, or a test of anything but a bare name path
+            value, i = _defined(parts[0], negated), j + 1
+        else:
+            break
+        parts = None
+    return value, i
+
+
+def _filter(value: Getter, tokens: Tokens, i: int) -> tuple[Getter, int]:
+    name = tokens[i] if i < len(tokens) else None
+    call = tokens[i + 1:i + 4]
+    argument = call[1][1] if len(call) == 3 and call[0] == ("op", "(") and call[1][0] == "string" \
+        and call[2] == ("op", ")") else None
+    if name == ("name", "via"):
+        return (lambda ctx: _via(value(ctx))), i + 1
+    if name == ("name", "first") and tokens[i + 1:i + 2] != [("op", "(")]:
+        return (lambda ctx: _first(value(ctx))), i + 1
+    if name == ("name", "join") and argument is not None:
+        return (lambda ctx: _join(value(ctx), argument)), i + 4
+    if name == ("name", "trim") and argument is not None:
+        return (lambda ctx: str(value(ctx)).strip(argument)), i + 4
+    if name == ("name", "trim") and tokens[i + 1:i + 2] != [("op", "(")]:
+        return (lambda ctx: str(value(ctx)).strip()), i + 1
+    raise _NotPlain
+
+
+def _first(value: Any) -> Any:
+    """Jinja's `first` of a list that has one (an empty one is undefined, which Jinja reports)."""
+    if type(value) not in (list, tuple) or not value:
+        raise _NotPlain
+    return value[0]
+
+
+def _primary(tokens: Tokens, i: int) -> tuple[Getter, int, tuple[tuple[str, ...], Getter] | None]:
+    """A value, and for a bare name path, (its parts, its getter): the only thing `is defined` may test."""
+    if i >= len(tokens):
+        raise _NotPlain
+    kind, value = tokens[i]
+    if kind == "string":
+        return (lambda ctx: value), i + 1, None
+    if (kind, value) == ("op", "["):
+        items: list[str] = []
+        i += 1
+        while True:
+            if i >= len(tokens) or tokens[i][0] != "string":
+                raise _NotPlain
+            items.append(tokens[i][1])
+            i += 1
+            if tokens[i:i + 1] == [("op", "]")]:
+                break
+            if tokens[i:i + 1] != [("op", ",")]:
+                raise _NotPlain
+            i += 1
+        listed = tuple(items)
+        return (lambda ctx: list(listed)), i + 1, None
+    if kind != "name" or value in _RESERVED:
+        raise _NotPlain
+    parts = [value]
+    i += 1
+    while i + 1 < len(tokens) and tokens[i] == ("op", ".") and tokens[i + 1][0] == "name":
+        if tokens[i + 1][1] == "get" and tokens[i + 2:i + 3] == [("op", "(")]:
+            break
+        parts.append(tokens[i + 1][1])
+        i += 2
+    getter = _lookup(tuple(parts))
+    if tokens[i:i + 2] == [("op", "."), ("name", "get")]:  # `params.get('key')`: the dict's value, or None
+        call = tokens[i + 2:i + 5]
+        if len(call) != 3 or call[0] != ("op", "(") or call[1][0] != "string" or call[2] != ("op", ")"):
+            raise _NotPlain
+        key, inner = call[1][1], getter
+
+        def get(ctx: Mapping[str, Any]) -> Any:
+            mapping = inner(ctx)
+            if type(mapping) is not dict:
+                raise _NotPlain
+            return mapping.get(key)
+        return get, i + 5, None
+    if i < len(tokens) and tokens[i] == ("op", "."):
+        raise _NotPlain
+    return getter, i, (tuple(parts), getter)
+
+
+def _defined(parts: tuple[str, ...], negated: bool) -> Getter:
+    """`path is [not] defined`: whether the last key is in the dict the rest of the path leads to (a path that
+    breaks before it, or a name Jinja may know as a global, is not plain)."""
+    parent = _lookup(parts[:-1]) if len(parts) > 1 else None
+    last = parts[-1]
+
+    def defined(ctx: Mapping[str, Any]) -> bool:
+        mapping = parent(ctx) if parent is not None else ctx
+        if type(mapping) is not dict:
+            raise _NotPlain
+        if last not in mapping:
+            if parent is None:
+                raise _NotPlain  # perhaps one of Jinja's globals
+            return negated
+        return not negated
+    return defined
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -163,38 +406,6 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         else:
             out.append(("op", m.group(3)))
     return out
-
-
-def _term(tokens: list[tuple[str, str]], i: int) -> tuple[Callable[[Mapping[str, Any]], Any], int]:
-    if i >= len(tokens):
-        raise _NotPlain
-    kind, value = tokens[i]
-    if kind == "string":
-        literal = value
-        atom: Callable[[Mapping[str, Any]], Any] = lambda ctx: literal  # noqa: E731
-        i += 1
-    elif kind == "name" and value not in _RESERVED:
-        parts = [value]
-        i += 1
-        while i + 1 < len(tokens) and tokens[i] == ("op", ".") and tokens[i + 1][0] == "name":
-            parts.append(tokens[i + 1][1])
-            i += 2
-        if i < len(tokens) and tokens[i] == ("op", "."):
-            raise _NotPlain
-        atom = _lookup(tuple(parts))
-    else:
-        raise _NotPlain
-    if i < len(tokens) and tokens[i] == ("op", "|"):
-        if tokens[i + 1:i + 2] == [("name", "via")]:
-            inner = atom
-            return (lambda ctx: _via(inner(ctx))), i + 2
-        call = tokens[i + 1:i + 5]
-        if len(call) == 4 and call[:2] == [("name", "join"), ("op", "(")] and call[2][0] == "string" \
-                and call[3] == ("op", ")"):
-            inner, separator = atom, call[2][1]
-            return (lambda ctx: _join(inner(ctx), separator)), i + 5
-        raise _NotPlain
-    return atom, i
 
 
 def _lookup(parts: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:

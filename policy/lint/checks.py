@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from policy.diagnostics import Diagnostic, code_frame
 from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, EXIT_REVIEW, InputError
-from policy.model.facts import HUB_RELATIONS, WEIGHT_RELATIONS
+from policy.model.facts import HUB_RELATIONS, LICENSE_KEYS, RELATION_KEYS, WEIGHT_RELATIONS
 from policy.scan.cards import (
     MISSPELLED_KEYS,
     FrontMatter,
@@ -437,8 +437,6 @@ def finding_key(f: Finding, rule: Rule | None) -> tuple[str, ...]:
     """The card keys, best first, a finding is about: the license for findings the model's own license must
     answer (the rule requires something of `model.license`), else the key naming the ancestor by the first
     relation from the subject (as SARIF locates them), then the license."""
-    from policy.render.sarif import LICENSE_KEYS, RELATION_KEYS
-
     if rule is not None and rule.require is not None and any(
             p == "model.license" or p.startswith("model.license.") for p in rule.require.paths()):
         return LICENSE_KEYS

@@ -4,17 +4,17 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any
 
 from policy.errors import combine_exit_codes
 from policy.lint.checks import FileLint, iter_text, json_document
-from policy.render.json import dumps
-from policy.render.registry import RenderOptions
-from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, artifact_location, rule_name
 from policy.textsafe import printable_lines
+
+if TYPE_CHECKING:
+    from policy.render.registry import RenderOptions
+
+# The JSON and SARIF writers are imported by the formats that use them: the pre-commit hook writes text.
 
 
 def render_text(results: Iterable[FileLint], options: RenderOptions) -> Iterator[str]:
@@ -23,16 +23,25 @@ def render_text(results: Iterable[FileLint], options: RenderOptions) -> Iterator
 
 
 def render_json(results: Iterable[FileLint], options: RenderOptions) -> str:
+    from policy.render.json import dumps
+
     results = list(results)
     return dumps(json_document(results, combine_exit_codes([r.exit_code for r in results]))) + "\n"
 
 
 def render_sarif(results: Iterable[FileLint], options: RenderOptions) -> str:
+    from policy.render.json import dumps
+
     return dumps(sarif_document(list(results))) + "\n"
 
 
 def sarif_document(results: Sequence[FileLint]) -> dict[str, Any]:
     """SARIF 2.1.0: one run, a result per problem at its line and column (rule findings keep their rule id)."""
+    import hashlib
+    from urllib.parse import quote
+
+    from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, artifact_location, rule_name
+
     run = SarifRun()
     for r in results:
         artifact = artifact_location(r.file)

@@ -22,6 +22,11 @@ from policy.model.vocab import (  # noqa: F401 (re-exported: the facts are where
     WEIGHT_RELATIONS,
 )
 
+# The card keys a finding is about (where SARIF and the linter place it): the license keys, and the key naming
+# the ancestor for each relation a card declares outside `base_model` (the weights relations are `base_model`).
+LICENSE_KEYS = ("license", "license_name", "license_link")
+RELATION_KEYS = {DISTILLATION: ("teacher_model",), TRAINED_ON: ("datasets",)}
+
 # Where a fact was declared, in precedence order (later adds to earlier).
 SOURCES = ("card", "hub-api", "curation", "policy")
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 # Tasks whose models generate or understand natural language (a VLM's language model included).
@@ -41,6 +42,8 @@ TEXT_ONLY_TASKS = frozenset({
     "sentence-similarity", "feature-extraction", "table-question-answering"})
 _MULTIMODAL_NAME = re.compile(r"vision|multimodal|(?:^|[-_.])(?:vl|omni)(?:[-_.]|$)", re.IGNORECASE)
 MULTIMODAL_TAGS = frozenset({"multimodal", "vision", "vision-language", "image-text-to-text", "vlm"})
+# What the caches of this module keep: the short values real cards have (a longer one is worked out each time).
+_CACHED_ITEMS, _CACHED_TEXT = 16, 200
 
 
 def pipeline_tag(card: Mapping[str, Any]) -> str | None:
@@ -57,6 +60,17 @@ def language_model_of_task(task: str | None) -> bool | None:
     return None
 
 
+def _multimodal_name(name: str) -> bool:
+    if len(name) > _CACHED_TEXT:
+        return _MULTIMODAL_NAME.search(name) is not None
+    return _multimodal_name_cached(name)
+
+
+@lru_cache(maxsize=4096)
+def _multimodal_name_cached(name: str) -> bool:
+    return _MULTIMODAL_NAME.search(name) is not None
+
+
 def _tags(card: Mapping[str, Any]) -> Iterable[str]:
     tags = card.get("tags")
     if isinstance(tags, str):
@@ -70,7 +84,7 @@ def is_multimodal(card: Mapping[str, Any], name: str = "", task: str | None = No
     """Is the model multimodal: by its task (the card's pipeline_tag unless `task` gives the one resolved from
     other facts), its tags or its name."""
     tag = task or pipeline_tag(card)
-    if tag in MULTIMODAL_TASKS or any(t in MULTIMODAL_TAGS for t in _tags(card)) or _MULTIMODAL_NAME.search(name):
+    if tag in MULTIMODAL_TASKS or any(t in MULTIMODAL_TAGS for t in _tags(card)) or _multimodal_name(name):
         return True
     if tag in TEXT_ONLY_TASKS:
         return False
@@ -180,26 +194,39 @@ def task_of_architectures(architectures: Sequence[str]) -> str | None:
 
 
 def kind_facts(card: Mapping[str, Any], hub_task: str | None = None, config: Mapping[str, Any] | None = None,
-               hub_library: str | None = None) -> list[KindFact]:
+               hub_library: str | None = None) -> tuple[KindFact, ...]:
     """What the model's own facts say it is, most believed first: its card's pipeline_tag, the Hub's computed
     pipeline_tag, its config.json architectures, its library."""
+    tag, library = card.get("pipeline_tag"), card.get("library_name")
+    archs = tuple(a for a in ((config or {}).get("architectures") or ()) if isinstance(a, str))
+    key = (tag if isinstance(tag, str) else None, hub_task if isinstance(hub_task, str) else None, archs,
+           library if isinstance(library, str) else None, hub_library if isinstance(hub_library, str) else None)
+    if len(archs) > _CACHED_ITEMS or any(len(v) > _CACHED_TEXT for v in (*key[:2], *archs, *key[3:]) if v):
+        return _kind_facts.__wrapped__(*key)  # an unusual card is worked out, not kept
+    return _kind_facts(*key)
+
+
+@lru_cache(maxsize=4096)
+def _kind_facts(tag: str | None, hub_task: str | None, archs: tuple[str, ...], library: str | None,
+                hub_library: str | None) -> tuple[KindFact, ...]:
+    """kind_facts of the values that decide it (a handful of tasks, architectures and libraries recur across a
+    lineage and a batch: each combination is worked out once)."""
     out: list[KindFact] = []
-    own = pipeline_tag(card)
+    own = tag.strip().lower() if tag is not None and tag.strip() else None
     if own is not None:
         out.append(KindFact(own, language_model_of_task(own), f"the card's pipeline_tag {_shown(own)}"))
-    hub = hub_task.strip().lower() if isinstance(hub_task, str) and hub_task.strip() else None
+    hub = hub_task.strip().lower() if hub_task is not None and hub_task.strip() else None
     if hub is not None and _TASK_TEXT.fullmatch(hub):
         out.append(KindFact(hub, language_model_of_task(hub), f"the Hub's computed pipeline_tag {_shown(hub)}"))
-    archs = [a for a in ((config or {}).get("architectures") or ()) if isinstance(a, str)]
     task = task_of_architectures(archs)
     if task is not None:
         out.append(KindFact(task, language_model_of_task(task),
                             f"the config.json architectures {_shown(', '.join(archs))}"))
-    for library in (card.get("library_name"), hub_library):
-        if isinstance(library, str) and library.strip().lower() in NON_LANGUAGE_LIBRARIES:
-            out.append(KindFact(None, False, f"the library {library.strip().lower()}"))
+    for lib in (library, hub_library):
+        if lib is not None and lib.strip().lower() in NON_LANGUAGE_LIBRARIES:
+            out.append(KindFact(None, False, f"the library {lib.strip().lower()}"))
             break
-    return out
+    return tuple(out)
 
 
 def _shown(text: str) -> str:

@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import quote
 
 from policy.model.citations import cite_line, describe_source, grade_meaning
-from policy.model.facts import DISTILLATION, TRAINED_ON, WEIGHT_RELATIONS
+from policy.model.facts import LICENSE_KEYS, RELATION_KEYS, WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Finding, Report, TargetError
 from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, artifact_location, rule_name
 from policy.templating import md_escape
@@ -42,8 +42,6 @@ HUB = "https://huggingface.co"
 
 LEVELS = {"error": "error", "warning": "warning", "note": "note"}
 # Where on the card a finding about an ancestor points, by the first relation from the subject.
-RELATION_KEYS = {DISTILLATION: ("teacher_model",), TRAINED_ON: ("datasets",)}
-LICENSE_KEYS = ("license", "license_name", "license_link")
 
 
 def render(results: Sequence[Report | TargetError], options: object = None) -> str:

@@ -56,7 +56,7 @@ def test_the_facts_beside_a_card_in_the_order_they_are_believed() -> None:
         ("text-generation", True, "the config.json architectures LlamaForCausalLM"),
         (None, False, "the library diffusers"),
     ]
-    assert kind_facts({}) == [] and kind_facts({"library_name": "transformers"}) == []  # says nothing
+    assert kind_facts({}) == () and kind_facts({"library_name": "transformers"}) == ()  # says nothing
 
 
 def test_hostile_values_never_reach_a_finding_at_length() -> None:

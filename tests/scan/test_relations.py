@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from policy.model.facts import HUB_RELATIONS, RELATIONS, WEIGHT_RELATIONS, ModelFacts
+from policy.model.facts import HUB_RELATIONS, RELATION_KEYS, RELATIONS, WEIGHT_RELATIONS, ModelFacts
 from policy.scan.lineage import card_edges, infer_relation
 from policy.scan.listing import _descendant, listing_facts, relation_of
 from policy.scan.relations import relation_to
@@ -114,4 +114,5 @@ def test_relations_are_defined_once() -> None:
     assert [r.value for r in Relation] == list(HUB_RELATIONS)
     assert set(HUB_RELATIONS) == WEIGHT_RELATIONS and WEIGHT_RELATIONS < RELATIONS
     assert checks.HUB_RELATIONS is HUB_RELATIONS and sarif.WEIGHT_RELATIONS is WEIGHT_RELATIONS
-    assert set(sarif.RELATION_KEYS) == RELATIONS - WEIGHT_RELATIONS
+    assert set(RELATION_KEYS) == RELATIONS - WEIGHT_RELATIONS
+    assert checks.RELATION_KEYS is RELATION_KEYS and sarif.RELATION_KEYS is RELATION_KEYS
