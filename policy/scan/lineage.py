@@ -26,6 +26,7 @@ from policy.model.facts import (
 )
 from policy.model.overlays import ModelOverlay
 from policy.scan.cards import MAX_PARENTS, as_id_list
+from policy.scan.ids import repo_id_problem
 from policy.scan.relations import Relation, relation_to
 
 Key = tuple[str, str]  # (id, kind)
@@ -60,6 +61,11 @@ def card_edges(node: ModelFacts, is_api: Callable[[str], object]) -> list[Edge]:
                          for e in edges]
         for dataset in as_id_list(node.card.get("datasets")):
             edges.append(Edge(node.id, dataset, TRAINED_ON, "card", False, "dataset"))
+    if node.kind == "dataset":
+        for source in source_datasets(node.card.get("source_datasets")):
+            if source != node.id:
+                edges.append(Edge(node.id, source, TRAINED_ON, "card", False, "dataset",
+                                  note="the dataset's card lists it in source_datasets: built from it"))
     if node.kind in ("model", "dataset"):
         for teacher in as_id_list(node.card.get("teacher_model")):
             kind = "api" if is_api(teacher) else "model"
@@ -67,11 +73,24 @@ def card_edges(node: ModelFacts, is_api: Callable[[str], object]) -> list[Edge]:
     return edges
 
 
+def source_datasets(value: object) -> list[str]:
+    """The Hub datasets a dataset card's `source_datasets` names (the Hub's dataset-card field, licenses.md
+    §O.7): `org/name` entries, with the Hub's `extended|` prefix taken off. `original` (the data is new) and the
+    bare names of the Hub's older vocabulary (`extended|other-wikipedia`, `glue`) name no repo and are left out."""
+    out = []
+    for item in as_id_list(value):
+        name = item[len("extended|"):] if item.lower().startswith("extended|") else item
+        if "/" in name and not repo_id_problem(name):
+            out.append(name)
+    return out
+
+
 def too_many_parents(node: ModelFacts) -> LineageProblem | None:
     """A card listing more than `MAX_PARENTS` distinct base models, teachers or datasets: only the first
     `MAX_PARENTS` of each list are walked (linear de-duplication keeps this cheap), and this says so."""
     over = []
-    for key in ("base_model", "teacher_model", "datasets"):
+    keys = ("base_model", "teacher_model", "datasets", *(("source_datasets",) if node.kind == "dataset" else ()))
+    for key in keys:
         value = node.card.get(key)
         if isinstance(value, list | tuple) and len(value) > MAX_PARENTS:
             n = len(as_id_list(value, limit=None))

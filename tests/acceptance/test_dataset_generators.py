@@ -83,3 +83,35 @@ def test_tags_alone_name_the_generator_of_a_synthetic_dataset(hubsim: HubSim, hu
         ("card-tags", "medium", f"{DATASET} card tags")]
     assert report["verdict"] == "review" and code == 3
 
+
+
+def test_a_dataset_built_from_a_generated_dataset_carries_its_generator(hubsim: HubSim, hub_env: dict[str, str],
+                                                                        tmp_path: Path) -> None:
+    """`source_datasets` (the Hub's dataset-card field, licenses.md §O.7): a filtered copy of a GPT-4 dataset is
+    still GPT-4's outputs, and a copy of non-commercial data is still non-commercial."""
+    source, filtered = "acme/synthetic-chats", "acme/chats-filtered"
+    hubsim.add_model(BASE, {"README.md": make_card({"license": "apache-2.0", "pipeline_tag": "text-generation"},
+                                                   "# Base\n")})
+    hubsim.add_dataset(source, {"README.md": make_card({"license": "cc-by-nc-4.0", "tags": ["synthetic"]}, BODY)})
+    hubsim.add_dataset(filtered, {"README.md": make_card(
+        {"license": "mit", "source_datasets": ["original", "extended|glue", f"extended|{source}"]},
+        "# Filtered chats\n\nThe longest conversations of the source set.\n")})
+    hubsim.add_model(STUDENT, {"README.md": make_card(
+        {"license": "apache-2.0", "base_model": BASE, "datasets": [filtered], "pipeline_tag": "text-generation"},
+        "# Chat 7B\n")})
+    code, report = policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL),
+                               "--format", "json")
+    edges = {(e["child"], e["parent"]): e for e in report["lineage"]}
+    assert (filtered, "glue") not in edges and not any(p == "original" for _, p in edges)
+    built = edges[(filtered, source)]
+    assert (built["relation"], built["declared_in"], built["inferred"]) == ("trained_on", "card", False)
+    assert "source_datasets" in built["note"]
+    found = open_findings(report)
+    (terms,) = [f for f in found if f["rule"] == "provider-terms-forbid-competing"]
+    assert terms["via"] == ["trained_on", "trained_on", "distillation"] and terms["kind"] == "review"
+    # the source's non-commercial license reaches the model through the copy (whether a data license reaches a
+    # model trained on the data is an open question: review)
+    (nc,) = [f for f in found if f["rule"] == "noncommercial-ancestor"]
+    assert (nc["ancestor"], nc["clause"], nc["kind"]) == (source, "non-commercial", "review")
+    assert nc["via"] == ["trained_on", "trained_on"]
+    assert (code, report["verdict"]) == (3, "review")

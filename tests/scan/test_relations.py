@@ -116,3 +116,16 @@ def test_relations_are_defined_once() -> None:
     assert checks.HUB_RELATIONS is HUB_RELATIONS and sarif.WEIGHT_RELATIONS is WEIGHT_RELATIONS
     assert set(RELATION_KEYS) == RELATIONS - WEIGHT_RELATIONS
     assert checks.RELATION_KEYS is RELATION_KEYS and sarif.RELATION_KEYS is RELATION_KEYS
+
+
+def test_source_datasets_name_hub_datasets_only() -> None:
+    from policy.scan.lineage import source_datasets
+
+    assert source_datasets(["original", "extended|glue", "extended|tatsu-lab/alpaca", "acme/chats",
+                            "other-wikipedia", "https://example.com/x", "acme/chats", 7, None]) == [
+        "tatsu-lab/alpaca", "acme/chats"]
+    assert source_datasets("Extended|acme/x") == ["acme/x"] and source_datasets(None) == []
+    dataset = ModelFacts(id="acme/d", kind="dataset", card={"source_datasets": ["acme/d", "acme/src"]})
+    assert [(e.parent, e.relation) for e in card_edges(dataset, lambda _: False)] == [("acme/src", "trained_on")]
+    model = ModelFacts(id="acme/m", card={"source_datasets": ["acme/src"]})  # a model card's is not walked
+    assert card_edges(model, lambda _: False) == []
