@@ -194,6 +194,7 @@ class TreeAudit:
         self.policy = self.session.policy_for(options.root)
         self.progress = Progress()
         self._report = progress or (lambda _p: None)
+        self._stated: dict[tuple[str, str | None], list[Edge]] = {}  # what each ancestor's card says (its text)
         packs = ",".join(f"{p.id}@{p.version}:{p.sha256}" for p in self.bundle.packs)
         # Everything a row's verdict rests on besides the repos: rules, catalog, policy file and --fail-on.
         self._rules_digest = _digest(__version__, self.bundle.catalog_digest, packs,
@@ -342,12 +343,17 @@ class TreeAudit:
             self.progress.evaluated += 1
 
     def _generated(self, node: ModelFacts) -> list[Edge]:
-        """What a dataset's card says generated it, as `check` reads it (policy.evidence.datasets): the
-        generator's terms reach the descendant through the dataset, as review."""
-        from policy.evidence.collect import names
-        from policy.evidence.datasets import generator_edges, generators
+        """What an ancestor's card says in its text, as `check` reads it (policy.evidence.ancestors): the terms of
+        the model that generated a dataset, or that a model ancestor was distilled from, reach the descendant
+        through it, as review. Read once per ancestor and audit: every descendant below it shares the answer."""
+        key = (node.id, node.revision)
+        known = self._stated.get(key)
+        if known is None:
+            from policy.evidence.ancestors import stated, stated_edges
+            from policy.evidence.collect import names
 
-        return generator_edges(node, generators(node, names()), self.bundle.catalog.api_terms)
+            known = self._stated[key] = stated_edges(node, stated(node, names()), self.bundle.catalog.api_terms)
+        return known
 
     def _evaluate(self, d: Descendant, subject: ModelFacts, source: _TreeSource,
                   full: bool) -> tuple[str, dict[str, Any]]:

@@ -172,13 +172,13 @@ class Session:
         try:
             policy = self.policy_for(target)
             subject = self.subject(target)
-            stated: dict[str, list[Evidence]] = {}  # what each dataset's card says generated it
+            stated: dict[str, list[Evidence]] = {}  # what each ancestor's card says in its text
 
             def generated(node: ModelFacts) -> list[Edge]:
-                from policy.evidence.datasets import generator_edges, generators
+                from policy.evidence import ancestors
 
-                stated[node.id] = generators(node, names())
-                return generator_edges(node, stated[node.id], self.bundle.catalog.api_terms)
+                stated[node.id] = ancestors.stated(node, names())
+                return ancestors.stated_edges(node, stated[node.id], self.bundle.catalog.api_terms)
 
             lineage = build_lineage(subject, self.sources, self.bundle.catalog,
                                     (self.bundle.curations, policy.models), policy.max_depth, stated=generated)

@@ -165,8 +165,9 @@ def build_lineage(subject: ModelFacts, source: NodeSource, catalog: Catalog,
                   overlays: Sequence[Mapping[str, ModelOverlay]], max_depth: int = 16,
                   stated: Callable[[ModelFacts], Sequence[Edge]] | None = None) -> Lineage:
     """Walk from `subject` up through every declared parent. `overlays`: curations, then policy models.
-    `stated`: the parents a dataset's card states in its text (the models that generated it), followed as
-    inferred edges beside the declared ones (a parent already declared is not added twice)."""
+    `stated`: the parents an ancestor's card states in its text (the models that generated a dataset, the
+    teachers of a model), followed as inferred edges beside the declared and curated ones (a parent already
+    declared is not added twice). The subject's own text is evidence about it, not an edge."""
 
     def overlay_for(node_id: str) -> list[ModelOverlay]:
         return [o[node_id] for o in overlays if node_id in o]
@@ -185,13 +186,13 @@ def build_lineage(subject: ModelFacts, source: NodeSource, catalog: Catalog,
         level_edges: list[Edge] = []
         for node_id in frontier:
             node_edges = card_edges(nodes[node_id], catalog.api_terms)
-            if stated is not None and nodes[node_id].kind == "dataset":
-                declared = {e.parent for e in node_edges}
-                node_edges.extend(e for e in stated(nodes[node_id]) if e.parent not in declared)
             problems.extend(p for p in (too_many_parents(nodes[node_id]), self_reference(nodes[node_id]))
                             if p is not None)
             for ov in overlay_for(node_id):
                 node_edges = merge_edges(node_edges, ov, catalog)
+            if stated is not None and node_id != subject.id:
+                declared = {e.parent for e in node_edges}
+                node_edges.extend(e for e in stated(nodes[node_id]) if e.parent not in declared)
             level_edges.extend(node_edges)
         edges.extend(level_edges)
         wanted: dict[str, str] = {}

@@ -1,14 +1,16 @@
-"""The models a dataset's own card says generated it, as evidence and as lineage edges for the walk.
+"""What the cards of a lineage's ancestors say in their text: the models that generated a dataset, and the models
+whose outputs trained a model ancestor. Both become evidence and lineage edges for the walk.
 
 A model trained on a dataset that GPT-4 wrote is trained on GPT-4's outputs, whatever the model's card says. The
 dataset card says so in its prose ("generated with GPT-4 through the OpenAI API", "responses from
 gpt-3.5-turbo") or in its tags (`synthetic` or `distilabel` beside `gpt-4`), and rarely in `teacher_model`
-(which the walk already follows). Pure: the walk passes each dataset's facts; nothing here reads a file or the
-network.
+(which the walk already follows). Likewise a base model whose own card says "distilled from GPT-4" brings GPT-4's
+terms to every model built on it. Pure: the walk passes each ancestor's facts; nothing here reads a file or the
+network. (The subject's own prose is `policy.evidence.collect`'s: evidence about the subject, not an edge.)
 
-Each statement becomes an `Evidence` item attributed to the dataset (`subject` is the dataset, `source` its card
-line or its tags) and, when it names a model or an API, an `Edge` dataset → generator (relation distillation,
-`declared_in: card-text`, inferred), so that the engine applies the generator's terms through the dataset. What
+Each statement becomes an `Evidence` item attributed to the ancestor (`subject` is the ancestor, `source` its
+card line or its tags) and, when it names a model or an API, an `Edge` ancestor → model (relation distillation,
+`declared_in: card-text`, inferred), so that the engine applies that model's terms through the ancestor. What
 rests on such an edge is never more than `review` (policy/engine/evaluation.py): the text is evidence, not a
 declaration.
 """
@@ -24,6 +26,7 @@ from policy.model.vocab import CARD_TEXT
 from policy.scan.cards import as_id_list
 
 GENERATED_CODE = "dataset-generated-by"
+DISTILLED_CODE = "ancestor-distilled-from"
 # Tags that say a dataset was written by a model; a model's name among the tags then names the generator.
 SYNTHETIC_TAGS = frozenset({"synthetic", "synthetic-data", "synthetic data", "distilabel", "generated",
                             "llm-generated", "gpt-generated", "machine-generated", "model-generated",
@@ -78,8 +81,35 @@ def generators(node: ModelFacts, names: Names) -> list[Evidence]:
     return out
 
 
-def generator_edges(node: ModelFacts, items: list[Evidence], is_api: Callable[[str], object]) -> list[Edge]:
-    """An edge dataset → generator for each item that names a model or an API (a vague family names none)."""
+def stated(node: ModelFacts, names: Names) -> list[Evidence]:
+    """What an ancestor's card says in its text: a dataset's generators, or a model's teachers."""
+    return generators(node, names) if node.kind == "dataset" else teachers(node, names)
+
+
+def teachers(node: ModelFacts, names: Names) -> list[Evidence]:
+    """The models whose outputs trained `node` (a model ancestor), as its card's prose states them at high or
+    medium confidence and nothing on its card declares them. One item per model."""
+    if node.kind != "model" or not node.card_text:
+        return []
+    declared = {key: as_id_list(node.card.get(key), limit=None) for key in ("base_model", "teacher_model",
+                                                                             "datasets")}
+    out: list[Evidence] = []
+    seen: set[str] = set()
+    for e in prose_lineage(node.id, node.card_text, node.body_line, declared, names):
+        if e.code != TEACHER_CODE or e.confidence == "low" or not e.refers_to or e.refers_to in seen:
+            continue
+        seen.add(e.refers_to)
+        out.append(Evidence(
+            code=DISTILLED_CODE,
+            message=f"the card of {node.id} says it was trained on outputs of {e.data.get('name')!r} "
+                    f"({e.refers_to}), which no teacher_model declares",
+            method="prose", confidence=e.confidence, source=f"{node.id} card line {e.line}", subject=node.id,
+            line=e.line, quote=e.quote, refers_to=e.refers_to, data={**e.data, "ancestor": node.id}))
+    return out
+
+
+def stated_edges(node: ModelFacts, items: list[Evidence], is_api: Callable[[str], object]) -> list[Edge]:
+    """An edge ancestor → model for each item that names a model or an API (a vague family names none)."""
     edges = []
     for e in items:
         if not e.refers_to or e.refers_to == node.id:
@@ -88,5 +118,6 @@ def generator_edges(node: ModelFacts, items: list[Evidence], is_api: Callable[[s
         quote = f": “{e.quote}”" if e.quote else ""
         edges.append(Edge(node.id, e.refers_to, DISTILLATION, CARD_TEXT, True,
                           "api" if is_api(e.refers_to) else "model",
-                          note=f"stated in the dataset's card, {where}{quote}"))
+                          note=f"stated in the {'dataset' if node.kind == 'dataset' else 'model'}'s card, "
+                               f"{where}{quote}"))
     return edges

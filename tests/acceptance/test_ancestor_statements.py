@@ -1,4 +1,5 @@
-"""A model trained on a dataset that GPT-4 wrote (issue 19 item 4), end to end through the loopback Hub.
+"""What ancestors' cards say in their text, end to end through the loopback Hub: a model trained on a dataset that
+GPT-4 wrote, and a model built on a base whose card says it was distilled from GPT-4o.
 
 The seed case of policycheck: a lab publishes a model whose card declares only a dataset; the dataset's own card
 says (in its tags and its prose, with no `teacher_model`) that its data was generated with GPT-4 through the OpenAI
@@ -115,3 +116,24 @@ def test_a_dataset_built_from_a_generated_dataset_carries_its_generator(hubsim: 
     assert (nc["ancestor"], nc["clause"], nc["kind"]) == (source, "non-commercial", "review")
     assert nc["via"] == ["trained_on", "trained_on"]
     assert (code, report["verdict"]) == (3, "review")
+
+
+def test_a_base_whose_card_says_it_was_distilled_from_gpt_4o_brings_openai_terms(
+        hubsim: HubSim, hub_env: dict[str, str], tmp_path: Path) -> None:
+    hubsim.add_model(BASE, {"README.md": make_card(
+        {"license": "apache-2.0", "pipeline_tag": "text-generation"},
+        "# Base 7B\n\nA compact assistant.\n\n## Training\n\nThis model was distilled from GPT-4o on two million "
+        "conversations collected through the OpenAI API.\n")})
+    hubsim.add_model(STUDENT, {"README.md": make_card(
+        {"license": "apache-2.0", "base_model": BASE, "pipeline_tag": "text-generation"}, "# Chat 7B\n")})
+    code, report = policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL),
+                               "--format", "json")
+    assert (code, report["verdict"]) == (3, "review"), open_findings(report)
+    found = open_findings(report)
+    (said,) = [f for f in found if f["rule"] == "lineage-stated-in-ancestor-card"]
+    assert f"{BASE} card line" in said["message"] and "distilled from GPT-4o" in said["message"]
+    (terms,) = [f for f in found if f["rule"] == "provider-terms-forbid-competing"]
+    assert terms["ancestor"] == "openai/gpt-4o" and terms["via"] == ["finetune", "distillation"]
+    assert terms["kind"] == "review" and f"rests on what {BASE}'s card says" in terms["message"]
+    edge = next(e for e in report["lineage"] if e["child"] == BASE and e["parent"] == "openai/gpt-4o")
+    assert edge["declared_in"] == "card-text" and edge["inferred"] is True
