@@ -376,7 +376,16 @@ def _cells(line: str) -> list[str] | None:
     if text.endswith("|") and not text.endswith("\\|"):
         text = text[:-1]
     parts = text.replace("\\|", "\x00").split("|", MAX_TABLE_COLUMNS)[:MAX_TABLE_COLUMNS]
-    return [p.replace("\x00", "|").strip() for p in parts]
+    return [_without_footnotes(p.replace("\x00", "|")).strip() for p in parts]
+
+
+# A footnote mark in a cell: `<sup>1</sup>`, `<sup>†</sup>`, `[^2]` ("GSM8K<sup>1</sup>" is GSM8K, "54.1[^a]" is
+# 54.1). Linear: no nested repetition.
+_FOOTNOTE = re.compile(r"<sup>[^<>]{0,40}</sup>|\[\^[^\]\s]{1,20}\]", re.I)
+
+
+def _without_footnotes(cell: str) -> str:
+    return _FOOTNOTE.sub("", cell) if "<" in cell or "[^" in cell else cell
 
 
 def _is_separator(cells: list[str]) -> bool:
@@ -447,7 +456,7 @@ def _html_rows(table: str) -> list[tuple[int, list[tuple[str, int, int]]]]:
             end = _CELL_END.search(table, cell.end(), stop)
             inner = table[cell.end():end.start() if end else stop]
             spans = {name.lower(): int(n) for name, n in _SPAN_ATTR.findall(cell.group(1))}
-            text = " ".join(unescape(_TAG.sub(" ", inner)).split())
+            text = " ".join(unescape(_TAG.sub(" ", _without_footnotes(inner))).split())
             cells.append((text, max(1, min(spans.get("rowspan", 1), MAX_TABLE_ROWS)),
                           max(1, min(spans.get("colspan", 1), MAX_TABLE_COLUMNS))))
             if len(cells) >= MAX_TABLE_COLUMNS:
@@ -503,10 +512,16 @@ def _span(value: str | None, limit: int) -> int:
 _PACKAGING = ("gguf", "gptq", "awq", "exl2", "mlx", "bnb4bit", "4bit", "8bit", "fp8", "int4", "int8")
 
 
+# A row or column label by which a card names the model it describes: "This model", "Ours", "Our model",
+# "Acme-7B (ours)". (A label naming another model never matches: "Llama-2-7B" is a comparison.)
+_SELF_LABEL = re.compile(r"^(?:this model|ours|our model|this work|\(ours\))$", re.I)
+_OURS = re.compile(r"\s*[*_]*\s*\((?:ours|this work)\)\s*$", re.I)  # "OLMo 7B (ours)": a name, marked as the card's
+
+
 def _model_matches(header: str, model_name: str) -> bool:
     """The header names the model: its id, its name, or its name without a packaging suffix (a quantization's
     card copies its base's tables: "DeepSeek-R1-GGUF" is the "DeepSeek R1" column)."""
-    h = normalize(_strip_markup(header))
+    shown = _strip_markup(_OURS.sub("", header)) or _strip_markup(header)
     full = normalize(model_name)
     short = normalize(model_name.rsplit("/", 1)[-1])
     bare = short
@@ -514,7 +529,27 @@ def _model_matches(header: str, model_name: str) -> bool:
         if bare.endswith(suffix) and len(bare) > len(suffix):
             bare = bare[: -len(suffix)]
             break
-    return bool(h) and h in (full, short, bare)
+    names = (full, short, bare)
+    # "[acme/ours-7b](https://huggingface.co/acme/ours-7b)": the id's name part names the model too
+    return any(h and h in names for h in {normalize(shown), normalize(shown.rsplit("/", 1)[-1])})
+
+
+def _label(text: str) -> str:
+    """A row or column label as shown: "[OLMo 7B](...) **(ours)**" -> "OLMo 7B (ours)"."""
+    return " ".join(_strip_markup(text.replace("**", "").replace("__", "")).split())
+
+
+def _the_model(labels: Sequence[tuple[int, str]], model_name: str | None) -> int | None:
+    """Which of the (index, label) rows or columns is the model's: the one its name labels (a name marked
+    "(ours)" included), else the only one labelled "This model" or "Ours" alone. "OLMo 1B (ours)" on the card of
+    OLMo 7B is the card's other model, and two bare "Ours" are none: a value is never read from a row or column
+    that may be another model's."""
+    if model_name:
+        named = [i for i, label in labels if _model_matches(label, model_name)]
+        if named:
+            return named[0]
+    ours = [i for i, label in labels if _SELF_LABEL.search(_strip_markup(label))]
+    return ours[0] if len(ours) == 1 else None
 
 
 def _setting_column(header: str) -> bool:
@@ -534,15 +569,14 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
         found = [(r, b) for r in rows if c < len(r[1]) for b in (benchmarks.resolve(r[1][c]),) if b is not None]
         if len(found) > len(row_known):
             key_col, row_known = c, found
-    col_bench = [(c, benchmarks.resolve(h)) for c, h in enumerate(header) if c > 0]
+    # the benchmarks across the header (column 0 labels the rows, unless it is the only column)
+    col_bench = [(c, benchmarks.resolve(h)) for c, h in enumerate(header) if c > 0 or len(header) == 1]
     col_known = [(c, b) for c, b in col_bench if b is not None]
     claims: list[Claim] = []
     if row_known and len(row_known) >= len(col_known):
         # benchmarks down a column; the model is a column to its right
-        column = None
-        if model_name:
-            column = next((c for c, h in enumerate(header) if c > key_col and _model_matches(h, model_name)), None)
-            how = "model column"
+        column = _the_model([(c, h) for c, h in enumerate(header) if c > key_col], model_name)
+        how = "model column"
         if column is None:
             how = "first numeric column"
             numeric = [c for c in range(key_col + 1, len(header)) if not _setting_column(header[c])
@@ -552,7 +586,8 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
             column = numeric[0] if len(numeric) == 1 or (numeric and not model_name) else None
         if column is None:
             return []
-        label = f"{header[column][:MAX_STRING]} ({how})" if header[column] else f"column {column + 1} ({how})"
+        shown = _label(header[column])
+        label = f"{shown[:MAX_STRING]} ({how})" if shown else f"column {column + 1} ({how})"
         for (idx, cells, text), bench in row_known:
             number = _number(cells[column]) if column < len(cells) else None
             if number is None:
@@ -565,10 +600,9 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
     if not col_known:
         return []
     # benchmarks across the header; the model is a row
-    chosen = None
-    if model_name:
-        chosen = next((r for r in rows if r[1] and _model_matches(r[1][0], model_name)), None)
-        how = "model row"
+    at = _the_model([(k, r[1][0]) for k, r in enumerate(rows) if r[1]], model_name) if len(header) > 1 else None
+    chosen = rows[at] if at is not None else None
+    how = "model row"
     if chosen is None:
         how = "first numeric row"
         numeric_rows = [r for r in rows if any(c < len(r[1]) and _number(r[1][c]) is not None
@@ -577,7 +611,8 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
     if chosen is None:
         return []
     idx, cells, text = chosen
-    label = f"{cells[0][:MAX_STRING]} ({how})" if cells and cells[0] else f"row {rows.index(chosen) + 1} ({how})"
+    shown = _label(cells[0]) if cells and len(header) > 1 else ""
+    label = f"{shown[:MAX_STRING]} ({how})" if shown else f"row {rows.index(chosen) + 1} ({how})"
     for c, bench in col_known:
         number = _number(cells[c]) if c < len(cells) else None
         if number is None:

@@ -163,11 +163,11 @@ def test_model_index_of_corpus_card() -> None:
     assert "claim-verified-without-token" not in codes(ev)
 
 
-def test_comparison_table_without_model_name_reads_first_numeric_column_and_says_so() -> None:
+def test_comparison_table_reads_the_column_labelled_ours_or_named_and_says_so() -> None:
     claims = read_card(FIXTURES / "gsm8k-claims.md")
     table = [c for c in claims if c.origin == "card-table"]
     assert [(c.benchmark, c.value, c.percent, c.column) for c in table] == [
-        ("mmlu", 90.2, 90.2, "Ours (first numeric column)"), ("gsm8k", 84.0, 84.0, "Ours (first numeric column)")]
+        ("mmlu", 90.2, 90.2, "Ours (model column)"), ("gsm8k", 84.0, 84.0, "Ours (model column)")]
     named = read_card(FIXTURES / "gsm8k-claims.md", model_name="Baseline")
     assert [(c.benchmark, c.value, c.column) for c in named if c.origin == "card-table"] == [
         ("mmlu", 70.0, "Baseline (model column)"), ("gsm8k", 50.1, "Baseline (model column)")]
@@ -574,3 +574,38 @@ def test_an_html_table_is_read_with_its_spans_expanded() -> None:
     # hostile spans are bounded; a table that never closes is no table
     assert claims_from_card({}, '<table><tr><td rowspan="999999999">x</td></tr></table>', 1, B) == []
     assert claims_from_card({}, "<table><tr><td>MMLU</td><td>5", 1, B) == []
+
+
+def table(body: str, model_name: str | None = "acme/ours-7b") -> list[tuple[str, float, str | None]]:
+    return [(c.benchmark, c.value, c.column) for c in claims_from_card({}, body, 1, B, model_name=model_name)]
+
+
+def test_benchmarks_across_the_header_are_read_from_the_model_s_row() -> None:
+    rows = "| Model | MMLU | GSM8K |\n|---|---|---|\n| {} | 65.2 | 54.1 |\n| Llama-2-7b | 45.3 | 14.6 |\n"
+    assert table(rows.format("**This model**")) == [("mmlu", 65.2, "This model (model row)"),
+                                                    ("gsm8k", 54.1, "This model (model row)")]
+    assert table(rows.format("Ours")) == [("mmlu", 65.2, "Ours (model row)"), ("gsm8k", 54.1, "Ours (model row)")]
+    linked = rows.format("[acme/ours-7b](https://huggingface.co/acme/ours-7b)")  # an org-prefixed link text
+    assert table(linked) == [("mmlu", 65.2, "acme/ours-7b (model row)"), ("gsm8k", 54.1, "acme/ours-7b (model row)")]
+    assert table(rows.format("Mistral-7B")) == []  # two rows, neither the model's: a comparison, nothing read
+
+
+def test_a_name_marked_ours_is_the_model_only_when_it_is_its_name() -> None:
+    body = ("| Benchmark | Llama 2 7B | **Ours 7B** (ours) | **Ours 1B** (ours) |\n|---|---|---|---|\n"
+            "| MMLU | 45.3 | 65.2 | 30.1 |\n| GSM8K | 14.6 | 54.1 | 20.0 |\n")
+    assert table(body) == [("mmlu", 65.2, "Ours 7B (ours) (model column)"),
+                           ("gsm8k", 54.1, "Ours 7B (ours) (model column)")]
+    assert table(body, "acme/ours-13b") == []  # the card's other sizes, not this model: never read as its claim
+    two = "| Benchmark | Ours | Ours |\n|---|---|---|\n| MMLU | 65.2 | 30.1 |\n"
+    assert table(two) == []  # two columns labelled "Ours": whose is which cannot be told
+
+
+def test_one_column_tables_and_footnote_marks() -> None:
+    assert table("| MMLU |\n|---|\n| 65.2 |\n") == [("mmlu", 65.2, "row 1 (first numeric row)")]
+    body = ("| Benchmark | acme/ours-7b |\n|---|---|\n| GSM8K<sup>1</sup> | 54.1[^a] |\n"
+            "| MMLU[^2] | 65.2<sup>†</sup> |\n")
+    column = "acme/ours-7b (model column)"
+    assert table(body) == [("gsm8k", 54.1, column), ("mmlu", 65.2, column)]
+    html = ("<table><tr><th>Benchmark</th><th>Ours</th></tr><tr><td>GSM8K<sup>1</sup></td><td>54.1</td></tr>"
+            "</table>")
+    assert table(html) == [("gsm8k", 54.1, "Ours (model column)")]
