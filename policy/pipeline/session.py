@@ -38,6 +38,7 @@ from policy.model.evidence import Evidence
 from policy.model.facts import INVALID, MISSING, UNAVAILABLE, WEIGHT_RELATIONS, Edge, ModelFacts
 from policy.model.policyfile import Policy, find_policy
 from policy.model.report import Report, TargetError, WeightFile
+from policy.model.vocab import CARD_TEXT
 from policy.scan.ids import repo_id_problem
 from policy.scan.lineage import build_lineage
 from policy.scan.local import LocalSource, read_license_file, read_target
@@ -186,7 +187,11 @@ class Session:
             evidence = subject_evidence(lineage.root, self.independent,
                                         require_independent="independent_evaluation" in policy.requirements,
                                         known=known)
-            evidence += [e for items in stated.values() for e in items]
+            # what an ancestor's text says is evidence only where nothing declares it: a curation or the policy
+            # file may state the same parent for that ancestor (then the walk followed the declared edge)
+            declared = {(e.child, e.parent.lower()) for e in lineage.edges if e.declared_in != CARD_TEXT}
+            evidence += [e for items in stated.values() for e in items
+                         if not e.refers_to or (e.subject, e.refers_to.lower()) not in declared]
             evidence += self._license_file_evidence(target, subject)
             evidence = self._resolve_names(evidence, policy)
             if subject.source == "hub":

@@ -137,3 +137,17 @@ def test_a_base_whose_card_says_it_was_distilled_from_gpt_4o_brings_openai_terms
     assert terms["kind"] == "review" and f"rests on what {BASE}'s card says" in terms["message"]
     edge = next(e for e in report["lineage"] if e["child"] == BASE and e["parent"] == "openai/gpt-4o")
     assert edge["declared_in"] == "card-text" and edge["inferred"] is True
+
+
+def test_an_ancestor_s_statement_that_a_curation_declares_is_not_evidence(hubsim: HubSim, hub_env: dict[str, str],
+                                                                          tmp_path: Path) -> None:
+    """DeepSeek-R1-Distill-Qwen-1.5B's card says it was fine-tuned on samples curated with DeepSeek-R1, and the
+    shipped curation declares that teacher: the walk follows the curated edge, and the text is no news."""
+    cards = Path(__file__).resolve().parents[1] / "fixtures" / "cards"
+    code, report = policycheck(hub_env, "check", "--offline", "--cards", cards,
+                               cards / "unsloth__DeepSeek-R1-Distill-Qwen-1.5B-GGUF.md", "--format", "json")
+    ancestor = "deepseek-ai/DeepSeek-R1-Distill-Qwen-1.5B"
+    edge = next(e for e in report["lineage"] if e["child"] == ancestor and e["parent"] == "deepseek-ai/DeepSeek-R1")
+    assert edge["declared_in"] == "curation"
+    assert not [e for e in report["evidence"] if e["code"] == "ancestor-distilled-from"]
+    assert (code, report["verdict"]) == (0, "pass"), open_findings(report)
