@@ -175,8 +175,16 @@ class Names:
             for last, model in reversed(ends):
                 end = toks[last][1]
                 if _ends_alone(text, end):
+                    longer = _LONGER_NAME.match(text, end) if end < len(text) and text[end] == " " else None
+                    if longer is not None and not model.vague:
+                        # "Llama 2 13B Chat - LimaRP v2": a display name ends where the name ends, and this one
+                        # is longer than any name listed: the model it names is not the listed one
+                        end = longer.end()
+                        model = ModelName(None, model.kind, model.family, False, ())
                     out.append(Match(a, end, text[a:end], model))
                     i = last + 1
+                    while i < n and toks[i][0] < end:
+                        i += 1
                     break
             else:
                 i += 1
@@ -190,6 +198,17 @@ def _starts_alone(text: str, start: int) -> bool:
     if _is_alnum(before):
         return False
     return not (before in _JOINERS and start >= 2 and _is_alnum(text[start - 2]))
+
+
+# What continues a listed name into a longer display name: a variant word ("Chat", "Instruct"), then perhaps a
+# community model's name after a dash ("- LimaRP v2"); a packaging word after the dash ("- GPTQ", TheBloke's
+# titles) names the same model packaged, and a plain word ("- the best") is prose.
+_LONGER_NAME = re.compile(
+    r"(?: (?i:chat|instruct|base|it|sft|dpo|rlhf|hf)(?![\w-]))+"
+    r"(?: - (?!(?i:gguf|gptq|awq|exl2|mlx|fp16|bf16|int4|int8|ggml|onnx)\b)"
+    r"[A-Za-z]*(?:[A-Z][a-z]*[A-Z]|\d)[\w.]*(?: v?\d[\w.]*)?)?"
+    r"| - (?!(?i:gguf|gptq|awq|exl2|mlx|fp16|bf16|int4|int8|ggml|onnx)\b)"
+    r"[A-Za-z]*(?:[A-Z][a-z]*[A-Z]|\d)[\w.]*(?: v?\d[\w.]*)?")
 
 
 def _ends_alone(text: str, end: int) -> bool:
@@ -683,12 +702,14 @@ def _repo(model_id: str) -> str:
 
 
 def _declared(model: ModelName, ids: Sequence[str]) -> bool:
-    """A declared id counts for the model when it is the same id or the same repo name under another org; for
-    a family-level name, any declared id whose repo name contains the family."""
+    """A declared id counts for the model when it is the same id, the same repo name under another org, or a
+    variant of it (the same family and size: "Gemma 2 9B" when `google/gemma-2-9b-it` is declared, the text
+    naming its declared base loosely); for a family-level name, any declared id whose repo name contains the
+    family."""
     if model.id is None:
         return any(model.family in _repo(i) for i in ids)
     want = _repo(model.id)
-    return any(i.lower() == model.id.lower() or _repo(i) == want for i in ids)
+    return any(i.lower() == model.id.lower() or _repo(i) == want or _repo(i).startswith(want + "-") for i in ids)
 
 
 _CJK_NEGATIONS = ("不是", "并非", "没有", "并未", "未经", "不", "未")

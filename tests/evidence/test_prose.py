@@ -496,3 +496,24 @@ def test_a_merge_configuration_in_the_body_names_the_parents_exactly() -> None:
     assert merge_config_lineage("acme/m", "```yaml\nmerge_method: [unclosed\n```\n", 1, []) == []
     bomb = "```yaml\nmerge_method: x\na: &a [" + ",".join(["*a"] * 50) + "]\n```\n"
     assert merge_config_lineage("acme/m", bomb, 1, []) == []  # the guarded loader refuses it; nothing stated
+
+
+def test_a_display_name_ends_only_where_the_name_ends(names: Names) -> None:
+    said = lineage("Fine-tuned from Llama 2 13B Chat - LimaRP v2 by our team.", names)
+    assert [(e.refers_to, e.data.get("name")) for e in said] == [(None, "Llama 2 13B Chat - LimaRP v2")]
+    chat = lineage("This model was fine-tuned from Llama 2 13B Chat on our data.", names)  # a listed variant
+    assert [(e.refers_to, e.data.get("name")) for e in chat] == [("meta-llama/Llama-2-13b-chat-hf", "Llama 2 13B Chat")]
+    unlisted = lineage("This model was fine-tuned from Llama 2 7B Instruct on our data.", names)  # no such repo
+    assert [(e.refers_to, e.data.get("name")) for e in unlisted] == [(None, "Llama 2 7B Instruct")]
+    # a packaging word after the dash is the same model packaged; a plain word after a dash is prose
+    assert [e.refers_to for e in lineage("Quantized from Llama 2 13B - GPTQ files.", names)] == [
+        "meta-llama/Llama-2-13b-hf"]
+    assert [e.refers_to for e in lineage("Fine-tuned from Llama 2 13B - the best base we tried.", names)] == [
+        "meta-llama/Llama-2-13b-hf"]
+
+
+def test_a_family_and_size_mention_of_a_declared_variant_is_declared(names: Names) -> None:
+    text = "This model is a fine-tune of Gemma 2 9B on our data."
+    assert lineage(text, names, base_model=["google/gemma-2-9b-it"]) == []
+    assert [e.refers_to for e in lineage(text, names)] == ["google/gemma-2-9b"]
+    assert [e.refers_to for e in lineage(text, names, base_model=["google/gemma-2-27b-it"])] == ["google/gemma-2-9b"]
