@@ -407,19 +407,23 @@ def _table_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name
             i += 1
             continue
         header = _cells(line)
-        sep = _cells(lines[i + 1]) if header else None
+        # a table pasted double-spaced (a blank line after every row, as some cards copy a harness's output)
+        gap = 2 if header and lines[i + 1].strip() == "" and i + 2 < len(lines) else 1
+        sep = _cells(lines[i + gap]) if header else None
         if not header or not sep or not _is_separator(sep):
             i += 1
             continue
         rows: list[tuple[int, list[str], str]] = []  # (index in body, cells, text)
-        j = i + 2
+        j = i + 2 * gap
         while j < len(lines):
             cells = _cells(lines[j])
             if cells is None or lines[j].strip() == "":
                 break
             if len(rows) < MAX_TABLE_ROWS:
                 rows.append((j, cells, lines[j]))
-            j += 1
+            j += gap
+            if gap == 2 and (j - 1 >= len(lines) or lines[j - 1].strip() != ""):
+                break  # double-spaced rows only while every row is followed by one blank line
         claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims)))
         i = j
     if "<table" in body or "<TABLE" in body:
@@ -529,9 +533,17 @@ def _model_matches(header: str, model_name: str) -> bool:
         if bare.endswith(suffix) and len(bare) > len(suffix):
             bare = bare[: -len(suffix)]
             break
-    names = (full, short, bare)
+    names = {_abbreviated(n) for n in (full, short, bare)}
     # "[acme/ours-7b](https://huggingface.co/acme/ours-7b)": the id's name part names the model too
-    return any(h and h in names for h in {normalize(shown), normalize(shown.rsplit("/", 1)[-1])})
+    return any(h and _abbreviated(h) in names for h in {normalize(shown), normalize(shown.rsplit("/", 1)[-1])})
+
+
+def _abbreviated(name: str) -> str:
+    """A normalised name with "instruct" as comparison tables shorten it ("Phi-3.5 Mini-Ins", "Llama-3.1-8B-Inst")."""
+    return _INSTRUCT.sub("ins", name)
+
+
+_INSTRUCT = re.compile(r"instruct|inst$")
 
 
 def _label(text: str) -> str:
@@ -560,6 +572,20 @@ def _setting_column(header: str) -> bool:
     return h in ("k", "n", "setting", "settings") or header.strip().startswith(("#", "\\#"))
 
 
+def _harness_table(header: list[str]) -> bool:
+    """lm-evaluation-harness's result table (`Task | Version | Metric | Value | | Stderr`, as it prints it): the
+    scores of the model the card describes, whatever the tasks are called."""
+    h = [normalize(c) for c in header]
+    return "task" in h and "value" in h and h.index("task") < h.index("value") and \
+        any(word in h for word in ("metric", "version", "stderr"))
+
+
+# The corner cell of a results table: over rows of benchmarks, or over rows of models (normalised prefixes).
+_ROWS_OF_BENCHMARKS = ("benchmark", "task", "dataset", "eval", "metric", "category", "test", "capabilit", "domain",
+                       "subject", "language", "skill")
+_ROWS_OF_MODELS = ("model", "name", "method", "system", "checkpoint")
+
+
 def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start_line: int,
                 benchmarks: Benchmarks, model_name: str | None, budget: int) -> list[Claim]:
     # the column naming the benchmarks of the rows: among the first three, the one that names the most (a
@@ -573,11 +599,31 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
     col_bench = [(c, benchmarks.resolve(h)) for c, h in enumerate(header) if c > 0 or len(header) == 1]
     col_known = [(c, b) for c, b in col_bench if b is not None]
     claims: list[Claim] = []
-    if row_known and len(row_known) >= len(col_known):
+    by_name = None
+    if not row_known and not col_known and model_name:
+        # no benchmark the registry knows: a table is the model's results only when a column or a row is labelled
+        # with its name ("Phi-3.5 Mini-Ins" beside other models' columns), never by a guess
+        # (and headed as results are: "Benchmark" / "Task" over the rows, "Model" over the models; a table of the
+        # model's architecture, hyperparameters or energy use has its name too)
+        corner = normalize(header[0]) if header else ""
+        if _harness_table(header):
+            by_name = "harness"
+        elif corner.startswith(_ROWS_OF_BENCHMARKS) and \
+                _the_model([(c, h) for c, h in enumerate(header) if c > 0], model_name) is not None:
+            by_name = "column"
+        elif corner.startswith(_ROWS_OF_MODELS) and \
+                _the_model([(k, r[1][0]) for k, r in enumerate(rows) if r[1]], model_name) is not None:
+            by_name = "row"
+        else:
+            return []
+    if by_name in ("column", "harness") or (row_known and len(row_known) >= len(col_known)):
         # benchmarks down a column; the model is a column to its right
         column = _the_model([(c, h) for c, h in enumerate(header) if c > key_col], model_name)
         how = "model column"
-        if column is None:
+        if by_name == "harness":  # an evaluation harness's printout pasted in the card: its Value column
+            norm_header = [normalize(h) for h in header]
+            key_col, column, how = norm_header.index("task"), norm_header.index("value"), "the harness's Value column"
+        if column is None and by_name is None:
             how = "first numeric column"
             numeric = [c for c in range(key_col + 1, len(header)) if not _setting_column(header[c])
                        and any(c < len(cells) and _number(cells[c]) is not None for (_, cells, _), _b in row_known)]
@@ -588,16 +634,23 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
             return []
         shown = _label(header[column])
         label = f"{shown[:MAX_STRING]} ({how})" if shown else f"column {column + 1} ({how})"
-        for (idx, cells, text), bench in row_known:
+        # every score in the model's column: the rows naming a known benchmark, and the others of the table (a
+        # benchmark the registry does not know is still the model's claim, unresolved); a row with an empty
+        # label continues the one above (lm-evaluation-harness prints a task's second metric so)
+        name = ""
+        for idx, cells, text in rows:
+            label_cell = cells[key_col] if key_col < len(cells) else ""
+            name = label_cell or name
             number = _number(cells[column]) if column < len(cells) else None
-            if number is None:
+            if number is None or not name or _not_a_score(name):
                 continue
-            claims.append(_table_claim(bench, cells[key_col], number, header[key_col], start_line + idx, label,
-                                       text))
+            bench = benchmarks.resolve(name)
+            claims.append(_table_claim(bench, name, number, header[key_col] if bench else None, start_line + idx,
+                                       label, text, metric_cell=_metric_cell(header, cells, key_col, column)))
             if len(claims) >= budget:
                 break
         return claims
-    if not col_known:
+    if not col_known and by_name is None:
         return []
     # benchmarks across the header; the model is a row
     at = _the_model([(k, r[1][0]) for k, r in enumerate(rows) if r[1]], model_name) if len(header) > 1 else None
@@ -613,22 +666,51 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
     idx, cells, text = chosen
     shown = _label(cells[0]) if cells and len(header) > 1 else ""
     label = f"{shown[:MAX_STRING]} ({how})" if shown else f"row {rows.index(chosen) + 1} ({how})"
-    for c, bench in col_known:
+    # every score in the model's row: the columns naming a known benchmark, and the others (unresolved)
+    known = dict(col_known)
+    for c in range(0 if len(header) == 1 else 1, len(header)):
         number = _number(cells[c]) if c < len(cells) else None
-        if number is None:
+        if number is None or not header[c].strip() or _setting_column(header[c]) or _not_a_score(header[c]):
             continue
-        claims.append(_table_claim(bench, header[c], number, None, start_line + idx, label, text))
+        claims.append(_table_claim(known.get(c), header[c], number, None, start_line + idx, label, text))
         if len(claims) >= budget:
             break
     return claims
 
 
-def _table_claim(bench: Benchmark, name: str, number: tuple[float, bool], metric: str | None, line: int,
-                 column: str, text: str) -> Claim:
+def _table_claim(bench: Benchmark | None, name: str, number: tuple[float, bool], metric: str | None, line: int,
+                 column: str, text: str, metric_cell: str | None = None) -> Claim:
+    """A table cell as a claim; `bench` None for a benchmark the registry does not know (unresolved)."""
+    if bench is None:
+        return Claim(benchmark=None, name=_strip_markup(name)[:MAX_STRING], metric=_s(metric_cell) or None,
+                     value=number[0], percent=None, higher_is_better=None, origin="card-table", line=line,
+                     column=column, text=text.strip()[:MAX_STRING])
     metric = _s(metric) if metric and bench.scale == "raw" else None
-    return Claim(benchmark=bench.id, name=_strip_markup(name)[:MAX_STRING], metric=metric, value=number[0],
-                 percent=_to_percent(number[0], bench, None, number[1]), higher_is_better=bench.higher_is_better,
-                 origin="card-table", line=line, column=column, text=text.strip()[:MAX_STRING])
+    return Claim(benchmark=bench.id, name=_strip_markup(name)[:MAX_STRING], metric=metric or _s(metric_cell) or None,
+                 value=number[0], percent=_to_percent(number[0], bench, None, number[1]),
+                 higher_is_better=bench.higher_is_better, origin="card-table", line=line, column=column,
+                 text=text.strip()[:MAX_STRING])
+
+
+# A row or column that is not a score of the model: its size, context, speed, cost, date or rank.
+_NOT_A_SCORE = re.compile(r"param|\bsize\b|#\s*tokens|\btokens?\b|context|length|latency|speed|throughput|memory|"
+                          r"vram|\bdate\b|release|licen[cs]e|\brank|\belo\b|\bcost|price|flops|stderr|\btime\b|"
+                          r"\bsteps?\b|\bepochs?\b|tokens/s|tok/s|\bms\b|layers|heads|d_model|hidden|vocab|"
+                          r"learning rate|\blr\b|batch|warmup|weight decay|\bbeta|carbon|emission|co2|co₂|power|"
+                          r"energy|gpu|hours|kwh", re.I)
+
+
+def _not_a_score(label: str) -> bool:
+    return bool(_NOT_A_SCORE.search(_strip_markup(label)))
+
+
+def _metric_cell(header: list[str], cells: list[str], key_col: int, column: int) -> str | None:
+    """The row's metric, from a column headed "Metric" between the label and the value (lm-evaluation-harness:
+    `acc`, `acc_norm`)."""
+    for c in range(key_col + 1, column):
+        if normalize(header[c]) == "metric" and c < len(cells) and cells[c].strip():
+            return cells[c].strip()
+    return None
 
 
 # ------------------------------------------------------------------------------------------------ eval results
@@ -873,8 +955,10 @@ def claim_evidence(subject: str, revision: str | None, claims: Sequence[Claim],
     for k, (c, missing, count) in enumerate(groups.values()):
         if k == MAX_UNSOURCED:
             rest = list(groups)[MAX_UNSOURCED:]
-            add("claim-unsourced", f"{subject} has {len(rest)} more groups of claims that lack a source, "
-                "dataset revision or split.", "model-index", "medium", "card", None, {"benchmarks": rest})
+            origin = list(groups.values())[MAX_UNSOURCED][0].origin
+            add("claim-unsourced", f"{subject} has {len(rest)} more {'group' if len(rest) == 1 else 'groups'} of "
+                "claims that lack a source, dataset revision or split.", origin, "medium", "card", None,
+                {"benchmarks": rest})
             break
         what = [m for m in order if m in missing]
         add("claim-unsourced",

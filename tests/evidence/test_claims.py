@@ -146,9 +146,18 @@ def test_model_index_of_corpus_card() -> None:
     lines = (FIXTURES / "HuggingFaceH4__zephyr-7b-gemma-v0.1.md").read_text(encoding="utf-8").split("\n")
     assert lines[41 - 1].strip() == "value: 58.45"
     table = {(c.benchmark, c.value, c.line) for c in claims if c.origin == "card-table" and c.line < 300}
-    assert table == {("mt_bench", 7.81, 155), ("ifeval", 28.76, 155), ("truthfulqa", 52.19, 164),  # model's row
-                     # lm-eval-harness tables (Task | Version | Metric | Value): the Version column is skipped
-                     ("arc_challenge", 49.15, 196), ("hellaswag", 60.59, 201), ("winogrande", 64.09, 207)}
+    assert {t for t in table if t[0]} == {
+        ("mt_bench", 7.81, 155), ("ifeval", 28.76, 155), ("truthfulqa", 52.19, 164),  # model's row
+        # lm-eval-harness tables (Task | Version | Metric | Value): the Version column is skipped, and a task's
+        # second metric (acc_norm, on a row whose Task is empty) is read as well
+        ("arc_challenge", 49.15, 196), ("arc_challenge", 52.47, 197), ("hellaswag", 60.59, 201),
+        ("hellaswag", 78.0, 202), ("winogrande", 64.09, 207)}
+    # the harness's tasks the registry does not know are read too, unresolved, each metric of a task (a row with
+    # an empty Task continues the one above) from its Value column
+    by_line = {c.line: c for c in claims if c.origin == "card-table" and c.benchmark is None}
+    assert (by_line[178].name, by_line[178].metric, by_line[178].value) == ("agieval_lsat_ar", "acc", 19.57)
+    assert (by_line[179].name, by_line[179].metric, by_line[179].value) == ("agieval_lsat_ar", "acc_norm", 21.74)
+    assert by_line[178].column == by_line[179].column == "Value (the harness's Value column)"
     assert "zephyr-7b-gemma-v0.1" in lines[155 - 1] and "28.76" in lines[155 - 1]
     assert "49.15" in lines[196 - 1]
     columns = {c.line: c.column for c in claims if c.origin == "card-table"}
@@ -609,3 +618,32 @@ def test_one_column_tables_and_footnote_marks() -> None:
     html = ("<table><tr><th>Benchmark</th><th>Ours</th></tr><tr><td>GSM8K<sup>1</sup></td><td>54.1</td></tr>"
             "</table>")
     assert table(html) == [("gsm8k", 54.1, "Ours (model column)")]
+
+
+def test_every_score_of_the_model_s_column_is_read_known_benchmark_or_not() -> None:
+    body = ("| Benchmark | Acme-7B-Ins | Llama-2-7B |\n|---|---|---|\n| MMLU | 65.2 | 45.3 |\n| BoolQ | 83.3 | 77.4 |\n"
+            "| Context length | 32768 | 4096 |\n")
+    got = [(c.benchmark, c.name, c.value) for c in claims_from_card({}, body, 1, B, model_name="acme/Acme-7B-Instruct")]
+    assert got == [("mmlu", "MMLU", 65.2), (None, "BoolQ", 83.3)]  # "Ins" is Instruct; a context length no score
+    unknown = "| Benchmark | Acme-7B | Other |\n|---|---|---|\n| CLIcK | 43.8 | 40.1 |\n| KMMLU | 35.2 | 30.0 |\n"
+    assert [(c.name, c.value) for c in claims_from_card({}, unknown, 1, B, model_name="acme/Acme-7B")] == [
+        ("CLIcK", 43.8), ("KMMLU", 35.2)]  # no benchmark known, but the column is labelled with the model's name
+
+
+def test_a_table_of_the_model_s_architecture_or_energy_is_not_read_as_claims() -> None:
+    spec = "| | Acme-7B | Acme-1B |\n|---|---|---|\n| d_model | 4096 | 2048 |\n| num layers | 32 | 16 |\n"
+    assert claims_from_card({}, spec, 1, B, model_name="acme/Acme-7B") == []
+    carbon = ("| Model | GPU Type | Power (W) | Carbon Emissions (tCO2eq) |\n|---|---|---|---|\n"
+              "| Acme-7B | A100 | 400 | 75.05 |\n")
+    assert claims_from_card({}, carbon, 1, B, model_name="acme/Acme-7B") == []
+
+
+def test_a_harness_table_double_spaced_with_continuation_rows() -> None:
+    rows = ["|    Task     |Version| Metric |Value |   |Stderr|", "|-------------|------:|--------|-----:|---|-----:|",
+            "|agieval_lsat_ar|      0|acc     |0.5529|±  |0.0145|",
+            "|             |       |acc_norm|0.5870|±  |0.0144|",
+            "|boolq        |      1|acc     |0.8599|±  |0.0061|"]
+    body = "```\n\n" + "\n\n".join(rows) + "\n\n```\n"  # every row followed by a blank line
+    got = [(c.name, c.metric, c.value, c.line) for c in claims_from_card({}, body, 1, B, model_name="acme/m")]
+    assert got == [("agieval_lsat_ar", "acc", 0.5529, 7), ("agieval_lsat_ar", "acc_norm", 0.587, 9),
+                   ("boolq", "acc", 0.8599, 11)]
