@@ -107,11 +107,20 @@ class Benchmarks:
                 return bench
         if key in self._names:
             return self._names[key]
-        stripped = normalize(_strip_settings(text))
-        if stripped and stripped != key:
-            return self._names.get(stripped) or next(
-                (b for configs, b in self._datasets.get(stripped, ()) if not configs or cfg in configs), None)
+        for candidate in (_strip_settings(text), _METRIC_NOTE.sub("", _strip_settings(text))):
+            stripped = normalize(candidate)
+            if stripped and stripped != key:
+                found = self._names.get(stripped) or next(
+                    (b for configs, b in self._datasets.get(stripped, ()) if not configs or cfg in configs), None)
+                if found is not None:
+                    return found
         return None
+
+
+# The metric a result table writes after a benchmark's name: "MMLU-Pro (EM)", "GPQA Diamond pass@1", "DROP (F1)",
+# "IF-Eval (Prompt Strict)". The benchmark is the name before it (the metric stays in the name as written).
+_METRIC_NOTE = re.compile(r"\s*(?:\((?:em|exact match|acc\.?|accuracy|f1|pass@\d+(?:[- ]cot)?|prompt strict|"
+                          r"inst(?:ruction)? strict|strict|loose|correct)\)|pass@\d+|\bacc(?:_norm)?)\s*$", re.I)
 
 
 def load_benchmarks(data: Any = None) -> Benchmarks:

@@ -75,7 +75,7 @@ def independent(benchmark: str = "gsm8k", value: float = 38.0, percent: float | 
     ("openai/openai_humaneval", None, "humaneval"), ("HumanEval+", None, "humaneval_plus"),
     ("MATH-500", None, "math_500"), ("HuggingFaceH4/MATH-500", None, "math_500"), ("MATH", None, "math"),
     ("MATH Lvl 5 (4-Shot)", None, "math_lvl5"), ("AIME 2024", None, "aime_2024"),
-    ("ai2_arc", "ARC-Challenge", "arc_challenge"), ("ai2_arc", "ARC-Easy", None),
+    ("ai2_arc", "ARC-Challenge", "arc_challenge"), ("ai2_arc", "ARC-Easy", "arc_easy"), ("ai2_arc", "ARC-Other", None),
     ("AI2 Reasoning Challenge (25-Shot)", None, "arc_challenge"), ("Rowan/hellaswag", None, "hellaswag"),
     ("truthful_qa", "multiple_choice", "truthfulqa"), ("Winogrande (5-shot)", None, "winogrande"),
     ("lukaemon/bbh", None, "bbh"), ("BBH (3-Shot)", None, "bbh"), ("google/IFEval", None, "ifeval"),
@@ -150,8 +150,10 @@ def test_model_index_of_corpus_card() -> None:
         ("mt_bench", 7.81, 155), ("ifeval", 28.76, 155), ("truthfulqa", 52.19, 164),  # model's row
         # lm-eval-harness tables (Task | Version | Metric | Value): the Version column is skipped, and a task's
         # second metric (acc_norm, on a row whose Task is empty) is read as well
-        ("arc_challenge", 49.15, 196), ("arc_challenge", 52.47, 197), ("hellaswag", 60.59, 201),
-        ("hellaswag", 78.0, 202), ("winogrande", 64.09, 207)}
+        ("arc_challenge", 49.15, 196), ("arc_challenge", 52.47, 197), ("arc_easy", 77.44, 198),
+        ("arc_easy", 74.75, 199), ("boolq", 79.69, 200), ("hellaswag", 60.59, 201), ("hellaswag", 78.0, 202),
+        ("openbookqa", 29.2, 203), ("openbookqa", 37.8, 204), ("piqa", 76.82, 205), ("piqa", 77.8, 206),
+        ("winogrande", 64.09, 207)}
     # the harness's tasks the registry does not know are read too, unresolved, each metric of a task (a row with
     # an empty Task continues the one above) from its Value column
     by_line = {c.line: c for c in claims if c.origin == "card-table" and c.benchmark is None}
@@ -624,7 +626,7 @@ def test_every_score_of_the_model_s_column_is_read_known_benchmark_or_not() -> N
     body = ("| Benchmark | Acme-7B-Ins | Llama-2-7B |\n|---|---|---|\n| MMLU | 65.2 | 45.3 |\n| BoolQ | 83.3 | 77.4 |\n"
             "| Context length | 32768 | 4096 |\n")
     got = [(c.benchmark, c.name, c.value) for c in claims_from_card({}, body, 1, B, model_name="acme/Acme-7B-Instruct")]
-    assert got == [("mmlu", "MMLU", 65.2), (None, "BoolQ", 83.3)]  # "Ins" is Instruct; a context length no score
+    assert got == [("mmlu", "MMLU", 65.2), ("boolq", "BoolQ", 83.3)]  # "Ins" is Instruct; a context length no score
     unknown = "| Benchmark | Acme-7B | Other |\n|---|---|---|\n| CLIcK | 43.8 | 40.1 |\n| KMMLU | 35.2 | 30.0 |\n"
     assert [(c.name, c.value) for c in claims_from_card({}, unknown, 1, B, model_name="acme/Acme-7B")] == [
         ("CLIcK", 43.8), ("KMMLU", 35.2)]  # no benchmark known, but the column is labelled with the model's name
@@ -647,3 +649,11 @@ def test_a_harness_table_double_spaced_with_continuation_rows() -> None:
     got = [(c.name, c.metric, c.value, c.line) for c in claims_from_card({}, body, 1, B, model_name="acme/m")]
     assert got == [("agieval_lsat_ar", "acc", 0.5529, 7), ("agieval_lsat_ar", "acc_norm", 0.587, 9),
                    ("boolq", "acc", 0.8599, 11)]
+
+
+def test_a_metric_written_after_the_benchmark_name_is_not_part_of_it() -> None:
+    for name, bench in [("MMLU-Pro (EM)", "mmlu_pro"), ("GPQA Diamond pass@1", "gpqa_diamond"),
+                        ("IF-Eval (Prompt Strict)", "ifeval"), ("DROP (F1)", "drop"), ("MATH-500 pass@1", "math_500"),
+                        ("OBQA", "openbookqa"), ("ARC-e", "arc_easy"), ("BoolQ", "boolq"), ("MGSM", "mgsm")]:
+        assert getattr(B.resolve(name), "id", None) == bench, name
+    assert B.resolve("Codeforces (Rating)") is None and B.resolve("MMLU (Rating)") is None  # not a metric note
