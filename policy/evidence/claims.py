@@ -433,16 +433,45 @@ def _table_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name
             j += gap
             if gap == 2 and (j - 1 >= len(lines) or lines[j - 1].strip() != ""):
                 break  # double-spaced rows only while every row is followed by one blank line
-        claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims)))
+        if not _other_variant(lines, i, model_name):
+            claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims)))
         i = j
     if "<table" in body or "<TABLE" in body:
-        for header, rows in _html_tables(body, benchmarks.mentioned):
+        for header, rows, cell_lines in _html_tables(body, benchmarks.mentioned):
             if len(claims) >= budget:
                 break
-            claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims)))
+            if rows and _other_variant(lines, rows[0][0], model_name):
+                continue
+            claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims),
+                                      cell_lines))
     return claims[:budget]
 
 
+def _variant(text: str) -> str | None:
+    """instruct (an instruction-tuned or chat model), base (a pretrained one), or None when the text says neither
+    (or both)."""
+    low = text.lower()
+    tuned = any(w in low for w in ("instruct", "chat", "fine-tuned", "finetuned"))
+    base = any(w in low for w in ("base", "pretrained", "pre-trained"))
+    return "instruct" if tuned and not base else "base" if base and not tuned else None
+
+
+def _other_variant(lines: list[str], index: int, model_name: str | None) -> bool:
+    """Is the table at `lines[index]` under a heading naming the other variant of the model ("### Instruction
+    tuned models" on the base model's card, whose table then labels the instruct model "Llama 3 8B" too)? The
+    nearest Markdown heading above it decides, within MAX_HEADING_GAP lines."""
+    if not model_name:
+        return False
+    for k in range(index - 1, max(-1, index - MAX_HEADING_GAP), -1):
+        if lines[k].startswith("#"):
+            heading = _variant(lines[k].lstrip("#"))
+            name = normalize(model_name.rsplit("/", 1)[-1])
+            mine = "instruct" if any(w in name for w in ("instruct", "chat")) or name.endswith("it") else "base"
+            return heading is not None and heading != mine
+    return False
+
+
+MAX_HEADING_GAP = 60  # lines between a table and the heading that can name whose results it holds
 MAX_HTML_TABLE = 256 * 1024  # characters of one HTML table read
 _HTML_TABLE = re.compile(r"<table\b.*?</table\s*>", re.I | re.S)
 
@@ -452,26 +481,30 @@ _CELL = re.compile(r"<(?:td|th)\b([^>]*)>", re.I)
 _CELL_END = re.compile(r"</t[dh]\s*>|</tr\s*>|<t[dh]\b|<tr\b|</table", re.I)
 _SPAN_ATTR = re.compile(r"\b(rowspan|colspan)\s*=\s*[\"']?\s*(\d{1,6})", re.I)
 _TAG = re.compile(r"<[^<>]*>")
+_LEADING_MARKUP = re.compile(r"^(?:\s|<[^<>]*>)*")
 
 
-def _html_rows(table: str) -> list[tuple[int, list[tuple[str, int, int]]]]:
-    """(offset of the row in `table`, [(cell text, rowspan, colspan)]) of each `<tr>`. A cell runs from its
-    `<td>`/`<th>` to its end tag or the next cell or row (HTML lets them be left open); its text is the cell
-    without tags, entities decoded, spaces collapsed. Every pattern is linear (no nested repetition)."""
+def _html_rows(table: str) -> list[tuple[int, list[tuple[str, int, int, int]]]]:
+    """(offset of the row in `table`, [(cell text, rowspan, colspan, offset of the cell's text)]) of each `<tr>`.
+    A cell runs from its `<td>`/`<th>` to its end tag or the next cell or row (HTML lets them be left open); its
+    text is the cell without tags, entities decoded, spaces collapsed. Every pattern is linear (no nested
+    repetition)."""
     from html import unescape
 
     starts = [m.start() for m in _TR.finditer(table)][:MAX_TABLE_ROWS + 1]
     rows = []
     for k, at in enumerate(starts):
         stop = starts[k + 1] if k + 1 < len(starts) else len(table)
-        cells: list[tuple[str, int, int]] = []
+        cells: list[tuple[str, int, int, int]] = []
         for cell in _CELL.finditer(table, at, stop):
             end = _CELL_END.search(table, cell.end(), stop)
             inner = table[cell.end():end.start() if end else stop]
             spans = {name.lower(): int(n) for name, n in _SPAN_ATTR.findall(cell.group(1))}
             text = " ".join(unescape(_TAG.sub(" ", _without_footnotes(inner))).split())
+            # the cell's text starts after the tags and spaces that open it (a value on the line below its <td>)
+            lead = len(inner) - len(_LEADING_MARKUP.sub("", inner, count=1))
             cells.append((text, max(1, min(spans.get("rowspan", 1), MAX_TABLE_ROWS)),
-                          max(1, min(spans.get("colspan", 1), MAX_TABLE_COLUMNS))))
+                          max(1, min(spans.get("colspan", 1), MAX_TABLE_COLUMNS)), cell.end() + lead))
             if len(cells) >= MAX_TABLE_COLUMNS:
                 break
         rows.append((at, cells))
@@ -479,40 +512,49 @@ def _html_rows(table: str) -> list[tuple[int, list[tuple[str, int, int]]]]:
 
 
 def _html_tables(body: str, mentioned: Callable[[str], bool] = lambda _text: True
-                 ) -> Iterator[tuple[list[str], list[tuple[int, list[str], str]]]]:
-    """The body's HTML tables as (header cells, [(line index in the body, cells, text)]), the first row the
-    header. `rowspan`/`colspan` are expanded, so a cell that spans rows (the "Category" column of the Llama 3
-    card) stands in each row it covers and no later cell shifts into its column. Text only: no tag or
-    attribute is acted on; bounded in size, rows, columns and spans."""
+                 ) -> Iterator[tuple[list[str], list[tuple[int, list[str], str]], dict[int, list[int]]]]:
+    """The body's HTML tables as (header cells, [(line index in the body, cells, text)], {line index: the line
+    index of each cell}), the first row the header. A cell's line is where its text is (a value often stands on
+    the line below its `<td>`). `rowspan`/`colspan` are expanded, so a cell that spans rows (the "Category"
+    column of the Llama 3 card) stands in each row it covers and no later cell shifts into its column. Text only:
+    no tag or attribute is acted on; bounded in size, rows, columns and spans."""
     for match in _HTML_TABLE.finditer(body):
         if match.end() - match.start() > MAX_HTML_TABLE or not mentioned(match.group(0)):
             continue  # too large, or names no benchmark (a model's specifications, its energy use)
-        grid: list[tuple[int, list[str]]] = []
-        pending: dict[int, tuple[str, int]] = {}  # column -> (text, rows still covered)
-        for offset, cells in _html_rows(match.group(0)):
+        base = body.count("\n", 0, match.start())
+        table = match.group(0)
+        grid: list[tuple[int, list[str], list[int]]] = []
+        pending: dict[int, tuple[str, int, int]] = {}  # column -> (text, rows still covered, line)
+        for offset, cells in _html_rows(table):
             row: list[str] = []
+            lines: list[int] = []
             queue = list(cells)
             col = 0
             while (queue or col in pending) and col < MAX_TABLE_COLUMNS:
                 if col in pending:
-                    text, left = pending.pop(col)
+                    text, left, line = pending.pop(col)
                     row.append(text)
+                    lines.append(line)
                     if left > 1:
-                        pending[col] = (text, left - 1)
+                        pending[col] = (text, left - 1, line)
                     col += 1
                     continue
-                text, rowspan, colspan = queue.pop(0)
+                text, rowspan, colspan, at = queue.pop(0)
+                line = base + table.count("\n", 0, at)
                 for _ in range(colspan):
                     if col >= MAX_TABLE_COLUMNS:
                         break
                     row.append(text)
+                    lines.append(line)
                     if rowspan > 1:
-                        pending[col] = (text, rowspan - 1)
+                        pending[col] = (text, rowspan - 1, line)
                     col += 1
-            grid.append((body.count("\n", 0, match.start() + offset), row))
+            grid.append((base + table.count("\n", 0, offset), row, lines))
         if len(grid) < 2:
             continue
-        yield grid[0][1], [(idx, cells, " | ".join(cells)) for idx, cells in grid[1:MAX_TABLE_ROWS + 1]]
+        body_rows = grid[1:MAX_TABLE_ROWS + 1]
+        yield (grid[0][1], [(idx, cells, " | ".join(cells)) for idx, cells, _ in body_rows],
+               {idx: lines for idx, _, lines in body_rows})
 
 
 def _span(value: str | None, limit: int) -> int:
@@ -543,6 +585,8 @@ def _model_matches(header: str, model_name: str) -> bool:
             bare = bare[: -len(suffix)]
             break
     names = {_abbreviated(n) for n in (full, short, bare)}
+    # Meta's own tables write "Llama 3 8B" for Meta-Llama-3-8B (the repos' names carry the vendor's)
+    names |= {n[len("meta"):] for n in names if n.startswith("metallama")}
     # "[acme/ours-7b](https://huggingface.co/acme/ours-7b)": the id's name part names the model too
     return any(h and _abbreviated(h) in names for h in {normalize(shown), normalize(shown.rsplit("/", 1)[-1])})
 
@@ -596,7 +640,15 @@ _ROWS_OF_MODELS = ("model", "name", "method", "system", "checkpoint")
 
 
 def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start_line: int,
-                benchmarks: Benchmarks, model_name: str | None, budget: int) -> list[Claim]:
+                benchmarks: Benchmarks, model_name: str | None, budget: int,
+                cell_lines: Mapping[int, list[int]] | None = None) -> list[Claim]:
+    """The model's claims in one table. `cell_lines`: the line of each cell by row (an HTML table's cells
+    stand on lines of their own); else a claim's line is its row's."""
+
+    def line_of(idx: int, col: int) -> int:
+        lines = (cell_lines or {}).get(idx)
+        return start_line + (lines[col] if lines is not None and col < len(lines) else idx)
+
     # the column naming the benchmarks of the rows: among the first three, the one that names the most (a
     # leading "Category" column such as "Math" / "Code" must not be read as the benchmark MATH)
     key_col, row_known = 0, []
@@ -654,7 +706,7 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
             if number is None or not name or _not_a_score(name):
                 continue
             bench = benchmarks.resolve(name)
-            claims.append(_table_claim(bench, name, number, header[key_col] if bench else None, start_line + idx,
+            claims.append(_table_claim(bench, name, number, header[key_col] if bench else None, line_of(idx, column),
                                        label, text, metric_cell=_metric_cell(header, cells, key_col, column)))
             if len(claims) >= budget:
                 break
@@ -681,7 +733,7 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
         number = _number(cells[c]) if c < len(cells) else None
         if number is None or not header[c].strip() or _setting_column(header[c]) or _not_a_score(header[c]):
             continue
-        claims.append(_table_claim(known.get(c), header[c], number, None, start_line + idx, label, text))
+        claims.append(_table_claim(known.get(c), header[c], number, None, line_of(idx, c), label, text))
         if len(claims) >= budget:
             break
     return claims

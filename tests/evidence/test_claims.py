@@ -657,3 +657,18 @@ def test_a_metric_written_after_the_benchmark_name_is_not_part_of_it() -> None:
                         ("OBQA", "openbookqa"), ("ARC-e", "arc_easy"), ("BoolQ", "boolq"), ("MGSM", "mgsm")]:
         assert getattr(B.resolve(name), "id", None) == bench, name
     assert B.resolve("Codeforces (Rating)") is None and B.resolve("MMLU (Rating)") is None  # not a metric note
+
+
+def test_an_html_table_s_claim_is_at_its_value_s_line_and_a_heading_can_name_the_other_variant() -> None:
+    table = ("<table>\n <tr>\n  <td>Benchmark\n  </td>\n  <td>Acme 7B\n  </td>\n </tr>\n <tr>\n  <td>MMLU (5-shot)\n"
+             "  </td>\n  <td>66.6\n  </td>\n </tr>\n</table>\n")
+    body = "### Base pretrained models\n\n" + table
+    (c,) = claims_from_card({}, body, 1, B, model_name="acme/Acme-7B")
+    assert (c.benchmark, c.value, c.line) == ("mmlu", 66.6, 13)  # the line of "66.6", not of its <tr>
+    tuned = "### Instruction tuned models\n\n" + table  # the base model's card, the instruct model's results
+    assert claims_from_card({}, tuned, 1, B, model_name="acme/Acme-7B") == []
+    assert [c.value for c in claims_from_card({}, tuned, 1, B, model_name="acme/Acme-7B-Instruct")] == [66.6]
+    pipe = "## Chat model results\n\n| Benchmark | Acme 7B |\n|---|---|\n| MMLU | 61.0 |\n"
+    assert claims_from_card({}, pipe, 1, B, model_name="acme/Acme-7B") == []
+    assert [c.value for c in claims_from_card({}, pipe.replace("Chat model", "Evaluation"), 1, B,
+                                              model_name="acme/Acme-7B")] == [61.0]
