@@ -107,7 +107,9 @@ class Benchmarks:
                 return bench
         if key in self._names:
             return self._names[key]
-        for candidate in (_strip_settings(text), _METRIC_NOTE.sub("", _strip_settings(text))):
+        plain = _SHOTS_SUFFIX.sub("", _strip_settings(text))
+        for candidate in (_strip_settings(text), _METRIC_NOTE.sub("", _strip_settings(text)), plain,
+                          _METRIC_NOTE.sub("", plain)):
             stripped = normalize(candidate)
             if stripped and stripped != key:
                 found = self._names.get(stripped) or next(
@@ -117,6 +119,8 @@ class Benchmarks:
         return None
 
 
+# Shots written into a benchmark's name: "ARC-Challenge-25shots", "MMLU 5-shot", "HellaSwag_10shot".
+_SHOTS_SUFFIX = re.compile(r"[-_ ]*\d{1,3}[-_ ]?shots?\s*$", re.I)
 # The metric a result table writes after a benchmark's name: "MMLU-Pro (EM)", "GPQA Diamond pass@1", "DROP (F1)",
 # "IF-Eval (Prompt Strict)". The benchmark is the name before it (the metric stays in the name as written).
 _METRIC_NOTE = re.compile(r"\s*(?:\((?:em|exact match|acc\.?|accuracy|f1|pass@\d+(?:[- ]cot)?|prompt strict|"
@@ -584,11 +588,19 @@ def _model_matches(header: str, model_name: str) -> bool:
         if bare.endswith(suffix) and len(bare) > len(suffix):
             bare = bare[: -len(suffix)]
             break
+    linked = _HUB_LINK.search(header)
+    if linked is not None:  # "[Llama-3-8B-SPPO Iter3](https://huggingface.co/UCLA-AGI/Llama-3-Instruct-8B-SPPO-Iter3)"
+        target = linked.group(1)
+        if normalize(target) == full if "/" in model_name else normalize(target.rsplit("/", 1)[-1]) == short:
+            return True
     names = {_abbreviated(n) for n in (full, short, bare)}
     # Meta's own tables write "Llama 3 8B" for Meta-Llama-3-8B (the repos' names carry the vendor's)
     names |= {n[len("meta"):] for n in names if n.startswith("metallama")}
     # "[acme/ours-7b](https://huggingface.co/acme/ours-7b)": the id's name part names the model too
     return any(h and _abbreviated(h) in names for h in {normalize(shown), normalize(shown.rsplit("/", 1)[-1])})
+
+
+_HUB_LINK = re.compile(r"\]\(https?://(?:www\.)?(?:huggingface\.co|hf\.co)/([\w.-]{1,96}/[\w.-]{1,96})/?\)")
 
 
 def _abbreviated(name: str) -> str:
@@ -633,7 +645,7 @@ def _harness_table(header: list[str]) -> bool:
         any(word in h for word in ("metric", "version", "stderr"))
 
 
-# The corner cell of a results table: over rows of benchmarks, or over rows of models (normalised prefixes).
+# The corner cell of a results table: over rows of benchmarks, or over rows of models (words it contains).
 _ROWS_OF_BENCHMARKS = ("benchmark", "task", "dataset", "eval", "metric", "category", "test", "capabilit", "domain",
                        "subject", "language", "skill")
 _ROWS_OF_MODELS = ("model", "name", "method", "system", "checkpoint")
@@ -669,10 +681,10 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
         corner = normalize(header[0]) if header else ""
         if _harness_table(header):
             by_name = "harness"
-        elif corner.startswith(_ROWS_OF_BENCHMARKS) and \
+        elif any(word in corner for word in _ROWS_OF_BENCHMARKS) and \
                 _the_model([(c, h) for c, h in enumerate(header) if c > 0], model_name) is not None:
             by_name = "column"
-        elif corner.startswith(_ROWS_OF_MODELS) and \
+        elif any(word in corner for word in _ROWS_OF_MODELS) and \
                 _the_model([(k, r[1][0]) for k, r in enumerate(rows) if r[1]], model_name) is not None:
             by_name = "row"
         else:

@@ -672,3 +672,16 @@ def test_an_html_table_s_claim_is_at_its_value_s_line_and_a_heading_can_name_the
     assert claims_from_card({}, pipe, 1, B, model_name="acme/Acme-7B") == []
     assert [c.value for c in claims_from_card({}, pipe.replace("Chat model", "Evaluation"), 1, B,
                                               model_name="acme/Acme-7B")] == [61.0]
+
+
+def test_a_row_linked_to_the_model_s_hub_page_shots_in_a_name_and_a_category_corner() -> None:
+    rows = ("|        | MMLU | GSM8K |\n|---|---|---|\n"
+            "|[Acme Iter2](https://huggingface.co/acme/Acme-8B-Iter2) | 60.1 | 70.2 |\n"
+            "|[Acme Iter3](https://huggingface.co/acme/Acme-8B-Iter3) | 61.5 | 71.9 |\n")
+    assert table(rows, "Acme-8B-Iter3") == [("mmlu", 61.5, "Acme Iter3 (model row)"),
+                                           ("gsm8k", 71.9, "Acme Iter3 (model row)")]
+    assert table(rows, "other/Acme-8B-Iter3") == []  # the link names another org's repo: not this model's row
+    shots = "| English Benchmark | **Value** |\n|---|---|\n| ARC-Challenge-25shots | 59.73 |\n| MMLU-5shots | 58.37 |\n"
+    assert [(b, v) for b, v, _ in table(shots, "acme/m")] == [("arc_challenge", 59.73), ("mmlu", 58.37)]
+    corner = "| supercategory | Acme-7B | Other |\n|---|---|---|\n| Culture | 43.77 | 29.74 |\n"
+    assert table(corner, "acme/Acme-7B") == [(None, 43.77, "Acme-7B (model column)")]
