@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,9 @@ class Benchmark:
         return self.scale == "percent"
 
 
+MAX_RESOLVED = 4096  # names remembered by one benchmark table
+
+
 @dataclass(frozen=True)
 class Benchmarks:
     """The known benchmarks, indexed by name and by dataset."""
@@ -78,6 +81,8 @@ class Benchmarks:
     _names: Mapping[str, Benchmark]
     _datasets: Mapping[str, tuple[tuple[frozenset[str], Benchmark], ...]]
     _words: tuple[str, ...] = ()  # every name and alias of three or more characters, lower-cased (`mentioned`)
+    # names resolved so far (a card's tables repeat their labels; a batch repeats its cards'): bounded
+    _resolved: dict[tuple[str, Any], Benchmark | None] = field(default_factory=dict, compare=False, repr=False)
 
     def mentioned(self, text: str) -> bool:
         """Does `text` contain a benchmark's name or alias anywhere (case ignored)? A cheap test before a table
@@ -97,7 +102,19 @@ class Benchmarks:
         ("MMLU (5-shot)", "GSM8K (8-shot, CoT)") is read without it."""
         if not isinstance(name_or_dataset_id, str) or not name_or_dataset_id.strip():
             return None
-        text = _strip_markup(name_or_dataset_id[:MAX_STRING])
+        key = (name_or_dataset_id[:MAX_STRING], config if isinstance(config, str) else None)
+        if key in self._resolved:
+            return self._resolved[key]
+        found = self._resolve(key[0], config)
+        if len(self._resolved) >= MAX_RESOLVED:
+            self._resolved.clear()
+        self._resolved[key] = found
+        return found
+
+    def _resolve(self, name_or_dataset_id: str, config: Any) -> Benchmark | None:
+        if _number(name_or_dataset_id) is not None:
+            return None  # a value, not a name (most cells of a table)
+        text = _strip_markup(name_or_dataset_id)
         key = normalize(text)
         if not key:
             return None
@@ -107,9 +124,9 @@ class Benchmarks:
                 return bench
         if key in self._names:
             return self._names[key]
-        plain = _SHOTS_SUFFIX.sub("", _strip_settings(text))
-        for candidate in (_strip_settings(text), _METRIC_NOTE.sub("", _strip_settings(text)), plain,
-                          _METRIC_NOTE.sub("", plain)):
+        settled = _strip_settings(text)
+        plain = _SHOTS_SUFFIX.sub("", settled)
+        for candidate in dict.fromkeys((settled, _METRIC_NOTE.sub("", settled), plain, _METRIC_NOTE.sub("", plain))):
             stripped = normalize(candidate)
             if stripped and stripped != key:
                 found = self._names.get(stripped) or next(
