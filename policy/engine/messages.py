@@ -42,6 +42,8 @@ def _via(via: Any) -> str:
     return " > ".join(via or ()) or "(direct)"
 
 
+MAX_PLAIN_STEPS = 10_000  # steps (texts, values, tests, loop bodies) of one message rendered without the sandbox
+
 # A program is a tuple of steps: a text, a value to print (a function of the context), an `_If` or a `_For`.
 Program = tuple[Any, ...]
 Getter = Callable[[Mapping[str, Any]], Any]
@@ -54,7 +56,7 @@ def render(source: str, context: Mapping[str, Any]) -> str:
     if program is not None:
         out: list[str] = []
         try:
-            _run(program, context, out)
+            _run(program, context, out, [MAX_PLAIN_STEPS])
         except Exception:  # _NotPlain, or a value whose str() fails: Jinja does what it does with it
             pass
         else:
@@ -64,23 +66,28 @@ def render(source: str, context: Mapping[str, Any]) -> str:
     return render_template(source, context)
 
 
-def _run(program: Program, ctx: Mapping[str, Any], out: list[str]) -> None:
+def _run(program: Program, ctx: Mapping[str, Any], out: list[str], budget: list[int]) -> None:
+    """Write the program's text to `out`. `budget`: the steps left; a template that runs over it (a nest of loops
+    over long lists) is not plain, and goes to the sandbox, whose own budget then stops it with its error."""
     for step in program:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _NotPlain
         if type(step) is str:
             out.append(step)
         elif type(step) is _If:
-            _run(step.then if step.test(ctx) else step.otherwise, ctx, out)
+            _run(step.then if step.test(ctx) else step.otherwise, ctx, out, budget)
         elif type(step) is _For:
             items = step.items(ctx)
             if type(items) not in (list, tuple):
                 raise _NotPlain  # Jinja iterates anything iterable, in its own way: let it
             if not items:
-                _run(step.otherwise, ctx, out)
+                _run(step.otherwise, ctx, out, budget)
             n = len(items)
             for i, item in enumerate(items):
                 loop = {"index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1, "first": i == 0,
                         "last": i == n - 1, "length": n}
-                _run(step.body, {**ctx, step.name: item, "loop": loop}, out)
+                _run(step.body, {**ctx, step.name: item, "loop": loop}, out, budget)
         else:
             out.append(str(step(ctx)))
 

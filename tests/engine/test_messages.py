@@ -144,7 +144,7 @@ def test_plain_templates_do_not_import_the_template_engine() -> None:
     program = messages._compile("{{ model.id }} ({{ ancestor.via | via }}){% if a.b %} {{ a.b }}{% endif %}")
     assert program is not None
     out: list[str] = []
-    messages._run(program, {"model": {"id": "m"}, "ancestor": {"via": []}, "a": {"b": "x"}}, out)
+    messages._run(program, {"model": {"id": "m"}, "ancestor": {"via": []}, "a": {"b": "x"}}, out, [100])
     assert "".join(out) == "m ((direct)) x"
     assert messages._compile("{{ model.id | upper }}") is None
 
@@ -171,3 +171,23 @@ def test_the_plain_subset_renders_without_the_template_engine(source: str, expec
            "ob": "duty."}
     assert messages._compile(source) is not None
     assert messages.render(source, ctx) == expected == jinja_render(source, ctx)
+
+
+def test_a_nest_of_loops_over_long_lists_goes_to_the_sandbox_and_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hostile rule pack's message cannot spin here: past MAX_PLAIN_STEPS the sandbox renders it, whose step
+    budget stops it with its positioned error."""
+    import policy.templating
+
+    source = "{% for a in x %}{% for b in x %}{% for c in x %}.{% endfor %}{% endfor %}{% endfor %}"
+    calls: list[str] = []
+
+    def sandbox(src: str, ctx: Any) -> str:
+        calls.append(src)
+        raise RuntimeError("over budget")
+
+    monkeypatch.setattr(policy.templating, "render", sandbox)
+    assert messages._compile(source) is not None
+    with pytest.raises(RuntimeError):
+        messages.render(source, {"x": list(range(100))})  # 10^6 steps: too many to run here
+    assert calls == [source]
+    assert messages.render(source, {"x": [1, 2]}) == "........"  # a short nest stays plain
