@@ -11,7 +11,7 @@ import datetime as dt
 import fnmatch
 import re
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
@@ -911,6 +911,36 @@ def card_summary(node: ModelFacts) -> dict[str, Any]:
             "has_text": body != "" and not body.isspace()}  # bool(body.strip()), without copying the body
 
 
+class _Summary(Mapping[str, Any]):
+    """`card_summary(node)`, worked out when a format first reads it: the AI-BOM, AI Act and JSON formats do; the
+    text output and a tree audit's rows never do, and need not pay for it on every node of every lineage. The
+    summary is a function of the node's frozen facts alone, so when it is worked out changes nothing."""
+
+    __slots__ = ("_node", "_summary")
+
+    def __init__(self, node: ModelFacts) -> None:
+        self._node: ModelFacts | None = node
+        self._summary: dict[str, Any] | None = None
+
+    def _data(self) -> dict[str, Any]:
+        if self._summary is None:
+            assert self._node is not None
+            self._summary, self._node = card_summary(self._node), None  # the facts are not kept once read
+        return self._summary
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data())
+
+    def __len__(self) -> int:
+        return len(self._data())
+
+    def __repr__(self) -> str:
+        return repr(self._data())
+
+
 def _summary_text(value: Any) -> str | None:
     return value.strip()[:MAX_SUMMARY_TEXT] or None if isinstance(value, str) else None
 
@@ -1015,7 +1045,7 @@ def _evaluated(node: ModelFacts, read: _ReadStatus | None = None) -> EvaluatedNo
     return EvaluatedNode(id=node.id, kind=node.kind, source=node.source, revision=node.revision,
                          requested_revision=node.requested_revision, last_modified=node.last_modified,
                          retrieved_at=node.retrieved_at, status=status, detail=detail, path=node.path,
-                         card=card_summary(node))
+                         card=_Summary(node))
 
 
 def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]]) -> list[

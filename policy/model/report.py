@@ -194,7 +194,7 @@ class EvaluatedNode:
         return {"id": self.id, "kind": self.kind, "source": self.source, "revision": self.revision,
                 "requested_revision": self.requested_revision, "last_modified": self.last_modified,
                 "retrieved_at": self.retrieved_at, "status": self.status, "detail": self.detail, "path": self.path,
-                "card": self.card}
+                "card": dict(self.card)}
 
 
 @dataclass(frozen=True)

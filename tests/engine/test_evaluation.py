@@ -255,3 +255,24 @@ def test_the_report_is_final_when_evaluate_returns_it(bundle: Any) -> None:
     report = evaluate(with_root(cached), bundle.packs, bundle.catalog, pol, TODAY, scanned=cached)
     assert report.subject.source == "cache" and report.notices == ("Hub unreachable; read from the cache",)
     assert report.notes[0] == "Hub unreachable; read from the cache"
+
+
+def test_a_node_s_card_summary_is_worked_out_when_read_and_then_forgets_the_facts(monkeypatch: Any) -> None:
+    """The text output and tree rows never read the summary; JSON and the AI-BOM formats get the same dict."""
+    import policy.engine.evaluation as evaluation
+    from policy.model.facts import ModelFacts
+
+    calls: list[str] = []
+    real = evaluation.card_summary
+
+    def counting(node: ModelFacts) -> dict[str, Any]:
+        calls.append(node.id)
+        return real(node)
+
+    monkeypatch.setattr(evaluation, "card_summary", counting)
+    node = ModelFacts(id="acme/m", card={"pipeline_tag": "text-generation", "language": ["en", "de"]})
+    evaluated = evaluation._evaluated(node)
+    assert calls == []
+    assert evaluated.to_dict()["card"] == real(node) and evaluated.card["languages"] == ["en", "de"]
+    assert calls == ["acme/m"]  # once, whatever reads it after
+    assert evaluated.card._node is None  # type: ignore[attr-defined]
