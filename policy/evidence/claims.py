@@ -471,10 +471,14 @@ def _table_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name
 def _variant(text: str) -> str | None:
     """instruct (an instruction-tuned or chat model), base (a pretrained one), or None when the text says neither
     (or both)."""
-    low = text.lower()
-    tuned = any(w in low for w in ("instruct", "chat", "fine-tuned", "finetuned"))
-    base = any(w in low for w in ("base", "pretrained", "pre-trained"))
+    tuned = _TUNED_WORDS.search(text) is not None
+    base = _BASE_WORDS.search(text) is not None
     return "instruct" if tuned and not base else "base" if base and not tuned else None
+
+
+# Words of a heading that name a variant (whole words: "ChatGPT" or "database" name none).
+_TUNED_WORDS = re.compile(r"\b(?:instruct\w*|chat|fine-?tuned|sft)\b", re.I)
+_BASE_WORDS = re.compile(r"\b(?:base|pre-?trained)\b", re.I)
 
 
 def _other_variant(lines: list[str], index: int, model_name: str | None) -> bool:
@@ -486,8 +490,8 @@ def _other_variant(lines: list[str], index: int, model_name: str | None) -> bool
     for k in range(index - 1, max(-1, index - MAX_HEADING_GAP), -1):
         if lines[k].startswith("#"):
             heading = _variant(lines[k].lstrip("#"))
-            name = normalize(model_name.rsplit("/", 1)[-1])
-            mine = "instruct" if any(w in name for w in ("instruct", "chat")) or name.endswith("it") else "base"
+            name = model_name.rsplit("/", 1)[-1].lower()
+            mine = "instruct" if re.search(r"instruct|chat|(?:^|[-_.])it(?:$|[-_.])", name) else "base"
             return heading is not None and heading != mine
     return False
 

@@ -685,3 +685,13 @@ def test_a_row_linked_to_the_model_s_hub_page_shots_in_a_name_and_a_category_cor
     assert [(b, v) for b, v, _ in table(shots, "acme/m")] == [("arc_challenge", 59.73), ("mmlu", 58.37)]
     corner = "| supercategory | Acme-7B | Other |\n|---|---|---|\n| Culture | 43.77 | 29.74 |\n"
     assert table(corner, "acme/Acme-7B") == [(None, 43.77, "Acme-7B (model column)")]
+
+
+def test_only_whole_words_of_a_heading_name_a_variant() -> None:
+    table = "| Benchmark | Acme 7B |\n|---|---|\n| MMLU | 61.0 |\n"
+    for heading in ("## Comparison with ChatGPT", "## Knowledge database results", "## Results"):
+        assert [c.value for c in claims_from_card({}, f"{heading}\n\n{table}", 1, B, model_name="acme/Acme-7B")] \
+            == [61.0], heading
+    assert claims_from_card({}, f"## SFT model\n\n{table}", 1, B, model_name="acme/Acme-7B") == []
+    assert [c.value for c in claims_from_card({}, f"## SFT model\n\n{table}", 1, B,
+                                              model_name="acme/Acme-7B-it")] == [61.0]
