@@ -923,10 +923,14 @@ class _Summary(Mapping[str, Any]):
         self._summary: dict[str, Any] | None = None
 
     def _data(self) -> dict[str, Any]:
-        if self._summary is None:
-            assert self._node is not None
-            self._summary, self._node = card_summary(self._node), None  # the facts are not kept once read
-        return self._summary
+        summary = self._summary
+        if summary is None:
+            node = self._node
+            if node is None:  # another thread finished it between the two reads
+                return self._summary  # type: ignore[return-value]
+            summary = self._summary = card_summary(node)
+            self._node = None  # the facts are not kept once read
+        return summary
 
     def __getitem__(self, key: str) -> Any:
         return self._data()[key]

@@ -26,6 +26,9 @@ from typing import Any
 _PART = re.compile(r"\{\{(.*?)\}\}|\{%(.*?)%\}|\{#", re.S)
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_]*)|('[^'\\\r]*'|\"[^\"\\\r]*\")|(==|!=|\S))")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_FOR_TAG = re.compile(r"\s*for\s+([A-Za-z_][A-Za-z0-9_]*)\s+in\s(.*)", re.S)  # the items' text as written
+# The attributes of Jinja's `loop` the plain renderer gives (a dict of them); any other use of `loop` is Jinja's.
+_LOOP_KEYS = ("index", "index0", "revindex", "revindex0", "first", "last", "length")
 # Names Jinja reads as literals or operators, and the names of dict attributes (the sandbox's getattr prefers
 # an attribute: `x.items` is a method there, not a key): never plain.
 _RESERVED = frozenset({"true", "false", "none", "True", "False", "None", "and", "or", "not", "in", "is", "if",
@@ -85,6 +88,9 @@ def _run(program: Program, ctx: Mapping[str, Any], out: list[str], budget: list[
                 _run(step.otherwise, ctx, out, budget)
             n = len(items)
             for i, item in enumerate(items):
+                budget[0] -= 1
+                if budget[0] < 0:
+                    raise _NotPlain
                 loop = {"index": i + 1, "index0": i, "revindex": n - i, "revindex0": n - i - 1, "first": i == 0,
                         "last": i == n - 1, "length": n}
                 _run(step.body, {**ctx, step.name: item, "loop": loop}, out, budget)
@@ -151,7 +157,7 @@ def _block(source: str, pos: int, stops: tuple[str, ...]) -> tuple[Program, tupl
         if head == "if":
             step, pos = _if_block(source, pos, rest)
         elif head == "for":
-            step, pos = _for_block(source, pos, words)
+            step, pos = _for_block(source, pos, tag)
         else:
             raise _NotPlain
         steps.append(step)
@@ -159,7 +165,7 @@ def _block(source: str, pos: int, stops: tuple[str, ...]) -> tuple[Program, tupl
 
 def _if_block(source: str, pos: int, test_text: str) -> tuple[_If, int]:
     """`{% if test %}...[{% elif test %}...]*[{% else %}...]{% endif %}`, from after the `if` tag."""
-    test = _expression(test_text)
+    test = _expression(test_text, tag=True)
     then, end = _block(source, pos, ("elif", "else", "endif"))
     if end is None:
         raise _NotPlain
@@ -174,13 +180,13 @@ def _if_block(source: str, pos: int, test_text: str) -> tuple[_If, int]:
     return _If(test, then, otherwise), end[1]
 
 
-def _for_block(source: str, pos: int, words: list[str]) -> tuple[_For, int]:
+def _for_block(source: str, pos: int, tag: str) -> tuple[_For, int]:
     """`{% for name in items %}...[{% else %}...]{% endfor %}`, from after the `for` tag: one loop variable, no
     filter, not recursive."""
-    if len(words) < 4 or words[2] != "in" or not _NAME.fullmatch(words[1]) or words[1] in _RESERVED \
-            or words[1] == "loop":
+    m = _FOR_TAG.fullmatch(tag)
+    if m is None or m.group(1) in _RESERVED or m.group(1) == "loop":
         raise _NotPlain
-    items = _expression(" ".join(words[3:]))
+    items = _expression(m.group(2), tag=True)
     body, end = _block(source, pos, ("else", "endfor"))
     if end is None:
         raise _NotPlain
@@ -189,10 +195,10 @@ def _for_block(source: str, pos: int, words: list[str]) -> tuple[_For, int]:
         otherwise, end = _block(source, end[1], ("endfor",))
         if end is None:
             raise _NotPlain
-    return _For(words[1], items, body, otherwise), end[1]
+    return _For(m.group(1), items, body, otherwise), end[1]
 
 
-def _expression(text: str) -> Getter:
+def _expression(text: str, tag: bool = False) -> Getter:
     """An expression of the plain subset, as a function of the context, with Jinja's precedence:
 
         expr     := or ['if' or 'else' expr]
@@ -202,9 +208,10 @@ def _expression(text: str) -> Getter:
         primary  := string | '[' string (',' string)* ']' | name('.'name)* ['.get(' string ')']
         filter   := via | first | join('...') | trim['(...)']
 
-    Python's semantics throughout, as Jinja compiles them. Anything else is not plain."""
+    Python's semantics throughout, as Jinja compiles them. In a tag (`if`, `for`) an expression starts at `or`:
+    Jinja allows no conditional expression there. Anything else is not plain."""
     tokens = _tokens(text)
-    getter, i = _conditional(tokens, 0)
+    getter, i = (_or if tag else _conditional)(tokens, 0)
     if i != len(tokens):
         raise _NotPlain
     return getter
@@ -288,6 +295,9 @@ def _compare(tokens: Tokens, i: int) -> tuple[Getter, int]:
     return (lambda ctx: compare(left(ctx), right(ctx))), i
 
 
+_AFTER_TEST = frozenset({("name", "and"), ("name", "or"), ("name", "else"), ("op", ")"), ("op", "==")})
+
+
 def _filtered(tokens: Tokens, i: int) -> tuple[Getter, int]:
     value, i, parts = _primary(tokens, i)
     while i < len(tokens):
@@ -298,6 +308,8 @@ def _filtered(tokens: Tokens, i: int) -> tuple[Getter, int]:
             j = i + 2 if negated else i + 1
             if tokens[j:j + 1] != [("name", "defined")] or parts is None or value is not parts[1]:
                 raise _NotPlain  # other tests, or a test of anything but a bare name path
+            if j + 1 < len(tokens) and tokens[j + 1] not in _AFTER_TEST:
+                raise _NotPlain  # Jinja reads a following word or value as the test's argument
             value, i = _defined(parts[0], negated), j + 1
         else:
             break
@@ -382,6 +394,8 @@ def _primary(tokens: Tokens, i: int) -> tuple[Getter, int, tuple[tuple[str, ...]
 def _defined(parts: tuple[str, ...], negated: bool) -> Getter:
     """`path is [not] defined`: whether the last key is in the dict the rest of the path leads to (a path that
     breaks before it, or a name Jinja may know as a global, is not plain)."""
+    if parts[0] == "loop":
+        raise _NotPlain  # what Jinja's loop defines (previtem, nextitem...) is Jinja's
     parent = _lookup(parts[:-1]) if len(parts) > 1 else None
     last = parts[-1]
 
@@ -420,6 +434,8 @@ def _lookup(parts: tuple[str, ...]) -> Callable[[Mapping[str, Any]], Any]:
     raises for it, or resolves a global)."""
     if any(p in _DICT_ATTRIBUTES for p in parts[1:]):
         raise _NotPlain
+    if parts[0] == "loop" and (len(parts) != 2 or parts[1] not in _LOOP_KEYS):
+        raise _NotPlain  # Jinja's LoopContext has more (previtem, cycle, depth...) and is no dict
 
     first, rest = parts[0], parts[1:]
     if len(rest) == 1:  # the usual `model.id`, unrolled

@@ -72,6 +72,7 @@ class Benchmark:
 
 
 MAX_RESOLVED = 4096  # names remembered by one benchmark table
+_UNRESOLVED = object()
 
 
 @dataclass(frozen=True)
@@ -103,8 +104,9 @@ class Benchmarks:
         if not isinstance(name_or_dataset_id, str) or not name_or_dataset_id.strip():
             return None
         key = (name_or_dataset_id[:MAX_STRING], config if isinstance(config, str) else None)
-        if key in self._resolved:
-            return self._resolved[key]
+        known = self._resolved.get(key, _UNRESOLVED)
+        if known is not _UNRESOLVED:
+            return known  # type: ignore[return-value]
         found = self._resolve(key[0], config)
         if len(self._resolved) >= MAX_RESOLVED:
             self._resolved.clear()
@@ -477,7 +479,7 @@ def _variant(text: str) -> str | None:
 
 
 # Words of a heading that name a variant (whole words: "ChatGPT" or "database" name none).
-_TUNED_WORDS = re.compile(r"\b(?:instruct\w*|chat|fine-?tuned|sft)\b", re.I)
+_TUNED_WORDS = re.compile(r"\b(?:instruct\w*|chat|fine-?tuned|sft|dpo|rlhf)\b", re.I)
 _BASE_WORDS = re.compile(r"\b(?:base|pre-?trained)\b", re.I)
 
 
@@ -487,13 +489,21 @@ def _other_variant(lines: list[str], index: int, model_name: str | None) -> bool
     nearest Markdown heading above it decides, within MAX_HEADING_GAP lines."""
     if not model_name:
         return False
+    fenced = False
     for k in range(index - 1, max(-1, index - MAX_HEADING_GAP), -1):
-        if lines[k].startswith("#"):
-            heading = _variant(lines[k].lstrip("#"))
-            name = model_name.rsplit("/", 1)[-1].lower()
-            mine = "instruct" if re.search(r"instruct|chat|(?:^|[-_.])it(?:$|[-_.])", name) else "base"
+        line = lines[k]
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced  # going up: a heading between two fence lines is code, not a heading
+            continue
+        if not fenced and _HEADING.match(line):
+            heading = _variant(line.lstrip("#"))
+            words = " ".join(re.split(r"[-_./]", model_name.rsplit("/", 1)[-1]))
+            mine = _variant(words) or ("instruct" if re.search(r"(?:^|\s)it(?:$|\s)", words.lower()) else "base")
             return heading is not None and heading != mine
     return False
+
+
+_HEADING = re.compile(r"#{1,6}\s")
 
 
 MAX_HEADING_GAP = 60  # lines between a table and the heading that can name whose results it holds
@@ -543,10 +553,13 @@ def _html_tables(body: str, mentioned: Callable[[str], bool] = lambda _text: Tru
     the line below its `<td>`). `rowspan`/`colspan` are expanded, so a cell that spans rows (the "Category"
     column of the Llama 3 card) stands in each row it covers and no later cell shifts into its column. Text only:
     no tag or attribute is acted on; bounded in size, rows, columns and spans."""
+    counted, newlines = 0, 0  # body offset up to which newlines are counted, and how many
     for match in _HTML_TABLE.finditer(body):
         if match.end() - match.start() > MAX_HTML_TABLE or not mentioned(match.group(0)):
             continue  # too large, or names no benchmark (a model's specifications, its energy use)
-        base = body.count("\n", 0, match.start())
+        newlines += body.count("\n", counted, match.start())
+        counted = match.start()
+        base = newlines
         table = match.group(0)
         grid: list[tuple[int, list[str], list[int]]] = []
         pending: dict[int, tuple[str, int, int]] = {}  # column -> (text, rows still covered, line)
@@ -595,12 +608,14 @@ _PACKAGING = ("gguf", "gptq", "awq", "exl2", "mlx", "bnb4bit", "4bit", "8bit", "
 # A row or column label by which a card names the model it describes: "This model", "Ours", "Our model",
 # "Acme-7B (ours)". (A label naming another model never matches: "Llama-2-7B" is a comparison.)
 _SELF_LABEL = re.compile(r"^(?:this model|ours|our model|this work|\(ours\))$", re.I)
-_OURS = re.compile(r"\s*[*_]*\s*\((?:ours|this work)\)\s*$", re.I)  # "OLMo 7B (ours)": a name, marked as the card's
+# "OLMo 7B (ours)": a name, marked as the card's (linear: the emphasis run is taken once)
+_OURS = re.compile(r"\s*(?:[*_]+\s*)?\((?:ours|this work)\)\s*$", re.I)
 
 
 def _model_matches(header: str, model_name: str) -> bool:
     """The header names the model: its id, its name, or its name without a packaging suffix (a quantization's
     card copies its base's tables: "DeepSeek-R1-GGUF" is the "DeepSeek R1" column)."""
+    header = header[:MAX_STRING]  # a label longer than any name names none (and bounds the work on it)
     shown = _strip_markup(_OURS.sub("", header)) or _strip_markup(header)
     full = normalize(model_name)
     short = normalize(model_name.rsplit("/", 1)[-1])
@@ -732,8 +747,15 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
         # benchmark the registry does not know is still the model's claim, unresolved); a row with an empty
         # label continues the one above (lm-evaluation-harness prints a task's second metric so)
         name = ""
+        has_metric = any(normalize(h) == "metric" for h in header)
         for idx, cells, text in rows:
             label_cell = cells[key_col] if key_col < len(cells) else ""
+            # a row whose label is empty continues the row above where a harness prints a task's second metric
+            if not label_cell and by_name != "harness" and not has_metric:
+                # an empty label in a table with a leading group column ("Category | Benchmark"): the row's
+                # label is in that column ("**Average** | | 61.4")
+                label_cell = next((c for c in cells[:key_col] if c.strip()), "")
+                name = ""
             name = label_cell or name
             number = _number(cells[column]) if column < len(cells) else None
             if number is None or not name or _not_a_score(name):

@@ -201,14 +201,15 @@ def _starts_alone(text: str, start: int) -> bool:
 
 
 # What continues a listed name into a longer display name: a variant word ("Chat", "Instruct"), then perhaps a
-# community model's name after a dash ("- LimaRP v2"); a packaging word after the dash ("- GPTQ", TheBloke's
-# titles) names the same model packaged, and a plain word ("- the best") is prose.
+# community model's name after a dash ("- LimaRP v2"); "base" and "hf" name the listed (base) model itself, a
+# packaging word after the dash ("- GPTQ", TheBloke's titles) names the same model packaged, a plain word ("- the
+# best") is prose, and a sentence's final period is not part of a name.
 _LONGER_NAME = re.compile(
-    r"(?: (?i:chat|instruct|base|it|sft|dpo|rlhf|hf)(?![\w-]))+"
+    r"(?: (?i:chat|instruct|it|sft|dpo|rlhf)(?![\w-]))+"
     r"(?: - (?!(?i:gguf|gptq|awq|exl2|mlx|fp16|bf16|int4|int8|ggml|onnx)\b)"
-    r"[A-Za-z]*(?:[A-Z][a-z]*[A-Z]|\d)[\w.]*(?: v?\d[\w.]*)?)?"
+    r"[A-Za-z]*(?:[A-Z][a-z]*[A-Z]|\d)(?:[\w]|\.(?=\w))*(?: v?\d(?:[\w]|\.(?=\w))*)?)?"
     r"| - (?!(?i:gguf|gptq|awq|exl2|mlx|fp16|bf16|int4|int8|ggml|onnx)\b)"
-    r"[A-Za-z]*(?:[A-Z][a-z]*[A-Z]|\d)[\w.]*(?: v?\d[\w.]*)?")
+    r"[A-Za-z]*(?:[A-Z][a-z]*[A-Z]|\d)(?:[\w]|\.(?=\w))*(?: v?\d(?:[\w]|\.(?=\w))*)?")
 
 
 def _ends_alone(text: str, end: int) -> bool:
@@ -709,7 +710,16 @@ def _declared(model: ModelName, ids: Sequence[str]) -> bool:
     if model.id is None:
         return any(model.family in _repo(i) for i in ids)
     want = _repo(model.id)
-    return any(i.lower() == model.id.lower() or _repo(i) == want or _repo(i).startswith(want + "-") for i in ids)
+    return any(i.lower() == model.id.lower() or _repo(i) == want or _variant_of(_repo(i), want) for i in ids)
+
+
+def _variant_of(repo: str, want: str) -> bool:
+    return repo.startswith(want) and _VARIANT_OF.fullmatch(repo[len(want):]) is not None
+
+
+# What a declared repo's name may add to a mentioned model's and still be that model, named loosely: a variant
+# ("-it", "-Instruct", "-chat-hf") or a packaging suffix ("-GGUF", "-4bit"); "-Distill-Qwen-7B" is another model.
+_VARIANT_OF = re.compile(r"(?:-(?:it|instruct|chat|base|hf|sft|dpo|gguf|gptq|awq|exl2|mlx|fp16|bf16|\d+bit))+")
 
 
 _CJK_NEGATIONS = ("不是", "并非", "没有", "并未", "未经", "不", "未")

@@ -191,8 +191,8 @@ def build_lineage(subject: ModelFacts, source: NodeSource, catalog: Catalog,
             for ov in overlay_for(node_id):
                 node_edges = merge_edges(node_edges, ov, catalog)
             if stated is not None and node_id != subject.id:
-                declared = {e.parent for e in node_edges}
-                node_edges.extend(e for e in stated(nodes[node_id]) if e.parent not in declared)
+                declared = {e.parent.lower() for e in node_edges}  # Hub ids are case-insensitive
+                node_edges.extend(e for e in stated(nodes[node_id]) if e.parent.lower() not in declared)
             level_edges.extend(node_edges)
         edges.extend(level_edges)
         wanted: dict[str, str] = {}

@@ -191,3 +191,28 @@ def test_a_nest_of_loops_over_long_lists_goes_to_the_sandbox_and_its_budget(monk
         messages.render(source, {"x": list(range(100))})  # 10^6 steps: too many to run here
     assert calls == [source]
     assert messages.render(source, {"x": [1, 2]}) == "........"  # a short nest stays plain
+
+
+@pytest.mark.parametrize("source", [
+    "{% for x in xs %}{% if loop.previtem is defined %}, {% endif %}{{ x }}{% endfor %}",
+    "{% for x in xs %}{{ loop.nextitem }}{{ loop.depth }}{% endfor %}", "{% for x in xs %}{{ loop }}{% endfor %}",
+    "{% for x in xs %}{{ 'last' in loop }}{% endfor %}", "{% for x in xs %}{{ loop.get('index') }}{% endfor %}",
+    "{% for x in xs %}{% if loop is defined %}d{% endif %}{% endfor %}",
+    "{% if 'a' if y else '' %}Y{% endif %}", "{% for x in xs if y else e %}{{ x }}{% endfor %}",
+    "{{ x is defined not in ['a'] }}", "{{ x is defined if y else z }}", "{{ x is defined and y }}",
+    "{% for x in ['a  b'] %}{% if x == 'a  b' %}Y{% else %}N{% endif %}{% endfor %}",
+    "{% for x in xs %}{{ loop.index }}/{{ loop.revindex0 }}{% endfor %}",
+])
+def test_what_jinja_reads_otherwise_goes_to_jinja(source: str) -> None:
+    """Found by review: Jinja's loop is more than its counters, a tag takes no conditional expression, a test
+    reads a following value as its argument, and a loop's items are read as written."""
+    same(source, {"xs": ["a", "b", "c"], "x": "a", "y": True, "z": "z", "e": []})
+
+
+def test_the_step_budget_counts_every_iteration(monkeypatch: pytest.MonkeyPatch) -> None:
+    import policy.templating
+
+    calls: list[str] = []
+    monkeypatch.setattr(policy.templating, "render", lambda src, ctx: calls.append(src) or "sandbox")
+    source = "{% for a in xs %}{% for b in xs %}{% endfor %}{% endfor %}done"  # empty bodies: no text steps
+    assert messages.render(source, {"xs": list(range(3000))}) == "sandbox" and calls == [source]

@@ -695,3 +695,26 @@ def test_only_whole_words_of_a_heading_name_a_variant() -> None:
     assert claims_from_card({}, f"## SFT model\n\n{table}", 1, B, model_name="acme/Acme-7B") == []
     assert [c.value for c in claims_from_card({}, f"## SFT model\n\n{table}", 1, B,
                                               model_name="acme/Acme-7B-it")] == [61.0]
+
+
+def test_review_findings_on_the_table_reader() -> None:
+    """Found by review: the model's own variant words, headings in code, blank labels, long labels, many tables."""
+    t = "| Benchmark | chatglm3-6b-base |\n|---|---|\n| MMLU | 61.0 |\n"
+    assert [c.value for c in claims_from_card({}, "## Base model evaluation\n\n" + t, 1, B,
+                                              model_name="THUDM/chatglm3-6b-base")] == [61.0]
+    sft = "| Benchmark | Acme-7B-SFT |\n|---|---|\n| MMLU | 61.0 |\n"
+    assert [c.value for c in claims_from_card({}, "## SFT results\n\n" + sft, 1, B,
+                                              model_name="acme/Acme-7B-SFT")] == [61.0]
+    fenced = "```sh\n# Chat model\npython run.py\n```\n\n" + t.replace("chatglm3-6b-base", "Acme-7B")
+    assert [c.value for c in claims_from_card({}, fenced, 1, B, model_name="acme/Acme-7B")] == [61.0]
+    blank = "| Benchmark | Acme-7B |\n|---|---|\n| MMLU | 70 |\n| | 65 |\n"
+    assert [(c.name, c.value) for c in claims_from_card({}, blank, 1, B, model_name="acme/Acme-7B")] == [("MMLU", 70)]
+    grouped = ("| Category | Benchmark | Acme-7B |\n|---|---|---|\n| Knowledge | MMLU | 70 |\n"
+               "| **Average** | | 61.4 |\n")
+    assert [(c.name, c.value) for c in claims_from_card({}, grouped, 1, B, model_name="acme/Acme-7B")] == [
+        ("MMLU", 70), ("Average", 61.4)]
+    # hostile sizes that quadratic passes took tens of seconds over (the speed is benchmarks/'s to measure)
+    long_label = ("<table><tr><th>Benchmark</th><th>" + "*" * 20_000 + "x</th></tr><tr><td>MMLU</td><td>61.0</td>"
+                  "</tr></table>")  # an HTML cell has no line limit
+    assert [c.value for c in claims_from_card({}, long_label, 1, B, model_name="acme/Acme-7B")] == [61.0]  # one column
+    assert claims_from_card({}, "<table>mmlu</table>\n" * 20_000, 1, B, model_name="acme/Acme-7B") == []

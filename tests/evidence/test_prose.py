@@ -517,3 +517,16 @@ def test_a_family_and_size_mention_of_a_declared_variant_is_declared(names: Name
     assert lineage(text, names, base_model=["google/gemma-2-9b-it"]) == []
     assert [e.refers_to for e in lineage(text, names)] == ["google/gemma-2-9b"]
     assert [e.refers_to for e in lineage(text, names, base_model=["google/gemma-2-27b-it"])] == ["google/gemma-2-9b"]
+
+
+def test_review_findings_on_names(names: Names) -> None:
+    """Found by review: 'base' and 'hf' after a listed base name are that model; a sentence's period ends a name;
+    a declared repo that only starts like the mentioned model (a distill of it) does not declare it."""
+    assert [e.refers_to for e in lineage("This model was fine-tuned from Llama 2 7B base on our data.", names)] == [
+        "meta-llama/Llama-2-7b-hf"]
+    said = lineage("Fine-tuned from Llama 2 13B Chat - LimaRP v2.", names)
+    assert [e.data.get("name") for e in said] == ["Llama 2 13B Chat - LimaRP v2"]
+    distill = lineage("It was distilled from DeepSeek-R1.", names,
+                      base_model=["deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"])
+    assert [e.refers_to for e in distill] == ["deepseek-ai/DeepSeek-R1"]
+    assert lineage("A fine-tune of Gemma 2 9B.", names, base_model=["bartowski/gemma-2-9b-it-GGUF"]) == []
