@@ -508,7 +508,24 @@ _HEADING = re.compile(r"#{1,6}\s")
 
 MAX_HEADING_GAP = 60  # lines between a table and the heading that can name whose results it holds
 MAX_HTML_TABLE = 256 * 1024  # characters of one HTML table read
-_HTML_TABLE = re.compile(r"<table\b.*?</table\s*>", re.I | re.S)
+_TABLE_OPEN = re.compile(r"<table\b", re.I)
+_TABLE_CLOSE = re.compile(r"</table\s*>", re.I)
+
+
+def _table_spans(body: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each `<table ...>...</table>`, each ending at the first `</table>` after its start (as a
+    lazy `<table.*?</table>` finds them), in one pass: a `<table` that nothing closes ends the search (no later
+    one can be closed either), where a backtracking pattern tried every such start to the end of the text."""
+    pos = 0
+    while True:
+        start = _TABLE_OPEN.search(body, pos)
+        if start is None:
+            return
+        close = _TABLE_CLOSE.search(body, start.end())
+        if close is None:
+            return
+        yield start.start(), close.end()
+        pos = close.end()
 
 
 _TR = re.compile(r"<tr\b[^>]*>", re.I)
@@ -554,13 +571,13 @@ def _html_tables(body: str, mentioned: Callable[[str], bool] = lambda _text: Tru
     column of the Llama 3 card) stands in each row it covers and no later cell shifts into its column. Text only:
     no tag or attribute is acted on; bounded in size, rows, columns and spans."""
     counted, newlines = 0, 0  # body offset up to which newlines are counted, and how many
-    for match in _HTML_TABLE.finditer(body):
-        if match.end() - match.start() > MAX_HTML_TABLE or not mentioned(match.group(0)):
+    for start, end in _table_spans(body):
+        if end - start > MAX_HTML_TABLE or not mentioned(body[start:end]):
             continue  # too large, or names no benchmark (a model's specifications, its energy use)
-        newlines += body.count("\n", counted, match.start())
-        counted = match.start()
+        newlines += body.count("\n", counted, start)
+        counted = start
         base = newlines
-        table = match.group(0)
+        table = body[start:end]
         grid: list[tuple[int, list[str], list[int]]] = []
         pending: dict[int, tuple[str, int, int]] = {}  # column -> (text, rows still covered, line)
         for offset, cells in _html_rows(table):

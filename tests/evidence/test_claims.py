@@ -718,3 +718,12 @@ def test_review_findings_on_the_table_reader() -> None:
                   "</tr></table>")  # an HTML cell has no line limit
     assert [c.value for c in claims_from_card({}, long_label, 1, B, model_name="acme/Acme-7B")] == [61.0]  # one column
     assert claims_from_card({}, "<table>mmlu</table>\n" * 20_000, 1, B, model_name="acme/Acme-7B") == []
+
+
+def test_html_tables_are_found_in_one_pass() -> None:
+    """An unclosed `<table` repeated through a card made a backtracking pattern try every start to the end."""
+    from policy.evidence.claims import _table_spans
+
+    body = "<table>a</table> x <TABLE class=t>b</table > <table>c" + "<table " * 1000
+    assert [body[a:b] for a, b in _table_spans(body)] == ["<table>a</table>", "<TABLE class=t>b</table >"]
+    assert claims_from_card({}, "<table mmlu " * 40_000, 1, B, model_name="acme/m") == []
