@@ -36,11 +36,15 @@ def add_repos(hubsim: HubSim, dataset_card: dict[str, Any]) -> None:
         "# Chat 7B\n\nInstruction-tuned on our synthetic chats.\n")})
 
 
+def check_student(hub_env: dict[str, str], tmp_path: Path) -> tuple[int, Any]:
+    """`policycheck check STUDENT` through the loopback Hub, for commercial use, as JSON."""
+    return policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL), "--format", "json")
+
+
 def test_a_dataset_whose_card_says_gpt_4_wrote_it_puts_openai_terms_under_review(
         hubsim: HubSim, hub_env: dict[str, str], tmp_path: Path) -> None:
     add_repos(hubsim, {"license": "cc-by-4.0", "tags": ["synthetic", "gpt-4"]})
-    code, report = policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL),
-                               "--format", "json")
+    code, report = check_student(hub_env, tmp_path)
     assert (code, report["verdict"]) == (3, "review"), open_findings(report)
     found = open_findings(report)
     # the dataset's statement, attributed to the dataset's card line
@@ -62,8 +66,7 @@ def test_a_dataset_whose_card_says_gpt_4_wrote_it_puts_openai_terms_under_review
 def test_the_same_generator_declared_as_teacher_model_fails(hubsim: HubSim, hub_env: dict[str, str],
                                                              tmp_path: Path) -> None:
     add_repos(hubsim, {"license": "cc-by-4.0", "tags": ["synthetic"], "teacher_model": "openai/gpt-4"})
-    code, report = policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL),
-                               "--format", "json")
+    code, report = check_student(hub_env, tmp_path)
     assert (code, report["verdict"]) == (1, "fail"), open_findings(report)
     (terms,) = [f for f in open_findings(report) if f["rule"] == "provider-terms-forbid-competing"]
     assert terms["kind"] == "violation" and "rests on what" not in terms["message"]
@@ -77,8 +80,7 @@ def test_tags_alone_name_the_generator_of_a_synthetic_dataset(hubsim: HubSim, hu
                                                         "# Chats\n\nConversations.\n")})
     hubsim.add_model(STUDENT, {"README.md": make_card(
         {"license": "apache-2.0", "base_model": BASE, "datasets": [DATASET]}, "# Chat\n")})
-    code, report = policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL),
-                               "--format", "json")
+    code, report = check_student(hub_env, tmp_path)
     evidence = [e for e in report["evidence"] if e["code"] == "dataset-generated-by"]
     assert [(e["method"], e["confidence"], e["source"]) for e in evidence] == [
         ("card-tags", "medium", f"{DATASET} card tags")]
@@ -100,8 +102,7 @@ def test_a_dataset_built_from_a_generated_dataset_carries_its_generator(hubsim: 
     hubsim.add_model(STUDENT, {"README.md": make_card(
         {"license": "apache-2.0", "base_model": BASE, "datasets": [filtered], "pipeline_tag": "text-generation"},
         "# Chat 7B\n")})
-    code, report = policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL),
-                               "--format", "json")
+    code, report = check_student(hub_env, tmp_path)
     edges = {(e["child"], e["parent"]): e for e in report["lineage"]}
     assert (filtered, "glue") not in edges and not any(p == "original" for _, p in edges)
     built = edges[(filtered, source)]
@@ -126,8 +127,7 @@ def test_a_base_whose_card_says_it_was_distilled_from_gpt_4o_brings_openai_terms
         "conversations collected through the OpenAI API.\n")})
     hubsim.add_model(STUDENT, {"README.md": make_card(
         {"license": "apache-2.0", "base_model": BASE, "pipeline_tag": "text-generation"}, "# Chat 7B\n")})
-    code, report = policycheck(hub_env, "check", STUDENT, "--policy", write_policy(tmp_path, COMMERCIAL),
-                               "--format", "json")
+    code, report = check_student(hub_env, tmp_path)
     assert (code, report["verdict"]) == (3, "review"), open_findings(report)
     found = open_findings(report)
     (said,) = [f for f in found if f["rule"] == "lineage-stated-in-ancestor-card"]
