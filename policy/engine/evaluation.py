@@ -23,6 +23,7 @@ from policy.model.catalog import Catalog, Clause, ResolvedLicense
 from policy.model.evidence import Evidence
 from policy.model.facts import GATED, OK, Lineage, ModelFacts
 from policy.model.policyfile import Policy, Waiver
+from policy.model.records import quick_init
 from policy.model.report import (
     EvaluatedNode,
     Finding,
@@ -107,6 +108,7 @@ def next_channel(channel: str, relation: str) -> str:
     return "weights"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Binding:
     """An ancestor reached on one channel, by its shortest path."""

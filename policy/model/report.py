@@ -14,6 +14,7 @@ from typing import Any
 from policy import __version__
 from policy.model.evidence import Evidence
 from policy.model.facts import CardNote
+from policy.model.records import quick_init
 from policy.model.vocab import GRADE_MEANINGS, decisive
 
 SCHEMA = "policycheck/report/v1"
@@ -21,6 +22,7 @@ DISCLAIMER = ("policycheck reports what licenses and declared lineage say and wh
               "Findings marked review need a person to decide.")
 
 
+@quick_init
 @dataclass(frozen=True)
 class Finding:
     """One rule's finding on a node of the lineage, with its citation."""
@@ -56,6 +58,7 @@ class Finding:
         return d
 
 
+@quick_init
 @dataclass(frozen=True)
 class Obligation:
     """A duty a license places on whoever distributes the subject."""
@@ -76,6 +79,7 @@ class Obligation:
         return d
 
 
+@quick_init
 @dataclass(frozen=True)
 class SubjectLicense:
     """The subject's license: as declared on the card, and as the catalog resolved it."""
@@ -92,6 +96,7 @@ class SubjectLicense:
                 "reason": self.reason, "categories": list(self.categories)}
 
 
+@quick_init
 @dataclass(frozen=True)
 class WeightFile:
     """A weight file of the subject with the sha256 the Hub lists for it (an LFS digest of the file)."""
@@ -103,6 +108,7 @@ class WeightFile:
         return {"path": self.path, "sha256": self.sha256}
 
 
+@quick_init
 @dataclass(frozen=True)
 class Subject:
     """The model the report is about."""
@@ -136,6 +142,7 @@ class Subject:
         return d
 
 
+@quick_init
 @dataclass(frozen=True)
 class LineageEdge:
     """An edge of the subject's lineage, with what the report knows of its parent."""
@@ -174,6 +181,7 @@ class LineageEdge:
         return d
 
 
+@quick_init
 @dataclass(frozen=True)
 class EvaluatedNode:
     """A node of the lineage as it was evaluated: where it was read, at which commit, with which status."""
@@ -197,6 +205,7 @@ class EvaluatedNode:
                 "card": dict(self.card)}
 
 
+@quick_init
 @dataclass(frozen=True)
 class PolicySummary:
     """The policy the subject was judged by. The empty summary is a report that records none."""
@@ -219,6 +228,7 @@ class PolicySummary:
                 "allow": list(self.allow) if self.allow is not None else None, "deny": list(self.deny)}
 
 
+@quick_init
 @dataclass(frozen=True)
 class PackRef:
     """A rule pack the report was evaluated with."""
@@ -231,6 +241,7 @@ class PackRef:
         return {"id": self.id, "version": self.version, "sha256": self.sha256}
 
 
+@quick_init
 @dataclass(frozen=True)
 class LicenseInfo:
     """The catalog facts of a license the report names."""
@@ -244,6 +255,7 @@ class LicenseInfo:
         return {"spdx": self.spdx, "name": self.name, "url": self.url, "categories": list(self.categories)}
 
 
+@quick_init
 @dataclass(frozen=True)
 class Report:
     """The evaluation of one subject: verdict, lineage, findings, obligations."""
@@ -306,6 +318,7 @@ class Report:
         return {g: meaning for g, meaning in GRADE_MEANINGS.items() if g in used}
 
 
+@quick_init
 @dataclass(frozen=True)
 class TargetError:
     """A target that could not be evaluated (unreadable card, invalid id): exit 2 for it, the batch goes on."""
