@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from policy.records import record
 
-@dataclass(frozen=True, slots=True)
+
+@record(slots=True)
 class Diagnostic:
     """A problem at a position of an input file (file:line:col), with a code and a hint."""
     file: str

@@ -42,6 +42,7 @@ from policy.engine.evaluation import evaluate
 from policy.errors import InputError, UsageError
 from policy.model.facts import INVALID, MISSING, Edge, ModelFacts
 from policy.model.report import DISCLAIMER, Report
+from policy.records import record
 from policy.scan.lineage import build_lineage, card_edges
 from policy.scan.listing import (
     CARD_FIELDS,
@@ -65,7 +66,7 @@ _LRU = 256  # facts of in-tree ancestors kept in memory (breadth-first: siblings
 # read back from the state file)
 
 
-@dataclass(frozen=True)
+@record
 class TreeOptions:
     root: str
     relations: frozenset[str] | None = None

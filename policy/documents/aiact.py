@@ -11,13 +11,13 @@ assessments (open-source exemption, systemic risk, who is the provider) say what
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from policy import __version__, refdata
 from policy.errors import ConfigError
 from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, LineageEdge, Report
+from policy.records import record
 from policy.refdata import DataProblem
 from policy.textsafe import clean, safe_url
 
@@ -38,7 +38,7 @@ MAX_VALUES = 50  # values listed per item (a card can declare thousands of datas
 HINTS = frozenset({"release_date"})
 
 
-@dataclass(frozen=True)
+@record
 class AiActData:
     act: Mapping[str, Any]
     sources: Mapping[str, Mapping[str, Any]]

@@ -43,6 +43,7 @@ from policy.diagnostics import Diagnostic
 from policy.errors import ConfigError, InputError, UsageError
 from policy.model.citations import cite_line
 from policy.model.report import DISCLAIMER, Report
+from policy.records import record
 from policy.scan.cards import normalise, read_front_matter, split_front_matter
 from policy.yamlload import MarkedYaml, load_marked, syntax_diagnostic
 
@@ -232,7 +233,7 @@ def param_tree(data: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- the clause library ----------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@record
 class ClauseSpec:
     id: str
     title: str

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from policy.documents.annex import PLACEHOLDER_RE, ClauseSpec, build_annex, load_library
 from policy.errors import ConfigError
 from policy.model.report import Report
+from policy.records import record
 from policy.render.registry import RenderOptions
 
 MARKDOWN_TEMPLATE = "annex/annex.md.j2"
@@ -94,7 +94,7 @@ def render(context: Mapping[str, Any], options: RenderOptions) -> str | bytes:
     return render_markdown(context, options.templates)
 
 
-@dataclass(frozen=True)
+@record
 class AnnexDocument:
     content: str | bytes
     missing_parameters: tuple[str, ...]  # shown as [PARAMETER: name] placeholders

@@ -13,6 +13,7 @@ from typing import Any
 
 from policy.model import catalog as licenses
 from policy.model.names import starts_with_prefix
+from policy.records import record
 
 # `matches` uses RE2 (linear time: no catastrophic backtracking on `(a+)+$`) over at most MAX_MATCH_LENGTH
 # characters of the value; a longer value does not match. Patterns RE2 cannot compile (backreferences,
@@ -73,7 +74,7 @@ def resolve_path(ctx: Mapping[str, Any], parts: Sequence[str]) -> Any:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Ref:
     """A `{{ path }}` reference into the evaluation context."""
     parts: tuple[str, ...]
@@ -100,7 +101,7 @@ class Condition:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
+@record
 class All(Condition):
     """True when every item holds."""
     items: tuple[Condition, ...]
@@ -116,13 +117,13 @@ class All(Condition):
         return [p for c in self.items for p in c.paths()]
 
 
-@dataclass(frozen=True)
+@record
 class Any_(All):
     """True when some item holds."""
     combine = staticmethod(any)
 
 
-@dataclass(frozen=True)
+@record
 class Not(Condition):
     """True when the item does not hold."""
     item: Condition
@@ -138,7 +139,7 @@ class Not(Condition):
         return self.item.paths()
 
 
-@dataclass(frozen=True)
+@record
 class Leaf(Condition):
     """One comparison of a context value (`path op operand`)."""
     path: str

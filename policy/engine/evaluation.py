@@ -12,7 +12,7 @@ import fnmatch
 import re
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -23,7 +23,6 @@ from policy.model.catalog import Catalog, Clause, ResolvedLicense
 from policy.model.evidence import Evidence
 from policy.model.facts import GATED, OK, Lineage, ModelFacts
 from policy.model.policyfile import Policy, Waiver
-from policy.model.records import quick_init
 from policy.model.report import (
     EvaluatedNode,
     Finding,
@@ -39,6 +38,7 @@ from policy.model.report import (
 )
 from policy.model.tasks import FAMILY_OF, KindFact, is_multimodal, kind_facts, performs_similarly
 from policy.model.vocab import CARD_TEXT, OWN_RULE, WEIGHT_RELATIONS, at_or_above, verdict_of
+from policy.records import record
 
 # Clause types that test a figure of the licensee's own (the policy file's `licensee:`): the figure's key and how
 # its amounts read. Llama §2 tests monthly active users once, on the version's release date (the clause's
@@ -108,8 +108,7 @@ def next_channel(channel: str, relation: str) -> str:
     return "weights"
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class Binding:
     """An ancestor reached on one channel, by its shortest path."""
 
@@ -350,7 +349,7 @@ class _Facts:
         return result
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class _Kind:
     """What a node is, each answer with the fact that gave it and the node whose fact it is: (value, words, id)."""
 
@@ -989,7 +988,7 @@ def _no_benchmarks() -> Any:
     return NoBenchmarks((), {}, {})
 
 
-@dataclass(frozen=True)
+@record
 class _ReadStatus:
     """Where the subject's facts came from and whether its card was read: `scanned` is what the scanner
     returned, `evaluated` the node after curations and the policy file filled it in. A subject whose card could

@@ -14,6 +14,7 @@ from typing import Any
 from policy.diagnostics import Diagnostic
 from policy.engine.conditions import All, Any_, Compiler, Condition, ConditionError, Leaf, Not
 from policy.model.facts import Citation
+from policy.records import record
 from policy.yamlload import MarkedYaml
 
 BINDINGS: dict[str, frozenset[str]] = {
@@ -28,7 +29,7 @@ BINDINGS: dict[str, frozenset[str]] = {
 }
 
 
-@dataclass(frozen=True)
+@record
 class Rule:
     """A compiled rule of a pack: when it applies, what it finds and its kind."""
     id: str
@@ -94,7 +95,7 @@ def _applies(when: Condition | None, require: Condition | None) -> Any:
     return lambda ctx: bool(when_test(ctx)) and not require_test(ctx)
 
 
-@dataclass(frozen=True)
+@record
 class Pack:
     """A compiled rule pack: id, version, digest and its rules."""
     id: str

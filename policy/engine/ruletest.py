@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from policy.engine.evaluation import evaluate
@@ -23,6 +22,7 @@ from policy.model.evidence import Evidence
 from policy.model.facts import OK, RELATIONS, CardNote, Edge, Lineage, ModelFacts
 from policy.model.overlays import ModelOverlay
 from policy.model.policyfile import policy_from_dict
+from policy.records import record
 from policy.scan.cards import MISSPELLED_KEYS, declared_license
 from policy.scan.lineage import api_node, apply_overlay, find_cycles
 
@@ -30,7 +30,7 @@ DEFAULT_TODAY = dt.date(2026, 6, 1)
 NODE_KEYS = ("license", "license_name", "license_link", "pipeline_tag", "tags")
 
 
-@dataclass(frozen=True)
+@record
 class CaseResult:
     pack: str
     rule: str

@@ -17,7 +17,7 @@ import json
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ import yaml
 from policy import refdata
 from policy.errors import InputError
 from policy.model.evidence import Evidence
+from policy.records import record
 from policy.refdata import DataProblem
 from policy.scan.cards import normalise, read_front_matter, split_front_matter
 from policy.yamlload import load_fast
@@ -55,7 +56,7 @@ def normalize(text: str) -> str:
     return "".join(ch for ch in text[:MAX_STRING].lower().replace("+", "plus") if ch.isalnum())
 
 
-@dataclass(frozen=True)
+@record
 class Benchmark:
     """A known benchmark: its names and the datasets that identify it."""
     id: str
@@ -75,7 +76,7 @@ MAX_RESOLVED = 4096  # names remembered by one benchmark table
 _UNRESOLVED = object()
 
 
-@dataclass(frozen=True)
+@record
 class Benchmarks:
     """The known benchmarks, indexed by name and by dataset."""
     items: tuple[Benchmark, ...]
@@ -224,7 +225,7 @@ def _strip_settings(text: str) -> str:
 
 # ------------------------------------------------------------------------------------------------ claims
 
-@dataclass(frozen=True)
+@record
 class Claim:
     """One evaluation result a card claims: benchmark, metric, value, where."""
     benchmark: str | None  # canonical benchmark id, None when the benchmark is unknown
@@ -885,7 +886,7 @@ def claims_from_eval_results(docs: Mapping[str, Any], benchmarks: Benchmarks) ->
 
 # ------------------------------------------------------------------------------------------------ independent
 
-@dataclass(frozen=True)
+@record
 class Independent:
     """An evaluation value from an independent source, to judge claims by."""
     model: str

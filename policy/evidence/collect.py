@@ -5,7 +5,7 @@ card's prose but not in its metadata. Pure: the scanner supplies the facts, the 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,11 @@ from policy.evidence.fingerprints import Fingerprints, load_fingerprints
 from policy.evidence.prose import Names, default_names, prose_lineage
 from policy.model.evidence import Evidence
 from policy.model.facts import Edge, ModelFacts
+from policy.records import record
 from policy.scan.cards import as_id_list
 
 
-@dataclass(frozen=True)
+@record
 class ClaimsView:
     """A model's claims with what each is (verified, self-reported, ...) and the evidence about them."""
 

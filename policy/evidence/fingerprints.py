@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from policy.model.evidence import Evidence
+from policy.records import record
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".msgpack")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tiktoken.model", "vocab.json", "merges.txt")
@@ -19,7 +19,7 @@ MAX_ENTRIES = 100_000
 MAX_TEXT = 200  # longest text of a file's own metadata quoted in a message
 
 
-@dataclass(frozen=True)
+@record
 class Fingerprint:
     """The digest of a file of a reference model (weights, tokenizer) and the model's license."""
     repo: str

@@ -22,11 +22,11 @@ import struct
 import sys
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from policy import refdata
 from policy.model.evidence import Evidence
+from policy.records import record
 from policy.refdata import DataProblem
 
 SHINGLE = 5  # words per n-gram
@@ -56,7 +56,7 @@ def dice(a: frozenset[int], b: frozenset[int]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a or b else 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class LicenseText:
     id: str
     source: str

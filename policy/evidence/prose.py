@@ -23,6 +23,7 @@ from typing import Any
 
 from policy import refdata
 from policy.model.evidence import Evidence
+from policy.records import record
 from policy.refdata import DataProblem
 
 MAX_BODY = 1 << 20  # characters of the body read
@@ -45,7 +46,7 @@ _JOINED_VERBS = ("generated", "distilled", "synthesized", "synthesised", "labele
 
 # --- names ----------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ModelName:
     """One entry of the data: the model (or, `vague`, the family) a set of surface forms denotes."""
 
@@ -56,7 +57,7 @@ class ModelName:
     names: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Match:
     """A model name found in prose: its offsets, the text as written, the model."""
     start: int  # offsets in the text searched
@@ -766,7 +767,7 @@ def _quote(sentence: str, name_at: int) -> str:
 _RANK = {"high": 3, "medium": 2, "low": 1}
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class _Hit:  # a lineage phrase found before some name
     start: int
     end: int

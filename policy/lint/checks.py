@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from policy.diagnostics import Diagnostic, code_frame
 from policy.errors import EXIT_ERROR, EXIT_FAIL, EXIT_PASS, EXIT_REVIEW, InputError
 from policy.model.facts import HUB_RELATIONS, LICENSE_KEYS, RELATION_KEYS, WEIGHT_RELATIONS
+from policy.records import record
 from policy.scan.cards import (
     MISSPELLED_KEYS,
     FrontMatter,
@@ -101,7 +102,7 @@ def scan_front_matter(text: str) -> FrontMatter | None:
 
 # --- problems and fixes --------------------------------------------------------------------------------
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Fix:
     """Replace `old` at `line`:`col` (1-based, in the text without BOM) by `new`."""
 
@@ -118,7 +119,7 @@ class Fix:
         return d
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Problem:
     """One lint problem or rule finding at a card position, with its safe fix if any."""
     diag: Diagnostic

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import cached_property
 from typing import Any
 
 from policy.model.facts import Citation, DeclaredLicense
+from policy.records import record
 
 UNKNOWN = "unknown"
 PLACEHOLDERS = frozenset({"other", "unknown"})
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Clause:
     """One clause of a license: its type, what it applies to, citation and parameters."""
     type: str
@@ -51,7 +52,7 @@ def license_ref(license_id: str) -> str:
     return "LicenseRef-policycheck-" + text.strip("-")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class LicenseEntry:
     """One license of the catalog: identity, categories, clauses and sources."""
     id: str
@@ -95,7 +96,7 @@ class LicenseEntry:
         return tuple(c for c in self.clauses if not c.verified)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ResolvedLicense:
     """A declared license resolved against the catalog.
 

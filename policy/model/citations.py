@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
 from policy.model.vocab import GRADE_MEANINGS, OWN_RULE
+from policy.records import record
 
 # owner/repo@commit:path, optionally followed by " (what the file is)"
 _PINNED = re.compile(r"(?P<repo>[A-Za-z0-9][\w.-]*/[\w.-]+)@(?P<commit>[0-9a-f]{7,40}):(?P<path>[^()\n]+?)"
@@ -29,7 +29,7 @@ _BRANCH = re.compile(r"https://(?:github\.com|huggingface\.co)/(?:[^/\s]+/)+(?:b
 _COMMIT_URL = re.compile(r"https://github\.com/(?P<repo>[^/\s]+/[^/\s]+)/blob/(?P<commit>[0-9a-f]{40})/(?P<path>[^\s]+)")
 _URL = re.compile(r"https?://[^\s<>\"'()]+")
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Source:
     """A citation's source as shown: `label` for reading, `url` to open it (None for plain text), and whether
     it is pinned (a commit), a web page, a moving branch, or a text that names no address."""

@@ -5,13 +5,15 @@ them; the engine judges them and the Report lists them, so the type lives here, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from policy.records import record
 
 CONFIDENCE = ("high", "medium", "low")
 
 
-@dataclass(frozen=True)
+@record
 class Evidence:
     """Something a card does not declare, found by a method, with its confidence."""
     code: str  # what was found, e.g. claim-verified-without-token, prose-undeclared-teacher

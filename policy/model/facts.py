@@ -6,7 +6,7 @@ A `Lineage` is a graph of `ModelFacts` nodes joined by `Edge`s, rooted at the su
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 # Relations (DESIGN §3) are part of the shared vocabulary (policy/model/vocab.py), defined there once.
@@ -21,6 +21,7 @@ from policy.model.vocab import (  # noqa: F401 (re-exported: the facts are where
     TRAINED_ON,
     WEIGHT_RELATIONS,
 )
+from policy.records import record
 
 # The card keys a finding is about (where SARIF and the linter place it): the license keys, and the key naming
 # the ancestor for each relation a card declares outside `base_model` (the weights relations are `base_model`).
@@ -39,7 +40,7 @@ UNAVAILABLE = "unavailable"  # network fault, offline and not cached, ...
 INVALID = "invalid"  # malformed id or card
 NODE_STATUSES = (OK, MISSING, GATED, PRIVATE, UNAVAILABLE, INVALID)
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Citation:
     """Where a fact comes from: section, source, a short quote and its grade."""
     section: str
@@ -64,7 +65,7 @@ class Citation:
                    quote=str(d.get("quote", "")), grade=str(d.get("grade", "V")), note=str(d.get("note", "")))
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class DeclaredLicense:
     """The license as written: the card's `license` value(s), `license_name`, `license_link`."""
 
@@ -88,7 +89,7 @@ class DeclaredLicense:
         return text
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class CardNote:
     """Something irregular about a card that was read anyway (tabs repaired, misspelled key, ...)."""
 
@@ -100,7 +101,7 @@ class CardNote:
         return {"code": self.code, "message": self.message, "line": self.line}
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ModelFacts:
     """What is known of one model, dataset or API: card fields, license, status."""
     id: str
@@ -145,7 +146,7 @@ class ModelFacts:
         return self.status in (OK, GATED) and (self.license.present or self.kind == "api")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Edge:
     """One lineage relation: the child derives from the parent (relation, where declared)."""
     child: str
@@ -158,7 +159,7 @@ class Edge:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class LineageProblem:
     """Why the lineage walk stopped or skipped a node (cycle, depth, invalid id)."""
     code: str  # cycle | depth-exceeded | invalid-id
@@ -166,7 +167,7 @@ class LineageProblem:
     path: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Lineage:
     """The lineage graph of a subject: its nodes, edges and the walk's problems."""
     subject: str

@@ -6,14 +6,14 @@ Both share one shape: a license, lineage edges and extra clauses for a named mod
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from policy.model.catalog import Clause
 from policy.model.facts import Citation, DeclaredLicense
+from policy.records import record
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class EdgeSpec:
     """A lineage edge stated by a curation or a policy file."""
     parent: str
@@ -23,7 +23,7 @@ class EdgeSpec:
     note: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class ModelOverlay:
     """Facts a curation or a policy file states about a model, over its card."""
     id: str

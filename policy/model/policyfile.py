@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 from policy.model.overlays import ModelOverlay, merge_overlays, overlay_from_dict
+from policy.records import record
 
 POLICY_FILENAMES = ("policycheck.yaml", ".policycheck.yaml")
 DEFAULT_USE: Mapping[str, bool] = {"commercial": True, "distributed": True, "hosted": True, "competing": True}
@@ -19,7 +20,7 @@ EU_REGIONS = frozenset({
 WAIVER_REASONS = ("legal-approved", "license-acquired", "not-distributed", "false-positive", "fix-scheduled")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Waiver:
     """An accepted finding: rule, model, reason, who approved it and until when."""
     rule: str
@@ -38,7 +39,7 @@ class Waiver:
                 "expires": self.expires.isoformat()}
 
 
-@dataclass(frozen=True)
+@record
 class Policy:
     """An organisation's policy file: intended use, allow/deny lists, waivers."""
     use: Mapping[str, bool] = field(default_factory=lambda: dict(DEFAULT_USE))

@@ -8,22 +8,21 @@ evaluated node, the intended use, citations, waivers, explanations, evidence dat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from policy import __version__
 from policy.model.evidence import Evidence
 from policy.model.facts import CardNote
-from policy.model.records import quick_init
 from policy.model.vocab import GRADE_MEANINGS, decisive
+from policy.records import record
 
 SCHEMA = "policycheck/report/v1"
 DISCLAIMER = ("policycheck reports what licenses and declared lineage say and where; it is not legal advice. "
               "Findings marked review need a person to decide.")
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class Finding:
     """One rule's finding on a node of the lineage, with its citation."""
     rule: str
@@ -58,8 +57,7 @@ class Finding:
         return d
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class Obligation:
     """A duty a license places on whoever distributes the subject."""
     clause: str
@@ -79,8 +77,7 @@ class Obligation:
         return d
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class SubjectLicense:
     """The subject's license: as declared on the card, and as the catalog resolved it."""
 
@@ -96,8 +93,7 @@ class SubjectLicense:
                 "reason": self.reason, "categories": list(self.categories)}
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class WeightFile:
     """A weight file of the subject with the sha256 the Hub lists for it (an LFS digest of the file)."""
 
@@ -108,8 +104,7 @@ class WeightFile:
         return {"path": self.path, "sha256": self.sha256}
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class Subject:
     """The model the report is about."""
 
@@ -142,8 +137,7 @@ class Subject:
         return d
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class LineageEdge:
     """An edge of the subject's lineage, with what the report knows of its parent."""
 
@@ -181,8 +175,7 @@ class LineageEdge:
         return d
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class EvaluatedNode:
     """A node of the lineage as it was evaluated: where it was read, at which commit, with which status."""
 
@@ -205,8 +198,7 @@ class EvaluatedNode:
                 "card": dict(self.card)}
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class PolicySummary:
     """The policy the subject was judged by. The empty summary is a report that records none."""
 
@@ -228,8 +220,7 @@ class PolicySummary:
                 "allow": list(self.allow) if self.allow is not None else None, "deny": list(self.deny)}
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class PackRef:
     """A rule pack the report was evaluated with."""
 
@@ -241,8 +232,7 @@ class PackRef:
         return {"id": self.id, "version": self.version, "sha256": self.sha256}
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class LicenseInfo:
     """The catalog facts of a license the report names."""
 
@@ -255,8 +245,7 @@ class LicenseInfo:
         return {"spdx": self.spdx, "name": self.name, "url": self.url, "categories": list(self.categories)}
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class Report:
     """The evaluation of one subject: verdict, lineage, findings, obligations."""
     subject: Subject
@@ -318,8 +307,7 @@ class Report:
         return {g: meaning for g, meaning in GRADE_MEANINGS.items() if g in used}
 
 
-@quick_init
-@dataclass(frozen=True)
+@record
 class TargetError:
     """A target that could not be evaluated (unreadable card, invalid id): exit 2 for it, the batch goes on."""
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
+
+from policy.records import record
 
 # Tasks whose models generate or understand natural language (a VLM's language model included).
 LANGUAGE_TASKS = frozenset({
@@ -176,7 +177,7 @@ MAX_FACT_TEXT = 64  # characters of a tag, architecture or library quoted in a f
 _TASK_TEXT = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class KindFact:
     """What one fact says a model is: its Hub task (None: this fact names none), whether it is a language model
     (None: this fact does not say) and the fact in words, for the finding ("the Hub's computed pipeline_tag

@@ -15,6 +15,7 @@ from typing import Any
 
 from policy.model.report import LicenseInfo, LineageEdge, Report, TargetError
 from policy.model.vocab import OUTCOME_RANK
+from policy.records import record
 from policy.render.spdx import map_catalog_expression
 
 BATCH_REF = "policycheck-batch"
@@ -22,7 +23,7 @@ BATCH_REF = "policycheck-batch"
 Key = tuple[str, str]  # (kind, id)
 
 
-@dataclass(frozen=True)
+@record
 class BomEdge:
     relation: str
     parent: Key

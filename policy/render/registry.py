@@ -22,14 +22,16 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
+
+from policy.records import record
 
 Chunk = str | bytes
 
 
-@dataclass(frozen=True)
+@record
 class RenderOptions:
     """How a renderer writes: user templates, colour, width, concision."""
     templates: tuple[Path, ...] = ()  # user template folders, searched before the shipped templates/
@@ -43,7 +45,7 @@ class RenderOptions:
     on_unwritable: Callable[[Any], None] | None = None
 
 
-@dataclass(frozen=True)
+@record
 class Format:
     """One output format of a command: its renderer and how its output is written."""
     name: str  # as given to --format

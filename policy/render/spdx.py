@@ -53,6 +53,7 @@ from urllib.parse import quote
 
 from policy import __version__
 from policy.model.report import DISCLAIMER, LicenseInfo, Report, TargetError
+from policy.records import record
 from policy.textsafe import encodable, key_bytes, printable, printable_lines
 
 HUB = "https://huggingface.co"
@@ -86,7 +87,7 @@ def map_catalog_expression(expression: str | None, table: Mapping[str, LicenseIn
 _IDSTRING = re.compile(r"[^A-Za-z0-9.-]+")
 
 
-@dataclass(frozen=True)
+@record
 class _LicenseInfo:
     name: str
     url: str

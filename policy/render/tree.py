@@ -31,7 +31,6 @@ import json
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -39,6 +38,7 @@ from policy import __version__
 from policy.model.report import DISCLAIMER
 from policy.model.vocab import VERDICTS
 from policy.model.vocab import decisive as decisive_finding
+from policy.records import record
 from policy.render.registry import RenderOptions, formats, render
 from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, rule_name
 from policy.render.text import (
@@ -64,7 +64,7 @@ PROBLEMS_SHOWN = 10  # problems listed in text/markdown/html; the rest are count
 VIEW_REASON_CAP = 1000  # characters of a reason in markdown/html (json and csv keep it whole)
 
 
-@dataclass(frozen=True)
+@record
 class TreeOutput:
     """What the tree formats render: the audit's summary, and `rows(order)`, a fresh iterator per call."""
 

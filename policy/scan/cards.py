@@ -28,6 +28,7 @@ import yaml
 from policy.diagnostics import Diagnostic
 from policy.errors import InputError
 from policy.model.facts import CardNote, DeclaredLicense
+from policy.records import record
 from policy.yamlload import load_with_nodes, nearest_mark, syntax_diagnostic
 
 # Where the Hub expects text, a card value must be a scalar (a string, or a number/bool the Hub shows as text),
@@ -68,7 +69,7 @@ MISSPELLED_KEYS = {
 JsonPath = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Span:
     """Where a key or a value is written in the card file, from the YAML parser's marks: the 1-based `line` and
     `col`umn of its first character, and `end_line`/`end_col` just past its last one, in the file as written
@@ -120,7 +121,7 @@ class KeySpan:
         return self._index.get(value, self.key)
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class FrontMatter:
     """Where the front matter and its keys are in the card file. `keys`: every top-level key in the order
     written, repeated keys included. Read with `nested=True` only: `marks` and `key_marks`, the (line, col)
@@ -149,7 +150,7 @@ class FrontMatter:
         return nearest_mark(self.marks, self.key_marks, path, key=key, default=(self.open_line + 1, 1))
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Block:
     """The front matter as the Hub finds it in a card's text (after a BOM, with line ends read as LF)."""
 
@@ -161,7 +162,7 @@ class Block:
     leading_blank: bool  # blank lines (or spaces) before the opening `---`
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Card:
     """A model card split into its front-matter fields and body, with reading notes."""
     fields: Mapping[str, Any]

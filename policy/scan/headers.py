@@ -27,9 +27,10 @@ import re
 import struct
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from policy.records import record
 from policy.scan.hubclient import HubOptions, TooSlow, TransferRefused, Watchdog, limited
 from policy.scan.hubclient import one_line as _one_line
 from policy.scan.hubclient import prepare_environment as _prepare_environment
@@ -81,7 +82,7 @@ class HeaderTruncated(HeaderError):
         self.needed = needed
 
 
-@dataclass(frozen=True)
+@record
 class GgufBaseModel:
     index: int
     name: str | None = None
@@ -90,7 +91,7 @@ class GgufBaseModel:
     version: str | None = None
 
 
-@dataclass(frozen=True)
+@record
 class GgufHeader:
     version: int
     tensor_count: int

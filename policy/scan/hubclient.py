@@ -33,10 +33,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from policy.records import record
+
 MB = 1024 * 1024
 
 
-@dataclass(frozen=True)
+@record
 class HubOptions:
     """How the Hub is read: offline, timeouts, workers, retries, deadlines and size caps."""
     offline: bool = False

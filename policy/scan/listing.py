@@ -44,11 +44,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any
 
 from policy.errors import UsageError
 from policy.model.facts import OK, WEIGHT_RELATIONS, ModelFacts
+from policy.records import record
 from policy.scan.cards import ID_LIST_FIELDS, MAX_PARENTS, as_id_list, check_card_fields, declared_license
 from policy.scan.hub import HubOptions, _one_line, _prepare_environment, _quiet_client, hub_word
 from policy.scan.ids import repo_id_problem
@@ -75,7 +76,7 @@ _SHA = re.compile(r"[0-9a-f]{40}")
 DEFAULT_WALK_DEADLINE = 4 * 3600.0  # seconds: a tree of 100,000 descendants takes about an hour
 
 
-@dataclass(frozen=True)
+@record
 class ListingLimits:
     """How far a listing may lead: pages per node, pages of the Hub-wide listing, when the walk stops (its
     overall deadline: `walk_deadline` seconds, ending at `stop_at` on `time.monotonic()`), and the card fields
@@ -111,7 +112,7 @@ def _env_number(name: str, default: float, *, whole: bool = False) -> float:
     return value
 
 
-@dataclass(frozen=True, slots=True)
+@record(slots=True)
 class Descendant:
     id: str
     parent: str  # the node it was found under (its first parent in breadth-first order)
