@@ -11,6 +11,8 @@ not from any tool's output. For every card this runs what `policycheck claims` a
 - a labelled number is *read* when a claim has its value and its line (a model-index claim, which carries no line
   here, by its value and benchmark);
 - a read number is *resolved* when its claim names a known benchmark (`rules/evidence/benchmarks.yaml`);
+- the same share is also given without aggregates (a label `policy.evidence.claims.is_aggregate` calls one:
+  "Average", "Avg.", "Overall"), which name no benchmark by design;
 - a claim that matches no labelled number is *unlabelled*: a number of another model, a setting or a count read
   as a score (a misread), or a number the labels missed. `--verbose` lists them for a person to tell which; the
   labels' `ambiguous` items (a table of several variants) are neither.
@@ -31,6 +33,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from policy.evidence.claims import is_aggregate  # noqa: E402
 from policy.evidence.collect import claims_view  # noqa: E402
 from policy.model.facts import ModelFacts  # noqa: E402
 from policy.scan.cards import parse_card  # noqa: E402
@@ -68,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--verbose", "-v", action="store_true", help="list every miss and every unlabelled claim")
     args = ap.parse_args(argv)
     labels = yaml.safe_load(args.labels.read_text(encoding="utf-8"))
-    wanted = read = resolved = unlabelled = 0
+    wanted = read = resolved = unlabelled = aggregates = 0
     by_place: dict[str, list[int]] = {}
     lines: list[str] = []
     for entry in labels:
@@ -94,6 +97,9 @@ def main(argv: list[str] | None = None) -> int:
             place[1] += 1
             if claims[hit].benchmark is not None:
                 resolved += 1
+            elif is_aggregate(claims[hit].name):
+                aggregates += 1
+                lines.append(f"aggregate {entry['id']}: {claims[hit].name!r} (line {claims[hit].line})")
             else:
                 lines.append(f"unresolved {entry['id']}: {claims[hit].name!r} (line {claims[hit].line})")
         for k, c in enumerate(claims):
@@ -106,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(lines))
     print(f"cards {len(labels)}; numbers labelled {wanted}; read {read} ({pct(read, wanted)}); resolved to a "
           f"benchmark {resolved} of the read ({pct(resolved, read)}); unlabelled claims {unlabelled}")
+    print(f"resolved without aggregates {resolved} of {read - aggregates} ({pct(resolved, read - aggregates)}; "
+          f"{aggregates} read labels are averages or totals, which name no benchmark)")
     print("read by place: " + ", ".join(f"{p} {r}/{n}" for p, (n, r) in sorted(by_place.items())))
     return 0
 

@@ -66,10 +66,20 @@ class Benchmark:
     higher_is_better: bool
     scale: str  # percent | raw
     source: str
+    subtasks: bool = False  # a suite: "agieval_sat_math", "BigBench Logical Deduction" name one of its parts
 
     @property
     def percent(self) -> bool:
         return self.scale == "percent"
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """What a name denotes: the benchmark, the part of it the score is on (a subtask, category, language or setting
+    column, as written; None for the benchmark as a whole) and the metric written after the name."""
+    benchmark: Benchmark
+    subtask: str | None = None
+    metric: str | None = None
 
 
 MAX_RESOLVED = 4096  # names remembered by one benchmark table
@@ -84,7 +94,7 @@ class Benchmarks:
     _datasets: Mapping[str, tuple[tuple[frozenset[str], Benchmark], ...]]
     _words: tuple[str, ...] = ()  # every name and alias of three or more characters, lower-cased (`mentioned`)
     # names resolved so far (a card's tables repeat their labels; a batch repeats its cards'): bounded
-    _resolved: dict[tuple[str, Any], Benchmark | None] = field(default_factory=dict, compare=False, repr=False)
+    _resolved: dict[tuple[str, Any], Resolved | None] = field(default_factory=dict, compare=False, repr=False)
 
     def mentioned(self, text: str) -> bool:
         """Does `text` contain a benchmark's name or alias anywhere (case ignored)? A cheap test before a table
@@ -101,7 +111,13 @@ class Benchmarks:
     def resolve(self, name_or_dataset_id: Any, config: Any = None) -> Benchmark | None:
         """The benchmark a name or Hub dataset id denotes, or None. A dataset id that holds several benchmarks
         (`ai2_arc`, `Idavidrein/gpqa`) needs its config; a name written with a setting in parentheses
-        ("MMLU (5-shot)", "GSM8K (8-shot, CoT)") is read without it."""
+        ("MMLU (5-shot)", "GSM8K (8-shot, CoT)") or a metric after it ("SimpleQA (Correct)") is read without it,
+        and a suite's subtask ("agieval_sat_math") is its suite (`lookup` tells which part)."""
+        found = self.lookup(name_or_dataset_id, config)
+        return found.benchmark if found is not None else None
+
+    def lookup(self, name_or_dataset_id: Any, config: Any = None) -> Resolved | None:
+        """`resolve`, with the subtask and the metric the name is written with."""
         if not isinstance(name_or_dataset_id, str) or not name_or_dataset_id.strip():
             return None
         key = (name_or_dataset_id[:MAX_STRING], config if isinstance(config, str) else None)
@@ -114,10 +130,8 @@ class Benchmarks:
         self._resolved[key] = found
         return found
 
-    def _resolve(self, name_or_dataset_id: str, config: Any) -> Benchmark | None:
-        if _number(name_or_dataset_id) is not None:
-            return None  # a value, not a name (most cells of a table)
-        text = _strip_markup(name_or_dataset_id)
+    def _named(self, text: str, config: Any) -> Benchmark | None:
+        """The benchmark whose name, alias or dataset id `text` is, exactly (ignoring case and punctuation)."""
         key = normalize(text)
         if not key:
             return None
@@ -125,26 +139,93 @@ class Benchmarks:
         for configs, bench in self._datasets.get(key, ()):
             if not configs or cfg in configs:
                 return bench
-        if key in self._names:
-            return self._names[key]
+        return self._names.get(key)
+
+    def _resolve(self, name_or_dataset_id: str, config: Any) -> Resolved | None:
+        if _number(name_or_dataset_id) is not None:
+            return None  # a value, not a name (most cells of a table)
+        text = _strip_markup(name_or_dataset_id)
+        if not normalize(text):
+            return None
+        found = self._named(text, config)
+        if found is not None:
+            return Resolved(found)
+        # a note after the name: "DocVQA<sub>test</sub>", "Video-MME<br>w/o subs" (a split, a metric, a setting)
+        text, note = _split_note(text)
         settled = _strip_settings(text)
         plain = _SHOTS_SUFFIX.sub("", settled)
-        for candidate in dict.fromkeys((settled, _METRIC_NOTE.sub("", settled), plain, _METRIC_NOTE.sub("", plain))):
-            stripped = normalize(candidate)
-            if stripped and stripped != key:
-                found = self._names.get(stripped) or next(
-                    (b for configs, b in self._datasets.get(stripped, ()) if not configs or cfg in configs), None)
-                if found is not None:
-                    return found
+        noted = [_metric_note(candidate) for candidate in dict.fromkeys((text, settled, plain))]
+        for bare, metric in noted:
+            found = self._named(bare, config)
+            if found is not None and (metric is None or not _RAW_NOTE.fullmatch(metric) or not found.percent):
+                return Resolved(found, None, metric or note)
+        for bare, metric in reversed(noted):  # a subtask without the settings written after it
+            part = self._subtask(bare)
+            if part is not None:
+                return Resolved(part[0], part[1], metric or note)
         return None
+
+    def _subtask(self, text: str) -> tuple[Benchmark, str] | None:
+        """(suite, subtask) for a suite's name followed by a subtask: "agieval_sat_math", "BigBench Logical
+        Deduction", "truthfulqa_mc2" (words split at spaces and underscores; the longest name that starts the
+        text and names a suite wins; a hyphen joins a new benchmark's name, "MMLU-Redux", so it splits none)."""
+        words = [w for w in _WORD_SPLIT.split(text.strip()) if w]
+        for k in range(min(len(words) - 1, MAX_SUITE_WORDS), 0, -1):
+            bench = self._names.get(normalize(" ".join(words[:k])))
+            if bench is not None and bench.subtasks:
+                rest = text.strip()
+                for w in words[:k]:  # the subtask as written: the text after the suite's words
+                    rest = rest[rest.index(w) + len(w):]
+                rest = rest.strip(" _")
+                return (bench, rest[:MAX_STRING]) if rest and not is_aggregate(rest) else None
+        return None
+
+
+MAX_SUITE_WORDS = 4  # words of a suite's name before its subtask ("AGI Eval", "BIG Bench")
+_WORD_SPLIT = re.compile(r"[\s_]+")
+# A label that aggregates several scores: it is no benchmark, and no category of one ("Average", "Avg.", "Overall",
+# "Core tasks average", "HallBench avg").
+_AGGREGATE = re.compile(r"\b(?:average|avg|mean|overall|total)\b", re.I)
+
+
+def is_aggregate(label: str) -> bool:
+    """Is the label an aggregate of several scores ("Average", "Avg.", "Overall", "Full average")?"""
+    return _AGGREGATE.search(label[:MAX_STRING]) is not None
+
+
+# A note written after a name on a line of its own or as a subscript: the split, metric or setting of the score.
+_NOTE = re.compile(r"\s*(?:<sub>([^<>]{1,40})</sub>|<br\s*/?>\s*(.{1,60}))\s*$", re.I)
+
+
+def _split_note(text: str) -> tuple[str, str | None]:
+    m = _NOTE.search(text)
+    if m is None or m.start() == 0:
+        return text, None
+    note = (m.group(1) or m.group(2) or "").strip().strip("()").strip()
+    return text[:m.start()].strip(), note or None
+
+
+def _metric_note(text: str) -> tuple[str, str | None]:
+    """(name, metric) of a name followed by its metric or setting: "SimpleQA (Correct)", "AIME 2024 cons@64",
+    "ArenaHard (GPT-4-1106)" (the judge); (text, None) when none follows."""
+    m = _METRIC_NOTE.search(text)
+    if m is None or m.start() == 0:
+        return text, None
+    return text[:m.start()], m.group(0).strip().strip("()").strip() or None
 
 
 # Shots written into a benchmark's name: "ARC-Challenge-25shots", "MMLU 5-shot", "HellaSwag_10shot".
 _SHOTS_SUFFIX = re.compile(r"[-_ ]*\d{1,3}[-_ ]?shots?\s*$", re.I)
 # The metric a result table writes after a benchmark's name: "MMLU-Pro (EM)", "GPQA Diamond pass@1", "DROP (F1)",
-# "IF-Eval (Prompt Strict)". The benchmark is the name before it (the metric stays in the name as written).
-_METRIC_NOTE = re.compile(r"\s*(?:\((?:em|exact match|acc\.?|accuracy|f1|pass@\d+(?:[- ]cot)?|prompt strict|"
-                          r"inst(?:ruction)? strict|strict|loose|correct)\)|pass@\d+|\bacc(?:_norm)?)\s*$", re.I)
+# "IF-Eval (Prompt Strict)", "SWE Verified (Resolved)", "AlpacaEval2.0 (LC-winrate)", "AIME 2024 cons@64", the judge
+# of "ArenaHard (GPT-4-1106)", "Codeforces (Rating)", "BigBench Hard CoT". The benchmark is the name before it (the
+# name is kept as written, the metric read apart).
+_METRIC_NOTE = re.compile(
+    r"\s*(?:\((?:em|exact match|acc\.?|accuracy|f1|pass@\d+(?:[- ]cot)?|prompt strict|inst(?:ruction)? strict|strict|"
+    r"loose|correct|resolved|(?:lc[- .]*)?win[- ]?rate|wr|gpt-?4[\w.-]{0,20}|rating|elo|percentile)\)|"
+    r"(?:pass|cons|maj|avg)@\d+|\bacc(?:_norm)?|\b(?:rating|elo|percentile)|\bcot)\s*$", re.I)
+# Metrics of a raw-scale benchmark only: a percentage has no rating ("MMLU (Rating)" names nothing).
+_RAW_NOTE = re.compile(r"rating|elo|percentile", re.I)
 
 
 def load_benchmarks(data: Any = None) -> Benchmarks:
@@ -180,7 +261,10 @@ def load_benchmarks(data: Any = None) -> Benchmarks:
             if not isinstance(d, Mapping) or not isinstance(d.get("id"), str):
                 raise DataProblem(f"benchmarks[{i}] ({bid}): a dataset needs an id", (*at, "datasets", j))
             ds.append((d["id"], tuple(c for c in d.get("configs") or () if isinstance(c, str))))
-        bench = Benchmark(bid, name, aliases, tuple(ds), hib, scale, source)
+        subtasks = raw.get("subtasks", False)
+        if not isinstance(subtasks, bool):
+            raise DataProblem(f"benchmarks[{i}] ({bid}): subtasks must be true or false", (*at, "subtasks"))
+        bench = Benchmark(bid, name, aliases, tuple(ds), hib, scale, source, subtasks)
         items.append(bench)
         spelled = [((*at, "id"), bid), ((*at, "name"), name),
                    *(((*at, "aliases", k), a) for k, a in enumerate(aliases))]
@@ -247,6 +331,9 @@ class Claim:
     file: str | None = None  # eval-results: the file name under .eval_results/
     source_user: str | None = None  # eval-results: source.user
     text: str = ""  # the card line the claim was read from, when known (for quotes)
+    # the part of the benchmark the score is on, as written: a suite's subtask ("sat_math" of agieval_sat_math), a
+    # category or language column of a table about one benchmark ("STEM" under "#### C-Eval"); None: the whole
+    subtask: str | None = None
 
     @property
     def display_value(self) -> str:
@@ -374,7 +461,8 @@ def _model_index_claims(index: list[Any], benchmarks: Benchmarks,
             source = result.get("source")
             src_url = _s(source.get("url")) if isinstance(source, dict) else None
             src_name = _s(source.get("name")) if isinstance(source, dict) else None
-            bench = benchmarks.resolve(ds_type, config) or benchmarks.resolve(ds_name, config)
+            found = benchmarks.lookup(ds_type, config) or benchmarks.lookup(ds_name, config)
+            bench = found.benchmark if found else None
             for k, metric in enumerate(metrics):
                 visited += 1
                 if visited > MAX_VISITED or count >= MAX_CLAIMS:
@@ -394,7 +482,7 @@ def _model_index_claims(index: list[Any], benchmarks: Benchmarks,
                     dataset_revision=revision, split=split, source_url=src_url, source_name=src_name,
                     verified_flag=metric.get("verified") is True,
                     has_verify_token=bool(_s(metric.get("verifyToken"))), origin="model-index", line=line,
-                    text=text)
+                    text=text, subtask=found.subtask if found else None)
 
 
 # ------------------------------------------------------------------------------------------------ tables
@@ -458,7 +546,8 @@ def _table_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name
             if gap == 2 and (j - 1 >= len(lines) or lines[j - 1].strip() != ""):
                 break  # double-spaced rows only while every row is followed by one blank line
         if not _other_variant(lines, i, model_name):
-            claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims)))
+            claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims),
+                                      context=_context(lines, i, benchmarks)))
         i = j
     if "<table" in body or "<TABLE" in body:
         for header, rows, cell_lines in _html_tables(body, benchmarks.mentioned):
@@ -467,7 +556,7 @@ def _table_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name
             if rows and _other_variant(lines, rows[0][0], model_name):
                 continue
             claims.extend(_read_table(header, rows, start_line, benchmarks, model_name, budget - len(claims),
-                                      cell_lines))
+                                      cell_lines, context=_context(lines, rows[0][0] - 1, benchmarks)))
     return claims[:budget]
 
 
@@ -505,6 +594,63 @@ def _other_variant(lines: list[str], index: int, model_name: str | None) -> bool
 
 
 _HEADING = re.compile(r"#{1,6}\s")
+
+
+def _context(lines: list[str], index: int, benchmarks: Benchmarks) -> Benchmark | None:
+    """The one benchmark the table whose first line is `lines[index]` is about, when its caption (the text line
+    right above it: "RULER: a retrieval-based benchmark ...") or its heading ("#### C-Eval", "#### KMMLU (5-shot)")
+    names it; a heading that only says how the table is cut ("##### Accuracy by category") defers to the headings
+    that enclose it. Then the table's labels that name nothing else ("STEM", "Humanities", "German") are that
+    benchmark's categories (`_read_table`)."""
+    if index <= 0:
+        return None
+    above = lines[index - 1]
+    if above.strip() and not _HEADING.match(above) and "|" not in above and not above.lstrip().startswith("<"):
+        found = _names_benchmark(above, benchmarks)
+        if found is not None:
+            return found
+    fenced = False
+    level = 7  # the heading levels still open above the table
+    for k in range(index - 1, max(-1, index - MAX_HEADING_GAP), -1):
+        line = lines[k]
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+            continue
+        if fenced or not _HEADING.match(line):
+            continue
+        depth = len(line) - len(line.lstrip("#"))
+        if depth >= level:
+            continue  # a sibling section's heading, not one that encloses the table
+        level = depth
+        found = _names_benchmark(line.lstrip("#"), benchmarks)
+        if found is not None:
+            return found
+        if any(normalize(w) not in _GENERIC_WORDS for w in _strip_markup(line.lstrip("#")).split()):
+            return None  # a heading about something else: the headings above it are not the table's
+    return None
+
+
+# Words of a heading or caption that say how a table is cut or what it is, not what it is about
+_GENERIC_WORDS = frozenset({
+    "", "accuracy", "by", "category", "categories", "supercategory", "subcategory", "subject", "subjects", "domain",
+    "domains", "language", "languages", "results", "result", "evaluation", "evaluations", "leaderboard", "score",
+    "scores", "performance", "benchmark", "benchmarks", "on", "of", "the", "in", "per", "detailed", "full",
+    "breakdown", "table"})
+
+
+def _names_benchmark(text: str, benchmarks: Benchmarks) -> Benchmark | None:
+    """The benchmark a heading or caption names as a whole, its generic words aside ("[AlpacaEval Leaderboard
+    Evaluation Results](...)", "CLIcK (Cultural and Linguistic Intelligence in Korean)", "RULER: a ..."), written
+    as a name is (a capital after the first letter, or a digit: "## Math" names no MATH)."""
+    text = _strip_markup(text.strip()[:MAX_STRING])
+    for cand in dict.fromkeys((text, text.split(":", 1)[0], text.split("(", 1)[0])):
+        name = " ".join(w for w in cand.split() if normalize(w) not in _GENERIC_WORDS)
+        if not name or not any(c.isupper() or c.isdigit() for c in name[1:]):
+            continue
+        found = benchmarks.lookup(name)
+        if found is not None and found.subtask is None:
+            return found.benchmark
+    return None
 
 
 MAX_HEADING_GAP = 60  # lines between a table and the heading that can name whose results it holds
@@ -707,9 +853,11 @@ _ROWS_OF_MODELS = ("model", "name", "method", "system", "checkpoint")
 
 def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start_line: int,
                 benchmarks: Benchmarks, model_name: str | None, budget: int,
-                cell_lines: Mapping[int, list[int]] | None = None) -> list[Claim]:
+                cell_lines: Mapping[int, list[int]] | None = None, context: Benchmark | None = None) -> list[Claim]:
     """The model's claims in one table. `cell_lines`: the line of each cell by row (an HTML table's cells
-    stand on lines of their own); else a claim's line is its row's."""
+    stand on lines of their own); else a claim's line is its row's. `context`: the benchmark the table's caption or
+    heading names (`_context`): a label that names nothing is its category, unless the table names another
+    benchmark or the label is an aggregate ("Average")."""
 
     def line_of(idx: int, col: int) -> int:
         lines = (cell_lines or {}).get(idx)
@@ -725,6 +873,16 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
     # the benchmarks across the header (column 0 labels the rows, unless it is the only column)
     col_bench = [(c, benchmarks.resolve(h)) for c, h in enumerate(header) if c > 0 or len(header) == 1]
     col_known = [(c, b) for c, b in col_bench if b is not None]
+    if context is not None and any(b is not context for _, b in (*row_known, *col_known)):
+        context = None  # a table of several benchmarks: its other labels are not the heading's categories
+
+    def part(label: str, labels: Sequence[str] = ()) -> Resolved | None:
+        """The label as a benchmark, or as a category of the table's benchmark (`labels`: the row's label cells)."""
+        found = benchmarks.lookup(label)
+        if found is not None or context is None or is_aggregate(label) or not normalize(label):
+            return found
+        return Resolved(context, " / ".join(_label(x) for x in labels or (label,) if x.strip())[:MAX_STRING])
+
     claims: list[Claim] = []
     by_name = None
     if not row_known and not col_known and model_name:
@@ -778,8 +936,10 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
             number = _number(cells[column]) if column < len(cells) else None
             if number is None or not name or _not_a_score(name):
                 continue
-            bench = benchmarks.resolve(name)
-            claims.append(_table_claim(bench, name, number, header[key_col] if bench else None, line_of(idx, column),
+            labels = [cells[c] for c in range(key_col, min(column, len(cells)))
+                      if c == key_col or any(word in normalize(header[c]) for word in _ROWS_OF_BENCHMARKS)]
+            found = part(name, labels if label_cell else ())
+            claims.append(_table_claim(found, name, number, header[key_col] if found else None, line_of(idx, column),
                                        label, text, metric_cell=_metric_cell(header, cells, key_col, column)))
             if len(claims) >= budget:
                 break
@@ -801,29 +961,30 @@ def _read_table(header: list[str], rows: list[tuple[int, list[str], str]], start
     shown = _label(cells[0]) if cells and len(header) > 1 else ""
     label = f"{shown[:MAX_STRING]} ({how})" if shown else f"row {rows.index(chosen) + 1} ({how})"
     # every score in the model's row: the columns naming a known benchmark, and the others (unresolved)
-    known = dict(col_known)
     for c in range(0 if len(header) == 1 else 1, len(header)):
         number = _number(cells[c]) if c < len(cells) else None
         if number is None or not header[c].strip() or _setting_column(header[c]) or _not_a_score(header[c]):
             continue
-        claims.append(_table_claim(known.get(c), header[c], number, None, line_of(idx, c), label, text))
+        claims.append(_table_claim(part(header[c]), header[c], number, None, line_of(idx, c), label, text))
         if len(claims) >= budget:
             break
     return claims
 
 
-def _table_claim(bench: Benchmark | None, name: str, number: tuple[float, bool], metric: str | None, line: int,
+def _table_claim(found: Resolved | None, name: str, number: tuple[float, bool], metric: str | None, line: int,
                  column: str, text: str, metric_cell: str | None = None) -> Claim:
-    """A table cell as a claim; `bench` None for a benchmark the registry does not know (unresolved)."""
-    if bench is None:
+    """A table cell as a claim; `found` None for a benchmark the registry does not know (unresolved)."""
+    if found is None:
         return Claim(benchmark=None, name=_strip_markup(name)[:MAX_STRING], metric=_s(metric_cell) or None,
                      value=number[0], percent=None, higher_is_better=None, origin="card-table", line=line,
                      column=column, text=text.strip()[:MAX_STRING])
+    bench = found.benchmark
     metric = _s(metric) if metric and bench.scale == "raw" else None
-    return Claim(benchmark=bench.id, name=_strip_markup(name)[:MAX_STRING], metric=metric or _s(metric_cell) or None,
-                 value=number[0], percent=_to_percent(number[0], bench, None, number[1]),
+    metric = metric or _s(metric_cell) or _s(found.metric)
+    return Claim(benchmark=bench.id, name=_strip_markup(name)[:MAX_STRING], metric=metric or None,
+                 value=number[0], percent=_to_percent(number[0], bench, metric, number[1]),
                  higher_is_better=bench.higher_is_better, origin="card-table", line=line, column=column,
-                 text=text.strip()[:MAX_STRING])
+                 text=text.strip()[:MAX_STRING], subtask=found.subtask)
 
 
 # A row or column that is not a score of the model: its size, context, speed, cost, date or rank.
@@ -870,7 +1031,8 @@ def claims_from_eval_results(docs: Mapping[str, Any], benchmarks: Benchmarks) ->
                 continue
             ds = item["dataset"]
             did, task = _s(ds.get("id")), _s(ds.get("task_id"))
-            bench = benchmarks.resolve(did, task) or benchmarks.resolve(task)
+            found = benchmarks.lookup(did, task) or benchmarks.lookup(task)
+            bench = found.benchmark if found else None
             source = item.get("source")
             src = source if isinstance(source, dict) else {}
             claims.append(Claim(
@@ -880,7 +1042,7 @@ def claims_from_eval_results(docs: Mapping[str, Any], benchmarks: Benchmarks) ->
                 dataset_revision=_s(ds.get("revision")), split=None, source_url=_s(src.get("url")),
                 source_name=_s(src.get("name")), verified_flag=item.get("verified") is True,
                 has_verify_token=bool(_s(item.get("verifyToken"))), origin="eval-results",
-                file=filename[:MAX_STRING], source_user=_s(src.get("user"))))
+                file=filename[:MAX_STRING], source_user=_s(src.get("user")), subtask=found.subtask if found else None))
     return claims
 
 
@@ -1027,7 +1189,7 @@ def agreement(claim: Claim, independent: Sequence[Independent], subject: str, re
     with the claim within `tolerance` (points on the percent scale, else percent of the value); ("contradicted",
     the nearest row) when such values exist and none agrees, better or worse; (None, None) when there is none
     or none is comparable."""
-    rows = [r for r in independent if claim.benchmark and r.benchmark == claim.benchmark
+    rows = [r for r in independent if claim.benchmark and r.benchmark == claim.benchmark and claim.subtask is None
             and _same_model(r.model, subject) and not (r.revision and revision and r.revision != revision)]
     gaps = [(abs(g), r) for r in rows if (g := _better_by(claim, r)) is not None]
     if not gaps:
@@ -1103,12 +1265,14 @@ def claim_evidence(subject: str, revision: str | None, claims: Sequence[Claim],
             {"benchmark": c.benchmark, "name": c.name, "origin": c.origin, "missing": what, "claims": count,
              "value": c.value})
 
-    # 3. inconsistent: YAML (model-index, eval-results) against the body's tables
+    # 3. inconsistent: YAML (model-index, eval-results) against the body's tables (a subtask's score against the
+    # same subtask's only: a card's "STEM" column of MMLU is not its MMLU score)
     tables = [c for c in claims if c.origin == "card-table" and c.benchmark]
     for c in claims:
         if c.origin == "card-table" or not c.benchmark:
             continue
-        same = [t for t in tables if t.benchmark == c.benchmark]
+        same = [t for t in tables if t.benchmark == c.benchmark and normalize(t.subtask or "") == normalize(
+            c.subtask or "")]
         if not same:
             continue
         gaps = [(_gap(c, t), t) for t in same]
@@ -1122,10 +1286,11 @@ def claim_evidence(subject: str, revision: str | None, claims: Sequence[Claim],
             {"benchmark": c.benchmark, "value": c.value, "percent": c.percent, "line": c.line,
              "other_value": t.value, "other_percent": t.percent, "other_line": t.line, "difference": gap})
 
-    # 4. exceeds independent / 5. unmatched
+    # 4. exceeds independent / 5. unmatched (an independent value is a whole benchmark's: a subtask's score is
+    # never judged by it)
     flagged_unmatched: set[str] = set()
     for n, c in enumerate(claims):
-        if not c.benchmark or classify(c, hub.get(n)) == "verified":
+        if not c.benchmark or c.subtask is not None or classify(c, hub.get(n)) == "verified":
             continue
         rows = [r for r in independent if r.benchmark == c.benchmark and _same_model(r.model, subject)
                 and not (r.revision and revision and r.revision != revision)]

@@ -44,7 +44,7 @@ class ClaimsView:
 
     def rows(self) -> list[dict[str, Any]]:
         against = self.against or (None,) * len(self.claims)
-        return [{"benchmark": c.benchmark, "name": c.name, "metric": c.metric, "value": c.value,
+        return [{"benchmark": c.benchmark, "subtask": c.subtask, "name": c.name, "metric": c.metric, "value": c.value,
                  "percent": c.percent, "origin": c.origin, "line": c.line, "class": k,
                  "dataset": c.dataset_id, "revision": c.dataset_revision, "split": c.split,
                  "source": c.source_url, "verified_flag": c.verified_flag, "verify_token": c.has_verify_token,

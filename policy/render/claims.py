@@ -43,6 +43,8 @@ def render_claims(result: Mapping[str, Any], *, color: bool = False, width: int 
             value = c.get("percent")
             shown = f"{value:.1f}%" if isinstance(value, int | float) else _safe(c.get("value"))
             name = _safe(c.get("benchmark") or c.get("name") or "?")
+            if c.get("benchmark") and c.get("subtask"):
+                name = f"{name}/{_safe(c.get('subtask'))}"
             lines.append(_truncate(f"  {name:<22.22}{shown:>9}  {_safe(c.get('class')):<14}"
                                    f"{_safe(c.get('origin')):<13}{int(c.get('line') or 0) or '-'}", width))
             if c.get("class") in ("independent", "contradicted") and c.get("independent_source"):

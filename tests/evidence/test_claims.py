@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any
@@ -104,8 +105,10 @@ def test_benchmark_data_file() -> None:
     assert B.get("wikitext_ppl").higher_is_better is False  # type: ignore[union-attr]
     assert B.get("wikitext_ppl").scale == "raw"  # type: ignore[union-attr]
     assert B.get("mt_bench").scale == "raw"  # type: ignore[union-attr]  # a score from 1 to 10
-    assert all(b.scale == "percent" and b.higher_is_better for b in B.items if b.id not in ("wikitext_ppl",
-                                                                                           "mt_bench"))
+    # a rating, a sum of sub-scores, a score out of 1000 or of 3: raw, not percentages
+    raw = ("wikitext_ppl", "mt_bench", "codeforces", "mme", "ocrbench", "mmbench_video")
+    assert all(B.get(r).scale == "raw" for r in raw)  # type: ignore[union-attr]
+    assert all(b.scale == "percent" and b.higher_is_better for b in B.items if b.id not in raw)
 
 
 def test_load_benchmarks_rejects_bad_data() -> None:
@@ -145,21 +148,26 @@ def test_model_index_of_corpus_card() -> None:
     assert mi[0].source_url == "https://huggingface.co/spaces/lmsys/mt-bench"
     lines = (FIXTURES / "HuggingFaceH4__zephyr-7b-gemma-v0.1.md").read_text(encoding="utf-8").split("\n")
     assert lines[41 - 1].strip() == "value: 58.45"
-    table = {(c.benchmark, c.value, c.line) for c in claims if c.origin == "card-table" and c.line < 300}
+    table = {(c.benchmark, c.value, c.line) for c in claims if c.origin == "card-table" and c.line < 300
+             and c.subtask is None}
     assert {t for t in table if t[0]} == {
         ("mt_bench", 7.81, 155), ("ifeval", 28.76, 155), ("truthfulqa", 52.19, 164),  # model's row
+        ("agieval", 34.22, 164), ("bigbench", 37.1, 164),  # the suites' averages, as the Nous suite reports them
         # lm-eval-harness tables (Task | Version | Metric | Value): the Version column is skipped, and a task's
         # second metric (acc_norm, on a row whose Task is empty) is read as well
         ("arc_challenge", 49.15, 196), ("arc_challenge", 52.47, 197), ("arc_easy", 77.44, 198),
         ("arc_easy", 74.75, 199), ("boolq", 79.69, 200), ("hellaswag", 60.59, 201), ("hellaswag", 78.0, 202),
         ("openbookqa", 29.2, 203), ("openbookqa", 37.8, 204), ("piqa", 76.82, 205), ("piqa", 77.8, 206),
         ("winogrande", 64.09, 207)}
-    # the harness's tasks the registry does not know are read too, unresolved, each metric of a task (a row with
-    # an empty Task continues the one above) from its Value column
-    by_line = {c.line: c for c in claims if c.origin == "card-table" and c.benchmark is None}
-    assert (by_line[178].name, by_line[178].metric, by_line[178].value) == ("agieval_lsat_ar", "acc", 19.57)
+    # the harness's subtasks are their suite's, the subtask kept; each metric of a task is read (a row with an
+    # empty Task continues the one above) from its Value column
+    by_line = {c.line: c for c in claims if c.origin == "card-table" and c.subtask is not None}
+    assert (by_line[178].benchmark, by_line[178].subtask, by_line[178].name, by_line[178].metric,
+            by_line[178].value) == ("agieval", "lsat_ar", "agieval_lsat_ar", "acc", 19.57)
     assert (by_line[179].name, by_line[179].metric, by_line[179].value) == ("agieval_lsat_ar", "acc_norm", 21.74)
-    assert by_line[178].column == by_line[179].column == "Value (the harness's Value column)"
+    assert (by_line[222].benchmark, by_line[222].subtask) == ("bigbench", "causal_judgement")
+    # (the harness table of known tasks is read as the others are: its one numeric column, Version and Stderr aside)
+    assert by_line[178].column == by_line[179].column == "Value (first numeric column)"
     assert "zephyr-7b-gemma-v0.1" in lines[155 - 1] and "28.76" in lines[155 - 1]
     assert "49.15" in lines[196 - 1]
     columns = {c.line: c.column for c in claims if c.origin == "card-table"}
@@ -656,7 +664,9 @@ def test_a_metric_written_after_the_benchmark_name_is_not_part_of_it() -> None:
                         ("IF-Eval (Prompt Strict)", "ifeval"), ("DROP (F1)", "drop"), ("MATH-500 pass@1", "math_500"),
                         ("OBQA", "openbookqa"), ("ARC-e", "arc_easy"), ("BoolQ", "boolq"), ("MGSM", "mgsm")]:
         assert getattr(B.resolve(name), "id", None) == bench, name
-    assert B.resolve("Codeforces (Rating)") is None and B.resolve("MMLU (Rating)") is None  # not a metric note
+    # a rating is a raw-scale benchmark's metric: a percentage has none
+    assert B.resolve("Codeforces (Rating)").id == "codeforces"  # type: ignore[union-attr]
+    assert B.resolve("MMLU (Rating)") is None and B.resolve("Acme (Rating)") is None
 
 
 def test_an_html_table_s_claim_is_at_its_value_s_line_and_a_heading_can_name_the_other_variant() -> None:
@@ -727,3 +737,104 @@ def test_html_tables_are_found_in_one_pass() -> None:
     body = "<table>a</table> x <TABLE class=t>b</table > <table>c" + "<table " * 1000
     assert [body[a:b] for a, b in _table_spans(body)] == ["<table>a</table>", "<TABLE class=t>b</table >"]
     assert claims_from_card({}, "<table mmlu " * 40_000, 1, B, model_name="acme/m") == []
+
+
+# -- the registry's reach: suites' subtasks, metrics after a name, a table's categories (issue 19) ---------------
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("agieval_sat_math", ("agieval", "sat_math")), ("AGI Eval LSAT AR", ("agieval", "LSAT AR")),
+    ("AGI Eval SAT Math (CoT)", ("agieval", "SAT Math")),
+    ("bigbench_causal_judgement", ("bigbench", "causal_judgement")),
+    ("BigBench Logical Deduction", ("bigbench", "Logical Deduction")), ("truthfulqa_mc2", ("truthfulqa", "mc2")),
+    ("mmlu_high_school_physics", ("mmlu", "high_school_physics")), ("GPQA Main", ("gpqa", "Main")),
+    ("AGIEval", ("agieval", None)), ("BFCL v2", ("bfcl", "v2")),
+    # the longest name that starts the text decides: BIG-Bench Hard is not a subtask of BIG-bench
+    ("BigBench Hard CoT (0-shot)", ("bbh", None)),
+    # a hyphen joins another benchmark's name; a benchmark that is no suite has no subtasks; an average is none
+    ("MMLU-ProX", None), ("MMLU-Redux", ("mmlu_redux", None)), ("LiveCodeBench (self repair)", None),
+    ("HumanEval Multi", None), ("agieval_average", None), ("MMLU Overall", None),
+])
+def test_a_suite_s_subtask_resolves_to_the_suite_with_the_subtask_kept(written: str, expected: object) -> None:
+    found = B.lookup(written)
+    assert ((found.benchmark.id, found.subtask) if found else None) == expected
+
+
+@pytest.mark.parametrize(("written", "expected", "metric"), [
+    ("SimpleQA (Correct)", "simpleqa", "Correct"), ("FRAMES (Acc.)", "frames", "Acc."),
+    ("AlpacaEval2.0 (LC-winrate)", "alpaca_eval", "LC-winrate"), ("ArenaHard (GPT-4-1106)", "arena_hard", "GPT-4-1106"),
+    ("SWE Verified (Resolved)", "swe_bench_verified", "Resolved"), ("C-Eval (EM)", "ceval", "EM"),
+    ("MMLU-Redux (EM)", "mmlu_redux", "EM"), ("CLUEWSC (EM)", "cluewsc", "EM"),
+    ("AIME 2024 cons@64", "aime_2024", "cons@64"), ("CodeForces rating", "codeforces", "rating"),
+    ("Codeforces (Percentile)", "codeforces", "Percentile"), ("DocVQA<sub>test</sub>", "docvqa", "test"),
+    ("Video-MME<br>w/o subs", "video_mme", "w/o subs"), ("GSM8K", "gsm8k", None),
+])
+def test_a_metric_after_a_name_resolves_to_the_benchmark_with_the_metric_kept(written: str, expected: str,
+                                                                               metric: str | None) -> None:
+    found = B.lookup(written)
+    assert found is not None and (found.benchmark.id, found.subtask, found.metric) == (expected, None, metric)
+    assert B.resolve("SimpleQA (Rating)") is None  # a rating is a raw-scale benchmark's metric only
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("AIME 25", "aime_2025"), ("AIME 2025", "aime_2025"), ("MathArena/aime_2025", "aime_2025"),
+    ("HMMT Feb 25", "hmmt_feb_2025"), ("ARC (25-shot)", "arc_challenge"), ("Arena-Hard", "arena_hard"),
+    ("SWE-verified", "swe_bench_verified"), ("princeton-nlp/SWE-bench_Verified", "swe_bench_verified"),
+    ("C-SimpleQA", "chinese_simpleqa"), ("CMMLU", "cmmlu"), ("ceval/ceval-exam", "ceval"), ("KMMLU-HARD", "kmmlu_hard"),
+    ("Social IQA (5-shot)", "siqa"), ("CommonSenseQA (7-shot)", "commonsenseqa"), ("SQuAD (1-shot)", "squad"),
+    ("RefCOCO+<br>(val)", "refcoco_plus"), ("RefCOCO<br>(val)", "refcoco"),
+    ("Average", None), ("Avg.", None), ("Overall", None), ("Aider", None), ("Multilingual MMLU", None),
+])
+def test_new_benchmarks_and_aliases(written: str, expected: str | None) -> None:
+    assert getattr(B.resolve(written), "id", None) == expected
+
+
+def test_subtasks_must_be_true_or_false() -> None:
+    bench = {"id": "a", "name": "A", "source": "https://a", "higher_is_better": True, "scale": "percent"}
+    assert load_benchmarks({"schema_version": 1, "benchmarks": [{**bench, "subtasks": True}]}).items[0].subtasks
+    with pytest.raises(ValueError, match="subtasks must be true or false"):
+        load_benchmarks({"schema_version": 1, "benchmarks": [{**bench, "subtasks": "yes"}]})
+
+
+def _parts(body: str, model: str = "acme/Acme-7B") -> list[tuple[str | None, str | None, float]]:
+    return [(c.benchmark, c.subtask, c.value) for c in claims_from_card({}, body, 1, B, model_name=model)]
+
+
+def test_category_columns_are_the_benchmark_the_heading_or_caption_names() -> None:
+    table = "| Model | Avg. | STEM | Humanities |\n|---|---|---|---|\n| Acme-7B | 70.1 | 65.2 | 75.3 |\n"
+    assert _parts("#### C-Eval\n\n" + table) == [(None, None, 70.1), ("ceval", "STEM", 65.2),
+                                                 ("ceval", "Humanities", 75.3)]  # the average is no category
+    # without a heading or caption naming the benchmark, a category names nothing
+    assert _parts("## Results\n\n" + table) == [(None, None, 70.1), (None, None, 65.2), (None, None, 75.3)]
+    assert _parts(table) == [(None, None, 70.1), (None, None, 65.2), (None, None, 75.3)]
+    assert _parts("## Math\n\n" + table)[1] == (None, None, 65.2)  # "Math" is a topic, not the MATH benchmark
+    # a table that names another benchmark: its other labels are not the heading's categories
+    mixed = "| Model | STEM | GSM8K |\n|---|---|---|\n| Acme-7B | 65.2 | 50.0 |\n"
+    assert _parts("#### C-Eval\n\n" + mixed) == [(None, None, 65.2), ("gsm8k", None, 50.0)]
+    # a caption line right above the table names it too; rows of categories as well as columns
+    rows = "| Languages | Acme-7B |\n|---|---|\n| German | 69.6 |\n| **Average** | 70.0 |\n"
+    assert _parts("RULER: a retrieval-based benchmark for long context\n" + rows) == [
+        ("ruler", "German", 69.6), (None, None, 70.0)]
+    # a heading that only says how the table is cut defers to the one enclosing it; another topic does not
+    cut = "| supercategory | category | Acme-7B |\n|---|---|---|\n| Culture | Economy | 61.02 |\n"
+    assert _parts("#### CLIcK (Cultural and Linguistic Intelligence in Korean)\n\n##### Accuracy by category\n"
+                  + cut) == [("click", "Culture / Economy", 61.02)]
+    assert _parts("#### CLIcK\n\n##### Safety review\n" + cut) == [(None, None, 61.02)]
+
+
+def test_a_subtask_s_score_is_not_judged_as_the_benchmark_s() -> None:
+    """A card's "STEM" column of MMLU is not its MMLU score: neither inconsistent with the model-index nor compared
+    with an independent MMLU value."""
+    card = {"model-index": [{"name": "m", "results": [
+        {"task": {"type": "text-generation"}, "dataset": {"name": "MMLU", "type": "cais/mmlu"},
+         "metrics": [{"type": "acc", "value": 60.0}]}]}]}
+    body = "## MMLU\n\n| Model | STEM | Humanities |\n|---|---|---|\n| Acme-7B | 80.0 | 81.0 |\n"
+    claims = claims_from_card(card, body, 10, B, model_name="acme/Acme-7B")
+    assert [(c.benchmark, c.subtask) for c in claims] == [("mmlu", None), ("mmlu", "STEM"), ("mmlu", "Humanities")]
+    ev = claim_evidence("acme/Acme-7B", None, claims, [independent("mmlu", 60.0, 60.0, model="acme/Acme-7B")],
+                        benchmarks=B)
+    assert "claim-inconsistent" not in codes(ev) and "claim-exceeds-independent" not in codes(ev)
+    # the same numbers as the benchmark's own score would be both
+    whole = [claims[0], *(dataclasses.replace(c, subtask=None) for c in claims[1:])]
+    ev = claim_evidence("acme/Acme-7B", None, whole, [independent("mmlu", 60.0, 60.0, model="acme/Acme-7B")],
+                        benchmarks=B)
+    assert "claim-inconsistent" in codes(ev) and "claim-exceeds-independent" in codes(ev)
