@@ -225,6 +225,9 @@ def _ends_alone(text: str, end: int) -> bool:
     return not ((after in _JOINERS or after == "/") and end + 1 < len(text) and _is_alnum(text[end + 1]))
 
 
+_HUB = "https://huggingface.co/"
+
+
 def load_names(data: Any) -> Names:
     """`Names` from the parsed data of `rules/evidence/model_names.yaml`; a `ValueError` names what is wrong (a
     `DataProblem` at the path of the value)."""
@@ -254,6 +257,13 @@ def load_names(data: Any) -> Names:
             raise DataProblem(f"{where}: `kind` must be one of {', '.join(KINDS)}", (*at, "kind"))
         if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
             raise DataProblem(f"{where}: `names` must be a non-empty list of strings", (*at, "names"))
+        source = item.get("source")
+        if not isinstance(source, str) or not source.startswith("https://") or any(c.isspace() for c in source):
+            raise DataProblem(f"{where}: needs a `source`, the https URL where the model is published",
+                              (*at, "source") if "source" in item else at)
+        if kind == "model" and model_id is not None and source != _HUB + model_id:
+            raise DataProblem(f"{where}: the `source` of open weights is their Hub page, {_HUB}{model_id}",
+                              (*at, "source"))
         models.append(ModelName(model_id, kind, family.lower(), vague, tuple(names)))
     return Names(models)
 

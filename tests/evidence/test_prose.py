@@ -94,8 +94,18 @@ def test_load_names_rejects_bad_data() -> None:
         load_names({"schema_version": 1, "models": [{"family": "x", "names": ["X"]}]})
     with pytest.raises(ValueError, match="both"):
         load_names({"schema_version": 1, "models": [
-            {"id": "a/X-1", "family": "x", "names": ["X 1"]},
-            {"id": "b/X-1", "family": "x", "names": ["x-1"]}]})
+            {"id": "a/X-1", "family": "x", "source": "https://huggingface.co/a/X-1", "names": ["X 1"]},
+            {"id": "b/X-1", "family": "x", "source": "https://huggingface.co/b/X-1", "names": ["x-1"]}]})
+    with pytest.raises(ValueError, match="source"):
+        load_names({"schema_version": 1, "models": [{"id": "a/X-1", "family": "x", "names": ["X 1"]}]})
+    with pytest.raises(ValueError, match="source"):
+        load_names({"schema_version": 1, "models": [
+            {"id": "a/X-1", "family": "x", "source": "http://huggingface.co/a/X-1", "names": ["X 1"]}]})
+    with pytest.raises(ValueError, match="Hub page"):
+        load_names({"schema_version": 1, "models": [
+            {"id": "a/X-1", "family": "x", "source": "https://huggingface.co/a/X-2", "names": ["X 1"]}]})
+    load_names({"schema_version": 1, "models": [  # an API model's source is its provider's documentation
+        {"id": "p/x-1", "kind": "api", "family": "x", "source": "https://example.com/docs/x-1", "names": ["X 1"]}]})
 
 
 # --- statements ------------------------------------------------------------------------------------------------
