@@ -70,6 +70,15 @@ def test_an_org_prefix_is_not_a_vague_family_mention(names: Names) -> None:
     assert match.model.id == "meta-llama/Meta-Llama-3-8B-Instruct"
 
 
+def test_another_owners_repo_of_a_listed_name_is_that_repo(names: Names) -> None:
+    assert [m.model.id for m in names.find("see google/gemma-2b and openai/gpt-4o")] == [
+        "google/gemma-2b", "openai/gpt-4o"]
+    # a re-upload or a fork is the id as written, for the Hub to resolve: not Meta's, not DeepSeek's
+    assert names.find("unsloth/Meta-Llama-3-8B-Instruct, acme/DeepSeek-R1, acme/Llama") == []
+    said = lineage("Fine-tuned from unsloth/Meta-Llama-3-8B-Instruct on our data.", names)
+    assert [e.refers_to for e in said] == ["unsloth/Meta-Llama-3-8B-Instruct"]
+
+
 def test_lookalike_and_invisible_characters_never_stand_in(names: Names) -> None:
     assert names.find("distilled from DееpSeek-R1") == []  # Cyrillic е
     assert names.find("distilled from Ｌlama 3.1 405B") == []  # fullwidth Ｌ: "lama" is no name
