@@ -78,6 +78,24 @@ def test_a_model_name_listed_twice_is_placed_at_the_name(run_cli: Callable[..., 
     _assert_positioned(run_cli(*CHECK), path, line, col, "is listed for both")
 
 
+def test_a_model_name_entry_without_an_https_source_is_placed_at_the_entry(run_cli: Callable[..., Any],
+                                                                          rules: Path) -> None:
+    path = rules / "evidence" / "model_names.yaml"
+    shipped = path.read_text(encoding="utf-8")
+    source = "    source: https://huggingface.co/deepseek-ai/DeepSeek-R1-0528\n"
+    _break(path, source, "")
+    entry = shipped.count("\n", 0, shipped.index("  - id: deepseek-ai/DeepSeek-R1-0528\n")) + 1
+    _assert_positioned(run_cli(*CHECK), path, entry, 5, "'source' is a required property")
+    path.write_text(shipped, encoding="utf-8")
+    line, col = _break(path, "source: https://huggingface.co/deepseek-ai/DeepSeek-R1-0528",
+                       "source: http://huggingface.co/deepseek-ai/DeepSeek-R1-0528")
+    _assert_positioned(run_cli(*CHECK), path, line, col + len("source: "), "models/1/source")
+    path.write_text(shipped, encoding="utf-8")  # an https page, but not this model's: the builder places it
+    line, col = _break(path, "source: https://huggingface.co/deepseek-ai/DeepSeek-R1-0528",
+                       "source: https://huggingface.co/deepseek-ai/DeepSeek-R1")
+    _assert_positioned(run_cli(*CHECK), path, line, col + len("source: "), "is their Hub page")
+
+
 def test_a_model_names_file_that_is_not_yaml_is_a_positioned_config_error(run_cli: Callable[..., Any],
                                                                            rules: Path) -> None:
     path = rules / "evidence" / "model_names.yaml"

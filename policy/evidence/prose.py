@@ -113,7 +113,7 @@ def _tokens(text: str) -> list[tuple[int, int]]:
 
 
 def _key(text: str) -> tuple[str, ...]:
-    return tuple(text[a:b].lower() for a, b in _tokens(text))
+    return tuple(t.lower() for t in _TOKEN.findall(text))  # lower after: a non-ASCII letter never lowers into one
 
 
 _END = ""  # key of a trie node's model (tokens are never empty)
@@ -125,6 +125,7 @@ class Names:
     def __init__(self, models: Sequence[ModelName]) -> None:
         self.models = tuple(models)
         self._trie: dict[str, Any] = {}
+        self._ids = {m.id.lower(): m for m in self.models if m.id is not None}
         for i, model in enumerate(self.models):  # a problem is placed at models[i] of the data
             for j, name in enumerate(model.names):
                 key = _key(name)
@@ -146,6 +147,8 @@ class Names:
         ASCII case is ignored; between the tokens of a name one space, `-`, `_` or `.` (or nothing, at a
         letter/digit boundary) may be written. A name must stand alone: not inside a longer word, and not
         continued by `-`/`_`/`.` + letter or digit (then it is part of a longer name this data does not know).
+        A name written as the repo part of an id ("acme/deepseek-coder-6.7b-base") is that model only when the id
+        is the listed one or has its owner; another owner's repo is left to be read as the id it is.
         One pass over the tokens; at each token at most MAX_NAME_TOKENS trie steps."""
         toks = _tokens(text)
         lower = text.lower()
@@ -173,8 +176,14 @@ class Names:
                 if node is None:
                     break
                 k += 1
+            owner = _owner_before(text, a)
             for last, model in reversed(ends):
                 end = toks[last][1]
+                if owner is not None:
+                    owned = self._owned(owner, text[a:end], model)
+                    if owned is None:
+                        continue  # another owner's repo of this name: not the listed model
+                    model = owned
                 if _ends_alone(text, end):
                     longer = _LONGER_NAME.match(text, end) if end < len(text) and text[end] == " " else None
                     if longer is not None and not model.vague:
@@ -190,6 +199,29 @@ class Names:
             else:
                 i += 1
         return out
+
+
+    def _owned(self, owner: str, name: str, model: ModelName) -> ModelName | None:
+        """The model `owner/name` denotes: a listed id, or the listed model when `owner` publishes it."""
+        listed = self._ids.get(f"{owner}/{name}".lower())
+        if listed is not None:
+            return listed
+        if model.id is not None and model.id.split("/", 1)[0].lower() == owner.lower():
+            return model
+        return None
+
+
+_OWNER_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def _owner_before(text: str, start: int) -> str | None:
+    """The owner of an `owner/name` id whose name starts at `start` (at most 96 characters back), or None."""
+    if start < 2 or text[start - 1] != "/" or not _is_alnum(text[start - 2]):
+        return None
+    j = start - 1
+    while j > 0 and start - j <= 96 and text[j - 1] in _OWNER_CHARS:
+        j -= 1
+    return text[j:start - 1]
 
 
 def _starts_alone(text: str, start: int) -> bool:
@@ -226,6 +258,9 @@ def _ends_alone(text: str, end: int) -> bool:
     return not ((after in _JOINERS or after == "/") and end + 1 < len(text) and _is_alnum(text[end + 1]))
 
 
+_HUB = "https://huggingface.co/"
+
+
 def load_names(data: Any) -> Names:
     """`Names` from the parsed data of `rules/evidence/model_names.yaml`; a `ValueError` names what is wrong (a
     `DataProblem` at the path of the value)."""
@@ -255,6 +290,13 @@ def load_names(data: Any) -> Names:
             raise DataProblem(f"{where}: `kind` must be one of {', '.join(KINDS)}", (*at, "kind"))
         if not isinstance(names, list) or not names or not all(isinstance(n, str) and n for n in names):
             raise DataProblem(f"{where}: `names` must be a non-empty list of strings", (*at, "names"))
+        source = item.get("source")
+        if not isinstance(source, str) or not source.startswith("https://") or len(source.split()) != 1:
+            raise DataProblem(f"{where}: needs a `source`, the https URL where the model is published",
+                              (*at, "source") if "source" in item else at)
+        if kind == "model" and model_id is not None and source != _HUB + model_id:
+            raise DataProblem(f"{where}: the `source` of open weights is their Hub page, {_HUB}{model_id}",
+                              (*at, "source"))
         models.append(ModelName(model_id, kind, family.lower(), vague, tuple(names)))
     return Names(models)
 
