@@ -73,7 +73,7 @@ class Benchmark:
         return self.scale == "percent"
 
 
-@dataclass(frozen=True)
+@record
 class Resolved:
     """What a name denotes: the benchmark, the part of it the score is on (a subtask, category, language or setting
     column, as written; None for the benchmark as a whole) and the metric written after the name."""
