@@ -182,3 +182,12 @@ def test_every_frozen_class_of_the_package_is_a_record() -> None:
                     frozen_dataclasses.append(f"{module.__name__}.{obj.__qualname__}")
     assert frozen_dataclasses == []
     assert records >= 60
+
+
+def test_an_undocumented_record_is_documented_by_its_fields() -> None:
+    class Point:
+        x: int
+        y: int = 0
+        z: int = field(default=0, init=False)
+
+    assert record(Point).__doc__ == "Point(x, y)"
