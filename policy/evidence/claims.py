@@ -325,7 +325,7 @@ class Claim:
     source_name: str | None = None
     verified_flag: bool = False  # the card's own `verified: true` (never trusted)
     has_verify_token: bool = False
-    origin: str = "model-index"  # model-index | card-table | eval-results
+    origin: str = "model-index"  # model-index | card-table | card-text | eval-results
     line: int = 0  # 1-based card line, 0 when unknown
     column: str | None = None  # card-table: the header of the column (or the row label) read as the model's
     file: str | None = None  # eval-results: the file name under .eval_results/
@@ -408,9 +408,126 @@ def claims_from_card(fields: Mapping[str, Any], body: str, body_start_line: int,
         claims.extend(_model_index_claims(index, benchmarks, lines))
     if isinstance(body, str) and len(claims) < MAX_CLAIMS:
         start = body_start_line if isinstance(body_start_line, int) and body_start_line > 0 else 1
-        claims.extend(_table_claims(body[:MAX_BODY], start, benchmarks, model_name,
-                                    MAX_CLAIMS - len(claims)))
+        tables = _table_claims(body[:MAX_BODY], start, benchmarks, model_name, MAX_CLAIMS - len(claims))
+        claims.extend(tables)
+        claims.extend(_text_claims(body[:MAX_BODY], start, benchmarks, model_name, {c.line for c in tables},
+                                   MAX_CLAIMS - len(claims)))
     return claims[:MAX_CLAIMS]
+
+
+# ------------------------------------------------------------------------------------------------ lines of text
+
+# The Trainer's model card (transformers' `TrainingArguments` / TRL), as the Hub writes it for every model trained
+# with it: "It achieves the following results on the evaluation set:" then "- Loss: 0.4695", one metric a line.
+_TRAINER_RESULTS = re.compile(r"(?:^|\s)(?:it|this model) achieves the following results on the evaluation set:?\s*$",
+                              re.I)
+_LIST_METRIC = re.compile(r"\s*[-*+]\s+([A-Za-z][\w /()@.-]{0,60}?)\s*:\s*(\S{1,24})\s*$")
+# A result written on a line of its own: "**IFEval**: 72.64", "IFEval: 72.64"; or a benchmark's parts:
+# "**MT_Bench**: Turn 1 - 8.3875, Turn 2 - 8.00625, Average - 8.196875".
+_KEY_VALUE = re.compile(r"\s*(?:[*_]{2})?([A-Za-z][\w .+-]{0,40}?)(?:[*_]{2})?\s*:(?:[*_]{2})?\s*(.{1,160}?)\s*$")
+_PART = re.compile(r"([A-Za-z][\w .]{0,30}?)\s+[-–:=]\s+([-+]?\d[\d.]{0,20}%?)")
+# "Average: 72.59" right below a result table: the table's own average
+_AVERAGE = re.compile(r"\s*(?:[*_]{2})?(average|avg\.?|mean)(?:[*_]{2})?\s*:\s*(\S{1,24})\s*$", re.I)
+MAX_TABLE_GAP = 3  # lines between a table (or the fence closing it) and its "Average:" line
+
+
+def _text_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name: str | None,
+                 table_lines: set[int], budget: int) -> list[Claim]:
+    """Results the card writes as lines of text, in the three shapes cards share: the Trainer's list of
+    evaluation-set metrics, a table's "Average: X" right below it (when the table's scores were read as the model's),
+    and a benchmark on a line of its own ("**IFEval**: 72.64"). A line about another variant of the model, a code
+    block and a sentence are not read: a number in a sentence may be anyone's."""
+    lines = body.split("\n")
+    claims: list[Claim] = []
+    fenced = False
+    trainer = False
+    for i, line in enumerate(lines):
+        if len(claims) >= budget:
+            break
+        stripped = line.strip()
+        if stripped.startswith(("```", "~~~")):
+            fenced = not fenced
+            trainer = False
+            continue
+        if fenced or not stripped or stripped.startswith("|"):
+            trainer = trainer and not stripped.startswith("|")
+            continue
+        if _TRAINER_RESULTS.search(stripped):
+            trainer = True
+            continue
+        card_line = start_line + i
+        if trainer:
+            m = _LIST_METRIC.fullmatch(line)
+            number = _number(m.group(2)) if m else None
+            if m is None or number is None:
+                trainer = False
+            else:
+                claims.append(_text_claim(None, f"evaluation set {m.group(1)}", number, m.group(1), card_line, line))
+            continue
+        if _other_variant(lines, i, model_name):
+            continue
+        m = _AVERAGE.fullmatch(line)
+        if m is not None:
+            number = _number(m.group(2))
+            above = _table_above(lines, i, start_line)
+            if number is not None and above is not None and table_lines & set(range(*above)):
+                name = _heading_above(lines, i) or "the table above"
+                claims.append(_text_claim(None, f"{name} {m.group(1)}", number, m.group(1), card_line, line))
+            continue
+        m = _KEY_VALUE.fullmatch(line)
+        if m is None or is_aggregate(m.group(1)):
+            continue
+        found = benchmarks.lookup(m.group(1))
+        if found is None:
+            continue
+        number = _number(m.group(2))
+        if number is not None:
+            claims.append(_text_claim(found, m.group(1), number, None, card_line, line))
+            continue
+        parts = _PART.findall(m.group(2))
+        if parts and _PART.sub("", m.group(2)).strip(" ,;") == "":  # nothing but "label - number" parts
+            for label, value in parts:
+                number = _number(value)
+                if number is not None:
+                    claims.append(_text_claim(found, f"{m.group(1)} {label}", number, label, card_line, line))
+    return claims[:budget]
+
+
+def _table_above(lines: list[str], index: int, start_line: int) -> tuple[int, int] | None:
+    """The card lines [first, last + 1) of the table that ends at most MAX_TABLE_GAP lines above `lines[index]`
+    (a closing fence between them allowed), or None."""
+    k, gap = index - 1, 0
+    while k >= 0 and gap < MAX_TABLE_GAP and not lines[k].strip().startswith("|"):
+        if lines[k].strip() and not lines[k].strip().startswith(("```", "~~~")):
+            return None
+        k, gap = k - 1, gap + 1
+    if k < 0 or not lines[k].strip().startswith("|"):
+        return None
+    end = k
+    while k >= 0 and (lines[k].strip().startswith("|") or not lines[k].strip()):
+        k -= 1
+    return start_line + k + 1, start_line + end + 1
+
+
+def _heading_above(lines: list[str], index: int) -> str | None:
+    """The text of the nearest Markdown heading above `lines[index]`, without marks ("AGIEval" of "## AGIEval:")."""
+    for k in range(index - 1, max(-1, index - MAX_HEADING_GAP), -1):
+        if _HEADING.match(lines[k].lstrip()):
+            return _strip_markup(lines[k].lstrip().lstrip("#")).strip(" :*_")[:MAX_STRING] or None
+    return None
+
+
+def _text_claim(found: Resolved | None, name: str, number: tuple[float, bool], metric: str | None, line: int,
+                text: str) -> Claim:
+    if found is None:
+        return Claim(benchmark=None, name=_strip_markup(name)[:MAX_STRING], metric=_s(metric), value=number[0],
+                     percent=number[0] if number[1] else None, higher_is_better=None, origin="card-text",
+                     line=line, text=text.strip()[:MAX_STRING])
+    bench = found.benchmark
+    return Claim(benchmark=bench.id, name=_strip_markup(name)[:MAX_STRING], metric=_s(metric) or _s(found.metric),
+                 value=number[0], percent=_to_percent(number[0], bench, metric, number[1]),
+                 higher_is_better=bench.higher_is_better, origin="card-text", line=line,
+                 text=text.strip()[:MAX_STRING], subtask=found.subtask)
 
 
 def _model_index_lines(card_text: str) -> dict[tuple[Any, ...], tuple[int, str]]:

@@ -18,7 +18,7 @@ class Evidence:
     """Something a card does not declare, found by a method, with its confidence."""
     code: str  # what was found, e.g. claim-verified-without-token, prose-undeclared-teacher
     message: str  # one sentence for a person (renderers escape it)
-    method: str  # how: model-index | card-table | eval-results | independent-evals | prose
+    method: str  # how: model-index | card-table | card-text | eval-results | independent-evals | prose
     confidence: str  # high | medium | low
     source: str  # where the fact comes from: "card line 12", "--evals leaderboard.csv row 4 (source)"
     subject: str = ""  # the model the evidence is about

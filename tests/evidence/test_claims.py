@@ -838,3 +838,61 @@ def test_a_subtask_s_score_is_not_judged_as_the_benchmark_s() -> None:
     ev = claim_evidence("acme/Acme-7B", None, whole, [independent("mmlu", 60.0, 60.0, model="acme/Acme-7B")],
                         benchmarks=B)
     assert "claim-inconsistent" in codes(ev) and "claim-exceeds-independent" in codes(ev)
+
+
+# --- results written as lines of text -------------------------------------------------------------------------
+
+TRAINER = """# acme/tuned
+
+It achieves the following results on the evaluation set:
+- Loss: 0.4695
+- Rewards/accuracies: 0.7188
+
+## Model description
+- Note: 12
+"""
+
+
+def test_the_trainer_list_of_evaluation_set_metrics_is_read() -> None:
+    claims = claims_from_card({}, TRAINER, 5, B)
+    assert [(c.name, c.metric, c.value, c.line, c.origin) for c in claims] == [
+        ("evaluation set Loss", "Loss", 0.4695, 8, "card-text"),
+        ("evaluation set Rewards/accuracies", "Rewards/accuracies", 0.7188, 9, "card-text")]
+    assert all(c.benchmark is None for c in claims)  # an evaluation set is no known benchmark
+
+
+def test_an_average_below_a_table_of_the_models_scores_is_read() -> None:
+    body = ("## AGIEval\n```\n|Task|Version|Metric|Value|\n|---|---:|---|---:|\n"
+            "|agieval_sat_math|0|acc|0.4000|\n```\n\nAverage: 44.05\n")
+    claims = claims_from_card({}, body, 1, B)
+    average = [c for c in claims if c.origin == "card-text"]
+    assert [(c.name, c.value, c.line, c.benchmark) for c in average] == [("AGIEval Average", 44.05, 8, None)]
+    assert any(c.origin == "card-table" for c in claims)
+
+
+@pytest.mark.parametrize("body", [
+    "Average: 44.05\n",  # no table above it
+    "|Model|Size|\n|---|---|\n|a|7B|\n\nAverage: 44.05\n",  # a table with no score of the model's
+    "|Task|Metric|Value|\n|---|---|---:|\n|gsm8k|acc|0.5|\n\nSome words.\nMore words.\n\nAverage: 44.05\n",  # too far
+])
+def test_an_average_that_belongs_to_no_table_of_scores_is_not_read(body: str) -> None:
+    assert [c for c in claims_from_card({}, body, 1, B) if c.origin == "card-text"] == []
+
+
+def test_a_benchmark_on_a_line_of_its_own_and_its_parts() -> None:
+    body = "**IFEval**: 72.64\n\n**MT_Bench**: Turn 1 - 8.3875, Turn 2 - 8.00625, Average - 8.196875\n"
+    claims = claims_from_card({}, body, 1, B)
+    assert [(c.benchmark, c.value, c.line) for c in claims] == [
+        ("ifeval", 72.64, 1), ("mt_bench", 8.3875, 3), ("mt_bench", 8.00625, 3), ("mt_bench", 8.196875, 3)]
+
+
+@pytest.mark.parametrize("body", [
+    "Our model reaches 72.6 on IFEval, ahead of Llama 3 8B (66.1).\n",  # a sentence: numbers may be anyone's
+    "**IFEval**: 72.64 (Llama 3 8B: 68.1)\n",  # another model's number on the line
+    "**Context length**: 8192\n",  # not a benchmark
+    "```\nIFEval: 72.64\n```\n",  # code
+    "- Loss: 0.4695\n",  # a list without the Trainer's sentence
+    "### Llama-3-8B-Base\n**IFEval**: 55.1\n",  # under another variant's heading
+])
+def test_lines_that_are_not_the_models_result_are_not_read(body: str) -> None:
+    assert claims_from_card({}, body, 1, B, model_name="Llama-3-8B-Instruct") == []
