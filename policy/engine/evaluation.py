@@ -35,6 +35,7 @@ from policy.model.report import (
     Subject,
     SubjectLicense,
     WeightFile,
+    intended_use_words,
 )
 from policy.model.tasks import FAMILY_OF, KindFact, is_multimodal, kind_facts, performs_similarly
 from policy.model.vocab import CARD_TEXT, OWN_RULE, WEIGHT_RELATIONS, at_or_above, verdict_of
@@ -1044,13 +1045,13 @@ def _subject(facts: _Facts, node: ModelFacts, read: _ReadStatus | None = None,
 
 
 def _evaluated(node: ModelFacts, read: _ReadStatus | None = None) -> EvaluatedNode:
-    status, detail = node.status, node.status_detail
-    if read is not None and read.filled_in and node.id == read.scanned.id:
-        status, detail = read.scanned.status, read.scanned.status_detail  # what the scanner found, not the fill
+    status, detail, technical = node.status, node.status_detail, node.technical
+    if read is not None and read.filled_in and node.id == read.scanned.id:  # what the scanner found, not the fill
+        status, detail, technical = read.scanned.status, read.scanned.status_detail, read.scanned.technical
     return EvaluatedNode(id=node.id, kind=node.kind, source=node.source, revision=node.revision,
                          requested_revision=node.requested_revision, last_modified=node.last_modified,
                          retrieved_at=node.retrieved_at, status=status, detail=detail, path=node.path,
-                         card=_Summary(node))
+                         card=_Summary(node), technical=technical)
 
 
 def _lineage_entries(facts: _Facts, ancestors: list[tuple[Binding, dict[str, Any], list[Clause]]]) -> list[
@@ -1082,7 +1083,7 @@ def _notes(subject: ModelFacts, policy: Policy, read: _ReadStatus | None = None)
     if read is not None and read.source == "cache":  # why the card is the cached one, first
         notes.append(read.scanned.status_detail)
     if not policy.use_declared:
-        notes.append("No intended use declared (policy file `use:`); assumed commercial, distributed and hosted.")
+        notes.append(f"No intended use declared (policy file `use:`); assumed {intended_use_words(policy.use)}.")
     for n in subject.notes:
         notes.append(f"card: {n.message}" + (f" (line {n.line})" if n.line else ""))
     return notes

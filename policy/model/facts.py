@@ -132,6 +132,8 @@ class ModelFacts:
     config: Mapping[str, Any] = field(default_factory=dict)
     hub_task: str | None = None  # the pipeline_tag the Hub computes for every model, even when its card has none
     hub_library: str | None = None  # the library_name the Hub computes (from the card, else its files)
+    # why a read failed, technically (exception type, HTTP status; no URL, no token): JSON only, never a document
+    technical: str = ""
 
     @property
     def org(self) -> str | None:

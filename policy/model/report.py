@@ -22,6 +22,84 @@ DISCLAIMER = ("policycheck reports what licenses and declared lineage say and wh
               "Findings marked review need a person to decide.")
 
 
+# -- plain words for documents ----------------------------------------------------------------------------------
+
+_RELATION_WORDS = {"finetune": "a fine-tune", "adapter": "an adapter", "merge": "a merge",
+                   "quantized": "a quantisation", "distillation": "distilled from the outputs",
+                   "trained_on": "trained on data"}
+_STATUS_WORDS = {
+    "missing": "not on the Hub, or private",
+    "unavailable": "could not be read",
+    "invalid": "not a valid id, or its card could not be read",
+}
+
+
+def status_words(status: str, license_known: bool) -> str:
+    """A lineage node's read status for a document: what was and was not read ("" for a node read in full).
+    A gated repo's license is often read from the Hub API though its card is not."""
+    if status in ("ok", ""):
+        return ""
+    if status == "gated":
+        return ("license read from the Hub API; card not readable (gated)" if license_known
+                else "gated: neither its card nor its license could be read without access")
+    return _STATUS_WORDS.get(status, f"not examined ({status})")
+
+
+def intended_use_words(use: Mapping[str, bool]) -> str:
+    """`{"commercial": True, "distributed": True, "hosted": False}` -> "commercial and distributed"."""
+    names = [k for k, v in use.items() if v]
+    if not names:
+        return "none"
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _use_noun(use: Mapping[str, bool]) -> str:
+    if use.get("distributed"):
+        return "distribution"
+    if use.get("hosted"):
+        return "hosting"
+    if use.get("commercial"):
+        return "commercial use"
+    return "the intended use"
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return (head + ".") if dot else text
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+
+
+def plain_verdict(report: Report) -> str:
+    """The verdict in one sentence a reader outside compliance follows, built from the decisive finding:
+    "Labelled MIT, but a fine-tune of meta-llama/Llama-3.1-8B-Instruct under the Llama 3.1 Community License
+    Agreement: not cleared for distribution until the model is licensed as that agreement requires." Never
+    says a model is compliant: a pass is "no open violation and no missing fact" on what was read."""
+    use = _use_noun(report.policy.use)
+    f = report.decisive()
+    if report.verdict == "pass" or f is None:
+        if report.verdict == "pass":
+            return f"No open violation and no missing fact in what was read: nothing here stands in the way of {use}."
+        return ("Not cleared: a finding needs a person's decision." if report.verdict == "review"
+                else f"Not cleared for {use}.")
+    label = report.subject.license
+    declared = label.resolved or label.declared
+    fix = _lower_first(_first_sentence(f.remediation).rstrip(".")) if f.remediation else ""
+    if report.verdict == "fail":
+        if f.ancestor and f.license:
+            info = report.licenses.get(f.license)
+            name = info.name if info is not None and info.name else f.license
+            relation = _RELATION_WORDS.get(f.via[-1] if f.via else "", "a derivative")
+            lead = (f"Labelled {declared}, but {relation} of {f.ancestor} under the {name}" if declared
+                    else f"{relation[:1].upper()}{relation[1:]} of {f.ancestor} under the {name}")
+            return f"{lead}: not cleared for {use}" + (f" until you {fix}." if fix else ".")
+        return f"Not cleared for {use}: {_lower_first(f.title)}" + (f"; to clear it, {fix}." if fix else ".")
+    return f"Not yet cleared for {use}: {_lower_first(f.title)}, which a person must decide" + (
+        f"; to settle it, {fix}." if fix else ".")
+
+
 @record
 class Finding:
     """One rule's finding on a node of the lineage, with its citation."""
@@ -190,12 +268,16 @@ class EvaluatedNode:
     detail: str = ""
     path: str | None = None
     card: Mapping[str, Any] = field(default_factory=dict)  # the card summary (engine.evaluation.card_summary)
+    technical: str = ""  # why a read failed, technically: the JSON report's alone (documents show `detail`)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "source": self.source, "revision": self.revision,
-                "requested_revision": self.requested_revision, "last_modified": self.last_modified,
-                "retrieved_at": self.retrieved_at, "status": self.status, "detail": self.detail, "path": self.path,
-                "card": dict(self.card)}
+        d = {"id": self.id, "kind": self.kind, "source": self.source, "revision": self.revision,
+             "requested_revision": self.requested_revision, "last_modified": self.last_modified,
+             "retrieved_at": self.retrieved_at, "status": self.status, "detail": self.detail, "path": self.path,
+             "card": dict(self.card)}
+        if self.technical:
+            d["technical"] = self.technical
+        return d
 
 
 @record

@@ -26,7 +26,16 @@ from typing import Any
 
 from policy import __version__
 from policy.model.citations import describe_source, grade_meaning, is_own_rule
-from policy.model.report import DISCLAIMER, Finding, LineageEdge, PolicySummary, Report, TargetError
+from policy.model.report import (
+    DISCLAIMER,
+    Finding,
+    LineageEdge,
+    PolicySummary,
+    Report,
+    TargetError,
+    plain_verdict,
+    status_words,
+)
 from policy.model.vocab import OUTCOME_RANK, decisive, grade_rank, severity_rank
 from policy.render.registry import RenderOptions
 from policy.textsafe import printable, printable_lines
@@ -349,6 +358,7 @@ def _report(r: Report, st: Style, width: int, notes: Sequence[str]) -> list[str]
     v = r.verdict.upper()
     lines = _wrap(f"{v}  {_safe(r.subject.id)}  {_license_text(r)}", width, "", "      ")
     lines[0] = st(v, VERDICT_STYLE.get(r.verdict, "bold")) + lines[0][len(v):]
+    lines.extend(_wrap(_safe(plain_verdict(r)), width, "  ", "    "))
     for notice in r.notices:
         wrapped = _wrap(f"! {_safe(notice)}", width, "  ", "    ")
         wrapped[0] = "  " + st("!", "bold yellow") + wrapped[0][3:]
@@ -492,8 +502,8 @@ def _lineage_tree(r: Report, st: Style, width: int) -> list[str]:
             extras.append("inferred")
         if e.relicensed_by:
             extras.append("relicensed by its licensor")
-        if not e.resolved:
-            extras.append(e.parent_status)
+        if e.parent_status != "ok" or not e.resolved:
+            extras.append(status_words(e.parent_status, e.resolved) or e.parent_status)
         words = [f"[depth {depth}]"] if depth > TREE_INDENT_CAP else []
         words.append(f"{printable(e.relation)} → {printable(parent)}")
         words.append(f"[{printable(lic)}]")

@@ -18,7 +18,16 @@ from typing import Any
 
 from policy import __version__
 from policy.model.citations import describe_source, grade_meaning, grades_used, is_own_rule
-from policy.model.report import DISCLAIMER, Finding, LineageEdge, Obligation, Report, TargetError
+from policy.model.report import (
+    DISCLAIMER,
+    Finding,
+    LineageEdge,
+    Obligation,
+    Report,
+    TargetError,
+    plain_verdict,
+    status_words,
+)
 from policy.model.vocab import SEVERITIES, grade_rank, severity_rank
 from policy.textsafe import clean, safe_url
 
@@ -168,7 +177,7 @@ def lineage(report: Report) -> dict[str, Any]:
         seen.add(parent)
         note = edge.note
         if edge.parent_status != "ok":
-            note = note or f"not examined ({edge.parent_status})"
+            note = note or status_words(edge.parent_status, bool(edge.parent_license) and edge.resolved)
         rows.append({
             "id": clean(parent), "license": clean(edge.parent_license or "unknown"),
             "license_known": edge.resolved and bool(edge.parent_license),
@@ -221,7 +230,7 @@ def report_view(report: Report, index: int = 1, base: str | None = None) -> dict
         "type": "report", "index": index, "anchor": f"target-{index}",
         "id": clean(subject.id), "name": clean(subject.name),
         "verdict": report.verdict, "verdict_label": VERDICT_LABEL.get(report.verdict, report.verdict.upper()),
-        "verdict_text": VERDICT_TEXT.get(report.verdict, ""),
+        "verdict_text": plain_verdict(report),
         "decisive": decisive(report),
         "subject": {"id": clean(subject.id), "source": clean(subject.source),
                     "path": show_path(subject.path, base), "revision": clean(subject.revision),

@@ -74,7 +74,13 @@ GATED_DETAIL = "gated: the card body is not readable without access; license fro
 
 
 class _Unavailable(Exception):
-    """A retryable failure that outlasted its retries (one line, no secrets)."""
+    """A failure in words a reader of a legal document follows (one line, no URL, no exception text); the
+    technical detail (exception type, status, the client's message with URLs and tokens removed) apart, for the
+    JSON report only."""
+
+    def __init__(self, message: str, technical: str = "") -> None:
+        super().__init__(message)
+        self.technical = technical
 
 
 class _HubDown(_Unavailable):
@@ -175,6 +181,7 @@ class HubSource:
         # the pool); with one worker, requests stay one at a time.
         self._early = self.options.workers > 1 and not self.options.offline
         self._down: str | None = None
+        self._down_technical = ""  # the endpoint and the error, for the JSON report
         self._deadline_at: float | None = None  # monotonic time; set by the first request of each target
         self._answered = False  # a request of the current target got an answer (any HTTP status)
 
@@ -217,9 +224,10 @@ class HubSource:
 
     def _expire(self) -> None:
         if not self._answered and not self._down:  # accepts connections, never answers: down for this run
-            self._down = (f"the Hub at {self.endpoint} answered nothing within the deadline of "
-                          f"{self.options.run_deadline:g} s; without a working Hub, use --offline to evaluate "
-                          "from the cache, local cards and curations")
+            self._down = (f"the Hub answered nothing within the deadline of {self.options.run_deadline:g} s; "
+                          "without a working Hub, use --offline to evaluate from the cache, local cards and "
+                          "curations")
+            self._down_technical = f"endpoint {self.endpoint}"
 
     def _late(self, what: str) -> _DeadlinePassed:
         """The error for `what`, still on its way when the deadline passed."""
@@ -312,10 +320,9 @@ class HubSource:
                 return self._from_cache(repo_id, kind, revision)
             facts = self._from_hub(repo_id, kind, revision)
         except _Unavailable as exc:
-            facts = _node(repo_id, kind, UNAVAILABLE, str(exc))
-        except Exception as exc:  # a client error we did not foresee: still one line, still not a pass
-            facts = _node(repo_id, kind, UNAVAILABLE,
-                          f"Hub request failed: {type(exc).__name__}: {_one_line(exc)}")
+            facts = _node(repo_id, kind, UNAVAILABLE, str(exc), exc.technical)
+        except Exception as exc:  # a client error we did not foresee: one plain line, still not a pass
+            facts = _node(repo_id, kind, UNAVAILABLE, _plain_failure(exc, repo_id, kind), _technical(exc))
         if facts.status == UNAVAILABLE:
             return self._cache_fallback(facts, revision)
         return facts
@@ -697,8 +704,8 @@ class HubSource:
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 
         if self._down:
-            raise _HubDown(self._down)
-        last = ""
+            raise _HubDown(self._down, self._down_technical)
+        last = tech = ""
         for attempt in range(self.options.attempts):
             self._check_deadline()
             try:
@@ -731,28 +738,30 @@ class HubSource:
             except LocalEntryNotFoundError as exc:
                 if os.environ.get("HF_HUB_OFFLINE") == "1" or "outgoing traffic" in str(exc):
                     raise
-                wait, last = self._backoff(attempt), f"download of {what} failed ({_one_line(exc)})"
+                wait, last, tech = self._backoff(attempt), f"the download of {what} failed", _technical(exc)
             except httpx2.ConnectError as exc:  # (a ConnectTimeout is a timeout, retried below)
                 # The name does not resolve or the connection is refused: no network, so no retry, and no
                 # later node of this run asks again.
-                self._down = (f"cannot connect to the Hub at {self.endpoint} ({_connect_reason(exc)}); "
-                              "without network, use --offline to evaluate from the cache, local cards "
-                              "and curations")
-                raise _HubDown(self._down) from None
+                self._down = (f"cannot connect to the Hub ({_connect_reason(exc)}); without network, use "
+                              "--offline to evaluate from the cache, local cards and curations")
+                self._down_technical = f"{_technical(exc)} (endpoint {self.endpoint})"
+                raise _HubDown(self._down, self._down_technical) from None
             except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
                 wait = self._backoff(attempt)
-                last = f"{type(exc).__name__} on {what} (timeout {self.options.timeout:g} s)"
+                last = f"no answer from the Hub for {what} within {self.options.timeout:g} s"
+                tech = type(exc).__name__
             except (json.JSONDecodeError, ValueError, OSError) as exc:  # truncated or corrupt bodies
                 if isinstance(exc, HfHubHTTPError):
                     raise
-                wait, last = self._backoff(attempt), f"bad response for {what} ({_one_line(exc)})"
+                wait, tech = self._backoff(attempt), _technical(exc)
+                last = f"the Hub's answer for {what} could not be read"
             if attempt < self.options.attempts - 1:
                 if wait >= self._remaining():
                     self._check_deadline()
                     self._expire()
-                    raise _DeadlinePassed(f"{last}; {self._deadline_detail()}")
+                    raise _DeadlinePassed(f"{last}; {self._deadline_detail()}", tech)
                 time.sleep(wait)
-        raise _Unavailable(f"{last}; gave up after {self.options.attempts} attempts")
+        raise _Unavailable(f"{last}; gave up after {self.options.attempts} attempts", tech)
 
     def _backoff(self, attempt: int) -> float:
         base = self.options.backoff * (2**attempt)
@@ -856,8 +865,27 @@ def _retry_after(response: Any) -> float:
         return 1.0
 
 
-def _node(repo_id: str, kind: str, status: str, detail: str) -> ModelFacts:
-    return ModelFacts(id=repo_id, kind=kind, source="hub", status=status, status_detail=detail)
+def _node(repo_id: str, kind: str, status: str, detail: str, technical: str = "") -> ModelFacts:
+    return ModelFacts(id=repo_id, kind=kind, source="hub", status=status, status_detail=detail, technical=technical)
+
+
+def _plain_failure(exc: BaseException, repo_id: str, kind: str) -> str:
+    """What an unforeseen client error means for the reader: by the HTTP status when there is one."""
+    response = getattr(exc, "response", None)
+    code = getattr(response, "status_code", None)
+    if code in (401, 404, 410):
+        return f"{kind} '{repo_id}' is not on the Hub, or is private"
+    if code == 403:
+        return f"the Hub refused access to {kind} '{repo_id}' (gated or private)"
+    if code == 429:
+        return f"the Hub refused more requests for now (rate limit) while reading {kind} '{repo_id}'"
+    if isinstance(code, int) and code >= 500:
+        return f"the Hub failed to answer for {kind} '{repo_id}' (server error {code})"
+    return f"{kind} '{repo_id}' could not be read from the Hub"
+
+
+def _technical(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {_one_line(exc)}"
 
 
 def _connect_reason(exc: BaseException) -> str:

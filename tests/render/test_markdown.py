@@ -206,3 +206,17 @@ def test_a_deep_lineage_renders_in_full_with_capped_indentation(run_cli: Any, tm
     assert len(rows) == deepest + 1 and deepest > TREE_INDENT_CAP  # every node, however deep
     assert max(len(r) - len(r.lstrip()) for r in rows) == 2 * TREE_INDENT_CAP
     assert f"(depth {deepest})" in rows[-1]
+
+
+# Two Markdown list items on one line: a template tag that ate the newline between them ("none (defaults)- Intended
+# use"). A list item starts a line; after text, "- " and a capital or `**` is the next item glued on.
+_GLUED_ITEM = re.compile(r"[^\s|(-]- (?:\*\*|[A-Z])")
+
+
+@pytest.mark.parametrize("folder", ["golden/markdown", "../examples/annex"])
+def test_no_rendered_line_holds_two_list_items(folder: str) -> None:
+    files = sorted((Path(__file__).parents[1] / folder).glob("*.md"))
+    assert files
+    glued = [(f.name, n, line) for f in files for n, line in enumerate(f.read_text("utf-8").splitlines(), 1)
+             if line.lstrip().startswith("- ") and _GLUED_ITEM.search(line)]
+    assert glued == []

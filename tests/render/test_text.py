@@ -68,7 +68,8 @@ def test_decisive_findings_come_first_ordered_by_kind_then_severity() -> None:
         < at("note  a-note-violation") < at("needs review (1)") < at("warning  ancestor-unresolved") \
         < at("evidence (needs review) (1)") < at("note · evidence  some-evidence") < at("lineage") \
         < at("obligations (3)")
-    assert "  5 open finding(s) (1 error, 2 warning, 2 note), 3 obligation(s)" in lines[1:3]
+    assert lines[2].startswith("  Not cleared for distribution: ")  # the verdict in a sentence, then the counts
+    assert "  5 open finding(s) (1 error, 2 warning, 2 note), 3 obligation(s)" in lines[3:6]
 
 
 def test_each_finding_has_its_citation_and_remediation() -> None:
@@ -248,7 +249,8 @@ def test_a_note_every_report_carries_is_said_once_after_the_batch(tmp_path: Path
         path.write_text(f"{lead}---\nlicense: mit\n---\n# {name}\n", encoding="utf-8")
         cards.append(path)
     results = reports(*cards, cards=tmp_path)
-    shared = "No intended use declared (policy file `use:`); assumed commercial, distributed and hosted."
+    shared = ("No intended use declared (policy file `use:`); assumed commercial, distributed, hosted and "
+              "competing.")
     assert all(shared in r.notes for r in results)
     own = [n for n in results[1].notes if n != shared]
     assert own, results[1].notes  # acme/b has a note of its own (blank lines before its front matter)
