@@ -307,6 +307,9 @@ def test_docx_template_override(run_cli: Any, tmp_path: Path) -> None:
     doc.add_paragraph("HOUSE STYLE {{ parties[0].name }}")
     doc.add_paragraph("{%p for c in clauses %}")
     doc.add_paragraph("{{ c.title }}")
+    doc.add_paragraph("{%p for p in c.paragraphs %}")
+    doc.add_paragraph("{{ p.number }}\t{{ p.text }}")  # a house template that types its numbers keeps them
+    doc.add_paragraph("{%p endfor %}")
     doc.add_paragraph("{%p endfor %}")
     doc.save(str(user / "annex" / "annex.docx"))
     (user / "clauses" / "audit.md").write_text(
@@ -318,6 +321,7 @@ def test_docx_template_override(run_cli: Any, tmp_path: Path) -> None:
     text = docx_text(out)
     assert "HOUSE STYLE Acme GmbH" in text and "House audit clause" in text
     assert "Records and audit rights" not in text and "Accurate and reproducible evaluation reporting" in text
+    assert "\n1.1\tAudit on [PARAMETER: audit.notice_days] days.\n" in text
     md = _annex(run_cli, "--templates", user)
     assert "House audit clause" in md.out and "Audit on [PARAMETER: audit.notice_days] days." in md.out
 
@@ -414,6 +418,11 @@ def test_docx_template_is_built_by_its_script(tmp_path: Path) -> None:
     spec.loader.exec_module(module)
     built = module.build(tmp_path / "annex.docx")
     assert docx_text(built) == docx_text(ROOT / "templates" / "annex" / "annex.docx")
+    # every part (styles, numbering, header, footer, document), not only the text: the script is the source
+    with zipfile.ZipFile(built) as fresh, zipfile.ZipFile(ROOT / "templates" / "annex" / "annex.docx") as committed:
+        assert fresh.namelist() == committed.namelist()
+        stale = [n for n in fresh.namelist() if fresh.read(n) != committed.read(n)]
+        assert not stale, f"templates/annex/annex.docx is stale ({', '.join(stale)}): run its build script"
 
 
 def test_parameter_names_follow_the_schema() -> None:
