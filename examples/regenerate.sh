@@ -21,3 +21,7 @@ policycheck check examples/cards/deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md --
 # parameters; tests/documents/test_annex.py checks that both are current.
 policycheck annex examples/cards/deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md --cards examples/cards --offline --today 2026-12-01 --params examples/annex/params.yaml --output examples/annex/DeepSeek-R1-Distill-Llama-8B.annex.md
 policycheck annex examples/cards/deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md --cards examples/cards --offline --today 2026-12-01 --params examples/annex/params.yaml --format docx --output examples/annex/DeepSeek-R1-Distill-Llama-8B.annex.docx
+# The same annex drafted for the recipient's side (--side recipient): the provider's warranties, a covenant to cure
+# each open finding before delivery, an indemnity against upstream licensors' claims, the recipient's remedies.
+policycheck annex examples/cards/deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md --cards examples/cards --offline --today 2026-12-01 --params examples/annex/params.yaml --side recipient --output examples/annex/DeepSeek-R1-Distill-Llama-8B.recipient.annex.md
+policycheck annex examples/cards/deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md --cards examples/cards --offline --today 2026-12-01 --params examples/annex/params.yaml --side recipient --format docx --output examples/annex/DeepSeek-R1-Distill-Llama-8B.recipient.annex.docx

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,12 +17,26 @@ AnnexFormat = choices("annex")
 MARKDOWN = AnnexFormat("markdown")
 
 
+class AnnexSide(str, Enum):
+    provider = "provider"
+    recipient = "recipient"
+
+
+PROVIDER = AnnexSide.provider
+
+
 def annex(
     targets: Annotated[list[str], typer.Argument(help="The licensed models: card files, model folders or Hub ids.")],
-    party: Annotated[str | None, typer.Option("--party", help="The Provider (the party supplying the models): "
-                                              "its legal name (parameter party.name).")] = None,
-    counterparty: Annotated[str | None, typer.Option("--counterparty", help="The Recipient: its legal name "
-                                                     "(parameter counterparty.name).")] = None,
+    side: Annotated[AnnexSide, typer.Option("--side", help="Whose protection the annex is drafted for: the "
+                                            "provider's (the recipient's duties, audit, no-distillation) or the "
+                                            "recipient's (the provider's warranties, a covenant to cure each "
+                                            "open finding before delivery, an indemnity against upstream "
+                                            "licensors' claims).")] = PROVIDER,
+    party: Annotated[str | None, typer.Option("--provider", "--party", help="The Provider (the party supplying "
+                                              "the models): its legal name (parameter party.name).")] = None,
+    counterparty: Annotated[str | None, typer.Option("--recipient", "--counterparty", help="The Recipient (the "
+                                                     "party receiving them): its legal name (parameter "
+                                                     "counterparty.name).")] = None,
     params: Annotated[Path | None, typer.Option("--params", help="YAML file of annex parameters (schema: "
                                                 "policycheck/annex/v1; see rules/schema/annex.json).")] = None,
     param: Annotated[list[str] | None, typer.Option("--param", metavar="NAME=VALUE", help="Set one parameter, "
@@ -73,7 +88,8 @@ def annex(
         raise typer.Exit(EXIT_INTERNAL if any(r.internal for r in failed) else EXIT_ERROR)
     reports = [r for r in results if isinstance(r, Report)]
     folders = tuple(templates or ())
-    context = build_annex(reports, values, load_library(folders), license_names=names, template_dirs=folders)
+    context = build_annex(reports, values, load_library(folders), license_names=names, template_dirs=folders,
+                          side=side.value)
     with open_output(output) as write:
         for chunk in render("annex", format.value, context, RenderOptions(templates=folders)):
             write(chunk)

@@ -69,7 +69,9 @@ def _first_sentence(text: str) -> str:
 
 
 def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+    """A sentence's first word in lower case, unless it is written in capitals (an acronym: "MIT", "GPL-3.0")."""
+    word = text.split(" ", 1)[0]
+    return text[:1].lower() + text[1:] if len(word) == 1 or any(c.islower() for c in word[1:]) else text
 
 
 def plain_verdict(report: Report) -> str:

@@ -358,11 +358,11 @@ def _report(r: Report, st: Style, width: int, notes: Sequence[str]) -> list[str]
     v = r.verdict.upper()
     lines = _wrap(f"{v}  {_safe(r.subject.id)}  {_license_text(r)}", width, "", "      ")
     lines[0] = st(v, VERDICT_STYLE.get(r.verdict, "bold")) + lines[0][len(v):]
-    lines.extend(_wrap(_safe(plain_verdict(r)), width, "  ", "    "))
-    for notice in r.notices:
+    for notice in r.notices:  # why the verdict rests on less than the card, first
         wrapped = _wrap(f"! {_safe(notice)}", width, "  ", "    ")
         wrapped[0] = "  " + st("!", "bold yellow") + wrapped[0][3:]
         lines.extend(wrapped)
+    lines.extend(_wrap(_safe(plain_verdict(r)), width, "  ", "    "))
 
     open_ = r.open_findings
     waived = len(r.findings) - len(open_)

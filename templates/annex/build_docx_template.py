@@ -287,10 +287,13 @@ def build(out: Path = OUT) -> Path:
     doc.add_paragraph("{%p endif %}")
 
     doc.add_paragraph("Part A. Schedule of Licensed Models", style="Heading 1")
-    table(doc, ["No.", "Model", "Revision", "Licence", "Lineage"], "{%tr for m in schedule %}",
-          ["{{ m.number }}", "{{ m.id }}", "{{ m.revision }}", "{{ m.license }} (declared: {{ m.declared }})"
-           "{% if m.verdict != 'pass' %}; policycheck verdict: {{ m.verdict }}, see Part E{% endif %}",
-           "{{ m.lineage }}"])
+    table(doc, ["No.", "Model", "Revision", "Licences", "Lineage"], "{%tr for m in schedule %}",
+          ["{{ m.number }}", "{{ m.id }}", "{{ m.revision }}", "{{ m.license_stack }}", "{{ m.lineage }}"])
+    doc.add_paragraph("{%p for m in schedule %}")
+    doc.add_paragraph("{%p for note in m.relicensed %}")
+    doc.add_paragraph("{{ m.number }}: {{ note }}.", style="Annex Body")
+    doc.add_paragraph("{%p endfor %}")
+    doc.add_paragraph("{%p endfor %}")
     doc.add_paragraph("{%p if lineage %}")
     doc.add_paragraph("Lineage", style="Heading 2")
     table(doc, ["Model", "Ancestor", "Relation", "Ancestor licence", "Declared in", "Source"],
@@ -332,10 +335,16 @@ def build(out: Path = OUT) -> Path:
     table(doc, ["Parameter", "Value", "Meaning"], "{%tr for p in parameters %}",
           ["{{ p.name }}", "{{ p.value }}{% if p.missing %} (not set){% endif %}", "{{ p.description }}"])
 
-    doc.add_paragraph("Part E. For counsel: open findings (not part of the Annex)", style="Heading 1")
+    doc.add_paragraph("Part E. For counsel: risk notes and open findings (not part of the Annex)",
+                      style="Heading 1")
+    doc.add_paragraph("{%p for m in schedule if m.risk %}")
+    doc.add_paragraph("{{ m.number }} {{ m.id }}: {{ m.risk|join(' ') }}", style="List Bullet")
+    doc.add_paragraph("{%p endfor %}")
     doc.add_paragraph("{%p if findings %}")
-    doc.add_paragraph("The compliance reports list open findings on the Licensed Models. Resolve them, or "
-                      "record a decision, before this Annex is signed:", style="Annex Body")
+    doc.add_paragraph("The compliance reports list open findings on the Licensed Models. {% if side == "
+                      "'recipient' %}The cure covenant of Part C turns each into a duty of the Provider; record the "
+                      "decision on any you waive{% else %}Resolve them, or record a decision, before this Annex is "
+                      "signed{% endif %}:", style="Annex Body")
     doc.add_paragraph("{%p for f in findings %}")
     doc.add_paragraph("{{ f.severity }} {{ f.rule }} on {{ f.model }}: {{ f.message }} (Source: {{ f.cite }}.)",
                       style="List Bullet")

@@ -140,6 +140,12 @@ def test_clause_front_matter_positions_through_the_card_reader() -> None:
         parse_clause("\n---\nid: audit\n---\n", "audit.md")
     ok = parse_clause("---\nid: a\ntitle: A\npurpose: p\nselected_by: {always: true}\n---\nText.\n", "a.md", "a")
     assert (ok.body, ok.body_line) == ("Text.\n", 7)
+    assert ok.side == "both"
+    with pytest.raises(ConfigError) as info:
+        parse_clause("---\nid: a\ntitle: A\npurpose: p\nside: buyer\nselected_by: {always: true}\n---\nT.\n",
+                     "a.md", "a")
+    ((diag),) = info.value.diagnostics
+    assert (diag.code, diag.line, diag.col) == ("clause-file", 5, 7) and "provider, recipient, both" in diag.message
 
 
 # -- Markdown --------------------------------------------------------------------------------------------------
@@ -388,24 +394,82 @@ def test_invisible_and_bidi_marks_in_card_values_are_escaped_as_in_every_other_o
 
 
 # -- the committed example --------------------------------------------------------------------------------------
-def _example_args(out: Path, fmt: str) -> tuple[Any, ...]:
+def _example_args(out: Path, fmt: str, side: str = "provider") -> tuple[Any, ...]:
     return ("annex", "examples/cards/deepseek-ai__DeepSeek-R1-Distill-Llama-8B.md", "--cards", "examples/cards",
             "--offline", "--today", "2026-12-01", "--params", "examples/annex/params.yaml", "--format", fmt,
-            "--output", out)
+            "--output", out, *(("--side", side) if side != "provider" else ()))
 
 
-def test_example_annex_is_current(run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """examples/annex/ equals a fresh render (regenerate with `sh examples/regenerate.sh`). The DOCX is compared
-    by its text as python-docx reads it back (zip timestamps differ between runs)."""
+@pytest.mark.parametrize("side", ["provider", "recipient"])
+def test_example_annex_is_current(side: str, run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """examples/annex/ equals a fresh render of both sides (regenerate with `sh examples/regenerate.sh`). The DOCX
+    is compared by its text as python-docx reads it back (zip timestamps differ between runs)."""
     monkeypatch.chdir(ROOT)
+    stem = "DeepSeek-R1-Distill-Llama-8B" + ("" if side == "provider" else ".recipient")
+    example_md, example_docx = EXAMPLES / "annex" / f"{stem}.annex.md", EXAMPLES / "annex" / f"{stem}.annex.docx"
     md, docx_out = tmp_path / "annex.md", tmp_path / "annex.docx"
-    assert run_cli(*_example_args(md, "markdown")).code == 1
-    assert run_cli(*_example_args(docx_out, "docx")).code == 1
-    assert md.read_text(encoding="utf-8") == EXAMPLE_MD.read_text(encoding="utf-8"), \
+    assert run_cli(*_example_args(md, "markdown", side)).code == 1
+    assert run_cli(*_example_args(docx_out, "docx", side)).code == 1
+    assert md.read_text(encoding="utf-8") == example_md.read_text(encoding="utf-8"), \
         "examples/annex is stale: run `sh examples/regenerate.sh`"
-    assert docx_text(docx_out) == docx_text(EXAMPLE_DOCX), "examples/annex is stale: run `sh examples/regenerate.sh`"
-    text = EXAMPLE_MD.read_text(encoding="utf-8")
+    assert docx_text(docx_out) == docx_text(example_docx), "examples/annex is stale: run `sh examples/regenerate.sh`"
+    text = example_md.read_text(encoding="utf-8")
     assert "[PARAMETER:" not in text and "Acme GmbH" in text and "Example Labs Ltd" in text
+
+
+def _clause_titles(text: str) -> list[str]:
+    return [line.split(". ", 1)[1] for line in text.splitlines() if line.startswith("### ") and ". " in line]
+
+
+def test_the_two_sides_serve_their_own_party() -> None:
+    provider = (EXAMPLES / "annex" / "DeepSeek-R1-Distill-Llama-8B.annex.md").read_text(encoding="utf-8")
+    recipient = (EXAMPLES / "annex" / "DeepSeek-R1-Distill-Llama-8B.recipient.annex.md").read_text(encoding="utf-8")
+    mine, theirs = _clause_titles(provider), _clause_titles(recipient)
+    assert "No unauthorised distillation and no competing models" in mine
+    assert "Records and audit rights" in mine and "Remedies, damages and termination" in mine
+    for title in ("The Provider's warranties on licences, lineage and evaluation", "Findings to be cured before "
+                  "delivery", "Indemnity against upstream licensors' claims", "The Recipient's remedies"):
+        assert title in theirs and title not in mine, title
+    assert not {"No unauthorised distillation and no competing models", "Records and audit rights"} & set(theirs)
+    # the cure covenant names each open finding (notes excepted) with its cure
+    cure = recipient[recipient.index("Findings to be cured before delivery"):]
+    cure = cure[:cure.index("\n### ")]
+    for rule in ("derivative-drops-license-terms", "name-prefix-missing"):
+        assert f"Finding {rule};" in cure
+    assert "To cure: Rename the model so that its name begins with “Llama”" in cure
+    assert "no-patent-grant" not in cure  # a note asks for nothing
+    # the provider's disclaimer of the lineage's accuracy is the recipient's warranty
+    assert "it is not a warranty that the Lineage is complete" in provider
+    assert "it is not a warranty" not in recipient and "The Provider warrants that statement" in recipient
+
+
+def test_part_a_names_the_licence_stack_and_never_a_verdict() -> None:
+    for name in ("DeepSeek-R1-Distill-Llama-8B.annex.md", "DeepSeek-R1-Distill-Llama-8B.recipient.annex.md"):
+        text = (EXAMPLES / "annex" / name).read_text(encoding="utf-8")
+        part_a = text[text.index("## Part A."):text.index("## Part B.")]
+        assert ("Llama 3.1 Community License Agreement for the material of meta-llama/Llama-3.1-8B; MIT License for "
+                "the Provider's own modifications, if any") in part_a
+        assert "verdict" not in part_a.lower()
+        # the same-licensor relicensing (DeepSeek-V3-Base's licence, through DeepSeek's own model) is said
+        assert "deepseek-ai/DeepSeek-V3-Base \\(DeepSeek License Agreement v1.0\\) reaches it through" in part_a
+        part_e = text[text.index("## Part E."):]
+        assert "Labelled MIT, but a fine-tune of meta-llama/Llama-3.1-8B" in part_e  # the risk, for counsel
+
+
+def test_a_one_time_licensee_test_is_not_worded_as_a_running_cap() -> None:
+    text = (EXAMPLES / "annex" / "DeepSeek-R1-Distill-Llama-8B.annex.md").read_text(encoding="utf-8")
+    limits = text[text.index("Limits of the upstream licences"):]
+    limits = limits[:limits.index("\n### ")]
+    assert "is met or not on that date alone" in limits
+    assert "approaches or exceeds" not in limits  # no other (running) limit in this lineage
+
+
+def test_deletion_has_its_own_period() -> None:
+    from policy.documents.annex import parameter_names
+
+    assert "deletion_days" in parameter_names() and "cure_days" in parameter_names()
+    text = (EXAMPLES / "annex" / "DeepSeek-R1-Distill-Llama-8B.annex.md").read_text(encoding="utf-8")
+    assert "| deletion\\_days | 30 |" in text
 
 
 def test_docx_template_is_built_by_its_script(tmp_path: Path) -> None:

@@ -171,7 +171,7 @@ def test_table_headers_repeat_and_tables_use_the_table_style(example: dict[str, 
         assert all(r._tr.trPr is None or r._tr.trPr.find(f"{W}tblHeader") is None for r in rows[1:])
         assert all(r._tr.trPr.find(f"{W}cantSplit") is not None for r in rows)
         assert {c.paragraphs[0].style.name for c in rows[0].cells} == {"Annex Table Heading"}
-    assert [c.text for c in doc.tables[0].rows[0].cells] == ["No.", "Model", "Revision", "Licence", "Lineage"]
+    assert [c.text for c in doc.tables[0].rows[0].cells] == ["No.", "Model", "Revision", "Licences", "Lineage"]
     assert doc.tables[0].rows[1].cells[0].text == "A.1"
     header_row = doc.styles["Annex Table"].element.find(f"{W}tblStylePr[@{W}type='firstRow']")
     assert header_row is not None
