@@ -74,6 +74,24 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if len(word) == 1 or any(c.islower() for c in word[1:]) else text
 
 
+def inherited_defect(report: Report) -> str:
+    """When the decisive finding's ancestor reaches the subject through a model that already carries the subject's
+    label (a community fine-tune of Llama labelled MIT, fine-tuned again and still labelled MIT), a sentence that
+    says so: the label was likely inherited, which mitigates and is a question for the provider. "" otherwise."""
+    f = report.decisive()
+    own = report.subject.license
+    label = own.id or own.declared
+    if f is None or not f.ancestor or not label or report.verdict == "pass":
+        return ""
+    licenses = {e.parent: e.parent_license for e in report.lineage}
+    for e in report.lineage:
+        if e.parent == f.ancestor and e.child != report.subject.id and licenses.get(e.child) == label:
+            return (f"The same label is upstream: {e.child}, through which {report.subject.id} derives from "
+                    f"{f.ancestor}, is itself labelled {own.resolved or label}; the label was likely inherited, "
+                    "which mitigates the finding and is a question for the provider.")
+    return ""
+
+
 def plain_verdict(report: Report) -> str:
     """The verdict in one sentence a reader outside compliance follows, built from the decisive finding:
     "Labelled MIT, but a fine-tune of meta-llama/Llama-3.1-8B-Instruct under the Llama 3.1 Community License
@@ -96,7 +114,9 @@ def plain_verdict(report: Report) -> str:
             relation = _RELATION_WORDS.get(f.via[-1] if f.via else "", "a derivative")
             lead = (f"Labelled {declared}, but {relation} of {f.ancestor} under the {name}" if declared
                     else f"{relation[:1].upper()}{relation[1:]} of {f.ancestor} under the {name}")
-            return f"{lead}: not cleared for {use}" + (f" until you {fix}." if fix else ".")
+            sentence = f"{lead}: not cleared for {use}" + (f" until you {fix}." if fix else ".")
+            inherited = inherited_defect(report)
+            return f"{sentence} {inherited}" if inherited else sentence
         return f"Not cleared for {use}: {_lower_first(f.title)}" + (f"; to clear it, {fix}." if fix else ".")
     return f"Not yet cleared for {use}: {_lower_first(f.title)}, which a person must decide" + (
         f"; to settle it, {fix}." if fix else ".")

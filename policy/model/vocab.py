@@ -97,8 +97,9 @@ def decisive(findings: Iterable[F], verdict: str) -> F | None:
     `severity` and `status`; waived ones are skipped): for fail, the most severe open violation; for review, the
     most severe open finding that needs a person, else (a violation below --fail-on) the most severe violation;
     none for pass. Among equally severe findings the best-sourced citation decides (a clause read in the primary
-    text before one from a copy or a secondary source: a reader checks the finding the verdict rests on first);
-    remaining ties keep the engine's order."""
+    text before one from a copy or a secondary source, and any license clause before policycheck's own rule: a
+    reader checks the finding the verdict rests on first), then the nearer ancestor (a parent's clause before a
+    grandparent's); remaining ties keep the engine's order."""
     if verdict not in ("fail", "review"):
         return None
     open_ = [f for f in findings if _field(f, "status") in (None, "open")]
@@ -108,4 +109,7 @@ def decisive(findings: Iterable[F], verdict: str) -> F | None:
         chosen = violations
     if not chosen:
         return None
-    return min(chosen, key=lambda f: (severity_rank(str(_field(f, "severity"))), grade_rank(_field(f, "citation"))))
+    # most severe; then a clause of a license text before policycheck's own rule, by grade; then the clause an
+    # ancestor breaks directly (a parent's) before one broken further up
+    return min(chosen, key=lambda f: (severity_rank(str(_field(f, "severity"))), grade_rank(_field(f, "citation")),
+                                      len(_field(f, "via") or ())))

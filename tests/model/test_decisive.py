@@ -31,3 +31,11 @@ def test_a_graded_licence_clause_outranks_policycheck_s_own_rule_under_review() 
     clause = finding("teacher-scope-unknown", severity="warning", kind="review", grade="V")
     assert decisive([own, clause], "review") is clause
     assert grade_rank(clause["citation"]) == 0 and grade_rank(own["citation"]) == grade_rank(None) == len(GRADES)
+
+
+def test_at_equal_severity_and_grade_the_clause_a_parent_breaks_comes_before_a_grandparents() -> None:
+    far = {**finding("far", grade="V"), "via": ("finetune", "finetune")}
+    near = {**finding("near", grade="V"), "via": ("finetune",)}
+    assert decisive([far, near], "fail") is near
+    weaker_near = {**finding("weaker-near", grade="C"), "via": ("finetune",)}
+    assert decisive([weaker_near, far], "fail") is far  # the grade first, the distance after

@@ -373,3 +373,21 @@ def test_a_finding_of_policycheck_s_own_rule_is_shown_as_that_rule_never_as_a_gr
     # the license clauses of the same report keep their grade, said in words
     flat = " ".join(out.split())
     assert "[grade C: read against a verbatim copy of the text]" in flat or "[grade V: read against" in flat
+
+
+def test_an_inherited_label_is_said_with_the_verdict(tmp_path: Path) -> None:
+    """A fine-tune of a community model that is itself a mislabelled Llama derivative: the verdict sentence says the
+    label is upstream too (a mitigation, and a question for the provider); a direct derivative gets no such line."""
+    cards = {"meta-llama__Llama-3.1-8B.md": "license: llama3.1",
+             "community__Llama-3.1-8B-tuned.md": "license: mit\nbase_model: meta-llama/Llama-3.1-8B",
+             "acme__Llama-support-8b.md": "license: mit\nbase_model: community/Llama-3.1-8B-tuned",
+             "acme__Llama-direct-8b.md": "license: mit\nbase_model: meta-llama/Llama-3.1-8B"}
+    for name, meta in cards.items():
+        (tmp_path / name).write_text(f"---\n{meta}\npipeline_tag: text-generation\n---\n# m\n", encoding="utf-8")
+    inherited, direct = reports(tmp_path / "acme__Llama-support-8b.md", tmp_path / "acme__Llama-direct-8b.md",
+                                cards=tmp_path)
+    from policy.model.report import inherited_defect, plain_verdict
+
+    assert inherited_defect(inherited).startswith("The same label is upstream: community/Llama-3.1-8B-tuned, ")
+    assert inherited_defect(inherited) in plain_verdict(inherited)
+    assert inherited_defect(direct) == "" and "upstream" not in plain_verdict(direct)
