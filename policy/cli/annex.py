@@ -32,6 +32,10 @@ def annex(
                                             "recipient's (the provider's warranties, a covenant to cure each "
                                             "open finding before delivery, an indemnity against upstream "
                                             "licensors' claims).")] = PROVIDER,
+    with_clause: Annotated[list[str] | None, typer.Option("--with-clause", metavar="CLAUSE", help="Include a "
+                                                          "clause of the other side as well, e.g. audit or "
+                                                          "no-distillation on the recipient's side (repeatable; "
+                                                          "the audit rights then run both ways).")] = None,
     party: Annotated[str | None, typer.Option("--provider", "--party", help="The Provider (the party supplying "
                                               "the models): its legal name (parameter party.name).")] = None,
     counterparty: Annotated[str | None, typer.Option("--recipient", "--counterparty", help="The Recipient (the "
@@ -89,7 +93,7 @@ def annex(
     reports = [r for r in results if isinstance(r, Report)]
     folders = tuple(templates or ())
     context = build_annex(reports, values, load_library(folders), license_names=names, template_dirs=folders,
-                          side=side.value)
+                          side=side.value, also=tuple(with_clause or ()))
     with open_output(output) as write:
         for chunk in render("annex", format.value, context, RenderOptions(templates=folders)):
             write(chunk)

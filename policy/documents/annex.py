@@ -461,15 +461,21 @@ def _license_stack(report: Report, lic: Any) -> str:
 
 def build_annex(reports: Sequence[Report], params: Mapping[str, Any], library: Sequence[ClauseSpec], *,
                 license_names: Mapping[str, str] | None = None, template_dirs: Sequence[str | Path] = (),
-                today: dt.date | None = None, side: str = "provider") -> dict[str, Any]:
+                today: dt.date | None = None, side: str = "provider",
+                also: Sequence[str] = ()) -> dict[str, Any]:
     """The annex's context for `templates/annex/*`: pure over the reports, the parameters and the library.
 
     `side` is whose protection it is drafted for: the provider's (the recipient's duties, audit, no-distillation,
     the provider's remedies) or the recipient's (the provider's warranties on licence and lineage, a covenant to
     cure each open finding before delivery, an indemnity against upstream licensors' claims, the recipient's
-    remedies). Clauses that serve both sides are in both."""
+    remedies). Clauses that serve both sides are in both. `also` names clauses of the other side to include as
+    well (`--with-clause audit` on the recipient's side: the audit rights, made mutual)."""
     if side not in SIDES:
         raise UsageError(f"--side must be one of {', '.join(SIDES)}, not '{shown(side)}'")
+    unknown = sorted(set(also) - {spec.id for spec in library})
+    if unknown:
+        raise UsageError(f"--with-clause {shown(unknown[0])}: no such clause (clauses: "
+                         f"{', '.join(spec.id for spec in library)})")
     from policy.templating import document_environment, template_error
 
     names = dict(license_names or {})
@@ -552,7 +558,7 @@ def build_annex(reports: Sequence[Report], params: Mapping[str, Any], library: S
     open_findings.sort(key=lambda f: (sev_rank.get(f["severity"], 3), f["model"], f["rule"]))
     # what must be cured before delivery: every open finding but a note (a note asks for nothing)
     to_cure = [f for f in open_findings if f["severity"] != "note" or f["kind"] == "violation"]
-    selected = [(spec, why) for spec in library if spec.side in (side, "both")
+    selected = [(spec, why) for spec in library if (spec.side in (side, "both") or spec.id in also)
                 and (why := _matches(spec.selected_by, facts))]
     refs = {spec.id: f"the clause headed “{spec.title}”" for spec in library}
     for n, (spec, _) in enumerate(selected, 1):
@@ -568,7 +574,8 @@ def build_annex(reports: Sequence[Report], params: Mapping[str, Any], library: S
                       "cite": o["cite"], "status": "open"} for o in emph_obligations]
         context = {"params": tree, "refs": refs, "models": schedule_ctx, "obligations": matched_obligations,
                    "findings": matched_findings, "emphasised": bool(emphasis), "emphasis": emphasis,
-                   "all_obligations": obligations, "number": str(n), "side": side, "to_cure": to_cure}
+                   "all_obligations": obligations, "number": str(n), "side": side, "to_cure": to_cure,
+                   "included": [spec.id for spec, _ in selected]}
         rendered = {}
         for kind in ("text", "markdown"):
             env = document_environment(tuple(str(d) for d in template_dirs), kind)

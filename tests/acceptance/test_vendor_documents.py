@@ -102,3 +102,30 @@ def test_the_json_keeps_the_technical_detail_apart(vendor: dict[str, str]) -> No
     decisive = next(f for f in doc["findings"] if f["kind"] == "violation")
     assert (decisive["rule"], decisive["clause"], decisive["citation"]["grade"]) == (
         "derivative-drops-license-terms", "license-copy", "V")
+
+
+def test_the_buyers_annex_binds_the_vendor(vendor: dict[str, str], tmp_path: Path) -> None:
+    """Counsel for the buyer: the recipient's side, through the real client. The provider warrants Part A, cures
+    each open finding before delivery (each named, with its cure), and indemnifies against upstream claims."""
+    out = tmp_path / "buyer.md"
+    done = cli(vendor, "annex", "acme/support-8b", "--today", TODAY, "--side", "recipient", "--provider", "Acme AI",
+               "--recipient", "Buyer GmbH", "--output", str(out))
+    assert done.returncode == 1, done.stderr
+    text = out.read_text(encoding="utf-8")
+    assert not TECHNICAL.findall(text)
+    titles = [line for line in text.splitlines() if line.startswith("### ")]
+    for title in ("The Provider's warranties on licences, lineage and evaluation", "Findings to be cured before "
+                  "delivery", "Indemnity against upstream licensors' claims", "The Recipient's remedies"):
+        assert any(title in t for t in titles), title
+    assert not any("No unauthorised distillation" in t or "audit" in t.lower() for t in titles)
+    cure = text[text.index("Findings to be cured before delivery"):]
+    cure = cure[:cure.index("\n### ")]
+    doc = json.loads(cli(vendor, "check", "acme/support-8b", "--format", "json", "--today", TODAY).stdout)
+    to_cure = {f["rule"] for f in doc["findings"] if f["status"] == "open" and f["severity"] != "note"}
+    assert to_cure >= {"derivative-drops-license-terms", "name-prefix-missing", "ancestor-unresolved"}
+    for rule in to_cure:
+        assert f"Finding {rule};" in cure, rule  # each open finding, named, with its cure
+    part_a = text[text.index("## Part A."):text.index("## Part B.")]
+    assert ("Llama 3.1 Community License Agreement for the material of meta-llama/Llama-3.1-8B-Instruct; MIT License "
+            "for the Provider's own modifications, if any") in part_a
+    assert "Acme AI" in text and "Buyer GmbH" in text and "not legal advice" in text.lower()

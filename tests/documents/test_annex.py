@@ -498,3 +498,17 @@ def test_parameter_names_follow_the_schema() -> None:
     tree = param_tree({"notice_days": 30, "party": {"name": "Acme"}, "agreement": {"date": dt.date(2026, 1, 2)}})
     assert tree["notice_days"] == 30 and tree["party"]["name"] == "Acme"
     assert tree["governing_law"] == placeholder("governing_law") == "[PARAMETER: governing_law]"
+
+
+def test_a_clause_of_the_other_side_on_request(run_cli: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    out = tmp_path / "buyer.md"
+    result = run_cli(*_example_args(out, "markdown", "recipient"), "--with-clause", "audit",
+                     "--with-clause", "no-distillation")
+    assert result.code == 1
+    text = out.read_text(encoding="utf-8")
+    titles = _clause_titles(text)
+    assert "Records and audit rights" in titles and "No unauthorised distillation and no competing models" in titles
+    assert "the Recipient may have an auditor of that description inspect the Provider's records" in text
+    assert "the clause headed" not in text  # no reference to a clause this annex does not hold
+    assert run_cli(*_example_args(out, "markdown", "recipient"), "--with-clause", "nope").code == 2
