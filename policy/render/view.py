@@ -264,7 +264,10 @@ def error_view(error: TargetError, index: int = 1, base: str | None = None) -> d
     return {
         "type": "error", "index": index, "anchor": f"target-{index}", "id": show_path(error.target, base),
         "verdict": "error", "verdict_label": "ERROR", "verdict_text": VERDICT_TEXT["error"],
-        "internal": error.internal, "message": _strip_base(error.message, base),
+        "internal": error.internal,
+        # a bug's exception text is for the bug report (the JSON report and the text output), not for a document
+        "message": (f"The check of {show_path(error.target, base)} stopped on an internal error."
+                    if error.internal else _strip_base(error.message, base)),
         "diagnostics": [{"file": show_path(d.get("file"), base), "line": d.get("line"), "col": d.get("col"),
                          "code": clean(d.get("code")), "severity": clean(d.get("severity")),
                          "message": _strip_base(d.get("message"), base), "help": _strip_base(d.get("help"), base)}

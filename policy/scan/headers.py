@@ -32,7 +32,6 @@ from typing import Any
 
 from policy.records import record
 from policy.scan.hubclient import HubOptions, TooSlow, TransferRefused, Watchdog, limited
-from policy.scan.hubclient import one_line as _one_line
 from policy.scan.hubclient import prepare_environment as _prepare_environment
 from policy.scan.hubclient import quiet_client as _quiet_client
 
@@ -411,15 +410,15 @@ def _get_range(url: str, headers: Mapping[str, str], start: int, end: int, optio
         except RepositoryNotFoundError as exc:
             raise HeaderError(f"{what}: repo not found on the Hub (or private without access)",
                               status=_status(exc)) from None
+        # (the words are for documents: the exception's own text, which quotes the request URL, is left out)
         except HfHubHTTPError as exc:
-            raise HeaderError(f"{what}: the Hub answered {_status(exc)} ({_one_line(exc)[:120]})",
-                              status=_status(exc)) from None
-        except httpx2.ConnectError as exc:
-            raise HeaderError(f"{what}: cannot connect to the Hub ({_one_line(exc)[:120]})") from None
-        except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError) as exc:
-            last = f"{type(exc).__name__} on {what} (timeout {options.timeout:g} s)"
-        except httpx2.HTTPError as exc:
-            raise HeaderError(f"{what}: request failed ({type(exc).__name__}: {_one_line(exc)[:120]})") from None
+            raise HeaderError(f"{what}: the Hub answered {_status(exc)}", status=_status(exc)) from None
+        except httpx2.ConnectError:
+            raise HeaderError(f"{what}: cannot connect to the Hub") from None
+        except (httpx2.TimeoutException, httpx2.NetworkError, httpx2.RemoteProtocolError):
+            last = f"no answer from the Hub for {what} within {options.timeout:g} s"
+        except httpx2.HTTPError:
+            raise HeaderError(f"{what}: the request to the Hub failed") from None
         if attempt < options.attempts - 1:
             if time.monotonic() + wait >= deadline:
                 break

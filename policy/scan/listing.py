@@ -645,4 +645,13 @@ def _reason(exc: BaseException) -> str:
         detail = _one_line(getattr(exc, "server_message", "") or "")
         retried = " after the client's retries" if code in (408, 429, 500, 502, 503, 504) else ""
         return f"{what}{retried}" + (f": {detail}" if detail else "")
-    return f"{type(exc).__name__}: {_one_line(exc)}"
+    # the client's own text quotes the request URL: the reader gets the kind of failure in words
+    import httpx2
+
+    if isinstance(exc, httpx2.TimeoutException):
+        return "no answer from the Hub in time"
+    if isinstance(exc, httpx2.ConnectError):
+        return "cannot connect to the Hub"
+    if isinstance(exc, httpx2.HTTPError):
+        return "the connection to the Hub failed"
+    return "the listing could not be read"

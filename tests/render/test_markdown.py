@@ -220,3 +220,16 @@ def test_no_rendered_line_holds_two_list_items(folder: str) -> None:
     glued = [(f.name, n, line) for f in files for n, line in enumerate(f.read_text("utf-8").splitlines(), 1)
              if line.lstrip().startswith("- ") and _GLUED_ITEM.search(line)]
     assert glued == []
+
+
+def test_an_internal_error_is_said_in_words_in_a_document() -> None:
+    """A bug's exception text is for the bug report (JSON, the text output): a document says what happened."""
+    from policy.model.report import TargetError
+    from policy.render.view import error_view
+
+    error = TargetError("acme/m", "internal error while checking acme/m: KeyError: 'x' (please report it)",
+                        frames=("Traceback (most recent call last):\n  ...",), internal=True)
+    view = error_view(error)
+    assert view["message"] == "The check of acme/m stopped on an internal error." and view["internal"]
+    plain = TargetError("card.md", "card.md:3:1: not a YAML mapping")
+    assert error_view(plain)["message"] == "card.md:3:1: not a YAML mapping"  # positioned errors stay as they are
