@@ -512,3 +512,12 @@ def test_a_clause_of_the_other_side_on_request(run_cli: Any, tmp_path: Path, mon
     assert "the Recipient may have an auditor of that description inspect the Provider's records" in text
     assert "the clause headed" not in text  # no reference to a clause this annex does not hold
     assert run_cli(*_example_args(out, "markdown", "recipient"), "--with-clause", "nope").code == 2
+
+
+def test_no_annex_calls_a_model_compliant() -> None:
+    """The annex is a draft for counsel that reports what licences and lineage say: it never calls a model
+    compliant (a finding cured is shown as cured, not the model as compliant)."""
+    for path in sorted((EXAMPLES / "annex").glob("*.md")):
+        text = path.read_text(encoding="utf-8")
+        assert "compliant" not in text.lower(), path.name
+        assert "DRAFT — NOT LEGAL ADVICE" in text and "not legal advice" in text.lower()
