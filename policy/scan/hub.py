@@ -122,8 +122,8 @@ class _DaemonPool:
             self._queue.put((future, fn, args))
             if len(self.threads) < self._max:  # idle workers wait on the queue; at most `workers` of them
                 thread = threading.Thread(target=self._work, name=f"{self._name}_{len(self.threads)}", daemon=True)
+                thread.start()  # listed once started: a Ctrl-C during start() leaves no thread to join
                 self.threads.append(thread)
-                thread.start()
         return future
 
     def _work(self) -> None:
@@ -204,7 +204,8 @@ class HubSource:
             busy = [*self._spawned, *(self._pool.threads if self._pool is not None else ())]
         end = time.monotonic() + CLOSE_GRACE
         for thread in busy:  # idle workers end at once (shutdown() woke them)
-            thread.join(max(0.0, end - time.monotonic()))
+            if thread.ident is not None:  # started (a Ctrl-C can land between creating a thread and starting it)
+                thread.join(max(0.0, end - time.monotonic()))
 
     # -- the deadline ------------------------------------------------------------------------------------
     def start_target(self) -> None:

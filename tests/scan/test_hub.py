@@ -476,3 +476,20 @@ def test_the_task_and_library_the_hub_computes_are_read_and_bounded(hubsim: HubS
     assert not rules["acme/diffusers-student"] & {"teacher-forbids-distillation", "teacher-scope-unknown"}
     assert "teacher-scope-unknown" in rules["acme/odd-tag"]
     assert "x" * 100 not in json.dumps(reports["acme/odd-tag"]["findings"])
+
+
+def test_closing_skips_a_thread_a_ctrl_c_left_unstarted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C can land between creating a worker or speculative thread and starting it; the run's close must
+    still end the run (130), not fail joining a thread that never started (an internal error, exit 4)."""
+    import threading
+
+    from policy.scan.hub import HubOptions, HubSource, _DaemonPool
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    source = HubSource(HubOptions.from_env())
+    never = threading.Thread(target=lambda: None, daemon=True)
+    source._spawned.add(never)
+    source._pool = _DaemonPool(1, "test")
+    source._pool.threads.append(threading.Thread(target=lambda: None, daemon=True))
+    source.close()  # before the fix: RuntimeError("cannot join thread before it is started")
+    assert never.ident is None
