@@ -38,28 +38,26 @@ def render_sarif(results: Iterable[FileLint], options: RenderOptions) -> str:
 def sarif_document(results: Sequence[FileLint]) -> dict[str, Any]:
     """SARIF 2.1.0: one run, a result per problem at its line and column (rule findings keep their rule id)."""
     import hashlib
-    from urllib.parse import quote
 
-    from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, artifact_location, rule_name
+    from policy.render.sarif_log import FINGERPRINT_KEY, SarifRun, artifact_location, location, rule_descriptor
 
-    run = SarifRun()
+    run = SarifRun("lint")
     for r in results:
         artifact = artifact_location(r.file)
         if r.error is not None:
             run.notify("error", f"{r.file}: {r.error}", "target-error")
         for p in r.problems:
             d = p.diag
-            index = run.rule_index(d.code, lambda d=d, p=p: {  # type: ignore[misc]
-                "id": d.code, "name": rule_name(d.code), "shortDescription": {"text": d.code.replace("-", " ")},
-                "helpUri": f"{INFORMATION_URI}lint#{quote(d.code, safe='')}", "properties": {"source": p.source}})
+            index = run.rule_index(d.code, lambda d=d, p=p: rule_descriptor(  # type: ignore[misc]
+                d.code, short=d.code.replace("-", " "), full=f"{p.source} check {d.code}: {d.message}",
+                help_text=d.help or d.message, level=d.severity if d.severity in ("error", "warning") else "warning",
+                properties={"source": p.source}))
             key = hashlib.sha256(f"{d.code}|{r.file}|{d.message}".encode()).hexdigest()
             result: dict[str, Any] = {
                 "ruleId": d.code, "ruleIndex": index,
                 "level": d.severity if d.severity in ("error", "warning", "note") else "warning",
                 "message": {"text": d.message + (f" Help: {d.help}" if d.help else "")},
-                "locations": [{"physicalLocation": {"artifactLocation": artifact, "region": {
-                    "startLine": d.line or 1, "startColumn": d.col or 1,
-                    "endColumn": (d.col or 1) + max(d.span, 1)}}}],
+                "locations": [location(artifact, d.line, col=d.col or 1, end_col=(d.col or 1) + max(d.span, 1))],
                 "partialFingerprints": {FINGERPRINT_KEY: key}}
             if p.fix is not None:
                 result["fixes"] = [{"description": {"text": f"{p.fix.old} -> {p.fix.new}"}, "artifactChanges": [{

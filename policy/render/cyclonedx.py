@@ -60,6 +60,7 @@ from policy import __version__
 from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, LicenseInfo, Report, TargetError
 from policy.render.bom_graph import BATCH_REF, BomGraph, BomNode, Key, build_graph, edge_origin
+from policy.render.purl import package_url as purl
 from policy.textsafe import encodable
 
 NS = "policycheck"
@@ -67,14 +68,6 @@ TOOL_REF = "policycheck-tool"
 SERIAL_NAMESPACE = uuid.UUID("6f1c6a52-8a43-4f0e-9a55-2f0c1d3c0d00")
 MAX_TEXT = 4000  # a declared license written as a license name is cut here (the property keeps it whole)
 _TOKEN = re.compile(r"[^\s()]+")
-
-
-def purl(node_id: str, revision: str | None) -> Any:
-    """`pkg:huggingface/<namespace>/<name>[@<revision>]` (packageurl-python does the quoting)."""
-    from packageurl import PackageURL
-
-    namespace, _, name = node_id.rpartition("/")
-    return PackageURL(type="huggingface", namespace=namespace or None, name=name, version=revision or None)
 
 
 def _licenses(node: BomNode, table: Mapping[str, LicenseInfo]) -> list[Any]:

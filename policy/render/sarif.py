@@ -6,13 +6,17 @@
   `warning` (a person must decide; GitHub shows it), obligations, notes and evidence are `note`. The result
   `kind` stays the default `fail`, because SARIF requires `level: none` for any other kind and GitHub would then
   hide review findings.
-- Locations: a local card file gets a physicalLocation relative to the working directory (`uriBaseId`
-  `%SRCROOT%`, left for the consumer to bind: code scanning binds it to the checkout) at the card line the
+- Locations (policy/render/sarif_log.py): a local card file gets a physicalLocation relative to the repository
+  root (`uriBaseId` `%SRCROOT%`, which code scanning binds to the checkout) at the card line the
   finding is about: the `license:` line for findings about the model itself, `base_model:` for ancestors
   reached through weights, `teacher_model:` for teachers (outputs) and `datasets:` for data and
   dataset-generating teachers. When the lineage came from a curation or the policy
   file (the card does not name the parent), the `license:` line is where the fix goes; else line 1. A Hub target
-  gets a logicalLocation (the repo id) and the card's Hub URL as its artifact.
+  has no file in the repository: its results point at line 1 of the policy file (where a waiver or an allow-list
+  entry would go; `policycheck.yaml` at the repository root when none was read), with the repo id as a logical
+  location and the card's Hub URL in the result's properties (code scanning takes file locations only).
+- Rules carry short and full descriptions and help; `helpUri` is the cited source of the rule's text when it
+  has a URL, else absent. At most 5,000 results, the most severe kept (sarif_log).
 - `partialFingerprints["policycheck/v1"]`: sha256 of rule|model|ancestor|clause, stable across runs and card edits.
 - Waived findings carry `suppressions: [{kind: external, status: accepted, justification}]`.
 - Targets that could not be evaluated are `toolExecutionNotifications` of the invocation (which then did not
@@ -27,14 +31,21 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
 from policy.model.citations import cite_line, describe_source, grade_meaning
 from policy.model.facts import LICENSE_KEYS, RELATION_KEYS, WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Finding, Report, TargetError
-from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, artifact_location, rule_name
+from policy.render.sarif_log import (  # noqa: F401 (rule_name: re-exported for the tests)
+    FINGERPRINT_KEY,
+    SarifRun,
+    artifact_location,
+    location,
+    policy_artifact,
+    rule_descriptor,
+    rule_name,
+)
 from policy.templating import md_escape
 from policy.textsafe import key_bytes
 
@@ -51,7 +62,7 @@ def render(results: Sequence[Report | TargetError], options: object = None) -> s
 def sarif_log(results: Sequence[Report | TargetError]) -> dict[str, Any]:
     reports = [r for r in results if isinstance(r, Report)]
     errors = [r for r in results if isinstance(r, TargetError)]
-    run = SarifRun()
+    run = SarifRun("check")
     for report in reports:
         seen: dict[str, int] = {}
         for finding in report.findings:
@@ -90,22 +101,17 @@ def _rule(f: Finding) -> dict[str, Any]:
     help_text = f.remediation or f.title
     citation = f.citation or {}
     markdown = help_text
+    url = None
     if citation:
         line = cite_line(citation)
         url = describe_source(citation.get("source")).url
         markdown += f"\n\nCited: {md_escape(line)}" + (f" <{url}>" if url else "")
         help_text += f"\n\nCited: {line}"
-    return {
-        "id": f.rule,
-        "name": rule_name(f.rule),
-        "shortDescription": {"text": f.title},
-        "fullDescription": {"text": f.title},
-        "help": {"text": help_text, "markdown": markdown},
-        "helpUri": f"{INFORMATION_URI}rules/{quote(f.pack, safe='')}#{quote(f.rule, safe='')}",
-        "defaultConfiguration": {"level": LEVELS.get(f.severity, "warning")},
-        "properties": {"kind": f.kind, "pack": f.pack, "severity": f.severity,
-                       "tags": ["license-compliance", f.kind]},
-    }
+    full = f.title if not f.remediation else f"{f.title}. Remedy: {f.remediation}"
+    return rule_descriptor(f.rule, short=f.title, full=full, help_text=help_text, help_markdown=markdown, url=url,
+                           level=LEVELS.get(f.severity, "warning"),
+                           properties={"kind": f.kind, "pack": f.pack, "severity": f.severity,
+                                       "tags": ["license-compliance", f.kind]})
 
 
 def result_level(f: Finding) -> str:
@@ -141,18 +147,19 @@ def card_line(f: Finding, lines: Mapping[str, int]) -> int:
 
 def _location(report: Report, f: Finding) -> dict[str, Any]:
     subject = report.subject
-    lines = subject.card_lines
-    region = {"startLine": card_line(f, lines)}
+    line = card_line(f, subject.card_lines)
     if subject.source == "file" and subject.path:  # a local card
-        return {"physicalLocation": {"artifactLocation": artifact_location(subject.path), "region": region}}
-    repo = subject.id
-    location: dict[str, Any] = {"logicalLocations": [
-        {"name": repo.rsplit("/", 1)[-1], "fullyQualifiedName": repo, "kind": "module"}]}
-    if subject.source in ("hub", "cache") and repo:
+        return location(artifact_location(subject.path), line)
+    # No file of the repository holds a Hub model's card: the policy file is where its findings are acted on.
+    return location(policy_artifact(report.policy.file), 1, logical=subject.id or None)
+
+
+def hub_url(report: Report) -> str | None:
+    subject = report.subject
+    if subject.source in ("hub", "cache") and subject.id:
         rev = subject.revision or "main"
-        uri = f"{HUB}/{quote(repo, safe='/')}/blob/{quote(str(rev), safe='')}/README.md"
-        location["physicalLocation"] = {"artifactLocation": {"uri": uri}, "region": region}
-    return location
+        return f"{HUB}/{quote(subject.id, safe='/')}/blob/{quote(str(rev), safe='')}/README.md"
+    return None
 
 
 def _message(f: Finding) -> str:
@@ -180,6 +187,9 @@ def _result(report: Report, f: Finding, rule_index: int, key: str) -> dict[str, 
         result["suppressions"] = [{"kind": "external", "status": "accepted", "justification": justification}]
     props: dict[str, Any] = {"kind": f.kind, "severity": f.severity, "model": f.model, "status": f.status,
                              "verdict": report.verdict}
+    url = hub_url(report)
+    if url:
+        props["url"] = url
     if f.ancestor is not None:
         props["ancestor"] = f.ancestor
         props["via"] = list(f.via)
@@ -202,23 +212,11 @@ def _notification(e: TargetError) -> dict[str, Any]:
                             "descriptor": {"id": "target-error"}}
     diag = next((d for d in e.diagnostics if d.get("file")), None)
     if diag is not None:
-        p = Path(str(diag["file"]))
-        if p.is_absolute():
-            try:
-                p = p.relative_to(Path.cwd())
-            except ValueError:
-                p = Path()
-        if p.parts:
-            phys: dict[str, Any] = {"artifactLocation": {"uri": quote(PurePosixPath(*p.parts).as_posix(), safe="/"),
-                                                         "uriBaseId": "%SRCROOT%"}}
-            line = diag.get("line")
-            if isinstance(line, int) and line > 0:
-                region: dict[str, Any] = {"startLine": line}
-                col = diag.get("col")
-                if isinstance(col, int) and col > 0:
-                    region["startColumn"] = col
-                phys["region"] = region
-            note["locations"] = [{"physicalLocation": phys}]
+        artifact = artifact_location(str(diag["file"]))
+        if artifact.get("uriBaseId"):  # in the repository
+            line, col = diag.get("line"), diag.get("col")
+            note["locations"] = [location(artifact, line if isinstance(line, int) else None,
+                                          col=col if isinstance(col, int) else None)]
     return note
 
 

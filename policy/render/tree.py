@@ -18,8 +18,11 @@ Every string of a row may come from a hostile model card: each format escapes in
 - markdown: `templates/tree/tree.md.j2` in the sandboxed Markdown environment (every value escaped: `|`,
   backticks, `<`, `>`, `[`, `]`; line breaks become spaces); values are made `printable` first.
 - html: `policy/render/tree_html.py` (`templates/tree/tree.html.j2`, autoescaped).
-- sarif: SARIF 2.1.0, one result per fail/review row; `tool` comes after `results` in the run (JSON key order is
-  free) so that the rules met while streaming can be listed.
+- sarif: SARIF 2.1.0 through the one builder (policy/render/sarif_log.py), one result per fail/review row (at most
+  5,000: the fails, then the reviews, each in a pass over the rows); `tool` comes after `results` in the run (JSON
+  key order is free) so that the rules met while streaming can be listed. A descendant has no file in the
+  repository: its result points at line 1 of `policycheck.yaml` at the repository root (where it is acted on),
+  with the descendant as a logical location and its Hub URL in the result's properties.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from policy.model.vocab import VERDICTS
 from policy.model.vocab import decisive as decisive_finding
 from policy.records import record
 from policy.render.registry import RenderOptions, formats, render
-from policy.render.sarif_log import FINGERPRINT_KEY, INFORMATION_URI, SarifRun, rule_name
+from policy.render.sarif_log import FINGERPRINT_KEY, SarifRun, location, policy_artifact, rule_descriptor
 from policy.render.text import (
     TREE_INDENT_CAP,
     VERDICT_STYLE,
@@ -450,22 +453,28 @@ def sarif_fingerprint(repo_id: str, rule: str) -> str:
     return hashlib.sha256(f"{repo_id}|{rule}".encode()).hexdigest()
 
 
-def _sarif_result(row: Mapping[str, Any], rule: str, index: int) -> dict[str, Any]:
+def _sarif_rows(rows: Rows) -> Iterator[tuple[Mapping[str, Any], str]]:
+    """The rows that are results, with their level."""
+    for row in rows("depth"):
+        if row.get("verdict") not in ("fail", "review") and row.get("source") != "error":
+            continue
+        yield row, "error" if row.get("verdict") == "fail" else "warning"
+
+
+def _sarif_result(row: Mapping[str, Any], rule: str, index: int, artifact: Mapping[str, Any]) -> dict[str, Any]:
     repo = str(row.get("id") or "")
     verdict = str(row.get("verdict"))
     reason = str(row.get("reason") or "") or ("fails the policy" if verdict == "fail" else "needs review")
-    uri = model_url(row.get("url"), repo) or HUB
     props: dict[str, Any] = {k: row.get(k) for k in ("verdict", "parent", "relation", "inferred", "depth",
                                                      "downloads", "gated", "license", "spdx", "sha", "source")}
+    props["url"] = model_url(row.get("url"), repo) or HUB
     f = decisive(row)
     if f is not None and f.get("ancestor"):
         props["ancestor"] = f.get("ancestor")
     return {
         "ruleId": rule, "ruleIndex": index, "level": "error" if verdict == "fail" else "warning",
         "message": {"text": f"{repo}: {reason}"},
-        "locations": [{"physicalLocation": {"artifactLocation": {"uri": uri}},
-                       "logicalLocations": [{"name": repo.rsplit("/", 1)[-1], "fullyQualifiedName": repo,
-                                             "kind": "module"}]}],
+        "locations": [location(artifact, 1, logical=repo or None)],
         "partialFingerprints": {FINGERPRINT_KEY: sarif_fingerprint(repo, rule)},
         "properties": props,
     }
@@ -473,31 +482,41 @@ def _sarif_result(row: Mapping[str, Any], rule: str, index: int) -> dict[str, An
 
 def _sarif_rule(rule: str, level: str) -> dict[str, Any]:
     if rule == UNREADABLE_RULE:
-        text = "A descendant could not be read from the Hub (a person must decide)"
+        short = "A descendant could not be read from the Hub (a person must decide)"
+        full = ("A descendant of the audited model could not be read from the Hub (gated, removed or a network "
+                "failure), so its license could not be judged; a person must decide.")
     elif rule in FALLBACK_RULES.values():
-        text = "A descendant's verdict has no single decisive finding (see the result's message)"
+        short = "A descendant's verdict has no single decisive finding (see the result's message)"
+        full = short + "."
     else:
-        text = f"policycheck rule {rule}"
-    return {"id": rule, "name": rule_name(rule), "shortDescription": {"text": text},
-            "helpUri": f"{INFORMATION_URI}rules#{quote(rule, safe='')}",
-            "defaultConfiguration": {"level": level},
-            "properties": {"tags": ["license-compliance", "tree-audit"]}}
+        short = f"policycheck rule {rule}"
+        full = f"A descendant of the audited model has a finding of the policycheck rule {rule}."
+    return rule_descriptor(rule, short=short, full=full,
+                           help_text=f"{full} Run `policycheck check` on the descendant for the findings, their "
+                                     "citations and remedies.",
+                           level=level, properties={"tags": ["license-compliance", "tree-audit"]})
 
 
 def _sarif(summary: Mapping[str, Any], rows: Rows) -> Iterator[str]:
-    run = SarifRun(str(summary.get("policycheck") or __version__))
+    run = SarifRun("tree", str(summary.get("policycheck") or __version__))
+    artifact = policy_artifact()
     yield run.head()
     sep = "\n"
-    for row in rows("depth"):
-        if row.get("verdict") not in ("fail", "review") and row.get("source") != "error":
-            continue
-        rule = rule_of(row)
-        level = "error" if row.get("verdict") == "fail" else "warning"
-        index = run.rule_index(rule, lambda rule=rule, level=level: _sarif_rule(rule, level))  # type: ignore[misc]
-        if level == "error":  # a rule's default level is the worst met
-            run.rules[rule]["defaultConfiguration"]["level"] = "error"
-        yield sep + _dumps(_sarif_result(row, rule, index))
-        sep = ",\n"
+    kept = omitted = 0
+    for wanted in ("error", "warning"):  # the most severe kept first: a pass over the rows for each level
+        for row, level in _sarif_rows(rows):
+            if level != wanted:
+                continue
+            if kept >= run.cap:
+                omitted += 1
+                continue
+            kept += 1
+            rule = rule_of(row)
+            index = run.rule_index(rule, lambda rule=rule, level=level: _sarif_rule(rule, level))  # type: ignore[misc]
+            if level == "error":  # a rule's default level is the worst met
+                run.rules[rule]["defaultConfiguration"]["level"] = "error"
+            yield sep + _dumps(_sarif_result(row, rule, index, artifact))
+            sep = ",\n"
     complete = bool(summary.get("complete"))
     problems = [str(p) for p in summary.get("problems") or ()]
     for p in problems:
@@ -507,4 +526,4 @@ def _sarif(summary: Mapping[str, Any], rows: Rows) -> Iterator[str]:
                   "options": summary.get("options"), "requests": summary.get("requests"),
                   "date": summary.get("evaluated_at"), "catalog_digest": summary.get("catalog_digest"),
                   "packs": summary.get("packs"), "disclaimer": summary.get("disclaimer") or DISCLAIMER}
-    yield run.tail(properties, successful=complete)
+    yield run.tail(properties, successful=complete, omitted=omitted)

@@ -9,6 +9,8 @@ import dataclasses
 import datetime as dt
 import json
 import re
+from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +122,44 @@ def test_the_markdown_pack(r1_pack: dict[str, Any]) -> None:
     assert "## Which articles apply" in text and "systemic risks." in text
 
 
+class Ids(HTMLParser):
+    """Every element id and every same-page link (`href="#..."`) of a page, as an HTML5 checker sees them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: Counter[str] = Counter()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        for name, value in attrs:
+            if name == "id" and value is not None:
+                self.ids[value] += 1
+            if name == "href" and value and value.startswith("#"):
+                self.links.append(value[1:])
+
+
+def page_ids(html: str) -> Ids:
+    parser = Ids()
+    parser.feed(html)
+    parser.close()
+    return parser
+
+
+def test_the_html_pack_has_unique_ids_and_its_links_resolve(r1_pack: dict[str, Any]) -> None:
+    """The Nu validator rejects a duplicate id: an item's data id equals its section's (copyright-policy,
+    training-summary), so sections and items are prefixed apart, and a batch prefixes each pack."""
+    assert {s["id"] for s in r1_pack["sections"]} & set(_items(r1_pack))  # the data does share ids
+    bare = build_pack(_report(EXAMPLES / "Qwen__Qwen2.5-14B.md"))
+    for packs in ([r1_pack], [r1_pack, bare, r1_pack]):
+        page = page_ids(render_aiact(packs, "html"))
+        duplicates = sorted(i for i, n in page.ids.items() if n > 1)
+        assert not duplicates, duplicates
+        assert all(re.fullmatch(r"[A-Za-z][\w.:-]*", i) for i in page.ids)  # no spaces, starts with a letter
+        assert page.links and all(link in page.ids for link in page.links)  # every #link has its target
+        for s in r1_pack["sections"]:
+            assert f"section-{s['id']}" in page.ids or f"p1-section-{s['id']}" in page.ids
+
+
 @pytest.mark.skipif(CHROMIUM is None, reason="no Chromium binary found (sh tests/setup.sh installs it as root)")
 def test_the_html_pack_in_headless_chromium(r1_pack: dict[str, Any], tmp_path: Path) -> None:
     page = tmp_path / "aiact.html"
@@ -129,7 +169,7 @@ def test_the_html_pack_in_headless_chromium(r1_pack: dict[str, Any], tmp_path: P
     assert '<span class="status">REVIEW</span>' in dom and "Not legal advice." in dom
     assert len(re.findall(r'<div class="item gap"', dom)) == r1_pack["counts"]["gaps"]
     assert len(re.findall(r'<div class="item filled"', dom)) == r1_pack["counts"]["filled"]
-    assert 'id="summary-synthetic-generator-models"' in dom and "outputs of deepseek-ai/DeepSeek-R1" in dom
+    assert 'id="item-summary-synthetic-generator-models"' in dom and "outputs of deepseek-ai/DeepSeek-R1" in dom
 
 
 def test_a_teachers_ancestry_does_not_decide_the_students_exemption() -> None:

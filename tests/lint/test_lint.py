@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from policy.lint.checks import Fix, apply_fixes, lint_text, scan_front_matter
+from tests.support.sarif_check import check_sarif
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "corpus"
 CORPUS_CARDS = CORPUS / "cards"
@@ -267,6 +268,7 @@ def test_json_and_sarif(run_cli: Any, tmp_path: Path) -> None:
                                                                          ("MIT", "mit", False)}
     sarif = json.loads(run_cli("lint", "--format", "sarif", card).out)
     assert sarif["version"] == "2.1.0"
+    assert sarif["runs"][0]["automationDetails"] == {"id": "policycheck/lint/"}
     results = sarif["runs"][0]["results"]
     region = next(r for r in results if r["ruleId"] == "misspelled-key")["locations"][0]["physicalLocation"]["region"]
     assert (region["startLine"], region["startColumn"]) == (2, 1)
@@ -548,3 +550,20 @@ def test_fix_applies_what_one_fix_makes_possible_in_the_same_run(run_cli: Any, t
     assert card.read_text(encoding="utf-8").startswith("---\nlicense: llama3.1\nlicence: apache-2.0\n")
     again = run_cli("lint", "--fix", "--format", "json", card).json()["files"][0]
     assert not any(f["applied"] for f in again["fixes"])
+
+
+def test_sarif_passes_githubs_rules_from_a_subfolder(run_cli: Any, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """The schema and GitHub's ingestion rules (tests/support/sarif_check.py); paths from the repository root
+    though the hook ran in a subfolder of it; no placeholder help URI."""
+    (tmp_path / ".git").mkdir()
+    sub = tmp_path / "cards"
+    sub.mkdir()
+    write(sub, "acme__m.md", "---\nlicence: MIT\nbase_model: [acme/a, acme/a]\n---\n")
+    monkeypatch.chdir(sub)
+    sarif = json.loads(run_cli("lint", "--format", "sarif", "acme__m.md").out)
+    check_sarif(sarif, "lint")
+    run = sarif["runs"][0]
+    assert run["results"] and {loc["physicalLocation"]["artifactLocation"]["uri"]
+                               for r in run["results"] for loc in r["locations"]} == {"cards/acme__m.md"}
+    assert all("helpUri" not in rule for rule in run["tool"]["driver"]["rules"])

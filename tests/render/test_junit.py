@@ -1,4 +1,5 @@
-"""JUnit XML output: parses, one suite per subject, one testcase per (rule, subject) plus a `verdict` case that
+"""JUnit XML output: valid against the Jenkins xUnit plugin's junit-10.xsd (shipped in tests/schemas, validated with
+xmlschema, no network), parses, one suite per subject, one testcase per (rule, subject) plus a `verdict` case that
 fails on fail and on review, skipped for waived; golden file of real corpus cards.
 
 Regenerate the golden file with `POLICYCHECK_UPDATE_GOLDEN=1 pytest tests/render/test_junit.py`.
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import xmlschema
 
 from policy.model.report import Finding, PolicySummary, Report, Subject, TargetError
 from policy.render.junit import case_outcome, render, xml_text
@@ -18,6 +20,17 @@ from tests.support.golden import CARDS, QWEN, R1_LLAMA, ROOT, TODAY, WAIVER_POLI
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "junit"
 R1_QWEN = f"{CARDS}/deepseek-ai__DeepSeek-R1-Distill-Qwen-7B.md"
+JENKINS_XSD = Path(__file__).parents[1] / "schemas" / "junit-10.xsd"
+
+
+@pytest.fixture(scope="module")
+def jenkins_schema() -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(JENKINS_XSD))
+
+
+def assert_jenkins_valid(schema: xmlschema.XMLSchema, xml: bytes) -> None:
+    errors = [str(e.reason or e) for e in schema.iter_errors(xml.decode("utf-8"))]
+    assert not errors, errors
 
 
 
@@ -78,7 +91,9 @@ def test_counts_and_outcomes(junit: Any, tmp_path: Path) -> None:
             totals[k] += v
         names = [c.get("name") for c in cases]
         assert names[-1] == "verdict" and len(set(names)) == len(names)
-    assert {k: int(root.get(k, "-1")) for k in totals} == totals
+    assert {k: int(root.get(k, "-1")) for k in ("tests", "failures", "errors")} == {
+        k: totals[k] for k in ("tests", "failures", "errors")}
+    assert root.get("skipped") is None  # junit-10.xsd has no `skipped` on <testsuites>: each suite counts its own
 
     llama = {c.get("name"): outcome(c) for c in by_name["deepseek-ai/DeepSeek-R1-Distill-Llama-8B"].findall("testcase")}
     assert llama["name-prefix-missing"] == "skipped"  # waived
@@ -124,3 +139,23 @@ def test_control_characters_and_markup_are_safe() -> None:
     assert root.find("testsuite").get("name") == "acme/\\x07m"
     assert len(root.findall(".//testcase")) == 3
     assert xml_text("tab\tnewline\n") == "tab\tnewline\n"
+
+
+def test_valid_against_the_jenkins_xunit_schema(junit: Any, tmp_path: Path, jenkins_schema: Any) -> None:
+    """Jenkins' xUnit plugin rejects a file its junit-10.xsd does not accept (it once rejected every file, for
+    `skipped` on `<testsuites>`): a batch with every outcome (failure, skipped, system-out, error) validates."""
+    policy = tmp_path / "policycheck.yaml"
+    policy.write_text(WAIVER_POLICY)
+    _, xml = junit(R1_LLAMA, QWEN, R1_QWEN, "tests/fixtures/cards/no-such-card.md", "--policy", policy)
+    outcomes = {outcome(c).split(":")[0] for c in ET.fromstring(xml).iter("testcase")}
+    assert outcomes == {"failure", "skipped", "passed", "error"}
+    assert_jenkins_valid(jenkins_schema, xml)
+
+
+def test_hostile_text_stays_schema_valid(jenkins_schema: Any) -> None:
+    evil = "bell\x07 <testsuites skipped='1'/> & \ud800 ]]>"
+    report = Report(subject=Subject("acme/m"), verdict="fail", lineage=(),
+                    findings=(_finding(message=evil, model="acme/m"), _finding(rule="r-two", status="waived")),
+                    obligations=(), packs=(), evaluated=(), date=TODAY, policy=PolicySummary(fail_on="error"))
+    assert_jenkins_valid(jenkins_schema, render([report, TargetError("bad.md", evil)]))
+    assert_jenkins_valid(jenkins_schema, render([]))

@@ -10,28 +10,22 @@ import json
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
 from policy.model.report import Finding, PolicySummary, Report, Subject, TargetError
 from policy.render.sarif import card_line, fingerprint, render, rule_name
 from tests.support.golden import CARDS, QWEN, R1_LLAMA, ROOT, TODAY, WAIVER_POLICY, check_golden, normalise
+from tests.support.sarif_check import check_sarif, github_problems
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "sarif"
-SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "sarif-2.1.0.json").read_text(encoding="utf-8"))
 GGUF = f"{CARDS}/unsloth__DeepSeek-R1-Distill-Llama-8B-GGUF.md"
 
 
 
 
 def validate(log: dict[str, Any]) -> None:
-    cls = jsonschema.validators.validator_for(SCHEMA)
-    cls.check_schema(SCHEMA)
-    errors = sorted(cls(SCHEMA, format_checker=cls.FORMAT_CHECKER).iter_errors(log), key=lambda e: list(e.path))
-    assert not errors, "\n".join(f"{list(e.path)}: {e.message}" for e in errors[:10])
-    # The brief asks for Draft 7: the official schema declares draft-04; both must accept the log.
-    draft7 = list(jsonschema.Draft7Validator(SCHEMA).iter_errors(log))
-    assert not draft7, draft7[0].message
+    """The SARIF 2.1.0 schema and GitHub's ingestion rules (tests/support/sarif_check.py)."""
+    check_sarif(log, "check")
 
 
 @pytest.fixture
@@ -77,13 +71,18 @@ def test_driver_rules_results_and_run_properties(sarif: Any) -> None:
     _, text = sarif(R1_LLAMA, QWEN)
     run = json.loads(text)["runs"][0]
     driver = run["tool"]["driver"]
-    assert driver["name"] == "policycheck" and driver["version"] and driver["informationUri"]
+    assert driver["name"] == "policycheck" and driver["version"] and "informationUri" not in driver  # no home yet
     rules = {r["id"]: r for r in driver["rules"]}
     assert {"derivative-drops-license-terms", "name-prefix-missing", "ancestor-unresolved"} <= rules.keys()
     terms = rules["derivative-drops-license-terms"]
     assert terms["name"] == "DerivativeDropsLicenseTerms"
     assert terms["defaultConfiguration"]["level"] == "error"
-    assert terms["shortDescription"]["text"] and terms["help"]["text"] and terms["helpUri"].startswith("https://")
+    assert terms["shortDescription"]["text"] and terms["fullDescription"]["text"] and terms["help"]["markdown"]
+    # helpUri: the cited source of the rule's text (Meta's license in llama-models), never a placeholder
+    assert terms["helpUri"].startswith("https://github.com/meta-llama/llama-models")
+    assert ("ancestor-unresolved" in rules and "helpUri" not in rules["ancestor-unresolved"]) or \
+        rules["ancestor-unresolved"]["helpUri"].startswith("https://")
+    assert run["automationDetails"] == {"id": "policycheck/check/"}
     assert terms["properties"]["kind"] == "violation" and terms["properties"]["pack"] == "core"
     assert rules["ancestor-unresolved"]["defaultConfiguration"]["level"] == "warning"
     by_rule = {r["ruleId"]: r for r in run["results"]}
@@ -183,7 +182,8 @@ def _report(subject: Subject, findings: tuple[Finding, ...], verdict: str = "fai
                   evaluated=(), date=TODAY, policy=PolicySummary(fail_on="error"))
 
 
-def test_hub_target_gets_a_logical_location_and_errors_are_notifications() -> None:
+def test_hub_target_gets_a_logical_location_and_errors_are_notifications(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
     sha = "a" * 40
     report = _report(Subject("acme/m", source="hub", revision=sha, card_lines={"license": 4}),
                      (_finding(model="acme/m"), _finding(rule="r-two", kind="review", model="acme/m")))
@@ -194,8 +194,10 @@ def test_hub_target_gets_a_logical_location_and_errors_are_notifications() -> No
     run = log["runs"][0]
     loc = run["results"][0]["locations"][0]
     assert loc["logicalLocations"][0]["fullyQualifiedName"] == "acme/m"
-    assert loc["physicalLocation"]["artifactLocation"]["uri"] == f"https://huggingface.co/acme/m/blob/{sha}/README.md"
-    assert loc["physicalLocation"]["region"]["startLine"] == 4
+    # No file of the repository holds a Hub card: the result points at the policy file, the card's URL is a property
+    assert loc["physicalLocation"]["artifactLocation"] == {"uri": "policycheck.yaml", "uriBaseId": "%SRCROOT%"}
+    assert loc["physicalLocation"]["region"]["startLine"] == 1
+    assert run["results"][0]["properties"]["url"] == f"https://huggingface.co/acme/m/blob/{sha}/README.md"
     assert [r["level"] for r in run["results"]] == ["error", "warning"]
     invocation = run["invocations"][0]
     assert invocation["executionSuccessful"] is False
@@ -226,3 +228,49 @@ def test_card_key_lines() -> None:
     both = parse_card("---\nlicence: mit\nlicense: apache-2.0\n---\n", "README.md")
     assert both.key_lines == {"license": 3}  # the key the Hub reads wins over a misspelling
     assert parse_card("no front matter\n", "README.md").key_lines == {}
+
+
+def test_paths_are_relative_to_the_repository_root_from_a_subfolder(run_cli: Any, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Code scanning resolves `%SRCROOT%` at the checkout: a run from a subfolder must still name the card from
+    the repository root (it annotated nothing when paths were relative to the working directory)."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    sub = repo / "models" / "acme"
+    sub.mkdir(parents=True)
+    (sub / "acme__m.md").write_text(STUDENT.replace("acme/base", "acme/m-base"), encoding="utf-8")
+    monkeypatch.chdir(sub)
+    out = tmp_path / "out.sarif"
+    run_cli("check", "--offline", "--today", TODAY, "--format", "sarif", "--output", out, "acme__m.md")
+    log = json.loads(out.read_text(encoding="utf-8"))
+    validate(log)
+    uris = {loc["physicalLocation"]["artifactLocation"]["uri"]
+            for r in log["runs"][0]["results"] for loc in r["locations"]}
+    assert uris == {"models/acme/acme__m.md"}
+
+
+def test_results_are_capped_at_githubs_limit_most_severe_first() -> None:
+    notes = tuple(_finding(rule="r-note", kind="obligation", severity="note", model="acme/m", ancestor=f"a/{i}")
+                  for i in range(5200))
+    errors = tuple(_finding(model="acme/m", ancestor=f"b/{i}") for i in range(300))
+    log = json.loads(render([_report(Subject("acme/m", source="file", path="acme__m.md"), notes + errors)]))
+    validate(log)
+    run = log["runs"][0]
+    levels = [r["level"] for r in run["results"]]
+    assert len(levels) == 5000 and levels.count("error") == 300  # every error kept, the notes fill the rest
+    assert run["properties"]["results_omitted"] == 500
+    note = run["invocations"][0]["toolExecutionNotifications"][0]
+    assert note["descriptor"]["id"] == "results-omitted" and "500" in note["message"]["text"]
+    assert note["level"] == "warning" and run["invocations"][0]["executionSuccessful"] is True
+
+
+def test_the_checker_catches_what_github_rejects() -> None:
+    """The GitHub checks of tests/support/sarif_check.py find the faults the old logs had."""
+    bad = {"runs": [{"tool": {"driver": {"name": "policycheck", "informationUri": "https://policycheck.invalid/",
+                                         "rules": [{"id": "r", "shortDescription": {"text": "r"}}]}},
+                     "results": [{"ruleId": "r", "ruleIndex": 0, "message": {"text": "m"}, "locations": [
+                         {"physicalLocation": {"artifactLocation": {"uri": "https://huggingface.co/a/b"}}}]}]}]}
+    problems = "\n".join(github_problems(bad, "check"))
+    for fault in ("automationDetails", "not a real page", "no fullDescription", "help needs", "not relative",
+                  "uriBaseId", "startLine"):
+        assert fault in problems

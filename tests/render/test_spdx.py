@@ -228,3 +228,41 @@ def test_tag_value_cannot_be_forged_by_card_text(spdx: Any, tmp_path: Path) -> N
     [declared] = [e for e in document.extracted_licensing_info if e.license_id.startswith("LicenseRef-policycheck-d")]
     assert declared.license_name.startswith("As declared: weird\\n&lt;/text>\\nPackageVersion: 6.6.6\\n\\x1b[31mred")
     assert "\\u009b31m" in declared.extracted_text and "&lt;/text>" in declared.extracted_text
+
+
+def test_ntia_minimum_elements(spdx: Any) -> None:
+    """ntia-conformance-checker (offline) on the SPDX 2.3 JSON of the corpus batch: author, timestamp, the
+    dependency relationships it follows from the described packages (no ancestor left floating), and a name, an
+    id and a supplier (the Hub organisation) for every package. The version element is met only by a package
+    with a commit read from the Hub (local corpus cards have none; see the module docstring of spdx.py)."""
+    from ntia_conformance_checker.ntia_checker import NTIAChecker
+
+    out = spdx("spdx-json", R1_LLAMA, QWEN, f"{CARDS}/NousResearch__Nous-Capybara-34B.md")
+    result = NTIAChecker(str(out), sbom_spec="spdx2").output_json()
+    assert result["parsingError"] == [] and result["validationMessages"] == []
+    assert result["authorNameProvided"] and result["timestampProvided"] and result["dependencyRelationshipsProvided"]
+    graph = result["graphValidation"]
+    assert graph["floatingComponents"]["floatingComponentCount"] == 0, graph
+    assert not graph["unknownPointers"]["hasUnknownPointers"]
+    for element in ("componentNames", "componentIdentifiers", "componentSuppliers"):
+        assert result[element]["allProvided"], (element, result[element]["nonconformantComponents"])
+    doc = json.loads(out.read_text(encoding="utf-8"))
+    suppliers = {p["name"]: p["supplier"] for p in doc["packages"]}
+    assert suppliers["meta-llama/Llama-3.1-8B"] == "Organization: meta-llama"
+    assert suppliers["LDJnr/Capybara"] == "Organization: LDJnr"
+    kinds = {(r["spdxElementId"], r["relationshipType"]) for r in doc["relationships"]}
+    assert any(k[1] == "DESCENDANT_OF" for k in kinds) and any(k[1] == "DEPENDS_ON" for k in kinds)
+
+
+@pytest.mark.parametrize(("node_id", "revision"), [
+    ("gpt2", None), ("acme/m", "abc"), ("org/na me+x", None), ("org/a@b", "v1"),
+    ("Org/Name", "ABCDEF0123"),  # SPDX kept an upper-case sha; the purl spec lowercases a huggingface version
+    ("org/name", "refs/pr/1"),  # SPDX encoded the `/` of a revision; packageurl-python keeps it
+])
+def test_spdx_and_cyclonedx_build_the_same_purl(node_id: str, revision: str | None) -> None:
+    from policy.render.cyclonedx import purl as cyclonedx_purl
+    from policy.render.spdx3 import purl as spdx3_purl
+
+    assert purl(node_id, revision) == str(cyclonedx_purl(node_id, revision)) == spdx3_purl(node_id, revision)
+    if revision == "ABCDEF0123":
+        assert purl(node_id, revision) == "pkg:huggingface/Org/Name@abcdef0123"

@@ -23,7 +23,7 @@ from policy.render.text import _cells, printable
 from policy.render.tree import CSV_FIELDS, UNREADABLE_RULE, csv_cell, iter_tree, render_tree
 from policy.render.tree_html import HTML_INDENT_CAP, SCRIPT_HASH, SORT_SCRIPT, tree_items
 from tests.render.test_html import CHROMIUM, chromium
-from tests.render.test_sarif import validate
+from tests.support.sarif_check import check_sarif, github_problems
 
 ROOT = "meta-llama/Llama-3.1-8B"
 HOSTILE = ("=cmd()|x `code` [a](javascript:alert(1)) <script>alert(1)</script> \x1b[31mRED\x1b]0;t\x07 \u202eevil"
@@ -222,7 +222,7 @@ def test_markdown_tables_keep_their_columns_and_card_text_is_inert() -> None:
 # -- sarif ------------------------------------------------------------------------------------------------------
 def test_sarif_validates_and_has_one_result_per_fail_or_review_row() -> None:
     log = json.loads(render("sarif"))
-    validate(log)
+    check_sarif(log, "tree")
     (run,) = log["runs"]
     results = run["results"]
     flagged = [r for r in DEPTH_ORDER if r["verdict"] in ("fail", "review")]
@@ -234,9 +234,12 @@ def test_sarif_validates_and_has_one_result_per_fail_or_review_row() -> None:
     assert by_id["acme/ft-q"]["ruleId"] == "license-unknown" and by_id["acme/ft-q"]["level"] == "warning"
     assert by_id["acme/ft-q"]["message"]["text"] == "acme/ft-q: license other: a person must decide"
     assert by_id[EVIL]["message"]["text"] == f"{EVIL}: {HOSTILE}"
-    for r in results:
-        uri = r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
-        assert uri.startswith("https://huggingface.co/") and "<" not in uri and "|" not in uri
+    for r in results:  # a descendant has no file in the repository: the policy file, line 1; its URL a property
+        phys = r["locations"][0]["physicalLocation"]
+        assert phys == {"artifactLocation": {"uri": "policycheck.yaml", "uriBaseId": "%SRCROOT%"},
+                        "region": {"startLine": 1}}
+        url = r["properties"]["url"]
+        assert url.startswith("https://huggingface.co/") and "<" not in url and "|" not in url
     rules = run["tool"]["driver"]["rules"]
     assert run["tool"]["driver"]["name"] == "policycheck"
     assert [rule["id"] for rule in rules] == ["derivative-drops-license-terms", UNREADABLE_RULE, "license-unknown"]
@@ -252,11 +255,25 @@ def test_sarif_validates_and_has_one_result_per_fail_or_review_row() -> None:
         "results"]]
 
 
+def test_sarif_keeps_at_most_5000_results_fails_first() -> None:
+    """GitHub shows 5,000 results a run and rejects an upload of more than 25,000 whole: a tree of 20,000 rows
+    (6,667 fails, 6,667 reviews) keeps every fail and the first reviews, and says how many it left out."""
+    log = json.loads("".join(iter_tree("sarif", SUMMARY, Source(20_000))))
+    run = log["runs"][0]
+    levels = [r["level"] for r in run["results"]]
+    assert len(levels) == 5000 and levels == ["error"] * 5000  # the most severe first
+    assert not github_problems(log, "tree")
+    assert run["properties"]["results_omitted"] == 6667 + 6666 - 5000
+    notes = run["invocations"][0]["toolExecutionNotifications"]
+    assert any(n["descriptor"]["id"] == "results-omitted" and "8333" in n["message"]["text"] for n in notes)
+    assert run["automationDetails"] == {"id": "policycheck/tree/"}
+
+
 def test_sarif_of_a_clean_audit_is_valid_and_empty() -> None:
     passing = [r for r in ROWS if r["verdict"] == "pass"]
     summary = {**SUMMARY, "verdict": "pass", "complete": True, "problems": [], "top_violations": []}
     log = json.loads("".join(iter_tree("sarif", summary, lambda order: iter(passing))))
-    validate(log)
+    check_sarif(log, "tree")
     assert log["runs"][0]["results"] == [] and log["runs"][0]["tool"]["driver"]["rules"] == []
 
 
@@ -421,7 +438,8 @@ def stream(fmt: str, source: Source) -> int:
     first = next(chunks)
     assert first and source.pulled < source.n  # output starts before the rows are all read
     size = len(first) + sum(len(chunk) for chunk in chunks)
-    assert source.pulled == source.n * (2 if fmt == "html" else 1)  # html: the table, then the tree
+    # html: the table, then the tree; sarif: the fails, then the reviews
+    assert source.pulled == source.n * (2 if fmt in ("html", "sarif") else 1)
     assert LiveRow.most <= 3, f"{fmt} held {LiveRow.most} rows at once"
     return size
 
