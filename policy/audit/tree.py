@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policy import __version__
+from policy.audit.rows import ISSUE_KINDS, hub_link, open_rules, tally
 from policy.audit.state import AuditState
 from policy.engine.conditions import All, Leaf, Not, Ref
 from policy.engine.evaluation import evaluate
@@ -373,8 +374,9 @@ class TreeAudit:
         lic = subject.license if subject.license.present else listing_facts(d).license  # a repo gone since
         declared = ", ".join(lic.values) or (lic.name or "")
         resolved = report.subject.license if report is not None else None
-        findings = [f for f in report.open_findings if f.kind in ("violation", "review", "evidence")] \
-            if report is not None else []
+        findings = [f for f in report.open_findings if f.kind in ISSUE_KINDS] if report is not None else []
+        issues = [{"rule": f.rule, "kind": f.kind, "severity": f.severity, "message": f.message,
+                   "ancestor": f.ancestor} for f in findings]
         top = report.decisive() if report is not None else None
         reason = error or (top.message if top is not None else "")
         if not reason and report is not None and report.verdict != "pass" and report.notices:
@@ -384,10 +386,10 @@ class TreeAudit:
             "sha": d.sha, "downloads": d.downloads, "gated": d.gated, "license": declared,
             "spdx": resolved.resolved if resolved is not None and resolved.known else None,
             "verdict": report.verdict if report is not None else "review", "reason": reason,
-            "findings": [{"rule": f.rule, "kind": f.kind, "severity": f.severity, "message": f.message,
-                          "ancestor": f.ancestor} for f in findings[:MAX_ROW_FINDINGS]],
+            "findings": issues[:MAX_ROW_FINDINGS],
+            "rules": open_rules(issues, report.verdict) if report is not None else [],  # all, not the first few
             "source": "error" if error else ("hub" if full else "listing"),
-            "url": f"{self._endpoint()}/{d.id}",
+            "url": hub_link(self._endpoint(), d.id) or None,
         }
 
     def _endpoint(self) -> str:
@@ -427,16 +429,18 @@ class TreeAudit:
         complete = not failures and self.options.limit is None
         if self.options.limit is not None and counts.get("discovered", 0) >= self.options.limit:
             problems.append(f"stopped at --limit {self.options.limit}: the tree may have more descendants")
+        counted = tally(state.rows("depth"))  # streamed: only the counts are kept
         verdict = "fail" if verdicts["fail"] else "review" if (verdicts["review"] or failures or root_failed
                                                                or root.status not in ("ok", "gated")) else "pass"
         return {
             "schema": "policycheck/tree/v1", "policycheck": __version__,
             "root": {"id": root.id, "sha": root.revision, "license": root_license, "spdx": spdx,
-                     "url": f"{self._endpoint()}/{root.id}"},
+                     "url": hub_link(self._endpoint(), root.id) or None},
             "verdict": verdict, "complete": complete,
             "counts": {"discovered": int(counts.get("discovered", 0)), "evaluated": int(counts.get("evaluated", 0)),
                        **verdicts},
             "licenses": licenses, "top_violations": state.top("fail", TOP), "problems": problems,
+            "by_rule": counted.by_rule(), "by_org": counted.by_org(), "endpoint": self._endpoint(),
             "options": self.options.walk_options(),
             "requests": {"listing": self.progress.listings, "fetch": self.progress.fetched},
             "run": {"resumed": self.progress.resumed, "evaluated": self.progress.evaluated,

@@ -38,9 +38,10 @@ from typing import Any
 from urllib.parse import quote
 
 from policy import __version__
+from policy.audit.rows import FALLBACK_RULES as FALLBACK_RULES
+from policy.audit.rows import HUB, UNREADABLE_RULE, decisive, hub_link, rule_of, rules_of
 from policy.model.report import DISCLAIMER
 from policy.model.vocab import VERDICTS
-from policy.model.vocab import decisive as decisive_finding
 from policy.records import record
 from policy.render.registry import RenderOptions, formats, render
 from policy.render.sarif_log import FINGERPRINT_KEY, SarifRun, location, policy_artifact, rule_descriptor
@@ -59,11 +60,9 @@ from policy.textsafe import printable, safe_url
 
 Rows = Callable[[str], Iterable[Mapping[str, Any]]]
 CHUNK = 16_384  # characters gathered before a chunk is yielded
-HUB = "https://huggingface.co"
 VERDICT_RANK = {verdict: i for i, verdict in enumerate(VERDICTS)}
-UNREADABLE_RULE = "tree-descendant-unreadable"
-FALLBACK_RULES = {"fail": "tree-descendant-fails", "review": "tree-descendant-needs-review"}
 PROBLEMS_SHOWN = 10  # problems listed in text/markdown/html; the rest are counted
+TALLY_SHOWN = 20  # rules and organisations listed in text/markdown/html; json has them all
 VIEW_REASON_CAP = 1000  # characters of a reason in markdown/html (json and csv keep it whole)
 
 
@@ -123,30 +122,17 @@ def gather(pieces: Iterable[str], size: int = CHUNK) -> Iterator[str]:
 
 
 # -- shared helpers ---------------------------------------------------------------------------------------------
-def decisive(row: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    """The finding that decides the row's verdict: the most severe violation of a fail row, the first review
-    (or evidence) finding of a review row; None when the row has none."""
-    findings = [f for f in row.get("findings") or () if isinstance(f, Mapping)]
-    return decisive_finding(findings, str(row.get("verdict")))
+# `decisive`, `rule_of` and `rules_of` (what a row's verdict is reported under, and every rule it breaks) come
+# from policy/audit/rows.py, which the audit's summary counts with too.
 
 
-def rule_of(row: Mapping[str, Any]) -> str:
-    """The rule id a fail/review row is reported under."""
-    if row.get("source") == "error":
-        return UNREADABLE_RULE
-    f = decisive(row)
-    if f is not None and f.get("rule"):
-        return str(f["rule"])
-    return FALLBACK_RULES.get(str(row.get("verdict")), FALLBACK_RULES["review"])
-
-
-def model_url(url: object, repo_id: object = None) -> str | None:
-    """`url` when `safe_url` lets it be a link; else the Hub URL of `repo_id` (quoted); else None."""
+def model_url(url: object, repo_id: object = None, endpoint: object = None) -> str | None:
+    """`url` when `safe_url` lets it be a link (the audit made it from the Hub it read); else `repo_id`'s page on
+    the Hub at `endpoint` (the summary's: the one the audit read; huggingface.co when none is given,
+    `policy.audit.rows.hub_link`); else None."""
     if safe_url(url):
         return str(url)
-    if isinstance(repo_id, str) and repo_id:
-        return f"{HUB}/{quote(repo_id, safe='/')}"
-    return None
+    return hub_link(endpoint, repo_id) or None
 
 
 def license_label(license_: object, spdx: object) -> str:
@@ -248,14 +234,15 @@ def _text(summary: Mapping[str, Any], rows: Rows, *, color: bool, width: int) ->
     lines.extend(_wrap(f"root license: {license_label(root.get('license'), root.get('spdx'))}", width, "  ",
                        "    "))
     lines.extend(_license_table(summary.get("licenses") or (), width))
+    lines.extend(_tally_text(tally_view(summary), st, width))
     top = list(summary.get("top_violations") or ())
     if top:
         lines.append(st(f"top violations by downloads ({len(top)})", "bold"))
         for row in top:
-            lines.append(_clip(f"  {_int(row.get('downloads')):>11,}  {_safe(row.get('id', '?'))}  "
-                               f"{declared_label(row.get('license'))}", width))
+            lines.extend(_wrap(f"{_int(row.get('downloads')):>11,}  {_safe(row.get('id', '?'))}  "
+                               f"{declared_label(row.get('license'))}", width, "  ", " " * 15))
             if row.get("reason"):
-                lines.append(_clip("               " + _safe(row.get("reason")), width))
+                lines.extend(_wrap(_clip(_safe(row.get("reason")), VIEW_REASON_CAP), width, " " * 15))
     yield "\n".join(lines) + "\n"
 
     yield st(f"descendants ({_int(c.get('evaluated'))} evaluated, tree order)", "bold") + "\n"
@@ -279,6 +266,44 @@ def _text(summary: Mapping[str, Any], rows: Rows, *, color: bool, width: int) ->
     disclaimer = _disclaimer(width) if text == DISCLAIMER else _wrap(_safe(text), width)
     tail.extend(st(line, "dim") for line in disclaimer)
     yield "\n".join(tail) + "\n"
+
+
+def _tally_table(items: list[Mapping[str, Any]], columns: Mapping[str, str], name: tuple[str, str], more: int,
+                 width: int) -> list[str]:
+    """Counts (`columns`: heading → key) then a name (heading, key) per item; `(none)` when empty; how many were
+    left out (json has them all)."""
+    if not items:
+        return ["  (none)"]
+    lines = ["  " + "".join(f"{c:>7}" for c in columns) + f"  {name[0]}"]
+    for x in items:
+        numbers = "  " + "".join(f"{_int(x.get(key)):>7,}" for key in columns.values())
+        label = str(x[name[1]])
+        if _width(numbers) + 2 + _width(label) <= width:
+            lines.append(f"{numbers}  {label}")
+        else:  # the name on lines of its own
+            lines.extend([numbers, *_wrap(label, width, "    ")])
+    if more:
+        lines.extend(_wrap(f"… and {more:,} more (--format json lists every {name[0]})", width, "  ", "    "))
+    return lines
+
+
+def _tally_text(view: Mapping[str, Any], st: Style, width: int) -> list[str]:
+    """The counts by rule and by organisation (the first `TALLY_SHOWN` of each; json has them all)."""
+    if not view["tallied"]:  # a summary of an older policycheck
+        return []
+
+    def head(text: str) -> list[str]:
+        return [st(line, "bold") for line in _wrap(text, width, "", "  ")]
+
+    n_rules = len(view["by_rule"]) + view["rules_more"]
+    lines = head(f"by rule ({n_rules:,} rule{'' if n_rules == 1 else 's'})")
+    lines.extend(_tally_table(view["by_rule"], {"rows": "descendants", "fail": "fail", "review": "review"},
+                              ("rule", "rule"), view["rules_more"], width))
+    lines.extend(head(f"by organisation ({view['orgs_flagged']:,} of {view['orgs_total']:,} with a fail or review "
+                      "row)"))
+    lines.extend(_tally_table(view["by_org"], {"fail": "fail", "review": "review", "pass": "pass"},
+                              ("organisation", "org"), view["orgs_more"], width))
+    return lines
 
 
 def _license_table(licenses: Iterable[Mapping[str, Any]], width: int) -> list[str]:
@@ -323,11 +348,12 @@ def _text_row(row: Mapping[str, Any], st: Style, width: int) -> list[str]:
         extras.append("unreadable")
     words = (f"{v:<6} {deep}{_safe(row.get('id', '?'))}  {declared_label(row.get('license'))}, "
              f"{_int(row.get('downloads')):,} downloads, {', '.join(extras)}")
-    first = _clip(indent + words, width)
-    lines = [indent + st(v, VERDICT_STYLE.get(verdict, "bold")) + first[len(indent) + len(v):]]
+    more = indent + "       "  # continuation lines start under the id
+    lines = _wrap(words, width, indent, more)
+    lines[0] = indent + st(v, VERDICT_STYLE.get(verdict, "bold")) + lines[0][len(indent) + len(v):]
     reason = row.get("reason")
     if reason:
-        lines.append(_clip(indent + "       " + _safe(reason), width))
+        lines.extend(_wrap(_clip(_safe(reason), VIEW_REASON_CAP), width, more))
     return lines
 
 
@@ -348,8 +374,10 @@ def _json(summary: Mapping[str, Any], rows: Rows) -> Iterator[str]:
 
 
 # -- csv --------------------------------------------------------------------------------------------------------
+# New columns go at the end: a consumer that reads columns by position keeps working.
 CSV_FIELDS = ("id", "parent", "relation", "inferred", "depth", "downloads", "gated", "license", "spdx", "verdict",
-              "reason", "sha", "url")
+              "reason", "sha", "url", "rules")
+RULES_SEPARATOR = ";"  # in the `rules` column (rule ids have none)
 _FORMULA_START = tuple("=+-@\t\r＝＋－＠")
 _BREAKS = re.compile(r"\r\n|[\r\n\u2028\u2029\x85\x0b\x0c]")
 
@@ -368,12 +396,20 @@ def csv_cell(value: Any) -> str | int:
     return lead + text
 
 
+def csv_value(row: Mapping[str, Any], field: str) -> Any:
+    """What the CSV's `field` column holds for `row`: `rules` is every rule id of the row (the one its reason
+    gives first), `;`-separated, so that a spreadsheet can split or pivot on it; the rest as the row has them."""
+    if field == "rules":
+        return RULES_SEPARATOR.join(rules_of(row))
+    return row.get(field)
+
+
 def _csv(rows: Rows) -> Iterator[str]:
     buf = io.StringIO()
     writer = csv.writer(buf)
     writer.writerow(CSV_FIELDS)
     for row in rows("depth"):
-        writer.writerow([csv_cell(row.get(k)) for k in CSV_FIELDS])
+        writer.writerow([csv_cell(csv_value(row, k)) for k in CSV_FIELDS])
         if buf.tell() >= CHUNK:
             yield buf.getvalue()
             buf.seek(0)
@@ -385,8 +421,9 @@ def _csv(rows: Rows) -> Iterator[str]:
 MARKDOWN_TEMPLATE = "tree/tree.md.j2"
 
 
-def view_row(row: Mapping[str, Any]) -> dict[str, Any]:
-    """A row for the templates: strings printable, numbers numbers, the URL checked, the rule decided."""
+def view_row(row: Mapping[str, Any], endpoint: object = None) -> dict[str, Any]:
+    """A row for the templates: strings printable, numbers numbers, the URL checked (else made on the Hub at
+    `endpoint`, the summary's), the rule decided and every other rule listed."""
     verdict = str(row.get("verdict") or "review")
     return {
         "id": _safe(row.get("id")), "parent": _safe(row.get("parent")), "relation": _safe(row.get("relation")),
@@ -398,9 +435,30 @@ def view_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "verdict": verdict if verdict in VERDICT_RANK else "review", "verdict_label": _safe(verdict.upper()),
         "verdict_rank": VERDICT_RANK.get(verdict, 1), "reason": _clip(_safe(row.get("reason")), VIEW_REASON_CAP),
         "rule": rule_of(row) if verdict in ("fail", "review") else "",
+        "rules": [_safe(r) for r in rules_of(row)],
         "sha": _safe(row.get("sha")), "source": _safe(row.get("source")),
-        "url": model_url(row.get("url"), row.get("id")),
+        "url": model_url(row.get("url"), row.get("id"), endpoint),
     }
+
+
+def endpoint_of(summary: Mapping[str, Any]) -> str | None:
+    """The Hub the audit read (the summary's `endpoint`): where links to a model go when its row has none."""
+    endpoint = summary.get("endpoint")
+    return endpoint if isinstance(endpoint, str) and endpoint else None
+
+
+def tally_view(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The summary's counts by rule and by organisation for text, markdown and html: printable, the first
+    `TALLY_SHOWN` of each (an organisation only when it has a fail or review row), and how many are left out."""
+    rules = [{"rule": _safe(x.get("rule")), **{k: _int(x.get(k)) for k in ("descendants", "fail", "review")}}
+             for x in summary.get("by_rule") or () if isinstance(x, Mapping)]
+    orgs = [{"org": _safe(x.get("org")) or "?", **{k: _int(x.get(k)) for k in ("descendants", "fail", "review",
+                                                                               "pass")}}
+            for x in summary.get("by_org") or () if isinstance(x, Mapping)]
+    flagged = [x for x in orgs if x["fail"] or x["review"]]
+    return {"by_rule": rules[:TALLY_SHOWN], "rules_more": max(0, len(rules) - TALLY_SHOWN),
+            "by_org": flagged[:TALLY_SHOWN], "orgs_more": max(0, len(flagged) - TALLY_SHOWN),
+            "orgs_flagged": len(flagged), "orgs_total": len(orgs), "tallied": "by_rule" in summary}
 
 
 def view_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
@@ -416,7 +474,7 @@ def view_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         "root": {"id": _safe(root.get("id")), "sha": _safe(root.get("sha")),
                  "license": _safe(root.get("license")) or "(none)",
                  "spdx": _safe(root.get("spdx")) if root.get("spdx") else "unknown",
-                 "url": model_url(root.get("url"), root.get("id"))},
+                 "url": model_url(root.get("url"), root.get("id"), endpoint_of(summary))},
         "verdict": verdict if verdict in VERDICT_RANK else "review", "verdict_label": _safe(verdict.upper()),
         "complete": bool(summary.get("complete")), "counts": counts, "counts_text": counts_text(summary),
         "why": [_safe(w) for w in why_lines(summary)],
@@ -425,7 +483,8 @@ def view_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
                       "same_as_root": bool(x.get("same_as_root")),
                       **{k: _int(x.get(k)) for k in ("count", "pass", "fail", "review")}}
                      for x in summary.get("licenses") or ()],
-        "top_violations": [view_row(r) for r in summary.get("top_violations") or ()],
+        "top_violations": [view_row(r, endpoint_of(summary)) for r in summary.get("top_violations") or ()],
+        "tally": tally_view(summary),
         "options": {"relations": ", ".join(_safe(r) for r in relations) if relations else "all",
                     "depth": _safe(options.get("depth")) if options.get("depth") is not None else "unlimited",
                     "limit": _safe(options.get("limit")) if options.get("limit") is not None else "none",
@@ -443,7 +502,8 @@ def _markdown(summary: Mapping[str, Any], rows: Rows) -> Iterator[str]:
 
     template = document_environment((), "markdown").get_template(MARKDOWN_TEMPLATE)
     view = view_summary(summary)
-    yield from template.generate(**view, rows=(view_row(r) for r in rows("depth")))
+    endpoint = endpoint_of(summary)
+    yield from template.generate(**view, rows=(view_row(r, endpoint) for r in rows("depth")))
 
 
 # -- sarif ------------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any
 from markupsafe import Markup
 
 from policy.render.registry import RenderOptions
-from policy.render.tree import TreeOutput, gather, view_row, view_summary
+from policy.render.tree import TreeOutput, endpoint_of, gather, view_row, view_summary
 
 TEMPLATE = "tree/tree.html.j2"
 HTML_INDENT_CAP = 24
@@ -78,13 +78,13 @@ SORT_SCRIPT = """
 SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SORT_SCRIPT.encode("utf-8")).digest()).decode("ascii")
 
 
-def tree_items(rows: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
+def tree_items(rows: Iterable[Mapping[str, Any]], endpoint: str | None = None) -> Iterator[dict[str, Any]]:
     """The rows in pre-order as items of a nested list: `open` (the item starts a list under the previous one)
     or `close` (how many lists end before it), and `level` (its indentation, capped). A final item with
     `end=True` says how many lists are still open."""
     level = 0  # the level of the open item: 0 is the root
     for row in rows:
-        view = view_row(row)
+        view = view_row(row, endpoint)
         want = min(view["depth"], HTML_INDENT_CAP)
         target = min(want, level + 1)  # a row deeper than its predecessor's child goes one level down only
         item = {**view, "open": target == level + 1, "close": max(0, level - target), "level": target,
@@ -104,13 +104,14 @@ def iter_html(summary: Mapping[str, Any], rows: Callable[[str], Iterable[Mapping
 
     template = document_environment((), "html").get_template(TEMPLATE)
     view = view_summary(summary)
+    endpoint = endpoint_of(summary)
 
     def table() -> Iterator[dict[str, Any]]:  # each query starts when the template reaches it
         for row in rows("depth"):
-            yield view_row(row)
+            yield view_row(row, endpoint)
 
     def tree() -> Iterator[dict[str, Any]]:
-        yield from tree_items(rows("preorder"))
+        yield from tree_items(rows("preorder"), endpoint)
 
     yield from template.generate(
         **view, rows=table(), tree=tree(),

@@ -268,7 +268,7 @@ def test_filters_depth_relation_limit_and_downloads(small: tuple[HubSim, Tree, d
 
 
 def test_every_format_from_the_cli(small: tuple[HubSim, Tree, dict[str, str]], tmp_path: Path) -> None:
-    _hub, tree, env = small
+    hub, tree, env = small
     state = tmp_path / "s.sqlite"
     text = run(env, "--state", str(state))
     assert text.returncode == 1
@@ -278,6 +278,25 @@ def test_every_format_from_the_cli(small: tuple[HubSim, Tree, dict[str, str]], t
     assert "100 discovered, 100 judged" in text.stderr  # plain progress lines off a terminal
     table = list(csv.DictReader(io.StringIO(run(env, "--state", str(state), "-f", "csv", "-q").stdout)))
     assert len(table) == 100 and {r["id"] for r in table} == set(tree.nodes)
+    # every rule of a row, for a pivot by issue; links on the Hub the audit read (HF_ENDPOINT: the emulator)
+    category = {i: n.category for i, n in tree.nodes.items()}
+    for r in table:
+        rules = r["rules"].split(";") if r["rules"] else []
+        assert (r["verdict"] == "pass") == (rules == []), r
+        assert r["url"] == f"{hub.url.rstrip('/')}/{r['id']}"
+        if category[r["id"]] == "none":
+            assert "license-missing" in rules and "declares no license" in r["reason"]
+        if category[r["id"]] == "llama-unnamed":
+            assert rules[0] == "name-prefix-missing" and "must begin with" in r["reason"]
+    _code, doc = audit_json(env, "--state", str(state), "-q")
+    assert doc["endpoint"] == hub.url.rstrip("/")
+    flagged = [r for r in table if r["verdict"] != "pass"]
+    by_rule = {x["rule"]: x["descendants"] for x in doc["by_rule"]}
+    assert by_rule == Counter(rule for r in flagged for rule in r["rules"].split(";"))
+    by_org = {x["org"]: (x["fail"], x["review"], x["pass"]) for x in doc["by_org"]}
+    assert by_org == {org: tuple(sum(1 for r in table if r["id"].split("/")[0] == org and r["verdict"] == v)
+                                 for v in ("fail", "review", "pass")) for org in {r["id"].split("/")[0] for r in table}}
+    assert "by rule (" in text.stdout and "by organisation (" in text.stdout
     markdown = run(env, "--state", str(state), "-f", "markdown", "-q").stdout
     assert "not legal advice" in markdown and sum(1 for n in tree.nodes if n in markdown) == 100
     sarif = json.loads(run(env, "--state", str(state), "-f", "sarif", "-q").stdout)
@@ -288,6 +307,9 @@ def test_every_format_from_the_cli(small: tuple[HubSim, Tree, dict[str, str]], t
     out = tmp_path / "tree.html"
     done = run(env, "--state", str(state), "-f", "html", "-o", str(out), "-q")
     assert done.returncode == 1 and done.stdout == "" and "<table" in out.read_text(encoding="utf-8")
+    hrefs = re.findall(r'href="([^"]*)"', out.read_text(encoding="utf-8"))
+    assert hrefs and all(h.startswith(hub.url.rstrip("/") + "/") for h in hrefs)
+    assert "<h2>By organisation</h2>" in out.read_text(encoding="utf-8")
 
 
 def test_usage_errors(hubsim: HubSim, tmp_path: Path) -> None:

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
+from policy.audit.rows import Tally
 from policy.model.report import DISCLAIMER
 from policy.render.text import _cells, printable
-from policy.render.tree import CSV_FIELDS, UNREADABLE_RULE, csv_cell, iter_tree, render_tree
+from policy.render.tree import CSV_FIELDS, TALLY_SHOWN, UNREADABLE_RULE, csv_cell, csv_value, iter_tree, render_tree
 from policy.render.tree_html import HTML_INDENT_CAP, SCRIPT_HASH, SORT_SCRIPT, tree_items
 from tests.render.test_html import CHROMIUM, chromium
 from tests.support.sarif_check import check_sarif, github_problems
@@ -51,6 +52,7 @@ ROWS = [
     _row(EVIL, ROOT, 1, "fail", license="mit", spdx="MIT", downloads=123456, reason=HOSTILE, gated="manual",
          url="javascript:alert(1)",
          findings=[_finding("note-rule", "note", "info", "x"),
+                   _finding("license-missing", "review", "warning", "declares no license"),
                    _finding("derivative-drops-license-terms", "violation", "error", HOSTILE, ROOT)]),
     _row("acme/ft-q", "acme/ft", 2, "review", relation="quantized", inferred=True, license="other", spdx=None,
          reason="license other: a person must decide",
@@ -76,12 +78,19 @@ SUMMARY: dict[str, Any] = {
          "review": 0},
         {"license": "", "spdx": None, "same_as_root": False, "count": 1, "pass": 0, "fail": 0, "review": 1}],
     "top_violations": [ROWS[1], ROWS[4]],
+    "by_rule": Tally().by_rule(), "by_org": Tally().by_org(), "endpoint": "https://huggingface.co",
     "problems": ["listing of acme/broken's children failed: HTTP 500 \x1b[2J<script>x</script>"],
     "options": {"relations": None, "depth": None, "limit": None, "min_downloads": 0},
     "requests": {"listing": 3, "fetch": 6}, "evaluated_at": "2026-12-01", "catalog_digest": "c" * 64,
     "packs": [{"id": "core", "version": "1.0.0", "digest": "d" * 64}],
     "disclaimer": DISCLAIMER,
 }
+
+
+_tally = Tally()
+for _r in ROWS:
+    _tally.add(_r)
+SUMMARY.update(by_rule=_tally.by_rule(), by_org=_tally.by_org())
 
 
 def rows(order: str) -> Iterator[Mapping[str, Any]]:
@@ -164,7 +173,7 @@ def test_csv_reads_back_with_formula_cells_neutralised() -> None:
     assert table[0] == list(CSV_FIELDS)
     assert len(table) == 1 + len(ROWS)
     for row, cells in zip(DEPTH_ORDER, table[1:], strict=True):
-        assert cells == [str(csv_cell(row.get(k))) for k in CSV_FIELDS]
+        assert cells == [str(csv_cell(csv_value(row, k))) for k in CSV_FIELDS]
         assert cells[0] == ("'" + row["id"] if row["id"].startswith("+") else printable(row["id"]))
         for cell in cells:
             assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cells
@@ -181,6 +190,105 @@ def test_csv_reads_back_with_formula_cells_neutralised() -> None:
     broken = next(c for c in table[1:] if c[0] == "acme/broken")
     assert broken[CSV_FIELDS.index("sha")] == "" and broken[CSV_FIELDS.index("spdx")] == ""
     assert csv_cell("－1") == "'－1" and csv_cell(-3) == -3 and csv_cell(None) == ""
+
+
+def test_csv_rules_column_is_appended_and_lists_every_rule_the_decisive_first() -> None:
+    table = list(csv.reader(io.StringIO(render("csv"), newline="")))
+    head = table[0]
+    assert head[:13] == ["id", "parent", "relation", "inferred", "depth", "downloads", "gated", "license", "spdx",
+                         "verdict", "reason", "sha", "url"]  # the columns consumers read by position stay put
+    assert head[-1] == "rules"
+    by_id = {c[0]: dict(zip(head, c, strict=True)) for c in table[1:]}
+    # a fail row: the rule its reason gives first, then the review finding it also has; notes are not issues
+    assert by_id[EVIL]["rules"] == "derivative-drops-license-terms;license-missing"
+    assert by_id["acme/ft-q"]["rules"] == "license-unknown"
+    assert by_id["acme/broken"]["rules"] == UNREADABLE_RULE  # no finding: why it has none
+    assert by_id["acme/ft"]["rules"] == "" and by_id["acme/deep"]["rules"] == ""
+
+
+def test_rules_of_a_row_are_stable_and_prefer_the_stored_complete_list() -> None:
+    findings = [_finding("z-review", "review", "warning", "z"), _finding("a-review", "review", "warning", "a"),
+                _finding("m-violation", "violation", "error", "m"), _finding("a-review", "review", "warning", "a2")]
+    row = _row("a/b", ROOT, 1, "fail", findings=findings)
+    assert csv_value(row, "rules") == "m-violation;a-review;z-review"
+    assert csv_value({**row, "findings": findings[::-1]}, "rules") == "m-violation;a-review;z-review"
+    # the audit stores every rule (the row keeps ten findings only): the stored list wins
+    stored = {**row, "rules": ["m-violation", "a-review", "z-review", "eleventh-rule"]}
+    assert csv_value(stored, "rules").endswith(";eleventh-rule")
+
+
+def test_counts_by_rule_and_organisation_in_every_format() -> None:
+    by_rule = {x["rule"]: x for x in SUMMARY["by_rule"]}
+    assert by_rule["derivative-drops-license-terms"] == {"rule": "derivative-drops-license-terms",
+                                                          "descendants": 2, "fail": 2, "review": 0}
+    assert by_rule["license-missing"]["descendants"] == 1 and "note-rule" not in by_rule
+    orgs = {x["org"]: x for x in SUMMARY["by_org"]}
+    assert orgs["acme"] == {"org": "acme", "descendants": 4, "fail": 0, "review": 2, "pass": 2}
+    assert SUMMARY["by_org"][0]["org"] in ("evil", "+evil")  # most failing first
+    doc = json.loads(render("json"))
+    assert doc["by_rule"] == SUMMARY["by_rule"] and doc["by_org"] == SUMMARY["by_org"]
+    text = render("text")
+    section = text.split("by rule (4 rules)\n", 1)[1].split("top violations", 1)[0]
+    assert re.search(r"\n +2 +2 +0  derivative-drops-license-terms\n", section)
+    assert "by organisation (3 of 3 with a fail or review row)" in section
+    assert re.search(r"\n +0 +2 +2  acme\n", section)
+    md = render("markdown")
+    assert "| derivative-drops-license-terms | 2 | 2 | 0 |" in md and "| acme | 0 | 2 | 2 | 4 |" in md
+    html = render("html")
+    assert "<h2>By rule</h2>" in html and "<h2>By organisation</h2>" in html
+    assert re.search(r"<tr><td>acme</td><td class=\"num\">0</td><td class=\"num\">2</td>", html)
+
+
+def test_counts_show_the_first_twenty_and_say_how_many_more() -> None:
+    tally = Tally()
+    for i in range(TALLY_SHOWN + 5):
+        for j in range(i + 1):  # rule-i in i + 1 rows, of org i
+            tally.add(_row(f"org{i:02d}/m{j}", ROOT, 1, "fail", findings=[_finding(f"rule-{i:02d}", "violation",
+                                                                                     "error", "x")]))
+    summary = {**SUMMARY, "by_rule": tally.by_rule(), "by_org": tally.by_org()}
+    assert len(summary["by_rule"]) == TALLY_SHOWN + 5  # json: all of them
+    text = render("text", summary)
+    assert "… and 5 more (--format json lists every rule)" in text
+    assert "… and 5 more (--format json lists every organisation)" in text
+    assert "rule-24" in text and "rule-04" not in text  # most rows first
+    assert "… and 5 more (the JSON output lists every rule)" in render("markdown", summary)
+    old = {k: v for k, v in SUMMARY.items() if k not in ("by_rule", "by_org")}  # an older summary: no section
+    assert "by rule" not in render("text", old) and "By rule" not in render("html", old)
+
+
+def test_text_rows_wrap_at_words_within_the_width() -> None:
+    reason = ("the license of this model is not the one its ancestor requires and every word of this reason "
+              "must survive whole, including the final word supercalifragilistic")
+    row = _row("acme/a-rather-long-model-name-for-wrapping", ROOT, 1, "review", reason=reason,
+               findings=[_finding("license-unknown", "review", "warning", reason)])
+    summary = {**SUMMARY, "top_violations": []}
+    for width in (80, 60):
+        text = "".join(iter_tree("text", summary, lambda order: iter([row]), width=width))
+        listing = text.split("tree order)\n", 1)[1].split("\npolicycheck ", 1)[0].split("\n")
+        assert all(_cells(line) <= width for line in listing), listing
+        assert "…" not in "".join(listing)  # nothing cut
+        body = [line for line in listing if line.startswith("         ")]  # continuation lines, indented
+        assert body and " ".join(" ".join(listing).split()).endswith(reason)
+        words = set(" ".join(listing).split())
+        assert "supercalifragilistic" in words and "acme/a-rather-long-model-name-for-wrapping" in words
+
+
+# -- links ------------------------------------------------------------------------------------------------------
+def test_links_fall_back_to_the_hub_the_audit_read() -> None:
+    mirror = "https://hf-mirror.example/hub"
+    bare = [{**r, "url": None} for r in DEPTH_ORDER]
+    summary = {**SUMMARY, "endpoint": mirror, "root": {**SUMMARY["root"], "url": None},
+               "top_violations": [{**r, "url": None} for r in SUMMARY["top_violations"]]}
+    html = "".join(iter_tree("html", summary, lambda order: iter(bare)))
+    hrefs = parse(html).hrefs
+    assert hrefs and all(h.startswith(mirror + "/") for h in hrefs), hrefs
+    assert f"{mirror}/evil/%3Cscript%3Ealert%281%29%3C/script%3E" in hrefs
+    md = "".join(iter_tree("markdown", summary, lambda order: iter(bare)))
+    assert f"[acme/ft]({mirror}/acme/ft)" in md and "huggingface.co" not in md.split("## Descendants")[1]
+    # an endpoint that cannot be a link gives text, not a link
+    page = parse("".join(iter_tree("html", {**summary, "endpoint": "javascript:alert(1)//"},
+                                   lambda order: iter(bare))))
+    assert page.hrefs == []
 
 
 # -- markdown ---------------------------------------------------------------------------------------------------
@@ -206,7 +314,7 @@ def test_markdown_tables_keep_their_columns_and_card_text_is_inert() -> None:
     for is_table, group in itertools.groupby(lines, key=lambda s: s.startswith("|")):
         if is_table:
             tables.append(list(group))
-    assert len(tables) == 4  # counts, licenses, top violations, descendants
+    assert len(tables) == 6  # counts, licenses, by rule, by organisation, top violations, descendants
     for table in tables:
         widths = {md_cells(line) for line in table}
         assert len(widths) == 1, table
@@ -281,7 +389,7 @@ def test_sarif_of_a_clean_audit_is_valid_and_empty() -> None:
 class PageParser(HTMLParser):
     """Tags, scripts, links, table rows, and the depth of each item of the tree's nested list."""
 
-    VOID = frozenset({"meta", "br", "hr", "img", "input", "link"})
+    VOID = frozenset({"meta", "br", "hr", "img", "input", "link", "col"})
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -394,6 +502,40 @@ def test_html_table_sorts_in_headless_chromium(tmp_path: Path) -> None:
     assert order("#sort=downloads") == ("downloads", by_downloads)  # numeric: 7 < 10 < 42 < 5000 < 123456
     assert order("#sort=-downloads") == ("downloads desc", by_downloads[::-1])  # a second click reverses
     assert order("#sort=id") == ("id", sorted((r["id"] for r in DEPTH_ORDER), key=str.lower))
+
+
+MEASURE = """<script>
+var t = document.getElementById("rows"), tv = document.querySelector("table.top");
+var reasons = Array.prototype.map.call(document.querySelectorAll("#rows td.reason summary"), function (td) {
+  return td.getBoundingClientRect().height; });
+document.body.setAttribute("data-measured", JSON.stringify({
+  rows: t.scrollWidth, top: tv.scrollWidth, page: document.documentElement.scrollWidth,
+  reason: Math.max.apply(null, reasons), line: parseFloat(getComputedStyle(document.body).lineHeight)}));
+</script>"""
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium binary found (sh tests/setup.sh installs it)")
+def test_html_tables_fit_1280_pixels_and_reasons_are_clamped(tmp_path: Path) -> None:
+    long_id = "an-organisation-with-a-long-name/" + "a-model-name-without-any-space-" * 3 + "GGUF"
+    reason = "a reason of many words that would take six lines or more in a narrow column " * 6
+    wide = [_row(f"{long_id}{i}", long_id, 1, "fail", reason=reason, license="llama3.1-" + "x" * 60,
+                 spdx="LicenseRef-scancode-llama-3.1-license-2024", downloads=10 ** 9,
+                 findings=[_finding("derivative-drops-license-terms", "violation", "error", reason)])
+            for i in range(5)]
+    summary = {**SUMMARY, "top_violations": wide[:2]}
+    html = "".join(iter_tree("html", summary, lambda order: iter(wide)))
+    assert html.count('<details class="clamp"><summary>') >= 7  # every reason of both tables is clamped
+    # The page's CSP allows its own script only: the copy measured drops it and adds the measuring one.
+    probe = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", html).replace(
+        "</body>", MEASURE + "</body>")
+    page = tmp_path / "wide.html"
+    page.write_text(probe, encoding="utf-8")
+    dom = chromium(tmp_path, "wide", "--window-size=1280,900", "--dump-dom", page.as_uri()).stdout
+    found = re.search(r'data-measured="([^"]*)"', dom)
+    assert found, dom[:500]
+    m = json.loads(found.group(1).replace("&quot;", '"'))
+    assert m["page"] <= 1280 and m["rows"] <= 1280 and m["top"] <= 1280, m
+    assert m["reason"] <= 3 * m["line"] + 1, m  # three lines, not six
 
 
 # -- streaming --------------------------------------------------------------------------------------------------
