@@ -56,7 +56,12 @@ def check(
                                                             "what is missing then is a review finding "
                                                             "(default: POLICYCHECK_HUB_DEADLINE or 60).")] = None,
 ) -> None:
-    """Check models against the rule packs; the verdict decides the exit code."""
+    """Check models against the rule packs; the verdict decides the exit code.
+
+    Exit codes: 0 pass; 1 fail (an open violation at or above --fail-on); 3 review (a fact needed for a decision
+    is missing); 2 a usage, configuration or input error (a target that cannot be read: the others are still
+    checked); 4 an internal error. A batch exits with its worst outcome (4, 2, 1, 3, then 0); 141 when the
+    reader of the output went away (`| head`). Not legal advice."""
     from policy.model.report import TargetError
     from policy.pipeline.check import CheckOptions, iter_check
     from policy.templating import template_folders
