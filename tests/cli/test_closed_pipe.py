@@ -12,9 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.hubsim import HubSim, make_card
-from tests.hubsim.plugin import make_hub_env
-
 REPO = Path(__file__).resolve().parents[2]
 CARDS = REPO / "tests" / "fixtures" / "cards"
 CARD = CARDS / "NousResearch__Meta-Llama-3.1-8B.md"
@@ -68,13 +65,8 @@ def test_a_long_output_stopped_mid_write_is_exit_141() -> None:
     assert (done.returncode, done.stderr) == (141, "")
 
 
-def test_tree_is_exit_141_too(hubsim: HubSim, tmp_path: Path) -> None:
-    hubsim.add_model("acme/root", {"README.md": make_card({"license": "apache-2.0"})})
-    for n in range(3):
-        hubsim.add_model(f"acme/child-{n}", {"README.md": make_card({"license": "apache-2.0",
-                                                                     "base_model": "acme/root"})})
-    env = {**make_hub_env(hubsim, tmp_path / "hf"), "POLICYCHECK_CACHE": str(tmp_path / "cache"), "NO_COLOR": "1",
-           "PYTHONPATH": str(REPO)}
+def test_tree_is_exit_141_too(small_tree_env: dict[str, str]) -> None:
+    env = small_tree_env
     for fmt in ("text", "json"):
         assert piped(f"tree acme/root -q -f {fmt}", "cat", env).returncode == 0
         done = piped(f"tree acme/root -q -f {fmt}", env=env)

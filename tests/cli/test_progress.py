@@ -11,8 +11,7 @@ import pytest
 
 from policy.audit.tree import Progress
 from policy.cli.progress import ProgressDisplay
-from tests.hubsim import HubSim, make_card
-from tests.hubsim.plugin import make_hub_env
+from tests.cli.conftest import CHILDREN
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -91,14 +90,9 @@ def test_quiet_writes_nothing_and_a_terminal_gets_a_bar() -> None:
     assert "a/b" in tty.getvalue() and "5 discovered" in tty.getvalue() and "started;" not in tty.getvalue()
 
 
-def test_a_repeated_audit_off_a_terminal_starts_at_once_and_says_already_judged(hubsim: HubSim,
+def test_a_repeated_audit_off_a_terminal_starts_at_once_and_says_already_judged(small_tree_env: dict[str, str],
                                                                                tmp_path: Path) -> None:
-    hubsim.add_model("acme/root", {"README.md": make_card({"license": "apache-2.0"})})
-    for n in range(4):
-        hubsim.add_model(f"acme/child-{n}", {"README.md": make_card({"license": "apache-2.0",
-                                                                     "base_model": "acme/root"})})
-    env = {**make_hub_env(hubsim, tmp_path / "hf"), "POLICYCHECK_CACHE": str(tmp_path / "cache"), "NO_COLOR": "1",
-           "PYTHONPATH": str(REPO)}
+    env = small_tree_env
     state = tmp_path / "audit.sqlite"
     runs = [subprocess.run([sys.executable, "-m", "policy.cli", "tree", "acme/root", "--state", str(state)],
                            capture_output=True, text=True, timeout=120, cwd=REPO, env=env) for _ in range(2)]
@@ -107,4 +101,4 @@ def test_a_repeated_audit_off_a_terminal_starts_at_once_and_says_already_judged(
         assert done.stderr.splitlines()[0] == "policycheck tree acme/root: started; a line at most every 5s"
     assert "already judged" not in runs[0].stderr
     last = runs[1].stderr.splitlines()[-1]
-    assert "4 discovered, 4 judged (4 already judged)" in last and last.endswith(", done")
+    assert f"{CHILDREN} discovered, {CHILDREN} judged ({CHILDREN} already judged)" in last and last.endswith(", done")
