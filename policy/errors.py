@@ -70,6 +70,54 @@ def combine_exit_codes(codes: Iterable[int]) -> int:
     return EXIT_PASS
 
 
+READER_WAIT = 2.0  # seconds: how long an ending run waits for the reader of a pipe to take or refuse the rest
+
+
+def _reader_left(wait: float = READER_WAIT) -> bool:
+    """Whether standard output is a pipe whose reader went away before it read everything written
+    (`policycheck ... | head -c1`). A short output fits in the pipe's buffer, so its writes succeed whether or
+    not the reader stays; only the unread bytes left behind tell. Those are waited on (at most `wait` seconds,
+    returning as soon as the reader has taken them): a reader that closes the pipe with them unread left, as
+    EPIPE on a write would have said (exit 141); a reader that reads them, or is still there, did not."""
+    import fcntl
+    import io
+    import os
+    import select
+    import stat
+    import struct
+    import termios
+    import time
+
+    if sys.stdout is None:
+        return False
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return True
+    except (OSError, ValueError):
+        return False
+    try:
+        fd = sys.stdout.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        poller = select.poll()
+        poller.register(fd, 0)  # POLLERR is always reported: the pipe has no reader left
+        deadline = time.monotonic() + wait
+        pause = 0.001
+        while True:
+            unread = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+            if unread == 0:  # all read, whether or not the reader has gone since
+                return False
+            if any(event & select.POLLERR for _fd, event in poller.poll(0)):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+    except (OSError, ValueError, io.UnsupportedOperation):  # not a descriptor (captured output), no FIONREAD
+        return False
+
+
 def guarded(command: Callable[[], int | None]) -> int:
     """Run a command; report a PolicyError as one line (plus its diagnostics) and its exit code, a bug as an
     internal error with the traceback. The only place errors become exit codes."""
@@ -100,8 +148,10 @@ def guarded(command: Callable[[], int | None]) -> int:
 
     try:
         code = command()
+        if code is None:
+            code = EXIT_PASS
     except SystemExit as exc:  # typer/click end every command this way, usage errors with code 2
-        return exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else EXIT_ERROR)
     except PolicyError as exc:
         if isinstance(exc, OutputFailed) and sys.stdout is not None:
             discard_stdout()
@@ -124,5 +174,8 @@ def guarded(command: Callable[[], int | None]) -> int:
         err("policycheck: internal error; please report it with the traceback below")
         traceback.print_exc()
         return EXIT_INTERNAL
-    return EXIT_PASS if code is None else code
+    if _reader_left():  # a short output fit in the pipe, and its reader left without reading it all
+        discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
 

@@ -57,27 +57,29 @@ def version() -> None:
     out(f"policycheck {__version__}\n")
 
 
-app.command()(check.check)
+# The command list of `policycheck --help` shows each command's `short_help`: click would otherwise cut the
+# docstring's first sentence at 45 characters ("... the verdict decides..."). Each is short and whole.
+app.command(short_help="Check models against the rule packs.")(check.check)
 
 
-@app.command("lint", help=lint.SUMMARY, add_help_option=False,
+@app.command("lint", help=lint.SUMMARY, short_help="Lint model cards (the pre-commit hook).", add_help_option=False,
              context_settings={"ignore_unknown_options": True, "allow_extra_args": True})
 def _lint(ctx: typer.Context) -> None:
     """`lint` reads its own options (policy.cli.lint, argparse): the pre-commit hook starts without typer."""
     raise typer.Exit(lint.main(ctx.args))
 
 
-app.command()(annex.annex)
-app.command()(aiact.aiact)
-app.command()(tree.tree)
-app.command()(claims.claims)
-app.command()(claims.fingerprint)
-rules_app.command("list")(rules.rules_list)
-rules_app.command("validate")(rules.rules_validate)
-rules_app.command("test")(rules.rules_test)
-app.add_typer(rules_app, name="rules")
-app.command()(rules.licenses)
-app.command()(version)
+app.command(short_help="Draft a partner-agreement annex.")(annex.annex)
+app.command(short_help="Draft the EU AI Act pack of a GPAI model.")(aiact.aiact)
+app.command(short_help="Audit every descendant of a Hub model.")(tree.tree)
+app.command(short_help="Judge a model's evaluation claims.")(claims.claims)
+app.command(short_help="Record the weight hashes of a Hub repo.")(claims.fingerprint)
+rules_app.command("list", short_help="List the rules of every pack.")(rules.rules_list)
+rules_app.command("validate", short_help="Validate the rule data.")(rules.rules_validate)
+rules_app.command("test", short_help="Run the packs' test cases.")(rules.rules_test)
+app.add_typer(rules_app, name="rules", short_help="List, validate and test rule packs.")
+app.command(short_help="List the license catalog, or one license.")(rules.licenses)
+app.command(short_help="Print the version.")(version)
 
 
 COMMANDS = frozenset({c.name or c.callback.__name__ for c in app.registered_commands if c.callback}

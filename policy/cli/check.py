@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +25,9 @@ from policy.cli.common import (
 from policy.cli.streams import open_output, terminal
 from policy.errors import EXIT_ERROR, EXIT_INTERNAL, combine_exit_codes
 from policy.render.registry import BOM_FORMATS, RenderOptions, render
+
+if TYPE_CHECKING:
+    from policy.model.report import Report
 
 ReportFormat = choices("check")
 TEXT_REPORT = ReportFormat("text")
@@ -56,7 +61,12 @@ def check(
                                                             "what is missing then is a review finding "
                                                             "(default: POLICYCHECK_HUB_DEADLINE or 60).")] = None,
 ) -> None:
-    """Check models against the rule packs; the verdict decides the exit code."""
+    """Check models against the rule packs; the verdict decides the exit code.
+
+    Exit codes: 0 pass; 1 fail (an open violation at or above --fail-on); 3 review (a fact needed for a decision
+    is missing); 2 a usage, configuration or input error (a target that cannot be read: the others are still
+    checked); 4 an internal error. A batch exits with its worst outcome (4, 2, 1, 3, then 0); 141 when the
+    reader of the output went away (`| head`). Not legal advice."""
     from policy.model.report import TargetError
     from policy.pipeline.check import CheckOptions, iter_check
     from policy.templating import template_folders
@@ -68,11 +78,13 @@ def check(
                            weight_hashes=format.value in BOM_FORMATS)
     codes: set[int] = set()  # results are written as they arrive and not kept: a batch's memory stays flat
 
+    online = not offline and os.environ.get("HF_HUB_OFFLINE", "").lower() not in ("1", "true", "yes", "on")
+
     def counted() -> Iterator[object]:
         for r in iter_check(targets, options):
             codes.add(EXIT_INTERNAL if isinstance(r, TargetError) and r.internal else
                       EXIT_ERROR if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict])
-            yield r
+            yield r if isinstance(r, TargetError) or not online else with_hub_notices(r)
 
     templates = list(template_folders(templates))
     use_color, width = terminal(output, color)
@@ -82,3 +94,25 @@ def check(
         for chunk in render("check", format.value, counted(), render_options):
             write(chunk)
     raise typer.Exit(combine_exit_codes(sorted(codes)))
+
+
+def with_hub_notices(report: Report) -> Report:
+    """An online check whose ancestors were not read from the Hub says so first, in every format: the Hub
+    could not serve them (no network, an outage), so the verdict rests on the local cache (`source: cache`) or
+    on curated and policy-file facts alone (`source: curation`, `policy`). The JSON report's `evaluated` rows
+    carry the same; the pre-push hook, which prints text, must not pass on them silently."""
+    ancestors = [e for e in report.evaluated if e.id != report.subject.id]
+    cached = [f"{e.id} (cache of {(e.retrieved_at or 'an unknown date')[:10]})" for e in ancestors
+              if e.source == "cache"]
+    filled = [e for e in ancestors if e.source in ("curation", "policy")]
+    notices = []
+    if cached:
+        notices.append(f"Hub unreachable: {len(cached)} ancestor(s) read from the local cache instead, as last "
+                       f"downloaded: {', '.join(cached)}")
+    if filled:
+        reason = filled[0].detail.rsplit("; license from ", 1)[0] or filled[0].status
+        notices.append(f"Hub not read: {len(filled)} ancestor(s) evaluated from curated or policy-file facts only "
+                       f"({reason}): {', '.join(e.id for e in filled)}")
+    if not notices:
+        return report
+    return dataclasses.replace(report, notices=(*report.notices, *notices))

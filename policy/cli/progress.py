@@ -1,6 +1,8 @@
 """Progress of a tree audit on standard error: a rich progress bar on a terminal (discovered, judged, rate,
-elapsed), plain lines elsewhere (a CI log, a pipe), at most one every `every` seconds, and nothing under
-`--quiet`. The bar has no total: the size of a tree is known only at the end of its walk."""
+elapsed), plain lines elsewhere (a CI log, a pipe): one at once when the audit starts, then at most one every
+`every` seconds, and nothing under `--quiet`. Descendants a resumed or repeated audit did not judge again (their
+verdict is kept in --state) are counted as "already judged". The bar has no total: the size of a tree is known
+only at the end of its walk."""
 
 from __future__ import annotations
 
@@ -39,6 +41,9 @@ class ProgressDisplay:
                                  console=console, transient=True)
             self._bar.start()
             self._task = self._bar.add_task(self.root, total=None, line="")
+        elif self.enabled:  # off a terminal the first line goes out at once, before the Hub's first answer
+            self.stream.write(f"policycheck tree {self.root}: started; a line at most every {self.every:g}s\n")
+            self.stream.flush()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -70,7 +75,7 @@ class ProgressDisplay:
         judged = p.evaluated + p.reused
         rate = judged / elapsed
         text = (f"{p.discovered:,}" + (f"/{p.total:,}" if p.total is not None else "") + f" discovered, "
-                f"{judged:,} judged" + (f" ({p.reused:,} unchanged)" if p.reused else "")
+                f"{judged:,} judged" + (f" ({p.reused:,} already judged)" if p.reused else "")
                 + f", {rate:,.0f}/s, {p.listings:,} listings")
         if not p.done:
             text += f", {self.eta(p, rate, p.listings / elapsed)}"

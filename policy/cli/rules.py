@@ -8,16 +8,16 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from policy.cli.common import Format, FormatOpt, RulesOpt
-from policy.cli.streams import err, out, say
+from policy.cli.common import ColorOpt, Format, FormatOpt, RulesOpt
+from policy.cli.streams import err, out, say, table, terminal
 from policy.errors import EXIT_FAIL, EXIT_PASS, UsageError
 
 if TYPE_CHECKING:
     from policy.model.catalog import Catalog
 
 
-def rules_list(rules: RulesOpt = None, format: FormatOpt = Format.text) -> None:
-    """List the rules of every loaded pack."""
+def rules_list(rules: RulesOpt = None, format: FormatOpt = Format.text, color: ColorOpt = None) -> None:
+    """List the rules of every loaded pack (rule, severity, kind, title)."""
     from policy.engine.loader import load_bundle
 
     bundle = load_bundle(tuple(rules or ()))
@@ -26,9 +26,10 @@ def rules_list(rules: RulesOpt = None, format: FormatOpt = Format.text) -> None:
     if format is Format.json:
         out(json.dumps(rows, indent=2) + "\n")
         return
-    width = max(len(r["rule"]) for r in rows)
-    for r in rows:
-        say(f"{r['pack']}/{r['rule']:<{width}}  {r['severity']:<7}  {r['kind']:<9}  {r['title']}")
+    use_color, width = terminal(None, color)
+    table(("RULE", "SEVERITY", "KIND", "TITLE"),
+          [(f"{r['pack']}/{r['rule']}", r["severity"], r["kind"], r["title"]) for r in rows], width,
+          color=use_color, first_max=30)
 
 
 def rules_validate(rules: RulesOpt = None) -> None:
@@ -70,34 +71,54 @@ def licenses(
     license_id: Annotated[str | None, typer.Argument(
         metavar="[ID]", help="Show this license's clauses with their citations (a catalog id, alias or name).",
         show_default=False)] = None,
-    category: Annotated[str | None, typer.Option("--category", "-c", help="Only licenses in this category.")] = None,
+    category: Annotated[str | None, typer.Option("--category", "-c", help="Only licenses in this category "
+                                                 "(an unknown one is a usage error that lists them).")] = None,
     rules: RulesOpt = None,
     format: FormatOpt = Format.text,
+    color: ColorOpt = None,
 ) -> None:
-    """List the license catalog (id, research status, clause count, categories); with an ID, show that license's
-    identity, notes and every clause with its citation (section, quote, pinned source, grade)."""
+    """List the license catalog (id, research status, profile, clauses, categories); with an ID, show that
+    license's identity, notes and every clause with its citation (section, quote, pinned source, grade)."""
     from policy.engine.loader import load_bundle
 
     bundle = load_bundle(tuple(rules or ()))
+    use_color, width = terminal(None, color)
     if license_id is not None:
-        _show_license(bundle.catalog, license_id, format)
+        _show_license(bundle.catalog, license_id, format, width)
         return
     entries = sorted(bundle.catalog.entries.values(), key=lambda e: e.id)
-    if category:
+    if category is not None:
+        known = sorted({c for e in entries for c in e.categories})
+        if category not in known:
+            close = difflib.get_close_matches(category, known, n=1)
+            raise UsageError(f"no license category '{category}'" + (f" (did you mean {close[0]}?)" if close else "")
+                             + f"; the categories are: {', '.join(known)}")
         entries = [e for e in entries if category in e.categories]
     rows = [{"id": e.id, "name": e.name, "spdx": e.spdx, "categories": sorted(e.categories), "status": e.status,
              "profile": e.profile, "hub_id": e.hub_id, "clauses": [c.type for c in e.clauses]} for e in entries]
     if format is Format.json:
         out(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
         return
-    for r in rows:
-        say(f"{r['id']:<36} {r['status']:<10} {r['profile']:<8} {len(r['clauses']):>2} clauses  "
-             f"{', '.join(r['categories'])}  ({r['name']})")
-    out(f"{len(rows)} license(s)\n")
+    table(("ID", "STATUS", "PROFILE", "CLAUSES", "CATEGORIES"),
+          [(r["id"], r["status"], r["profile"], str(len(r["clauses"])), ", ".join(r["categories"])) for r in rows],
+          width, color=use_color, first_max=28)
+    out(f"{len(rows)} license(s)" + (f" in category {category}" if category else "")
+        + "; `policycheck licenses ID` shows one with its clauses\n")
 
 
-def _show_license(catalog: Catalog, license_id: str, format: Format) -> None:
-    """One catalog entry: what it is, and each clause with its citation (where its text was read, how well)."""
+def _show_license(catalog: Catalog, license_id: str, format: Format, width: int = 80) -> None:
+    """One catalog entry: what it is, and each clause with its citation (where its text was read, how well),
+    wrapped to `width` columns."""
+    import textwrap
+
+    from policy.textsafe import printable
+
+    def put(line: str) -> None:
+        """`say`, wrapped: continuation lines two columns further in than the line's own indent."""
+        text = printable(line)
+        deeper = " " * (len(text) - len(text.lstrip(" ")) + 2)
+        out("\n".join(textwrap.wrap(text, width, subsequent_indent=deeper, break_long_words=False,
+                                     break_on_hyphens=False)) + "\n")
     from policy.model.citations import describe_source
     from policy.model.vocab import GRADE_MEANINGS
 
@@ -117,26 +138,26 @@ def _show_license(catalog: Catalog, license_id: str, format: Format) -> None:
                 "clauses": [c.to_dict() for c in entry.clauses]}
         out(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
         return
-    say(f"{entry.id}: {entry.name}")
-    say(f"  status {entry.status}, profile {entry.profile}; SPDX {entry.spdx}; {', '.join(sorted(entry.categories))}")
+    put(f"{entry.id}: {entry.name}")
+    put(f"  status {entry.status}, profile {entry.profile}; SPDX {entry.spdx}; {', '.join(sorted(entry.categories))}")
     if entry.url:
-        say(f"  url: {entry.url}")
+        put(f"  url: {entry.url}")
     if entry.aliases:
-        say(f"  aliases: {', '.join(entry.aliases)}")
+        put(f"  aliases: {', '.join(entry.aliases)}")
     if entry.profile == "identity" or not entry.clauses:
-        say("  no clauses profiled: rules answer review for this license" if entry.profile == "identity"
+        put("  no clauses profiled: rules answer review for this license" if entry.profile == "identity"
             else "  no clause restricts or obliges under this license (see its notes)")
     for n, c in enumerate(entry.clauses, 1):
         cit = c.citation
-        say(f"  {n}. {c.type} [{', '.join(sorted(c.applies_to))}]" +
+        put(f"  {n}. {c.type} [{', '.join(sorted(c.applies_to))}]" +
             (f" {json.dumps(dict(c.params), ensure_ascii=False, sort_keys=True)}" if c.params else ""))
         if c.obligation:
-            say(f"     {c.obligation}")
-        say(f"     {cit.section}: \u201c{cit.quote}\u201d" if cit.quote else f"     {cit.section}")
+            put(f"     {c.obligation}")
+        put(f"     {cit.section}: \u201c{cit.quote}\u201d" if cit.quote else f"     {cit.section}")
         meaning = GRADE_MEANINGS.get(cit.grade, "")
-        say(f"     source: {describe_source(cit.source).label} [grade {cit.grade}{': ' + meaning if meaning else ''}]")
+        put(f"     source: {describe_source(cit.source).label} [grade {cit.grade}{': ' + meaning if meaning else ''}]")
         if cit.note:
-            say(f"     note: {cit.note}")
+            put(f"     note: {cit.note}")
     for note in entry.notes:
-        say(f"  note: {note}")
+        put(f"  note: {note}")
     out(f"{len(entry.clauses)} clause(s)\n")

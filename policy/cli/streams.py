@@ -57,6 +57,38 @@ def say(line: str) -> None:
     out(printable(line) + "\n")
 
 
+def table(headers: tuple[str, ...], rows: list[tuple[str, ...]], width: int, *, color: bool = False,
+          first_max: int = 30) -> None:
+    """Rows under a header row, in columns two spaces apart, within `width` columns (as `terminal` gives it).
+    A first cell longer than `first_max` has the line to itself and the row goes on below it; the last column
+    is wrapped at word boundaries and its lines stay in that column. The header is bold with colour (never under
+    NO_COLOR, see `terminal`); cells come from rule data, so control characters in them are shown as escapes."""
+    import textwrap
+
+    from policy.textsafe import printable
+
+    cells = [tuple(printable(c) for c in row) for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers[:-1])]
+    if widths:
+        widths[0] = min(widths[0], max(first_max, len(headers[0])))
+    lead = sum(w + 2 for w in widths)
+    room = max(width - lead, 16)
+
+    def line(row: tuple[str, ...], bold: bool = False) -> None:
+        first, *middle = row[:-1]
+        if widths and len(first) > widths[0]:  # the line to itself; the row goes on below it
+            out(first + "\n")
+            first = ""
+        wrapped = textwrap.wrap(row[-1], room, break_long_words=False, break_on_hyphens=False) or [""]
+        head = "".join(cell.ljust(w + 2) for cell, w in zip((first, *middle), widths, strict=True))
+        text = "\n".join([(head + wrapped[0]).rstrip(), *(" " * lead + w for w in wrapped[1:])])
+        out((f"\x1b[1m{text}\x1b[0m" if bold else text) + "\n")
+
+    line(headers, bold=color)
+    for row in cells:
+        line(row)
+
+
 def err(text: str) -> None:
     """An error message for the terminal: its lines kept, control characters in them shown as escapes."""
     from policy.textsafe import printable_lines

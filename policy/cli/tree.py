@@ -68,7 +68,10 @@ def tree(
                                                              "14400, 4 hours).")] = None,
 ) -> None:
     """Audit every descendant of a Hub model (fine-tunes, adapters, merges, quantizations), from the Hub's
-    listing; the audit's verdict decides the exit code."""
+    listing; the audit's verdict decides the exit code.
+
+    Exit codes: 0 pass; 1 fail; 3 review (an incomplete audit is review at best); 2 a usage or input error
+    (the root cannot be read); 4 an internal error; 130 interrupted (resumable with --state)."""
     from policy.audit.tree import TreeOptions, audit_tree
     from policy.cli.progress import ProgressDisplay
     from policy.render.tree import TreeOutput

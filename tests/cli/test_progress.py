@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import io
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
 from policy.audit.tree import Progress
 from policy.cli.progress import ProgressDisplay
+from tests.cli.conftest import CHILDREN
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class Tty(io.StringIO):
@@ -38,10 +44,32 @@ def test_plain_lines_are_rate_limited_and_say_what_is_left(since_boot: float) ->
         display(Progress(discovered=11, evaluated=9))  # within `every`: not written
         display(Progress(discovered=12, evaluated=12, reused=3, listings=13, done=True))  # the end always is
     lines = out.getvalue().splitlines()
-    assert len(lines) == 2
-    assert lines[0].startswith("policycheck tree meta-llama/Llama-3.1-8B: 10 discovered, 8 judged")
-    assert "40 to list, ETA ≥" in lines[0]
-    assert lines[1].endswith("15 judged (3 unchanged), " + lines[1].split(", ")[2] + ", 13 listings, done")
+    assert len(lines) == 3
+    assert lines[0] == "policycheck tree meta-llama/Llama-3.1-8B: started; a line at most every 3600s"
+    assert lines[1].startswith("policycheck tree meta-llama/Llama-3.1-8B: 10 discovered, 8 judged")
+    assert "40 to list, ETA ≥" in lines[1]
+    assert lines[2].endswith("15 judged (3 already judged), " + lines[2].split(", ")[2] + ", 13 listings, done")
+
+
+def test_the_first_plain_line_is_written_on_entry_before_any_progress() -> None:
+    out = io.StringIO()
+    clock = Clock(50.0)
+    with ProgressDisplay("a/b", stream=out, clock=clock) as display:
+        assert out.getvalue() == "policycheck tree a/b: started; a line at most every 5s\n"  # before the Hub answers
+        clock.now += 0.5
+        display(Progress(discovered=1, evaluated=1, listings=1))  # the first progress line: at once
+        clock.now += 1
+        display(Progress(discovered=2, evaluated=2, listings=1))  # then rate-limited
+        clock.now += 5
+        display(Progress(discovered=3, evaluated=3, listings=2))
+    lines = out.getvalue().splitlines()
+    assert [line.split(": ", 1)[1].split(",")[0] for line in lines[1:]] == ["1 discovered", "3 discovered"]
+
+
+def test_a_resumed_audit_says_already_judged() -> None:
+    line = ProgressDisplay("a/b", stream=io.StringIO()).line(
+        Progress(discovered=300, evaluated=44, reused=256, resumed=True), now=10.0)
+    assert "300 judged (256 already judged)" in line and "unchanged" not in line and line.endswith(", resumed")
 
 
 def test_a_known_total_gives_an_eta() -> None:
@@ -59,4 +87,18 @@ def test_quiet_writes_nothing_and_a_terminal_gets_a_bar() -> None:
     tty = Tty()
     with ProgressDisplay("a/b", stream=tty) as display:
         display(Progress(discovered=5, evaluated=5, listings=6, done=True))
-    assert "a/b" in tty.getvalue() and "5 discovered" in tty.getvalue()
+    assert "a/b" in tty.getvalue() and "5 discovered" in tty.getvalue() and "started;" not in tty.getvalue()
+
+
+def test_a_repeated_audit_off_a_terminal_starts_at_once_and_says_already_judged(small_tree_env: dict[str, str],
+                                                                               tmp_path: Path) -> None:
+    env = small_tree_env
+    state = tmp_path / "audit.sqlite"
+    runs = [subprocess.run([sys.executable, "-m", "policy.cli", "tree", "acme/root", "--state", str(state)],
+                           capture_output=True, text=True, timeout=120, cwd=REPO, env=env) for _ in range(2)]
+    for done in runs:
+        assert done.returncode == 0, done.stderr
+        assert done.stderr.splitlines()[0] == "policycheck tree acme/root: started; a line at most every 5s"
+    assert "already judged" not in runs[0].stderr
+    last = runs[1].stderr.splitlines()[-1]
+    assert f"{CHILDREN} discovered, {CHILDREN} judged ({CHILDREN} already judged)" in last and last.endswith(", done")
