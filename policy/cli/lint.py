@@ -19,8 +19,12 @@ from policy.errors import combine_exit_codes
 from policy.render.registry import RenderOptions, formats, render
 
 SUMMARY = "Lint model cards: metadata problems and rule findings at the line to change (offline by default)."
-EXIT_CODES = ("Exit codes: 0 clean, 1 a lint error or a violation (or an unresolved ancestor with --unresolved "
-              "fail), 3 review, 2 a card that cannot be read. Not legal advice.")
+EXIT_CODES = ("Exit codes follow what is printed: 0 no error (warnings pass), 1 a lint error or a violation (or "
+              "an unresolved ancestor with --unresolved fail), 2 a card or option that cannot be read; with "
+              "--fail-on warning a warning fails too: 3 a review finding (a fact needed for a decision is "
+              "missing), 1 any other warning. The model's name (for a license's naming rule) is taken from the "
+              "card's repo's Hub remote origin, else the card's model-index name, else --id, else the folder "
+              "name; messages about the name say which. Not legal advice.")
 
 
 def _columns() -> int:
@@ -43,6 +47,15 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
     return argparse.HelpFormatter(prog, width=max(_columns(), 40) - 2)
 
 
+def _model_id(value: str) -> str:
+    from policy.scan.ids import repo_id_problem
+
+    problem = repo_id_problem(value if "/" in value else f"x/{value}")
+    if problem:
+        raise argparse.ArgumentTypeError(f"not a Hub repo id (org/name) or name: {problem}")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="policycheck lint", description=SUMMARY, epilog=EXIT_CODES,
                                  allow_abbrev=False, formatter_class=_formatter)
@@ -53,6 +66,11 @@ def parser() -> argparse.ArgumentParser:
                     help="let ancestors that are not local be read from the Hub")
     ap.add_argument("--unresolved", choices=("warn", "fail"), default="warn",
                     help="an ancestor that cannot be resolved offline: a warning (default) or a failure")
+    ap.add_argument("--fail-on", choices=("error", "warning"), default="error",
+                    help="the least severe problem that fails the run: error (default: warnings pass) or warning")
+    ap.add_argument("--id", dest="model_id", metavar="ORG/NAME", type=_model_id,
+                    help="the model's Hub id (or name), used when the card's repo has no Hub remote origin and "
+                    "its model-index names no model")
     ap.add_argument("--cards", action="append", type=Path, metavar="DIR", default=[],
                     help="folder of local cards to resolve ancestors offline (repeatable)")
     ap.add_argument("--policy", type=Path, metavar="FILE",
@@ -74,7 +92,8 @@ def main(argv: Sequence[str]) -> int:
     from policy.lint.checks import LintOptions, run_lint
 
     options = LintOptions(cards=tuple(args.cards), policy_file=args.policy, rules=tuple(args.rules),
-                          online=args.online and not args.offline, unresolved=args.unresolved)
+                          online=args.online and not args.offline, unresolved=args.unresolved,
+                          model_id=args.model_id, fail_on=args.fail_on)
     codes: set[int] = set()
 
     fixer: Callable[[str, bytes], None] | None = None

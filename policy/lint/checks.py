@@ -10,9 +10,10 @@ engine `Report`'s findings on the card. `run_lint` drives it for files: it reads
 engine (offline unless asked otherwise) and hands fixed text to a writer the caller supplies (the CLI writes
 files).
 
-Exit codes, per file and for a run (the worst): 0 clean, 1 a lint error or a violation at or above the
-policy's `fail_on` (or an ancestor that cannot be resolved, under `unresolved="fail"`), 3 a review finding about
-the card (a licensee figure the policy file does not give is shown, and is not one), 2 a card that cannot be read.
+Exit codes, per file and for a run (the worst), follow what is printed: 0 no error (warnings pass), 1 a lint
+error or a violation at or above the policy's `fail_on` (or an ancestor that cannot be resolved, under
+`unresolved="fail"`), 2 a card that cannot be read. With `fail_on="warning"` a warning fails too: 3 for a review
+finding about the card (a licensee figure the policy file does not give is shown, and is not one), 1 for any other.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from policy.scan.ids import repo_id_problem
 
 if TYPE_CHECKING:
     from policy.engine.rules import Rule
+    from policy.lint.naming import ModelName
     from policy.model.catalog import Catalog
     from policy.model.report import Finding, Report
 
@@ -81,8 +83,25 @@ HUB_LICENSES_URL = "https://huggingface.co/docs/hub/repositories-licenses"
 
 # Rule findings that lint reports more precisely itself (at the key, with a fix): not repeated.
 _REDUNDANT = {"card-metadata-irregular": (), "license-metadata-contradictory": ("license-conflict",),
-              "license-unknown": ("unknown-license", "license-other-unnamed", "license-not-hub-id")}
+              "license-unknown": ("unknown-license", "license-other-unnamed", "license-not-hub-id",
+                                  "license-placeholder")}
 _UNAVAILABLE = frozenset({"unavailable"})
+# License values that stand for "a license goes here": TRL's generated cards write `licence: license`. The value is
+# left to a person (no fix), and the license the lineage implies is suggested.
+PLACEHOLDERS = frozenset({"license", "licence", "licenses", "licence_name", "license_name", "license-name",
+                          "tbd", "tba", "todo", "fixme", "xxx", "placeholder", "changeme", "your-license",
+                          "your_license", "yourlicense", "insert-license", "insert_license", "license-id",
+                          "license_id", "spdx-id", "spdx_id"})
+
+
+def is_placeholder(value: Any) -> bool:
+    """`value` is a license placeholder (`license`, `<license>`, `{{ license }}`, `TODO`, ...)."""
+    if not isinstance(value, str) or len(value) > 40:
+        return False
+    return value.strip().strip("<>[]{}() ").strip().lower().replace(" ", "-") in PLACEHOLDERS
+PLACEHOLDER_HELP = "write the model's license id (a Hub id, or `license: other` with `license_name` and `license_link`)"
+NAME_HELP = ("If that is not the model's name: set the clone's `origin` remote to the model's Hub repo, give the "
+             "name in the card's `model-index`, or pass `--id org/name`.")
 
 
 # --- positions in the front matter ---------------------------------------------------------------------
@@ -189,8 +208,8 @@ def lint_text(text: str, filename: str, catalog: Catalog,
 
 
 def _lint(text: str, filename: str, catalog: Catalog, exists: Callable[[str], bool] | None,
-          repo_id: str | None) -> tuple[list[Problem], FrontMatter | None]:
-    """`lint_text`, and where the card's keys are (for `locate_findings`: the card is read once)."""
+          repo_id: str | None) -> tuple[list[Problem], FrontMatter | None, Mapping[str, Any]]:
+    """`lint_text`, where the card's keys are (for `locate_findings`: the card is read once) and its fields."""
     bom = text.startswith("\ufeff")
     body = text[1:] if bom else text
     card = parse_card(body, filename)  # raises InputError (YAML syntax) with a positioned diagnostic
@@ -209,7 +228,7 @@ def _lint(text: str, filename: str, catalog: Catalog, exists: Callable[[str], bo
             add(_problem("no-front-matter", Span(1, 1, ""), "the card has no YAML front matter, so it declares "
                          "no license and no lineage", "start the file with a '---' block holding `license:` "
                          "(and `base_model:` for a derivative)", "warning"))
-        return out, fm
+        return out, fm, card.fields
     if fm.open_line > 1:
         add(_problem("front-matter-not-at-top", Span(1, 1, ""),
                      f"{fm.open_line - 1} blank line(s) before the front matter's opening '---' (line "
@@ -254,6 +273,13 @@ def _lint(text: str, filename: str, catalog: Catalog, exists: Callable[[str], bo
                          f"merge its value into '{right}' and delete '{key}'", "warning"))
             continue
         fix = None
+        placeholder = right in LICENSE_KEYS and is_placeholder(card.fields.get(key))
+        if placeholder:  # renaming would declare the placeholder: the value is a person's to write
+            add(_problem("misspelled-key", entry.key, f"key '{key}' is not read by the Hub; did you mean "
+                         f"'{right}'? Its value is a placeholder, not a license", f"write `{right}: <the "
+                         "model's license id>` in its place (see the license-placeholder finding)", "error"))
+            source_of.setdefault(right, entry)
+            continue
         if right not in renamed and not entry.key.quote:
             fix = Fix(entry.key.line, entry.key.col, key, right)
             renamed.add(right)
@@ -275,7 +301,7 @@ def _lint(text: str, filename: str, catalog: Catalog, exists: Callable[[str], bo
                          "write a single text value" if note.code == "non-string-value" else "",
                          "error" if note.code == "non-string-value" else "warning"))
     out.sort(key=lambda p: (p.diag.line, p.diag.col, p.diag.code))
-    return out, fm
+    return out, fm, card.fields
 
 
 def _span_of(entry: KeySpan | None, value: str) -> Span | None:
@@ -300,6 +326,10 @@ def _lint_license(fields: Mapping[str, Any], source_of: Mapping[str, KeySpan], c
         span = _span_of(entry, value)
         low = value.lower()
         if low in ("other", "unknown"):
+            continue
+        if is_placeholder(value):
+            add(_problem("license-placeholder", span, f"'{value}' is a placeholder, not a license id (a card "
+                         "template's, e.g. the one TRL generates)", PLACEHOLDER_HELP))
             continue
         lid = catalog.lookup(value)
         e = catalog.get(lid) if lid else None
@@ -451,9 +481,11 @@ def finding_key(f: Finding, rule: Rule | None) -> tuple[str, ...]:
 
 
 def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str, Rule],
-                    lint_codes: frozenset[str] = frozenset(), layout: FrontMatter | None = None) -> list[Problem]:
+                    lint_codes: frozenset[str] = frozenset(), layout: FrontMatter | None = None,
+                    name: ModelName | None = None) -> list[Problem]:
     """The report's open findings as problems at the card key that caused them. `layout`: where the card's keys
-    are, when the card was already read (else it is read from `text`)."""
+    are, when the card was already read (else it is read from `text`). `name`: the model's name and where it came
+    from, said in the findings about the name."""
     body = text[1:] if text.startswith("\ufeff") else text
     fm = layout if layout is not None else scan_front_matter(body)
     entries: dict[str, KeySpan] = {}
@@ -493,12 +525,16 @@ def locate_findings(report: Report, text: str, filename: str, rules: Mapping[str
         policy_fact = f.kind == "review" and rule is not None and rule.for_each == "licensee-tests"
         severity = "note" if f.kind in ("obligation", "note") else (
             f.severity if f.kind == "violation" else "warning")
-        message = f.message or f.title
+        message, remediation = f.message or f.title, f.remediation
+        if name is not None and rule is not None and rule.require is not None and any(
+                p == "model.name" or p.startswith("model.name.") for p in rule.require.paths()):
+            message = f"{message} {name.said()}"
+            remediation = (f"{remediation} " if remediation else "") + NAME_HELP
         line, col, width = (span.line, span.col, span.width) if span else (1, 1, 1)
         if f.line and 0 < f.line <= len(card_lines):  # evidence: the line of the card's text it quotes
             row = card_lines[f.line - 1]
             line, col, width = f.line, len(row) - len(row.lstrip()) + 1, max(len(row.strip()), 1)
-        diag = Diagnostic(filename, line, col, f.rule, message, f.remediation, severity, width)
+        diag = Diagnostic(filename, line, col, f.rule, message, remediation, severity, width)
         out.append(Problem(diag, "rule", None, f.kind, unresolved, f.ancestor, policy_fact))
     return out
 
@@ -513,6 +549,8 @@ class LintOptions:
     rules: Sequence[Path] = ()
     online: bool = False
     unresolved: str = "warn"  # warn | fail
+    model_id: str | None = None  # --id: the model's name when neither the Hub remote nor model-index gives it
+    fail_on: str = "error"  # error | warning: the least severe problem that fails the run
 
 
 @dataclass
@@ -523,6 +561,7 @@ class FileLint:
     problems: list[Problem] = field(default_factory=list)
     fixed: list[Fix] = field(default_factory=list)  # fixes applied (with --fix)
     verdict: str | None = None  # the engine's verdict
+    model: ModelName | None = None  # the name the card was checked under, and where it came from
     error: str | None = None  # the card could not be read
     error_diagnostics: tuple[Diagnostic, ...] = ()
     exit_code: int = EXIT_PASS
@@ -536,16 +575,25 @@ class FileLint:
                              "problems": [p.to_dict() for p in self.problems],
                              "fixes": [{**f.to_dict(), "applied": True} for f in self.fixed]
                              + [{**f.to_dict(), "applied": False} for f in self.fixes]}
+        if self.model is not None:
+            d["model"] = {"id": self.model.id, "name_from": self.model.origin}
         if self.error is not None:
             d["error"] = {"message": self.error, "diagnostics": [x.to_dict() for x in self.error_diagnostics]}
         return d
 
 
-def exit_code_of(problems: Sequence[Problem], verdict: str | None, unresolved: str) -> int:
+def exit_code_of(problems: Sequence[Problem], verdict: str | None, unresolved: str, fail_on: str = "error") -> int:
+    """The exit code follows what is printed: an error fails (1); a warning passes (0) unless `fail_on` is
+    "warning", when a review finding exits 3 and any other warning 1; an unresolved ancestor (a warning) fails
+    under `unresolved="fail"`."""
     if verdict == "fail" or any(p.source == "lint" and p.diag.severity == "error" for p in problems):
         return EXIT_FAIL
     rule = [p for p in problems if p.source == "rule"]
     if unresolved == "fail" and any(p.unresolved for p in rule):
+        return EXIT_FAIL
+    if fail_on != "warning":
+        return EXIT_PASS
+    if any(p.diag.severity == "warning" and p.source == "lint" for p in problems):
         return EXIT_FAIL
     if any(p.kind in ("review", "evidence") and not p.unresolved and not p.policy_fact for p in rule):
         return EXIT_REVIEW
@@ -561,8 +609,18 @@ def run_lint(paths: Sequence[str], options: LintOptions,
     (then what is reported is what is left)."""
     from policy.pipeline.session import CheckOptions, Session
 
-    checker = Session(CheckOptions(policy_file=options.policy_file, rules=tuple(options.rules),
+    class Named(Session):
+        """The session, checking each card as the model `lint` names (not as its folder)."""
+        names: dict[str, str]
+
+        def subject(self, target: str) -> Any:
+            facts = super().subject(target)
+            name = self.names.get(target)
+            return replace(facts, id=name) if name and name != facts.id else facts
+
+    checker = Named(CheckOptions(policy_file=options.policy_file, rules=tuple(options.rules),
                                    cards=tuple(options.cards), offline=not options.online))
+    checker.names = {}
     rules = {r.id: r for p in checker.bundle.packs for r in p.rules}
     try:
         for path in paths:
@@ -595,7 +653,7 @@ def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: Lint
         # cards (org__name.md) does not, so its links to repo files cannot be checked.
         exists = (lambda rel: (folder / rel).exists()) if p.name.lower() in CARD_FILE_NAMES else None
         repo_id = card_id_from_path(p)
-        problems, layout = _lint(text, path, checker.bundle.catalog, exists, repo_id)
+        problems, layout, fields = _lint(text, path, checker.bundle.catalog, exists, repo_id)
         fixes = [x.fix for x in problems if x.fix is not None]
         if write is not None and fixes:
             # One fix can make another possible (a key renamed to `license:`, then its value's case): fix in
@@ -607,7 +665,7 @@ def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: Lint
                     break
                 applied += [replace(f, round=n) for f in fixes]
                 text = fixed
-                problems, layout = _lint(text, path, checker.bundle.catalog, exists, repo_id)
+                problems, layout, fields = _lint(text, path, checker.bundle.catalog, exists, repo_id)
                 fixes = [x.fix for x in problems if x.fix is not None]
                 if not fixes:
                     break
@@ -618,6 +676,10 @@ def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: Lint
         result.error, result.error_diagnostics, result.exit_code = exc.message, exc.diagnostics, EXIT_ERROR
         return result
     result.text = text
+    from policy.lint.naming import name_model
+
+    result.model = name_model(p, fields, options.model_id, repo_id)
+    checker.names[path] = result.model.id
     report = checker.check(path)
     if isinstance(report, TargetError):
         from policy.errors import EXIT_INTERNAL
@@ -626,11 +688,43 @@ def _lint_file(path: str, checker: Any, rules: Mapping[str, Rule], options: Lint
         result.exit_code = EXIT_INTERNAL if report.internal else EXIT_ERROR
         return result
     codes = frozenset(x.diag.code for x in problems)
-    located = locate_findings(report, text, path, rules, codes, layout)
+    if "license-placeholder" in codes:
+        problems = _suggest_lineage_license(problems, report)
+    located = locate_findings(report, text, path, rules, codes, layout, result.model)
     result.problems = sorted([*problems, *located], key=lambda x: (x.diag.line, x.diag.col, x.source))
     result.verdict = report.verdict
-    result.exit_code = exit_code_of(result.problems, report.verdict, options.unresolved)
+    result.exit_code = exit_code_of(result.problems, report.verdict, options.unresolved, options.fail_on)
     return result
+
+
+def lineage_licenses(report: Report) -> list[tuple[str, str]]:
+    """(parent, license) of the subject's resolved weight parents (what it was trained from, adapted or merged)."""
+    out: list[tuple[str, str]] = []
+    for e in report.lineage:
+        if e.child == report.subject.id and e.relation in WEIGHT_RELATIONS and e.resolved and e.parent_license:
+            out.append((e.parent, e.parent_license))
+    return out
+
+
+def _suggest_lineage_license(problems: list[Problem], report: Report) -> list[Problem]:
+    """The placeholder problems' help naming the license the lineage implies (the value is left to a person)."""
+    parents = lineage_licenses(report)
+    licenses = list(dict.fromkeys(lic for _, lic in parents))
+    if not licenses:
+        return problems
+    said = "; ".join(f"{parent} is licensed {lic}" for parent, lic in parents[:3])
+    if len(licenses) == 1:
+        hint = (f"the lineage implies `license: {licenses[0]}` ({said}): write it if the model is released under "
+                "its base's license")
+    else:
+        hint = f"the lineage names {' and '.join(licenses)} ({said}): write the license the model is released under"
+    out = []
+    for p in problems:
+        if p.diag.code == "license-placeholder" or (
+                p.diag.code == "misspelled-key" and "placeholder" in p.diag.message):
+            p = replace(p, diag=replace(p.diag, help=hint))
+        out.append(p)
+    return out
 
 
 # --- output --------------------------------------------------------------------------------------------

@@ -52,8 +52,18 @@ class Format:
     entry: str  # "module:function" implementing the contract
     streams: bool = False  # written result by result, in flat memory, as the results arrive
     binary: bool = False  # bytes (written to a file: --output)
+    extra: str = ""  # "module:extra": the optional dependency the format needs and the extra that installs it
 
     def renderer(self) -> Callable[[Any, RenderOptions], Any]:
+        if self.extra:
+            from importlib.util import find_spec
+
+            needed, _, extra = self.extra.partition(":")
+            if find_spec(needed) is None:
+                from policy.errors import UsageError
+
+                raise UsageError(f"--format {self.name} needs the optional dependencies of policycheck[{extra}]: "
+                                 f"pip install 'policycheck[{extra}]'")
         module, _, function = self.entry.partition(":")
         return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
 
@@ -70,10 +80,10 @@ REGISTRY: dict[str, dict[str, Format]] = {
         Format("html", "policy.render.html:render"),
         Format("sarif", "policy.render.sarif:render"),
         Format("junit", "policy.render.junit:render"),
-        Format("spdx-json", "policy.render.spdx:render"),
-        Format("spdx-tv", "policy.render.spdx:render"),
-        Format("cyclonedx", "policy.render.cyclonedx:render"),
-        Format("cyclonedx-1.7", "policy.render.cyclonedx:render"),
+        Format("spdx-json", "policy.render.spdx:render", extra="spdx_tools:spdx"),
+        Format("spdx-tv", "policy.render.spdx:render", extra="spdx_tools:spdx"),
+        Format("cyclonedx", "policy.render.cyclonedx:render", extra="cyclonedx:cyclonedx"),
+        Format("cyclonedx-1.7", "policy.render.cyclonedx:render", extra="cyclonedx:cyclonedx"),
         Format("spdx3", "policy.render.spdx3:render"),
     ),
     "tree": _table(
@@ -100,7 +110,7 @@ REGISTRY: dict[str, dict[str, Format]] = {
     ),
     "annex": _table(
         Format("markdown", "policy.documents.annex_output:render"),
-        Format("docx", "policy.documents.annex_output:render", binary=True),
+        Format("docx", "policy.documents.annex_output:render", binary=True, extra="docxtpl:docx"),
     ),
 }
 
@@ -118,9 +128,10 @@ def render(command: str, fmt: str, data: Any, options: RenderOptions | None = No
     spec = REGISTRY[command].get(fmt)
     if spec is None:
         raise ValueError(f"unknown {command} output format {fmt!r} (one of {', '.join(formats(command))})")
+    renderer = spec.renderer()  # before the batch is read: a missing optional dependency is said at once
     if not spec.streams and isinstance(data, Iterator):
         data = list(data)  # a document covers the whole batch
-    out = spec.renderer()(data, replace(options or RenderOptions(), fmt=fmt))
+    out = renderer(data, replace(options or RenderOptions(), fmt=fmt))
     if isinstance(out, str | bytes):
         yield out
     else:

@@ -36,8 +36,15 @@ def _requirement_name(spec: str) -> str:
     return re.split(r"[\s;\[<>=!~]", spec, maxsplit=1)[0].lower().replace("_", "-")
 
 
+# The output formats' extras (pyproject's optional-dependencies): imported only when their format is written.
+FORMAT_EXTRAS = ("spdx", "cyclonedx", "docx")
+
+
 def test_every_imported_library_is_a_declared_runtime_dependency() -> None:
-    runtime = {_requirement_name(r) for r in md.requires("policycheck") or [] if "extra ==" not in r}
+    requires = md.requires("policycheck") or []
+    runtime = {_requirement_name(r) for r in requires if "extra ==" not in r}
+    runtime |= {_requirement_name(r) for r in requires
+                if any(re.search(rf'extra == "{extra}"', r) for extra in FORMAT_EXTRAS)}
     providers = md.packages_distributions()
     undeclared = {}
     for module in sorted(_third_party_imports()):
@@ -46,3 +53,17 @@ def test_every_imported_library_is_a_declared_runtime_dependency() -> None:
         if not dists & runtime:
             undeclared[module] = sorted(dists)
     assert not undeclared, f"imported but not declared in [project] dependencies: {undeclared}"
+
+
+def test_the_hook_path_imports_no_optional_format_library() -> None:
+    """The pre-commit hook's environment holds the core dependencies only: neither the command line nor `lint`
+    imports an output format's extra (SPDX, CycloneDX, Word)."""
+    import subprocess
+
+    code = ("import sys; from policy.cli import entry; from policy.lint import checks, naming, output; "
+            "from policy.pipeline import session; "
+            "print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in "
+            "('spdx_tools', 'cyclonedx', 'docxtpl', 'docx', 'lxml', 'rdflib')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
+                         cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
+    assert out.stdout.strip() == "[]", out.stdout + out.stderr

@@ -230,7 +230,13 @@ def test_exit_codes(run_cli: Any, tmp_path: Path) -> None:
     review = write(tmp_path, "acme__review.md", "---\nlicense: other\nlicense_name: acme-private-1.0\n---\n")
     broken = write(tmp_path, "acme__broken.md", "---\nlicense: [mit\n---\n")
     assert run_cli("lint", clean).code == 0
-    assert run_cli("lint", review).code == 3
+    # a warning-only run passes (the exit code follows what is printed), unless --fail-on warning
+    warned = run_cli("lint", review)
+    assert "0 error(s), 1 warning(s)" in warned.out and warned.code == 0, warned.out
+    assert run_cli("lint", "--fail-on", "warning", review).code == 3
+    crlf = write(tmp_path, "acme__crlf.md", "---\r\nlicense: mit\r\n---\r\n# ok\r\n")
+    assert run_cli("lint", crlf).code == 0
+    assert run_cli("lint", "--fail-on", "warning", crlf).code == 1
     result = run_cli("lint", broken)
     assert result.code == 2 and "acme__broken.md:" in result.out
     assert run_cli("lint", tmp_path / "missing.md").code == 2

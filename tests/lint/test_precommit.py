@@ -205,7 +205,10 @@ def hook_duration(output: str) -> float:
 @pytest.fixture
 def repo(tmp_path: Path, env: dict[str, str]) -> Path:
     """A git repository with the hooks configured (committed) and installed, and a local card of the base."""
-    path = tmp_path / REPO_NAME
+    return make_repo(tmp_path / REPO_NAME, env)
+
+
+def make_repo(path: Path, env: dict[str, str]) -> Path:
     path.mkdir()
     git(path, env, "init", "-q", "-b", "main")
     git(path, env, "config", "--local", "user.name", "Policy Tester")
@@ -338,4 +341,49 @@ def test_unresolvable_base_warns_without_a_request(repo: Path, env: dict[str, st
                   "README.md"], repo, env)
     assert strict.returncode != 0, strict.stdout + strict.stderr
     assert "acme/not-anywhere" in strict.stdout, strict.stdout
+    assert hub.connections == 0
+
+
+HUB_REPO = "acme/Llama-acme-support-8b"
+NAMED_CARD = """\
+---
+license: llama3.1
+base_model: meta-llama/Llama-3.1-8B
+pipeline_tag: text-generation
+---
+# Llama-acme-support-8b
+
+A Llama 3.1 8B fine-tune for support tickets.
+"""
+
+
+def test_the_model_is_named_by_the_hub_remote_not_the_folder(tmp_path: Path, env: dict[str, str],
+                                                             hub: BlackHole) -> None:
+    """A clone in a folder named `modelrepo` whose origin is the model's Hub repo: the correct card passes (the
+    name is the remote's, which begins with "Llama"); a card of a Hub repo whose name lacks "Llama" fails, and the
+    message says the name is from the remote."""
+    repo = make_repo(tmp_path / "modelrepo", env)
+    git(repo, env, "remote", "add", "origin", f"https://huggingface.co/{HUB_REPO}")
+    (repo / "README.md").write_text(NAMED_CARD, encoding="utf-8")
+    git(repo, env, "add", "README.md")
+    before = head_count(repo, env)
+    result, _ = commit(repo, env, "the card")
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out
+    assert re.search(r"policycheck card lint\.+Passed", out), out
+    assert "modelrepo" not in out and "name-prefix-missing" not in out, out
+    assert head_count(repo, env) == before + 1
+
+    git(repo, env, "remote", "set-url", "origin", "git@hf.co:acme/acme-support-8b")
+    (repo / "README.md").write_text(NAMED_CARD.replace("Llama-acme", "acme") + "\nRenamed.\n", encoding="utf-8")
+    git(repo, env, "add", "README.md")
+    result, _ = commit(repo, env, "the card, renamed")
+    out = result.stdout + result.stderr
+    assert result.returncode != 0, out
+    assert head_count(repo, env) == before + 1
+    located = [f for f in findings(out) if f["code"] == "name-prefix-missing"]
+    assert located and located[0]["severity"] == "error", out
+    message = located[0]["message"]
+    assert "“acme-support-8b” must begin with “Llama”" in message, message
+    assert "from the repo's Hub remote origin, acme/acme-support-8b" in message, message
     assert hub.connections == 0
