@@ -35,7 +35,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
-from urllib.parse import quote
 
 from policy import __version__
 from policy.audit.rows import FALLBACK_RULES as FALLBACK_RULES
