@@ -61,6 +61,7 @@ from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, LicenseInfo, Report, TargetError
 from policy.render.bom_graph import BATCH_REF, BomGraph, BomNode, Key, build_graph, edge_origin
 from policy.render.purl import package_url as purl
+from policy.render.purl import supplier
 from policy.textsafe import encodable
 
 NS = "policycheck"
@@ -119,6 +120,7 @@ def _edge_props(graph: BomGraph, node: BomNode) -> list[tuple[str, str]]:
 def _component(graph: BomGraph, node: BomNode, ref: str | None) -> Any:
     from cyclonedx.model import Property
     from cyclonedx.model.component import Component, ComponentType
+    from cyclonedx.model.contact import OrganizationalEntity
 
     props = [("kind", node.kind), ("source", node.source), ("status", node.status),
              ("license_declared", node.declared_raw or "NONE"), ("license_concluded", node.concluded or "NOASSERTION")]
@@ -126,9 +128,11 @@ def _component(graph: BomGraph, node: BomNode, ref: str | None) -> Any:
         props.append(("api_model", "true"))
     if node.verdict:
         props.append(("verdict", node.verdict))
+    org = supplier(node.id, node.on_hub)
     return Component(
         type=ComponentType.DATA if node.kind == "dataset" else ComponentType.MACHINE_LEARNING_MODEL,
         name=node.id, version=node.revision or None, bom_ref=ref,
+        supplier=OrganizationalEntity(name=org) if org is not None else None,  # NTIA: the Hub organisation
         purl=purl(node.id, node.revision) if node.kind == "model" and node.on_hub else None,
         licenses=_licenses(node, graph.licenses),
         properties=[Property(name=f"{NS}:{k}", value=v) for k, v in [*props, *_edge_props(graph, node)]],

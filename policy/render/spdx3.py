@@ -54,6 +54,7 @@ from policy import __version__
 from policy.model.facts import WEIGHT_RELATIONS
 from policy.model.report import DISCLAIMER, Report, TargetError
 from policy.render.bom_graph import BomEdge, BomGraph, BomNode, Key, build_graph, edge_origin
+from policy.render.purl import supplier
 from policy.render.spdx import HUB, purl
 from policy.textsafe import encodable, key_bytes
 
@@ -102,6 +103,7 @@ class _Doc:
         self.ids: dict[Key, str] = {key: f"{self.ns}{node.kind}/{_segment(graph.refs[key])}"
                                     for key, node in graph.nodes.items()}
         self.licenses: dict[str, str] = {}
+        self.orgs: set[str] = set()
         self.by_spdx = {e.spdx: e for e in graph.licenses.values() if e.spdx}
 
     def add(self, kind: str, spdx_id: str, **props: Any) -> str:
@@ -109,6 +111,14 @@ class _Doc:
         element.update({k: v for k, v in props.items() if v not in (None, [], "")})
         self.elements.append(element)
         return spdx_id
+
+    def organization(self, name: str) -> str:
+        """The spdxId of the Organization named `name`, added the first time it is asked for."""
+        oid = f"{self.ns}organization/{_segment(name)}"
+        if oid not in self.orgs:
+            self.orgs.add(oid)
+            self.add("Organization", oid, name=name)
+        return oid
 
     def relate(self, source: str, relation: str, targets: list[str], comment: str | None = None) -> str:
         rid = f"{self.ns}relationship/{sum(e['type'] == 'Relationship' for e in self.elements) + 1}"
@@ -162,6 +172,9 @@ def _package(doc: _Doc, key: Key, node: BomNode) -> None:
         props["software_downloadLocation"] = f"{HUB}/datasets/{path}" if dataset else f"{HUB}/{path}"
         if node.kind == "model":
             props["software_packageUrl"] = purl(node.id, node.revision)
+    org = supplier(node.id, node.on_hub)
+    if org is not None:  # NTIA's supplier: the Hub organisation (one Organization element per name)
+        props["suppliedBy"] = doc.organization(org)
     if dataset:
         props["dataset_datasetType"] = ["noAssertion"]
     else:
@@ -199,6 +212,9 @@ def _lineage(doc: _Doc, key: Key, node: BomNode) -> None:
                               f"{doc.ns}generated/{_segment(graph.refs[edge.parent])}/{_segment(graph.refs[key])}",
                               name=f"outputs of {teacher} used to train {node.id}", software_primaryPurpose="data",
                               dataset_datasetType=["noAssertion"],
+                              # whoever trained the student made and used the outputs: its organisation
+                              suppliedBy=(doc.organization(org) if (org := supplier(node.id, node.on_hub))
+                                          else None),
                               comment="stands for the teacher's outputs the student was trained on (distillation)")
             doc.relate(outputs, "hasDeclaredLicense", [NO_ASSERTION])
             doc.relate(outputs, "hasConcludedLicense", [NO_ASSERTION])

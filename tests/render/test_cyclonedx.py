@@ -450,3 +450,13 @@ def test_a_batch_where_every_target_failed_is_dated_by_the_run() -> None:
     data = json.loads(out)
     assert data["metadata"]["timestamp"].startswith("2026-12-01T00:00:00")
     assert {"name": "policycheck:verdict", "value": "error"} in data["metadata"]["properties"]
+
+
+def test_every_component_names_its_supplier(r1_llama: list[Report | TargetError]) -> None:
+    """NTIA's supplier: the Hub organisation of each model and dataset (an API model's provider too)."""
+    bom = _parse(render(r1_llama))
+    components = _all_components(bom)
+    models = {name: c for name, c in components.items() if "/" in name and c.type.value != "file"}
+    assert models
+    for name, c in models.items():
+        assert c.supplier is not None and c.supplier.name == name.partition("/")[0], name

@@ -299,3 +299,27 @@ def test_a_batch_where_every_target_failed_is_dated_by_the_run() -> None:
     assert validate(out) == []
     [creation] = [e for e in json.loads(out)["@graph"] if e["type"] == "CreationInfo"]
     assert creation["created"] == "2026-12-01T00:00:00Z"
+
+
+def test_every_package_names_its_supplier_and_ntia_finds_the_minimum_elements(tmp_path: Path) -> None:
+    """NTIA's supplier: the Hub organisation, as one Organization element each; the checker (offline, its SPDX 3
+    reader) then finds a name, an identifier and a supplier for every package, an author and a timestamp."""
+    text = render(_check(R1_LLAMA))
+    _valid(text)
+    doc = json.loads(text)
+    elements = _by_id(doc)
+    packages = [e for e in elements.values() if e["type"] in ("ai_AIPackage", "dataset_DatasetPackage")]
+    assert packages
+    for p in packages:  # a model or dataset: its own organisation; "outputs of X used to train Y": Y's
+        org = elements[p["suppliedBy"]]
+        assert org["type"] == "Organization" and org["name"] == p["name"].split()[-1].partition("/")[0], p["name"]
+    orgs = [e for e in elements.values() if e["type"] == "Organization"]
+    assert len(orgs) == len({o["name"] for o in orgs})  # one element per organisation
+    from ntia_conformance_checker.ntia_checker import NTIAChecker
+
+    out = tmp_path / "bom.spdx3.json"
+    out.write_text(text, encoding="utf-8")
+    result = NTIAChecker(str(out), sbom_spec="spdx3").output_json()
+    assert result["authorNameProvided"] and result["timestampProvided"], result
+    for element in ("componentNames", "componentIdentifiers", "componentSuppliers"):
+        assert result[element]["allProvided"], (element, result[element]["nonconformantComponents"])
