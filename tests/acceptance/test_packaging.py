@@ -44,7 +44,7 @@ def test_every_imported_library_is_a_declared_runtime_dependency() -> None:
     requires = md.requires("policycheck") or []
     runtime = {_requirement_name(r) for r in requires if "extra ==" not in r}
     runtime |= {_requirement_name(r) for r in requires
-                if any(re.search(rf'extra == "{extra}"', r) for extra in FORMAT_EXTRAS)}
+                if any(re.search(rf"""extra == ["']{extra}["']""", r) for extra in FORMAT_EXTRAS)}
     providers = md.packages_distributions()
     undeclared = {}
     for module in sorted(_third_party_imports()):
