@@ -188,8 +188,11 @@ def _result(report: Report, f: Finding, rule_index: int, key: str) -> dict[str, 
     props: dict[str, Any] = {"kind": f.kind, "severity": f.severity, "model": f.model, "status": f.status,
                              "verdict": report.verdict}
     url = hub_url(report)
-    if url:
+    if url:  # a Hub card: its address, and the line of it the finding is about (the location is the policy file)
         props["url"] = url
+        line = card_line(f, report.subject.card_lines)
+        if line > 1 or f.line > 0:
+            props["card_line"] = line
     if f.ancestor is not None:
         props["ancestor"] = f.ancestor
         props["via"] = list(f.via)
