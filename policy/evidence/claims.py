@@ -429,6 +429,7 @@ _PART = re.compile(r"([A-Za-z][\w .]{0,30}?)\s+[-–:=]\s+([-+]?\d[\d.]{0,20}%?)
 # "Average: 72.59" right below a result table: the table's own average
 _AVERAGE = re.compile(r"\s*(?:[*_]{2})?(average|avg\.?|mean)(?:[*_]{2})?\s*:\s*(\S{1,24})\s*$", re.I)
 MAX_TABLE_GAP = 3  # lines between a table (or the fence closing it) and its "Average:" line
+_HAS_DIGIT = re.compile(r"\d")
 
 
 def _text_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name: str | None,
@@ -455,6 +456,8 @@ def _text_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name:
         if _TRAINER_RESULTS.search(stripped):
             trainer = True
             continue
+        if not trainer and (":" not in stripped or not _HAS_DIGIT.search(stripped)):
+            continue  # every shape read here is "name: number": most lines are passed over at once
         card_line = start_line + i
         if trainer:
             m = _LIST_METRIC.fullmatch(line)
@@ -464,13 +467,12 @@ def _text_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name:
             else:
                 claims.append(_text_claim(None, f"evaluation set {m.group(1)}", number, m.group(1), card_line, line))
             continue
-        if _other_variant(lines, i, model_name):
-            continue
         m = _AVERAGE.fullmatch(line)
         if m is not None:
             number = _number(m.group(2))
             above = _table_above(lines, i, start_line)
-            if number is not None and above is not None and table_lines & set(range(*above)):
+            if number is not None and above is not None and table_lines & set(range(*above)) \
+                    and not _other_variant(lines, i, model_name):
                 name = _heading_above(lines, i) or "the table above"
                 claims.append(_text_claim(None, f"{name} {m.group(1)}", number, m.group(1), card_line, line))
             continue
@@ -478,7 +480,7 @@ def _text_claims(body: str, start_line: int, benchmarks: Benchmarks, model_name:
         if m is None or is_aggregate(m.group(1)):
             continue
         found = benchmarks.lookup(m.group(1))
-        if found is None:
+        if found is None or _other_variant(lines, i, model_name):
             continue
         number = _number(m.group(2))
         if number is not None:
