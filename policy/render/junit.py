@@ -10,9 +10,10 @@ The report carries findings, not the list of rules that passed, so a subject's t
   goes green on a report a person still has to decide.
 A target that could not be evaluated is a suite with one `verdict` testcase in `<error>`.
 
-The file validates against the Jenkins xUnit plugin's `junit-10.xsd` (which GitLab's reader also accepts): the
-root `<testsuites>` carries `tests`, `failures`, `errors` and `time` but not `skipped` (that schema has no such
-attribute there; each `<testsuite>` carries its own `skipped` count).
+The file has the shape the Jenkins xUnit plugin's `junit-10.xsd` accepts (and GitLab's reader reads): the root
+`<testsuites>` carries `tests`, `failures`, `errors` and `time` but not `skipped` (that schema has no such attribute
+there; each `<testsuite>` carries its own `skipped` count). The tests check it against a strict schema of that
+shape, `tests/schemas/junit.xsd`.
 
 Built with xml.etree.ElementTree (escaping is automatic); characters XML 1.0 cannot carry (C0 controls other
 than tab/newline/CR, lone surrogates, U+FFFE/U+FFFF) are written as visible `\\xNN`/`\\uNNNN` escapes.
@@ -140,7 +141,7 @@ def build(results: Sequence[Report | TargetError]) -> ET.Element:
         counts = _suite(root, r) if isinstance(r, Report) else _error_suite(root, r)
         for k, v in counts.items():
             totals[k] += v
-    for k in ("tests", "failures", "errors"):  # junit-10.xsd has no `skipped` on <testsuites>
+    for k in ("tests", "failures", "errors"):  # Jenkins' xUnit schema has no `skipped` on <testsuites>
         root.set(k, str(totals[k]))
     root.set("time", "0")
     return root

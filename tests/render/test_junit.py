@@ -1,4 +1,4 @@
-"""JUnit XML output: valid against the Jenkins xUnit plugin's junit-10.xsd (shipped in tests/schemas, validated with
+"""JUnit XML output: valid against a strict schema of the shape Jenkins reads (tests/schemas/junit.xsd, validated with
 xmlschema, no network), parses, one suite per subject, one testcase per (rule, subject) plus a `verdict` case that
 fails on fail and on review, skipped for waived; golden file of real corpus cards.
 
@@ -20,7 +20,7 @@ from tests.support.golden import CARDS, QWEN, R1_LLAMA, ROOT, TODAY, WAIVER_POLI
 
 GOLDEN = Path(__file__).parents[1] / "golden" / "junit"
 R1_QWEN = f"{CARDS}/deepseek-ai__DeepSeek-R1-Distill-Qwen-7B.md"
-JENKINS_XSD = Path(__file__).parents[1] / "schemas" / "junit-10.xsd"
+JENKINS_XSD = Path(__file__).parents[1] / "schemas" / "junit.xsd"
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +93,7 @@ def test_counts_and_outcomes(junit: Any, tmp_path: Path) -> None:
         assert names[-1] == "verdict" and len(set(names)) == len(names)
     assert {k: int(root.get(k, "-1")) for k in ("tests", "failures", "errors")} == {
         k: totals[k] for k in ("tests", "failures", "errors")}
-    assert root.get("skipped") is None  # junit-10.xsd has no `skipped` on <testsuites>: each suite counts its own
+    assert root.get("skipped") is None  # Jenkins' schema has no `skipped` on <testsuites>: each suite counts its own
 
     llama = {c.get("name"): outcome(c) for c in by_name["deepseek-ai/DeepSeek-R1-Distill-Llama-8B"].findall("testcase")}
     assert llama["name-prefix-missing"] == "skipped"  # waived
@@ -142,7 +142,7 @@ def test_control_characters_and_markup_are_safe() -> None:
 
 
 def test_valid_against_the_jenkins_xunit_schema(junit: Any, tmp_path: Path, jenkins_schema: Any) -> None:
-    """Jenkins' xUnit plugin rejects a file its junit-10.xsd does not accept (it once rejected every file, for
+    """Jenkins' xUnit plugin rejects a file its schema does not accept (it once rejected every file, for
     `skipped` on `<testsuites>`): a batch with every outcome (failure, skipped, system-out, error) validates."""
     policy = tmp_path / "policycheck.yaml"
     policy.write_text(WAIVER_POLICY)
