@@ -230,7 +230,7 @@ def report_view(report: Report, index: int = 1, base: str | None = None) -> dict
         "type": "report", "index": index, "anchor": f"target-{index}",
         "id": clean(subject.id), "name": clean(subject.name),
         "verdict": report.verdict, "verdict_label": VERDICT_LABEL.get(report.verdict, report.verdict.upper()),
-        "verdict_text": plain_verdict(report),
+        "verdict_text": clean(plain_verdict(report)),  # built from card-derived ids and messages
         "decisive": decisive(report),
         "subject": {"id": clean(subject.id), "source": clean(subject.source),
                     "path": show_path(subject.path, base), "revision": clean(subject.revision),
