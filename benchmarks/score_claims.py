@@ -23,15 +23,14 @@ never read by policycheck, and no rule exists for one card.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from labelled_corpus import labelled_cards, load_labels, options  # noqa: E402 (beside this script)
 
 from policy.evidence.claims import is_aggregate  # noqa: E402
 from policy.evidence.collect import claims_view  # noqa: E402
@@ -65,20 +64,13 @@ def found(label: dict[str, Any], claim: Any) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--labels", type=Path, default=CORPUS / "claims-labels.yaml")
-    ap.add_argument("--cards", type=Path, default=CORPUS / "cards")
-    ap.add_argument("--verbose", "-v", action="store_true", help="list every miss and every unlabelled claim")
-    args = ap.parse_args(argv)
-    labels = yaml.safe_load(args.labels.read_text(encoding="utf-8"))
+    args = options(argv, __doc__, CORPUS / "claims-labels.yaml", CORPUS / "cards",
+                   "list every miss and every unlabelled claim")
+    labels = load_labels(args)
     wanted = read = resolved = unlabelled = aggregates = 0
     by_place: dict[str, list[int]] = {}
     lines: list[str] = []
-    for entry in labels:
-        path = args.cards / entry["file"]
-        if not path.is_file():
-            lines.append(f"skip {entry['file']}: no such card")
-            continue
+    for entry, path in labelled_cards(labels, args.cards, lines):
         claims = claims_of(path, str(entry["id"]))
         items = list(entry.get("claims") or ())
         ambiguous = list(entry.get("ambiguous") or ())

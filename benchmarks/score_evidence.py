@@ -22,16 +22,15 @@ This is a measure, not a test: the labels are never read by policycheck, and no 
 
 from __future__ import annotations
 
-import argparse
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from labelled_corpus import labelled_cards, load_labels, options  # noqa: E402 (beside this script)
 
 from policy.evidence.collect import lineage_evidence  # noqa: E402
 from policy.model.facts import ModelFacts  # noqa: E402
@@ -71,19 +70,12 @@ def evaluate(card_path: Path, subject: str) -> list[Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--labels", type=Path, default=DEFAULT_CORPUS / "evidence-labels.yaml")
-    ap.add_argument("--cards", type=Path, default=DEFAULT_CORPUS / "cards")
-    ap.add_argument("--verbose", "-v", action="store_true", help="list every hit, miss and false report")
-    args = ap.parse_args(argv)
-    labels = yaml.safe_load(args.labels.read_text(encoding="utf-8"))
+    args = options(argv, __doc__, DEFAULT_CORPUS / "evidence-labels.yaml", DEFAULT_CORPUS / "cards",
+                   "list every hit, miss and false report")
+    labels = load_labels(args)
     tp = fp = fn = optional = 0
     lines: list[str] = []
-    for entry in labels:
-        path = args.cards / entry["file"]
-        if not path.is_file():
-            lines.append(f"skip {entry['file']}: no such card")
-            continue
+    for entry, path in labelled_cards(labels, args.cards, lines):
         required = list(entry.get("undeclared_lineage") or ())
         optional_items = list(entry.get("optional_lineage") or ())
         found = [False] * len(required)

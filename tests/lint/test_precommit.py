@@ -191,6 +191,15 @@ def commit(repo: Path, env: dict[str, str], message: str) -> tuple[subprocess.Co
     return result, time.monotonic() - start
 
 
+def commit_card(repo: Path, env: dict[str, str], text: str,
+                message: str) -> tuple[subprocess.CompletedProcess[str], float, str]:
+    """Write `text` as the repo's README.md, stage it and commit: the result, the time, and all the output."""
+    (repo / "README.md").write_text(text, encoding="utf-8")
+    git(repo, env, "add", "README.md")
+    result, elapsed = commit(repo, env, message)
+    return result, elapsed, result.stdout + result.stderr
+
+
 def head_count(repo: Path, env: dict[str, str]) -> int:
     return int(git(repo, env, "rev-list", "--count", "HEAD").stdout)
 
@@ -275,13 +284,8 @@ def test_manifest_valid_and_mirrored(tmp_path: Path, env: dict[str, str]) -> Non
 def test_hook_stops_a_bad_card_at_the_license_line(repo: Path, env: dict[str, str], hub: BlackHole) -> None:
     """A card that declares MIT over a Llama 3.1 base cannot be committed; the output points at `license:`.
     Declaring llama3.1 fixes it and the commit goes through."""
-    card = repo / "README.md"
-    card.write_text(BAD_CARD, encoding="utf-8")
-    git(repo, env, "add", "README.md")
     before = head_count(repo, env)
-
-    result, _ = commit(repo, env, "add the card")
-    out = result.stdout + result.stderr
+    result, _, out = commit_card(repo, env, BAD_CARD, "add the card")
     assert result.returncode != 0, out
     assert head_count(repo, env) == before  # nothing was committed
     assert re.search(r"policycheck card lint\.+Failed", out), out
@@ -302,10 +306,8 @@ def test_hook_stops_a_bad_card_at_the_license_line(repo: Path, env: dict[str, st
     assert full.returncode != 0, full.stdout + full.stderr
     assert re.search(rf"FAIL\s+{re.escape(REPO_NAME)}\b", full.stdout), full.stdout
 
-    card.write_text(BAD_CARD.replace("license: mit", "license: llama3.1"), encoding="utf-8")
-    git(repo, env, "add", "README.md")
-    result, _ = commit(repo, env, "add the card, licensed as its base")
-    out = result.stdout + result.stderr
+    result, _, out = commit_card(repo, env, BAD_CARD.replace("license: mit", "license: llama3.1"),
+                                 "add the card, licensed as its base")
     assert result.returncode == 0, out
     assert re.search(r"policycheck card lint\.+Passed", out), out
     assert not re.search(r"(?m)^README\.md:\d+:\d+: error\[", out), out
@@ -319,12 +321,8 @@ def test_unresolvable_base_warns_without_a_request(repo: Path, env: dict[str, st
     """A base that cannot be resolved offline is a warning: the commit goes through, the output says so, no
     request reaches HF_ENDPOINT (HF_HUB_OFFLINE unset) and the hook takes far less than a network timeout.
     With `args: [--unresolved, fail]` the same card fails."""
-    (repo / "README.md").write_text(UNRESOLVED_CARD, encoding="utf-8")
-    git(repo, env, "add", "README.md")
     before = head_count(repo, env)
-
-    result, elapsed = commit(repo, env, "a card with a private base")
-    out = result.stdout + result.stderr
+    result, elapsed, out = commit_card(repo, env, UNRESOLVED_CARD, "a card with a private base")
     assert result.returncode == 0, out
     assert head_count(repo, env) == before + 1
     assert re.search(r"policycheck card lint\.+Passed", out), out
@@ -364,21 +362,16 @@ def test_the_model_is_named_by_the_hub_remote_not_the_folder(tmp_path: Path, env
     message says the name is from the remote."""
     repo = make_repo(tmp_path / "modelrepo", env)
     git(repo, env, "remote", "add", "origin", f"https://huggingface.co/{HUB_REPO}")
-    (repo / "README.md").write_text(NAMED_CARD, encoding="utf-8")
-    git(repo, env, "add", "README.md")
     before = head_count(repo, env)
-    result, _ = commit(repo, env, "the card")
-    out = result.stdout + result.stderr
+    result, _, out = commit_card(repo, env, NAMED_CARD, "the card")
     assert result.returncode == 0, out
     assert re.search(r"policycheck card lint\.+Passed", out), out
     assert "modelrepo" not in out and "name-prefix-missing" not in out, out
     assert head_count(repo, env) == before + 1
 
     git(repo, env, "remote", "set-url", "origin", "git@hf.co:acme/acme-support-8b")
-    (repo / "README.md").write_text(NAMED_CARD.replace("Llama-acme", "acme") + "\nRenamed.\n", encoding="utf-8")
-    git(repo, env, "add", "README.md")
-    result, _ = commit(repo, env, "the card, renamed")
-    out = result.stdout + result.stderr
+    result, _, out = commit_card(repo, env, NAMED_CARD.replace("Llama-acme", "acme") + "\nRenamed.\n",
+                                 "the card, renamed")
     assert result.returncode != 0, out
     assert head_count(repo, env) == before + 1
     located = [f for f in findings(out) if f["code"] == "name-prefix-missing"]
