@@ -3,8 +3,9 @@ the shared lineage graph (`policy.render.bom_graph`).
 
 Elements: one `CreationInfo` (`_:creationinfo`: specVersion 3.0.1, created = the report date at 00:00:00Z,
 createdBy a `SoftwareAgent` "policycheck", createdUsing a `Tool` "policycheck <version>"); one `SpdxDocument`
-(profileConformance core, software, ai, dataset, simpleLicensing; rootElement = the subjects; dataLicense
-CC0-1.0); an `ai_AIPackage` per model and API teacher, a `dataset_DatasetPackage` per dataset. A package has
+(profileConformance core, software, ai, dataset, simpleLicensing; dataLicense CC0-1.0) whose rootElement is one
+`software_Sbom` (sbomType analyzed; rootElement = the subjects, element = every other element), the root NTIA
+checkers start from; an `ai_AIPackage` per model and API teacher, a `dataset_DatasetPackage` per dataset. A package has
 name = the id, `software_packageVersion` = the commit sha evaluated, `software_primaryPurpose` model or data,
 `software_packageUrl` (`pkg:huggingface/...`) for models on the Hub and `software_downloadLocation` for models
 and datasets on the Hub (the same rule as CycloneDX and SPDX 2.3: `BomNode.on_hub`), `releaseTime` = the Hub's
@@ -21,6 +22,8 @@ Lineage (child → parent in policycheck, the other way round where SPDX says so
                                            "outputs of <teacher> used to train <student>" (datasetType
                                            noAssertion) and student `trainedOn` it
     distillation, child a dataset       → teacher `generates` the dataset itself (its card's teacher_model)
+and each of them doubled by the child `dependsOn` the parent (the student `dependsOn` the outputs, which
+`dependsOn` the teacher): the composition relationship NTIA checkers follow, so no ancestor floats.
 Each relationship's comment names the policycheck relation and where the edge was declared (the card, the Hub,
 a policycheck curation with its citation and source URL, or the user's policy).
 
@@ -104,6 +107,7 @@ class _Doc:
                                     for key, node in graph.nodes.items()}
         self.licenses: dict[str, str] = {}
         self.orgs: set[str] = set()
+        self.relationships = 0
         self.by_spdx = {e.spdx: e for e in graph.licenses.values() if e.spdx}
 
     def add(self, kind: str, spdx_id: str, **props: Any) -> str:
@@ -121,7 +125,8 @@ class _Doc:
         return oid
 
     def relate(self, source: str, relation: str, targets: list[str], comment: str | None = None) -> str:
-        rid = f"{self.ns}relationship/{sum(e['type'] == 'Relationship' for e in self.elements) + 1}"
+        self.relationships += 1
+        rid = f"{self.ns}relationship/{self.relationships}"
         return self.add("Relationship", rid, **{"from": source, "relationshipType": relation, "to": targets,
                                                 "comment": comment})
 
@@ -193,35 +198,47 @@ def _origin(node: BomNode, edge: BomEdge) -> str:
 
 
 def _lineage(doc: _Doc, key: Key, node: BomNode) -> None:
+    """The lineage relationship each edge is, doubled by the child `dependsOn` the parent: the composition
+    relationship NTIA checkers follow from the SBOM's root, so every ancestor is reachable from its subject."""
     graph, child = doc.graph, doc.ids[key]
     merged = [graph.nodes[p].id for p in node.parents(("merge",))]
     for edge in node.edges:
         parent = doc.ids[edge.parent]
         note = _origin(node, edge)
+        if edge.relation == "distillation" and node.kind != "dataset":
+            _distillation(doc, key, node, edge, note)
+            continue
         if edge.relation in WEIGHT_RELATIONS:
             if edge.relation == "merge" and len(merged) > 1:
                 note += f"; {node.id} merges {', '.join(merged)}"
             doc.relate(parent, "ancestorOf", [child], note)
         elif edge.relation == "trained_on":
             doc.relate(child, "trainedOn" if node.kind != "dataset" else "other", [parent], note)
-        elif edge.relation == "distillation" and node.kind == "dataset":
-            doc.relate(parent, "generates", [child], note)
         elif edge.relation == "distillation":
-            teacher = graph.nodes[edge.parent].id
-            outputs = doc.add("dataset_DatasetPackage",
-                              f"{doc.ns}generated/{_segment(graph.refs[edge.parent])}/{_segment(graph.refs[key])}",
-                              name=f"outputs of {teacher} used to train {node.id}", software_primaryPurpose="data",
-                              dataset_datasetType=["noAssertion"],
-                              # whoever trained the student made and used the outputs: its organisation
-                              suppliedBy=(doc.organization(org) if (org := supplier(node.id, node.on_hub))
-                                          else None),
-                              comment="stands for the teacher's outputs the student was trained on (distillation)")
-            doc.relate(outputs, "hasDeclaredLicense", [NO_ASSERTION])
-            doc.relate(outputs, "hasConcludedLicense", [NO_ASSERTION])
-            doc.relate(parent, "generates", [outputs], note)
-            doc.relate(child, "trainedOn", [outputs], note)
+            doc.relate(parent, "generates", [child], note)
         else:
             doc.relate(child, "other", [parent], note)
+        doc.relate(child, "dependsOn", [parent], note)
+
+
+def _distillation(doc: _Doc, key: Key, node: BomNode, edge: BomEdge, note: str) -> None:
+    """A student model: the teacher `generates` its outputs (a dataset element standing for them), which the
+    student is `trainedOn` and `dependsOn`."""
+    graph, child, parent = doc.graph, doc.ids[key], doc.ids[edge.parent]
+    teacher = graph.nodes[edge.parent].id
+    outputs = doc.add("dataset_DatasetPackage",
+                      f"{doc.ns}generated/{_segment(graph.refs[edge.parent])}/{_segment(graph.refs[key])}",
+                      name=f"outputs of {teacher} used to train {node.id}", software_primaryPurpose="data",
+                      dataset_datasetType=["noAssertion"],
+                      # whoever trained the student made and used the outputs: its organisation
+                      suppliedBy=(doc.organization(org) if (org := supplier(node.id, node.on_hub)) else None),
+                      comment="stands for the teacher's outputs the student was trained on (distillation)")
+    doc.relate(outputs, "hasDeclaredLicense", [NO_ASSERTION])
+    doc.relate(outputs, "hasConcludedLicense", [NO_ASSERTION])
+    doc.relate(parent, "generates", [outputs], note)
+    doc.relate(child, "trainedOn", [outputs], note)
+    doc.relate(child, "dependsOn", [outputs], note)
+    doc.relate(outputs, "dependsOn", [parent], note)
 
 
 def _metadata(graph: BomGraph) -> list[tuple[str, str]]:
@@ -259,11 +276,13 @@ def build_document(results: Sequence[Report | TargetError], day: dt.date | None 
                                                                      if len(names) > 3 else "")
     creation = {"type": "CreationInfo", "@id": CREATION, "specVersion": "3.0.1", "created": _stamp(graph.day),
                 "createdBy": [agent], "createdUsing": [tool]}
+    sbom = doc.add("software_Sbom", f"{doc.ns}sbom", name=title, software_sbomType=["analyzed"],
+                   rootElement=[doc.ids[k] for k in graph.subjects] or [agent],
+                   element=[e["spdxId"] for e in doc.elements])
     document = {"type": "SpdxDocument", "spdxId": document_id, "creationInfo": CREATION, "name": title,
                 "comment": "\n".join(f"policycheck:{k}: {v}" for k, v in meta),
                 "dataLicense": data_license, "profileConformance": PROFILES,
-                "rootElement": [doc.ids[k] for k in graph.subjects] or [agent],
-                "element": [e["spdxId"] for e in doc.elements]}
+                "rootElement": [sbom], "element": [e["spdxId"] for e in doc.elements]}
     return {"@context": CONTEXT, "@graph": [creation, document, *doc.elements]}
 
 

@@ -266,3 +266,31 @@ def test_spdx_and_cyclonedx_build_the_same_purl(node_id: str, revision: str | No
     assert purl(node_id, revision) == str(cyclonedx_purl(node_id, revision)) == spdx3_purl(node_id, revision)
     if revision == "ABCDEF0123":
         assert purl(node_id, revision) == "pkg:huggingface/Org/Name@abcdef0123"
+
+
+@pytest.mark.parametrize(("fmt", "spec", "suffix"), [
+    ("spdx-json", "spdx2", ".spdx.json"), ("spdx-tv", "spdx2", ".spdx"), ("spdx3", "spdx3", ".spdx3.json")])
+def test_a_hub_scan_is_ntia_conformant(fmt: str, spec: str, suffix: str, hubsim: Any, hub_env: dict[str, str],
+                                       tmp_path: Path) -> None:
+    """Read from the Hub (the loopback emulator), every package has the commit it was evaluated at, so the checker
+    finds all seven NTIA minimum elements, the version included, in SPDX 2.3 (both serialisations) and SPDX 3."""
+    import subprocess
+    import sys
+
+    from ntia_conformance_checker.ntia_checker import NTIAChecker
+
+    from tests.hubsim import make_card
+
+    hubsim.add_dataset("acme/data", {"README.md": make_card({"license": "cc-by-4.0"})})
+    hubsim.add_model("acme/base", {"README.md": make_card({"license": "apache-2.0"})})
+    hubsim.add_model("acme/m", {"README.md": make_card({"license": "apache-2.0", "base_model": "acme/base",
+                                                        "datasets": ["acme/data"]})})
+    out = tmp_path / f"bom{suffix}"
+    proc = subprocess.run([sys.executable, "-m", "policy.cli", "check", "acme/m", "--format", fmt, "--output",
+                           str(out)], env=hub_env, capture_output=True, text=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    result = NTIAChecker(str(out), sbom_spec=spec).output_json()
+    assert result["parsingError"] == [] and result["totalNumberComponents"] == 3, result
+    assert result["isNtiaConformant"], result
+    shas = {hubsim.repo("acme/m").sha, hubsim.repo("acme/base").sha, hubsim.repo("acme/data", "dataset").sha}
+    assert all(sha in out.read_text(encoding="utf-8") for sha in shas)

@@ -50,12 +50,15 @@ def _names(doc: dict[str, Any]) -> dict[str, str]:
     return {e["spdxId"]: e["name"] for e in doc["@graph"] if "name" in e}
 
 
-def _relations(doc: dict[str, Any], licenses: bool = False) -> set[tuple[str, str, str]]:
-    """(from name, relationshipType, to name) of every relationship (license ones only with `licenses`)."""
+def _relations(doc: dict[str, Any], licenses: bool = False, depends: bool = False) -> set[tuple[str, str, str]]:
+    """(from name, relationshipType, to name) of every lineage relationship (license ones only with `licenses`,
+    the `dependsOn` doubling each lineage edge only with `depends`)."""
     names = _names(doc)
     out = set()
     for e in doc["@graph"]:
-        if e["type"] == "Relationship" and licenses == e["relationshipType"].startswith("has"):
+        kind = e.get("relationshipType", "")
+        if (e["type"] == "Relationship" and licenses == kind.startswith("has")
+                and depends == (kind == "dependsOn")):
             for to in e["to"]:
                 out.add((names.get(e["from"], e["from"]), e["relationshipType"], names.get(to, to)))
     return out
@@ -105,8 +108,11 @@ def test_the_r1_distill_document_validates_with_its_lineage(r1_llama: list[Repor
     assert ids[creation["createdUsing"][0]]["type"] == "Tool"
     assert document["type"] == "SpdxDocument"
     assert document["profileConformance"] == ["core", "software", "ai", "dataset", "simpleLicensing"]
-    assert [ids[r]["name"] for r in document["rootElement"]] == [SUBJECT]
+    [sbom] = [ids[r] for r in document["rootElement"]]  # the SBOM, whose root is the subject
+    assert sbom["type"] == "software_Sbom" and sbom["software_sbomType"] == ["analyzed"]
+    assert [ids[r]["name"] for r in sbom["rootElement"]] == [SUBJECT]
     assert set(document["element"]) == set(ids) - {document["spdxId"]}
+    assert set(sbom["element"]) == set(ids) - {document["spdxId"], sbom["spdxId"]}
     packages = {e["name"]: e for e in doc["@graph"] if e["type"] == "ai_AIPackage"}
     assert set(packages) == {e.id for e in report.evaluated}
     outputs = "outputs of deepseek-ai/DeepSeek-R1 used to train " + SUBJECT
@@ -115,6 +121,11 @@ def test_the_r1_distill_document_validates_with_its_lineage(r1_llama: list[Repor
         ("deepseek-ai/DeepSeek-V3-Base", "ancestorOf", "deepseek-ai/DeepSeek-R1"),
         ("deepseek-ai/DeepSeek-R1", "generates", outputs),
         (SUBJECT, "trainedOn", outputs),
+    }
+    assert _relations(doc, depends=True) == {  # each edge doubled, child to parent, for NTIA checkers
+        (SUBJECT, "dependsOn", "meta-llama/Llama-3.1-8B"),
+        ("deepseek-ai/DeepSeek-R1", "dependsOn", "deepseek-ai/DeepSeek-V3-Base"),
+        (SUBJECT, "dependsOn", outputs), (outputs, "dependsOn", "deepseek-ai/DeepSeek-R1"),
     }
     [generated] = [e for e in doc["@graph"] if e["type"] == "dataset_DatasetPackage"]
     assert generated["name"] == outputs and generated["dataset_datasetType"] == ["noAssertion"]
@@ -242,7 +253,8 @@ def test_a_batch_lists_every_subject_and_every_target_that_failed(r1_llama: list
     doc = json.loads(text)
     ids = _by_id(doc)
     document = doc["@graph"][1]
-    assert sorted(ids[r]["name"] for r in document["rootElement"]) == sorted(r.subject.id for r in reports)
+    [sbom] = [ids[r] for r in document["rootElement"]]
+    assert sorted(ids[r]["name"] for r in sbom["rootElement"]) == sorted(r.subject.id for r in reports)
     names = [e["name"] for e in doc["@graph"] if e["type"] == "ai_AIPackage"]
     assert len(names) == len(set(names))  # a node shared by both reports is one package
     assert set(names) == {e.id for r in reports for e in r.evaluated}
@@ -321,5 +333,7 @@ def test_every_package_names_its_supplier_and_ntia_finds_the_minimum_elements(tm
     out.write_text(text, encoding="utf-8")
     result = NTIAChecker(str(out), sbom_spec="spdx3").output_json()
     assert result["authorNameProvided"] and result["timestampProvided"], result
+    assert result["conformanceMessages"] == [] and result["dependencyRelationshipsProvided"], result
+    assert result["graphValidation"]["floatingComponents"]["floatingComponentCount"] == 0, result
     for element in ("componentNames", "componentIdentifiers", "componentSuppliers"):
         assert result[element]["allProvided"], (element, result[element]["nonconformantComponents"])
