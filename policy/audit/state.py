@@ -652,6 +652,45 @@ class AuditState:
             return None
         return _json_object(found[1])
 
+    def finished_keys(self) -> Iterator[tuple[str, str]]:
+        """(id, key) of every row: what a run that judges many models checks at once."""
+        for repo_id, key in self._stream_rows("SELECT id, sha FROM evaluated WHERE sha IS NOT NULL"):
+            yield str(repo_id), str(key)
+
+    def families(self, n: int) -> tuple[list[dict[str, Any]], int]:
+        """The `n` largest families of a hub audit's rows (each row's `family`): models, how their declared license
+        stands to the family root's (same, different, undeclared) and their verdicts; and how many families."""
+        fam = "COALESCE(json_extract(row, '$.family'), id)"
+        with self._lock, self._sql():
+            found = self._db.execute(
+                f"SELECT {fam} AS f, COUNT(*), SUM(license = ''), "
+                "SUM(license <> '' AND json_extract(row, '$.same_as_family') = 0), "
+                "SUM(verdict = 'pass'), SUM(verdict = 'fail'), SUM(verdict = 'review'), "
+                "MAX(CASE WHEN id = " + fam + " THEN license END), MAX(CASE WHEN id = " + fam + " THEN spdx END), "
+                "MAX(json_extract(row, '$.family_license')) "
+                "FROM evaluated GROUP BY f ORDER BY COUNT(*) DESC, f LIMIT ?", (n,)).fetchall()
+            total = self._db.execute(f"SELECT COUNT(DISTINCT {fam}) FROM evaluated").fetchone()[0]
+        out = []
+        for f, models, undeclared, different, p, fail, review, own, spdx, named in found:
+            out.append({"family": f, "license": own if own is not None else (named or ""), "spdx": spdx,
+                        "models": models, "same": models - (undeclared or 0) - (different or 0),
+                        "different": different or 0, "undeclared": undeclared or 0, "pass": p or 0,
+                        "fail": fail or 0, "review": review or 0})
+        return out, int(total)
+
+    def license_pairs(self, n: int) -> list[dict[str, Any]]:
+        """The `n` most frequent (family root's license, declared license) pairs of a hub audit's rows that
+        descend from something, with their verdicts."""
+        with self._lock, self._sql():
+            found = self._db.execute(
+                "SELECT COALESCE(json_extract(row, '$.family_license'), '') AS root, license, spdx, "
+                "COALESCE(json_extract(row, '$.same_as_family'), 0) AS same, COUNT(*), SUM(verdict = 'fail'), "
+                "SUM(verdict = 'review') FROM evaluated WHERE json_extract(row, '$.family') <> id "
+                "GROUP BY root, license, spdx, same ORDER BY COUNT(*) DESC, root, license LIMIT ?",
+                (n,)).fetchall()
+        return [{"root_license": root, "declared": lic, "spdx": spdx, "same": bool(same), "count": count,
+                 "fail": fail or 0, "review": review or 0} for root, lic, spdx, same, count, fail, review in found]
+
     def rows(self, order: str = "depth") -> Iterator[Mapping[str, Any]]:
         """Every evaluated row, streamed from the file (a few hundred rows in memory at a time): by depth then
         id, or (`preorder`) depth first, each node followed by its subtree, siblings by id."""

@@ -58,6 +58,7 @@ from policy.scan.listing import (
 
 if TYPE_CHECKING:
     from policy.pipeline.session import Session
+    from policy.scan.snapshot import Snapshot
 
 Key = tuple[str, str]
 MAX_ROW_FINDINGS = 10
@@ -84,12 +85,15 @@ class TreeOptions:
     batch: int = 64  # descendants judged together: their out-of-tree ancestors are fetched in parallel
     discovery: str = "walk"  # walk: one listing per node; index: one pass over the Hub's whole listing
     walk_deadline: float | None = None  # seconds the walk may take in all (None: POLICYCHECK_TREE_DEADLINE, 4 h)
+    snapshot: str | None = None  # a Hub metadata snapshot (policy.scan.snapshot): discovery without a listing
+    verify: bool = False  # with a snapshot: fetch every descendant from the Hub, pinned to its commit
 
     def walk_options(self) -> dict[str, Any]:
         """What decides which descendants the audit finds (a state file belongs to one such audit)."""
         return {"relations": sorted(self.relations) if self.relations is not None else None,
                 "depth": self.depth, "limit": self.limit, "min_downloads": self.min_downloads,
-                "discovery": self.discovery}
+                "discovery": "snapshot" if self.snapshot else self.discovery,
+                **({"verify": self.verify} if self.snapshot else {})}
 
 
 @dataclass
@@ -138,12 +142,16 @@ class _TreeSource:
     """Ancestor facts for the engine: in-tree nodes from their listing entry (kept in the state file, the most
     recent in memory), the rest through the scanner, which fetches each repo once per run."""
 
-    def __init__(self, state: AuditState, session: Session, root: str) -> None:
+    def __init__(self, state: AuditState, session: Session, root: str, snapshot: Snapshot | None = None,
+                 card_fields: frozenset[str] | None = None) -> None:
         self.state = state
         self.hub = session.hub
         self.root = root
+        self.snapshot = snapshot
+        self.card_fields = card_fields
         self.full: set[str] = set()  # in-tree repos fetched in full: the scanner's facts win
         self._recent: OrderedDict[str, ModelFacts] = OrderedDict()
+        self._outside: OrderedDict[str, ModelFacts | None] = OrderedDict()  # snapshot rows outside the tree
 
     def remember(self, d: Descendant, facts: ModelFacts) -> None:
         self._recent[d.id] = facts
@@ -174,9 +182,32 @@ class _TreeSource:
                 out[key] = facts
             else:
                 rest.append(key)
+        if rest and self.snapshot is not None:
+            rest = self._from_snapshot(rest, out)
         if rest:
             out.update(self.hub.fetch_many(rest))
         return out
+
+    def _from_snapshot(self, keys: list[Key], out: dict[Key, ModelFacts]) -> list[Key]:
+        """Models outside the tree read from the snapshot (kept for the run: a merge's other parents are shared);
+        what it lacks is left for the Hub."""
+        assert self.snapshot is not None
+        unknown = [k[0] for k in keys if k[1] == "model" and k[0] not in self._outside]
+        if unknown:
+            rows = self.snapshot.nodes(unknown)
+            for repo_id in unknown:
+                row = rows.get(repo_id)
+                self._outside[repo_id] = self.snapshot.facts(row, self.card_fields) if row is not None else None
+                while len(self._outside) > 4 * _LRU:
+                    self._outside.popitem(last=False)
+        rest = []
+        for key in keys:
+            facts = self._outside.get(key[0]) if key[1] == "model" else None
+            if facts is not None:
+                out[key] = facts
+            else:
+                rest.append(key)
+        return rest
 
 
 class TreeAudit:
@@ -207,6 +238,8 @@ class TreeAudit:
         self._dropped: list[str] = []  # a few listing entries dropped for their ids (the count is below)
         self._dropped_count = 0
         self._distrusted = 0  # rows and descendants of the state file dropped by `AuditState.verify`
+        self.snapshot: Snapshot | None = None
+        self._source: _TreeSource | None = None
 
     def _drop(self, node: str, shown: str) -> None:
         """A listing entry whose id the Hub cannot produce: never followed, and said so in `problems`."""
@@ -223,7 +256,22 @@ class TreeAudit:
             fd, name = tempfile.mkstemp(prefix="policycheck-tree-", suffix=".sqlite")
             os.close(fd)
             path = cleanup = Path(name)
-        state = AuditState(path, options.root, options.walk_options())
+        try:
+            walk_options = options.walk_options()
+            if options.snapshot:
+                from policy.refdata import cache_dir
+                from policy.scan.snapshot import load
+
+                self.snapshot = load(options.snapshot, cache_dir() / "snapshots", self.session.hub.options)
+                walk_options["snapshot"] = self.snapshot.cite.sha256  # a state file belongs to one snapshot
+            state = AuditState(path, options.root, walk_options)
+        except BaseException:
+            self.session.close()
+            if cleanup is not None:
+                cleanup.unlink(missing_ok=True)
+            if self.snapshot is not None:
+                self.snapshot.close()
+            raise
         try:
             summary = self._walk(state)
         except BaseException:
@@ -231,16 +279,26 @@ class TreeAudit:
             raise
         finally:
             self.session.close()
+            if self.snapshot is not None:
+                self.snapshot.close()
         return TreeResult(summary, state, cleanup)
+
+    def _root_facts(self) -> ModelFacts:
+        """The root, from the snapshot when it has it (and --verify does not ask for the Hub's), else the Hub."""
+        if self.snapshot is not None and not self.options.verify:
+            row = self.snapshot.nodes([self.options.root]).get(self.options.root)
+            if row is not None:
+                return self.snapshot.facts(row, self._card_fields)
+        return self.session.hub.fetch_one(self.options.root, "model")
 
     def _walk(self, state: AuditState) -> dict[str, Any]:
         options = self.options
         self.session.start_target()
-        root = self.session.hub.fetch_one(options.root, "model")
+        root = self._root_facts()
         if root.status in (MISSING, INVALID):
             raise InputError(f"{options.root}: {root.status_detail}")
-        root_key = _digest(self._rules_digest, root.revision or "")
-        source = _TreeSource(state, self.session, options.root)
+        root_key = _digest(self._rules_digest, root.revision or "", *self._root_version())
+        source = self._source = _TreeSource(state, self.session, options.root, self.snapshot, self._card_fields)
         keys = _Keys(state, root_key, options.root)
         failures: list[ListingError] = []
         self._distrusted = state.verify(self.policy.fail_on or "error")
@@ -264,18 +322,24 @@ class TreeAudit:
         def frontier(n: int) -> None:
             self.progress.to_list = n
 
-        walk = iter_descendants(
-            options.root, relations=options.relations, max_depth=options.depth, limit=options.limit,
-            min_downloads=options.min_downloads, options=self.session.hub.options, on_request=counted,
-            listed=listed, on_child=state.listing_child if options.discovery == "walk" else None,
-            on_listed=state.listed if options.discovery == "walk" else None,
-            on_error=lambda exc: (failures.append(exc), state.listing_failed(exc.node, exc.reason)),
-            on_frontier=frontier, on_dropped=self._drop, limits=self._limits)
+        walk: Iterator[tuple[Descendant, str | None]]
+        if self.snapshot is not None:  # each row at what the snapshot holds of it (it has no commit sha)
+            walk = ((d, row.digest()) for d, row in self.snapshot.descendants(
+                options.root, relations=options.relations, max_depth=options.depth, limit=options.limit,
+                min_downloads=options.min_downloads, card_fields=self._card_fields, on_dropped=self._drop))
+        else:
+            walk = ((d, d.sha) for d in iter_descendants(
+                options.root, relations=options.relations, max_depth=options.depth, limit=options.limit,
+                min_downloads=options.min_downloads, options=self.session.hub.options, on_request=counted,
+                listed=listed, on_child=state.listing_child if options.discovery == "walk" else None,
+                on_listed=state.listed if options.discovery == "walk" else None,
+                on_error=lambda exc: (failures.append(exc), state.listing_failed(exc.node, exc.reason)),
+                on_frontier=frontier, on_dropped=self._drop, limits=self._limits))
         try:
-            for d in walk:
-                key = keys.add(d)
+            for d, version in walk:
+                key = keys.add(d, version)
                 self.progress.discovered += 1
-                if d.sha is not None and state.finished(d.id, key) is not None:
+                if version is not None and state.finished(d.id, key) is not None:
                     self.progress.reused += 1
                 else:
                     batch.append((d, key))
@@ -329,16 +393,21 @@ class TreeAudit:
         for d, _ in batch:
             source.remember(d, facts[d.id])
         wanted: set[Key] = set()
+        full: set[Key] = set()
         for d, _ in batch:
-            if catalog.needs_text(facts[d.id].license):
-                wanted.add((d.id, "model"))
+            if catalog.needs_text(facts[d.id].license) or self.options.verify:
+                full.add((d.id, "model"))  # from the Hub: its LICENSE file, or (--verify) its commit
                 source.full.add(d.id)
             for edge in card_edges(facts[d.id], catalog.api_terms):
                 if edge.parent_kind != "api" and edge.parent != self.options.root and (
                         edge.parent_kind != "model" or source.in_tree(edge.parent) is None):
                     wanted.add((edge.parent, edge.parent_kind))
-        fetched = hub.fetch_many(sorted(wanted)) if wanted else {}
-        self.progress.fetched += len(wanted)
+        fetched = dict(hub.fetch_many(sorted(full))) if full else {}
+        if wanted:
+            if self.snapshot is not None:  # what the snapshot has costs no request
+                wanted = set(source._from_snapshot(sorted(wanted), {}))
+            fetched.update(hub.fetch_many(sorted(wanted)) if wanted else {})
+        self.progress.fetched += len(wanted) + len(full)
         for d, key in batch:
             subject = fetched.get((d.id, "model"), facts[d.id])
             state.record(d.id, key, *self._evaluate(d, subject, source, d.id in source.full))
@@ -371,34 +440,23 @@ class TreeAudit:
 
     def _row(self, d: Descendant, subject: ModelFacts, report: Report | None, error: str,
              full: bool) -> dict[str, Any]:
-        lic = subject.license if subject.license.present else listing_facts(d).license  # a repo gone since
-        declared = ", ".join(lic.values) or (lic.name or "")
-        resolved = report.subject.license if report is not None else None
-        findings = [f for f in report.open_findings if f.kind in ISSUE_KINDS] if report is not None else []
-        issues = [{"rule": f.rule, "kind": f.kind, "severity": f.severity, "message": f.message,
-                   "ancestor": f.ancestor} for f in findings]
-        top = report.decisive() if report is not None else None
-        reason = error or (top.message if top is not None else "")
-        if not reason and report is not None and report.verdict != "pass" and report.notices:
-            reason = report.notices[0]
-        return {
-            "id": d.id, "parent": d.parent, "relation": d.relation, "inferred": d.inferred, "depth": d.depth,
-            "sha": d.sha, "downloads": d.downloads, "gated": d.gated, "license": declared,
-            "spdx": resolved.resolved if resolved is not None and resolved.known else None,
-            "verdict": report.verdict if report is not None else "review", "reason": reason,
-            "findings": issues[:MAX_ROW_FINDINGS],
-            "rules": open_rules(issues, report.verdict) if report is not None else [],  # all, not the first few
-            "source": "error" if error else ("hub" if full else "listing"),
-            "url": hub_link(self._endpoint(), d.id) or None,
-        }
+        source = "hub" if full else "snapshot" if self.snapshot else "listing"
+        return judged_row(d, subject, report, error, source, self._endpoint())
 
     def _endpoint(self) -> str:
         return str(self.session.hub.endpoint).rstrip("/")
 
     # -- the summary ---------------------------------------------------------------------------------------
+    def _root_version(self) -> tuple[str, ...]:
+        """What the root is judged at besides its commit: its snapshot row (a snapshot has no commit)."""
+        if self.snapshot is None:
+            return ()
+        row = self.snapshot.nodes([self.options.root]).get(self.options.root)
+        return (self.snapshot.cite.sha256, row.digest() if row is not None else "")
+
     def _root_spdx(self, root: ModelFacts) -> str | None:
         """The root's license as the rows give theirs (the engine's resolution), or None when unknown."""
-        lineage = build_lineage(root, self.session.hub, self.bundle.catalog,
+        lineage = build_lineage(root, self._source, self.bundle.catalog,
                                 (self.bundle.curations, self.policy.models), self.policy.max_depth)
         report = evaluate(lineage, self.bundle.packs, self.bundle.catalog, self.policy, self.options.today)
         resolved = report.subject.license
@@ -442,6 +500,7 @@ class TreeAudit:
             "licenses": licenses, "top_violations": state.top("fail", TOP), "problems": problems,
             "by_rule": counted.by_rule(), "by_org": counted.by_org(), "endpoint": self._endpoint(),
             "options": self.options.walk_options(),
+            **({"snapshot": self.snapshot.cite.to_dict()} if self.snapshot is not None else {}),
             "requests": {"listing": self.progress.listings, "fetch": self.progress.fetched},
             "run": {"resumed": self.progress.resumed, "evaluated": self.progress.evaluated,
                     "reused": self.progress.reused},
@@ -468,13 +527,40 @@ class _Keys:
         key = self._recent.get(repo_id) or self.state.key_of(repo_id)
         return key or self.root_key
 
-    def add(self, d: Descendant) -> str:
-        key = _digest(self.of(d.parent), d.sha or "")
+    def add(self, d: Descendant, version: str | None) -> str:
+        key = _digest(self.of(d.parent), version or "")
         self.state.discovered(d, key)
         self._recent[d.id] = key
         while len(self._recent) > _LRU:
             self._recent.popitem(last=False)
         return key
+
+
+def judged_row(d: Descendant, subject: ModelFacts, report: Report | None, error: str, source: str,
+               endpoint: str) -> dict[str, Any]:
+    """The row of a judged model as audits keep it (`policy.audit.rows` reads it): its place in the tree, its
+    declared and resolved license, verdict, the reason (the decisive finding's message, or `error`), every open
+    finding (the first `MAX_ROW_FINDINGS`), every rule id, where its facts came from and its link."""
+    lic = subject.license if subject.license.present else listing_facts(d).license  # a repo gone since
+    declared = ", ".join(lic.values) or (lic.name or "")
+    resolved = report.subject.license if report is not None else None
+    findings = [f for f in report.open_findings if f.kind in ISSUE_KINDS] if report is not None else []
+    issues = [{"rule": f.rule, "kind": f.kind, "severity": f.severity, "message": f.message,
+               "ancestor": f.ancestor} for f in findings]
+    top = report.decisive() if report is not None else None
+    reason = error or (top.message if top is not None else "")
+    if not reason and report is not None and report.verdict != "pass" and report.notices:
+        reason = report.notices[0]
+    return {
+        "id": d.id, "parent": d.parent, "relation": d.relation, "inferred": d.inferred, "depth": d.depth,
+        "sha": d.sha, "downloads": d.downloads, "gated": d.gated, "license": declared,
+        "spdx": resolved.resolved if resolved is not None and resolved.known else None,
+        "verdict": report.verdict if report is not None else "review", "reason": reason,
+        "findings": issues[:MAX_ROW_FINDINGS],
+        "rules": open_rules(issues, report.verdict) if report is not None else [],  # all, not the first few
+        "source": "error" if error else source,
+        "url": hub_link(endpoint, d.id) or None,
+    }
 
 
 def rule_card_fields(packs: Sequence[Any]) -> frozenset[str] | None:

@@ -17,8 +17,9 @@ from policy.audit.tree import Progress
 
 class ProgressDisplay:
     def __init__(self, root: str, *, stream: TextIO | None = None, enabled: bool = True, color: bool = False,
-                 every: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 every: float = 5.0, clock: Callable[[], float] = time.monotonic, command: str = "tree") -> None:
         self.root = root
+        self.command = command
         self.stream = stream or sys.stderr
         self.enabled = enabled
         self.every = every
@@ -36,13 +37,14 @@ class ProgressDisplay:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
             console = Console(file=self.stream, no_color=not self._color, highlight=False)
-            self._bar = Progress(TextColumn("[bold]tree[/] {task.description}"), BarColumn(),
+            self._bar = Progress(TextColumn(f"[bold]{self.command}[/] {{task.description}}"), BarColumn(),
                                  TextColumn("{task.fields[line]}"), TimeElapsedColumn(),
                                  console=console, transient=True)
             self._bar.start()
             self._task = self._bar.add_task(self.root, total=None, line="")
         elif self.enabled:  # off a terminal the first line goes out at once, before the Hub's first answer
-            self.stream.write(f"policycheck tree {self.root}: started; a line at most every {self.every:g}s\n")
+            self.stream.write(f"policycheck {self.command} {self.root}: started; a line at most every "
+                              f"{self.every:g}s\n")
             self.stream.flush()
         return self
 
@@ -61,7 +63,7 @@ class ProgressDisplay:
         if self._bar is not None:
             self._bar.update(self._task, line=self.line(p, now), completed=p.evaluated + p.reused)
         else:
-            self.stream.write(f"policycheck tree {self.root}: {self.line(p, now)}\n")
+            self.stream.write(f"policycheck {self.command} {self.root}: {self.line(p, now)}\n")
             self.stream.flush()
 
     def _due(self, p: Progress, now: float, interval: float) -> bool:
@@ -76,7 +78,7 @@ class ProgressDisplay:
         rate = judged / elapsed
         text = (f"{p.discovered:,}" + (f"/{p.total:,}" if p.total is not None else "") + f" discovered, "
                 f"{judged:,} judged" + (f" ({p.reused:,} already judged)" if p.reused else "")
-                + f", {rate:,.0f}/s, {p.listings:,} listings")
+                + f", {rate:,.0f}/s" + (f", {p.listings:,} listings" if self.command == "tree" else ""))
         if not p.done:
             text += f", {self.eta(p, rate, p.listings / elapsed)}"
         if p.resumed:

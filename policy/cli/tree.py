@@ -49,6 +49,13 @@ def tree(
                                                  "(the Hub's base_model tag names direct parents only); index: "
                                                  "one pass over the Hub's whole listing, ~1 request per 1,000 "
                                                  "models on the Hub, whatever the tree's size.")] = Discovery.walk,
+    snapshot: Annotated[str | None, typer.Option("--snapshot", metavar="SOURCE", help="Discover the descendants "
+                                                 "and read their card data from a Hub metadata snapshot (a "
+                                                 "Parquet file, or hf://datasets/<org>/<name>@<revision>/<path>), "
+                                                 "with no listing request.")] = None,
+    verify: Annotated[bool, typer.Option("--verify", help="With --snapshot: fetch each descendant from the Hub, "
+                                         "pinned to its commit, instead of trusting the snapshot's "
+                                         "card data.")] = False,
     color: ColorOpt = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on standard error.")] = False,
     policy: Annotated[Path | None, typer.Option("--policy", help="Policy file (default: policycheck.yaml "
@@ -68,7 +75,7 @@ def tree(
                                                              "14400, 4 hours).")] = None,
 ) -> None:
     """Audit every descendant of a Hub model (fine-tunes, adapters, merges, quantizations), from the Hub's
-    listing; the audit's verdict decides the exit code.
+    listing or a metadata snapshot; the audit's verdict decides the exit code.
 
     Exit codes: 0 pass; 1 fail; 3 review (an incomplete audit is review at best); 2 a usage or input error
     (the root cannot be read); 4 an internal error; 130 interrupted (resumable with --state)."""
@@ -80,13 +87,16 @@ def tree(
     problem = repo_id_problem(root)
     if problem:
         raise typer.BadParameter(f"'{root}' is not a Hub repo id (org/name): {problem}", param_hint="ROOT")
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
-        raise PolicyError("policycheck tree needs the Hub's listing, and HF_HUB_OFFLINE is set")
+    if verify and not snapshot:
+        raise typer.BadParameter("--verify checks a snapshot's rows against the Hub; give --snapshot too",
+                                 param_hint="--verify")
+    if not snapshot and os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        raise PolicyError("policycheck tree needs the Hub's listing (or --snapshot), and HF_HUB_OFFLINE is set")
     options = TreeOptions(root=root, relations=frozenset(r.value for r in relation) if relation else None,
                           depth=depth, limit=limit, min_downloads=min_downloads, state=state,
                           policy_file=policy, rules=tuple(rules or ()), fail_on=fail_on.value if fail_on else None,
                           today=date(today), use_cache=not no_cache, hub_deadline=hub_deadline,
-                          discovery=discovery.value, walk_deadline=walk_deadline)
+                          discovery=discovery.value, walk_deadline=walk_deadline, snapshot=snapshot, verify=verify)
     use_color, width = terminal(output, color)
     err_color = color if color is not None else not os.environ.get("NO_COLOR")
     try:

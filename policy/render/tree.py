@@ -255,6 +255,8 @@ def _text(summary: Mapping[str, Any], rows: Rows, *, color: bool, width: int) ->
     footer += f"; evaluated {_safe(summary.get('evaluated_at') or '?')}"
     req = summary.get("requests") or {}
     footer += f"; hub requests: {_int(req.get('listing'))} listing, {_int(req.get('fetch'))} fetch"
+    if snapshot_text(summary):
+        footer += f"; source: {snapshot_text(summary)}"
     o = view_summary(summary)["options"]
     footer += (f"; options: relations {o['relations']}, depth {o['depth']}, limit {o['limit']}, "
                f"min downloads {o['min_downloads']}")
@@ -460,6 +462,17 @@ def tally_view(summary: Mapping[str, Any]) -> dict[str, Any]:
             "orgs_flagged": len(flagged), "orgs_total": len(orgs), "tallied": "by_rule" in summary}
 
 
+def snapshot_text(summary: Mapping[str, Any]) -> str:
+    """The metadata snapshot an audit read, as its cited source ("" for an audit of the Hub's listing)."""
+    snap = summary.get("snapshot")
+    if not isinstance(snap, Mapping):
+        return ""
+    where = _safe(snap.get("path"))
+    if snap.get("revision"):
+        where = f"{_safe(snap.get('source'))}@{_safe(snap.get('revision'))}/{where}"
+    return f"snapshot {where} (sha256 {_safe(snap.get('sha256'))}, {_int(snap.get('rows')):,} rows)"
+
+
 def view_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The summary for the templates, made safe the same way as the rows."""
     root = summary.get("root") or {}
@@ -489,6 +502,7 @@ def view_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
                     "limit": _safe(options.get("limit")) if options.get("limit") is not None else "none",
                     "min_downloads": _int(options.get("min_downloads"))},
         "requests": {k: _int((summary.get("requests") or {}).get(k)) for k in ("listing", "fetch")},
+        "snapshot": snapshot_text(summary),
         "evaluated_at": _safe(summary.get("evaluated_at")), "catalog_digest": _safe(summary.get("catalog_digest")),
         "packs": [{"id": _safe(p.get("id")), "version": _safe(p.get("version")), "digest": _safe(p.get("digest"))}
                   for p in summary.get("packs") or ()],

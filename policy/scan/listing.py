@@ -396,19 +396,27 @@ def shown_id(repo_id: Any) -> str:
 
 def _descendant(item: Any, parent: str, depth: int,
                 card_fields: frozenset[str] | None = CARD_FIELDS) -> Descendant | None:
-    repo_id = entry_id(item)
-    if repo_id is None:
-        return None  # not an id the Hub would give; never followed (the caller reports it)
     raw = item.card_data.to_dict() if getattr(item, "card_data", None) is not None else {}
-    card = bounded_card(raw if isinstance(raw, Mapping) else {}, card_fields)
     hub_tags = getattr(item, "tags", None)
-    tags = tuple(t for t in (hub_tags if isinstance(hub_tags, list | tuple) else ()) if isinstance(t, str))
+    return make_descendant(
+        getattr(item, "id", None), parent, depth, raw_card=raw if isinstance(raw, Mapping) else {},
+        tags=hub_tags if isinstance(hub_tags, list | tuple) else (), sha=getattr(item, "sha", None),
+        downloads=getattr(item, "downloads", None), gated=getattr(item, "gated", None),
+        last_modified=getattr(item, "last_modified", None), pipeline_tag=getattr(item, "pipeline_tag", None),
+        library_name=getattr(item, "library_name", None), card_fields=card_fields)
+
+
+def make_descendant(repo_id: Any, parent: str, depth: int, *, raw_card: Mapping[str, Any], tags: Iterable[Any],
+                    sha: Any, downloads: Any, gated: Any, last_modified: Any, pipeline_tag: Any, library_name: Any,
+                    card_fields: frozenset[str] | None = CARD_FIELDS) -> Descendant | None:
+    """A descendant from what a listing entry (or a snapshot's row) holds, every value checked and bounded; None
+    for an id the Hub would not give (never followed: the caller reports it)."""
+    if not isinstance(repo_id, str) or repo_id_problem(repo_id):
+        return None
+    card = bounded_card(raw_card, card_fields)
+    tags = tuple(t for t in tags if isinstance(t, str))
     relation, inferred = relation_of(parent, tags, card, repo_id)  # from all the Hub's tags; a few are kept
-    sha = getattr(item, "sha", None)
-    downloads = getattr(item, "downloads", None)
-    gated = getattr(item, "gated", None)
-    last = getattr(item, "last_modified", None)
-    last = last.isoformat() if hasattr(last, "isoformat") else last if isinstance(last, str) else None
+    last = last_modified.isoformat() if hasattr(last_modified, "isoformat") else last_modified
     return Descendant(
         id=repo_id, parent=parent, relation=relation, inferred=inferred, depth=depth,
         sha=sha if isinstance(sha, str) and _SHA.fullmatch(sha) else None,
@@ -416,8 +424,8 @@ def _descendant(item: Any, parent: str, depth: int,
         gated=gated if gated in ("auto", "manual") else bool(gated) if isinstance(gated, bool) else False,
         card_data=card, tags=tuple(without_surrogates(_fitting(list(tags), MAX_HUB_TAGS, MAX_FIELD_BYTES))),
         last_modified=without_surrogates(last) if isinstance(last, str) and len(last) <= 64 else None,
-        pipeline_tag=hub_word(getattr(item, "pipeline_tag", None)),
-        library_name=hub_word(getattr(item, "library_name", None)))
+        pipeline_tag=hub_word(pipeline_tag), library_name=hub_word(library_name))
+
 
 def bounded_card(raw: Mapping[str, Any], fields: frozenset[str] | None = CARD_FIELDS) -> dict[str, Any]:
     """The card data of a listing entry as it is kept: only `fields` (None: all), shape-checked
