@@ -1,19 +1,26 @@
-"""The Hub snapshot generator (tests/support/snapshotgen.py).
+"""The Hub snapshot generator (tests/support/snapshotgen.py) and the benchmark's snapshot (benchmarks/gen_snapshot.py).
 
 Files are read back with DuckDB: their columns and types are exactly the snapshot's, whatever the rows hold; a
-row made from hubsim is what hubsim serves for that model over HTTP; hostile values arrive unchanged."""
+row made from hubsim is what hubsim serves for that model over HTTP; hostile values arrive unchanged; the
+benchmark's fast rows are the rows hubsim would give the same models, and their documented verdicts are the
+engine's."""
 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import duckdb
 import pytest
 
+from benchmarks import gen_snapshot
 from tests.hubsim import HubSim, make_card
+from tests.hubsim.plugin import make_hub_env
 from tests.hubsim.server import iso_date
 from tests.support.snapshotgen import (
     COLUMNS,
@@ -202,3 +209,75 @@ def test_hostile_rows_arrive_unchanged(tmp_path: Path) -> None:
     assert json.loads(hostile["cardData"]) == {"license": "mit\x00", "lone": "\udc00"}  # the JSON escape stays
     assert '"\\udc00"' in hostile["cardData"]
     assert got["not/json"]["cardData"] == "{license: [mit"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The benchmark's snapshot
+
+
+def test_benchmark_rows_are_the_rows_hubsim_gives_the_same_models(hubsim: HubSim, tmp_path: Path) -> None:
+    specs = list(gen_snapshot.specs(2, 40, 40))
+    fast = tmp_path / "fast.parquet"
+    done = gen_snapshot.generate(fast, trees=2, per_tree=40, unrelated=40)
+    assert done.rows == len(specs) == 2 * 41 + 40
+    for spec in specs:
+        gen_snapshot.add_to_hubsim(hubsim, spec)
+    slow = tmp_path / "hubsim.parquet"
+    snapshot_from_hubsim(hubsim, slow)
+    assert describe(fast) == describe(slow)
+    # hubsim has no all-time downloads or trending score of its own (it serves downloads and 0)
+    columns = ", ".join(f'"{c}"' for c in COLUMNS if c not in ("downloadsAllTime", "trendingScore"))
+    a, b = rows(fast, columns), rows(slow, columns)
+    assert a.keys() == b.keys()
+    different = [(i, k) for i in a for k in a[i] if k != "cardData" and a[i][k] != b[i][k]]
+    assert not different, different[:5]
+    assert all((a[i]["cardData"] is None and b[i]["cardData"] is None)
+               or json.loads(a[i]["cardData"]) == json.loads(b[i]["cardData"]) for i in a)
+
+
+def test_benchmark_snapshot_shape(tmp_path: Path) -> None:
+    out = tmp_path / "bench.parquet"
+    done = gen_snapshot.generate(out, trees=3, per_tree=2000, unrelated=200)
+    assert done.rows == 3 * 2001 + 200 and describe(out) == list(COLUMNS.items())
+    assert done.expected_first_tree == gen_snapshot.expected(2000) == Counter(
+        {"pass": 1434, "fail": 376, "review": 190})
+    con = duckdb.connect()
+    con.execute(f"CREATE VIEW m AS SELECT * FROM read_parquet('{out}')")
+    # self-contained: every parent a row names is a row of the file
+    assert con.sql("SELECT count(*) FROM m, unnest(baseModels.models) AS p(parent) "
+                   "WHERE parent.id NOT IN (SELECT id FROM m)").fetchall() == [(0,)]
+    relations = dict(con.sql("SELECT baseModels.relation, count(*) FROM m WHERE baseModels IS NOT NULL "
+                             "GROUP BY ALL").fetchall())
+    assert set(relations) == {"finetune", "adapter", "quantized", "merge"}
+    (quantized,) = con.sql("SELECT tags FROM m WHERE baseModels.relation = 'quantized' LIMIT 1").fetchall()
+    assert any(t.startswith("base_model:quantized:") for t in quantized[0])
+    roots = con.sql("SELECT id, cardData FROM m WHERE id LIKE 'meta-llama/Llama-family-%' ORDER BY id").fetchall()
+    assert [r[0] for r in roots] == done.roots and all(json.loads(r[1])["license"] == "llama3.1" for r in roots)
+    depths = Counter(s.depth for s in gen_snapshot.tree_specs(0, 2000, 0))
+    assert sorted(depths) == [0, 1, 2, 3, 4]
+    assert con.sql("SELECT count(*) FROM m WHERE baseModels IS NULL").fetchall() == [(3 + 200,)]
+
+
+def test_benchmark_verdicts_are_the_engines(hubsim: HubSim, tmp_path: Path) -> None:
+    """Each category's documented verdict is what `policycheck tree` (descendants) and `policycheck check` (the
+    root and unrelated models) give the same models served by hubsim, with the licensee's figures."""
+    specs = list(gen_snapshot.specs(1, 120, 40))
+    for spec in specs:
+        gen_snapshot.add_to_hubsim(hubsim, spec)
+    env = {**make_hub_env(hubsim, tmp_path / "hf"), "POLICYCHECK_CACHE": str(tmp_path / "cache"),
+           "PYTHONPATH": str(REPO), "NO_COLOR": "1"}
+    cli = [sys.executable, "-m", "policy.cli"]
+    tree = subprocess.run([*cli, "tree", gen_snapshot.root_id(0), "--policy", str(LICENSEE_POLICY), "--format",
+                           "json", "-q"], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert tree.returncode in (0, 1, 3), tree.stderr
+    by_id = {s.id: s for s in specs}
+    got = {r["id"]: (r["verdict"], r["relation"], r["depth"]) for r in json.loads(tree.stdout)["rows"]}
+    want = {s.id: (s.verdict, s.relation, s.depth) for s in specs if s.tree == 0 and s.category != "root"}
+    assert got == want
+    assert {by_id[i].category for i in got} == {"llama", "llama-unnamed", "mit", "apache", "none", "merge", "other"}
+    alone = [s for s in specs if s.tree is None or s.category == "root"]
+    check = subprocess.run([*cli, "check", *[s.id for s in alone], "--policy", str(LICENSEE_POLICY), "--format",
+                            "json"], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert check.returncode in (0, 1, 3), check.stderr
+    verdicts = {doc["subject"]["id"]: doc["verdict"] for doc in json.loads(check.stdout)}
+    assert verdicts == {s.id: s.verdict for s in alone}
