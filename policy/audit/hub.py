@@ -41,6 +41,7 @@ from policy.model.facts import ModelFacts
 from policy.model.report import DISCLAIMER
 from policy.model.vocab import HUB_RELATIONS
 from policy.records import record
+from policy.scan.ids import repo_id_problem
 
 if TYPE_CHECKING:
     from policy.scan.snapshot import Snapshot
@@ -148,6 +149,9 @@ class _Judge:
             if row is None:
                 continue  # not in the snapshot any more (a different file): the summary counts it
             subject = facts[rid]
+            if repo_id_problem(rid):  # no Hub repo has such an id: said, never judged as one
+                out.append((rid, key, "review", _unreadable(rid, family, depth, subject.status_detail)))
+                continue
             parent = row.parents[0] if row.parents else rid
             d = snapshot.descendant(row, parent, depth, self.card_fields)
             report = None
@@ -195,6 +199,13 @@ class _Judge:
         while len(self._family) > 4096:
             self._family.popitem(last=False)
         return value
+
+
+def _unreadable(rid: str, family: str, depth: int, reason: str) -> dict[str, Any]:
+    return {"id": rid, "parent": None, "relation": None, "inferred": False, "depth": depth, "sha": None,
+            "downloads": 0, "gated": False, "license": "", "spdx": None, "verdict": "review", "reason": reason,
+            "findings": [], "rules": [], "source": "error", "url": None, "family": family, "family_license": "",
+            "same_as_family": None}
 
 
 _WORKER: _Judge | None = None

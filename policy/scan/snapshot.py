@@ -402,9 +402,9 @@ class Snapshot:
         where = ["n.downloads >= ?"]
         params: list[Any] = [min_downloads]
         if licenses:
-            where.append("list_has_any(list_transform(CASE json_type(n.card, '$.license') WHEN 'ARRAY' THEN "
-                         "json_extract_string(n.card, '$.license[*]') ELSE [json_extract_string(n.card, "
-                         "'$.license')] END, lambda x: lower(x)), ?)")
+            where.append("json_valid(n.card) AND list_has_any(list_transform(CASE json_type(n.card, '$.license') "
+                         "WHEN 'ARRAY' THEN json_extract_string(n.card, '$.license[*]') "
+                         "ELSE [json_extract_string(n.card, '$.license')] END, lambda x: lower(x)), ?)")
             params.append([x.lower() for x in licenses])
         if authors:
             where.append("lower(split_part(n.id, '/', 1)) IN (SELECT unnest(?))")
