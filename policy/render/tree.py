@@ -350,13 +350,15 @@ def _text_row(row: Mapping[str, Any], st: Style, width: int, *, flat: bool = Fal
               also: Iterable[str] = ()) -> list[str]:
     """A row's lines: verdict, id, declared license, downloads, relation and the rest, then its reason.
     Indented by its depth (the tree, in pre-order), or `flat` (a listing in another order: two spaces, the depth
-    said in words); `also` (printable words) are said after the rest."""
+    said in words, 0 for a model with no parent, whose relation is then not said); `also` (printable words)
+    are said after the rest."""
     depth = max(1, _int(row.get("depth")))
     indent = "  " if flat else "  " * min(depth, TREE_INDENT_CAP)
     verdict = str(row.get("verdict") or "review")
     v = _safe(verdict.upper())
     deep = f"[depth {depth}] " if depth > TREE_INDENT_CAP and not flat else ""
-    extras = [_safe(row.get("relation") or "?")]
+    orphan = flat and not row.get("parent") and not row.get("relation")
+    extras = [] if orphan else [_safe(row.get("relation") or "?")]
     if row.get("inferred"):
         extras.append("inferred")
     if row.get("gated"):
@@ -364,7 +366,7 @@ def _text_row(row: Mapping[str, Any], st: Style, width: int, *, flat: bool = Fal
     if row.get("source") == "error":
         extras.append("unreadable")
     if flat:
-        extras.append(f"depth {depth}")
+        extras.append(f"depth {max(0, _int(row.get('depth')))}")
     extras.extend(also)
     words = (f"{v:<6} {deep}{_safe(row.get('id', '?'))}  {declared_label(row.get('license'))}, "
              f"{_int(row.get('downloads')):,} downloads, {', '.join(extras)}")
