@@ -7,6 +7,7 @@ writes:
     check    an iterable of `Report | TargetError`, one per target, in order (streaming formats write each
              as it arrives; document formats read them all and write one document for the batch)
     tree     a `TreeOutput`: the audit's summary and a query for its rows (policy/render/tree.py)
+    hub-audit  a `HubAuditOutput`: the same for an audit of a Hub metadata snapshot (policy/render/hub_audit.py)
     lint     an iterable of `FileLint`, one per card (policy/lint/checks.py)
     claims   the `policycheck/claims/v1` mapping of one model
     aiact    the list of AI Act packs (policy/documents/aiact.py)
@@ -93,6 +94,14 @@ REGISTRY: dict[str, dict[str, Format]] = {
         Format("markdown", "policy.render.tree:render_markdown", streams=True),
         Format("html", "policy.render.tree_html:render", streams=True),
         Format("sarif", "policy.render.tree:render_sarif", streams=True),
+    ),
+    "hub-audit": _table(
+        Format("text", "policy.render.hub_audit:render_text", streams=True),
+        Format("json", "policy.render.hub_audit:render_json", streams=True),
+        Format("csv", "policy.render.hub_audit:render_csv", streams=True),
+        Format("markdown", "policy.render.hub_audit:render_markdown", streams=True),
+        Format("html", "policy.render.hub_audit:render_html", streams=True),
+        Format("parquet", "policy.render.hub_audit:render_parquet", binary=True, extra="duckdb:snapshot"),
     ),
     "lint": _table(
         Format("text", "policy.lint.output:render_text", streams=True),

@@ -33,7 +33,7 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from policy import __version__
@@ -157,18 +157,19 @@ def _int(value: object) -> int:
         return 0
 
 
-def why_lines(summary: Mapping[str, Any]) -> list[str]:
-    """What qualifies the verdict (said at the top): the problems, or why the audit is incomplete or review."""
+def why_lines(summary: Mapping[str, Any], noun: str = "descendant") -> list[str]:
+    """What qualifies the verdict (said at the top): the problems, or why the audit is incomplete or review.
+    `noun` is what the audit judges (a tree audit's descendants, a Hub audit's models)."""
     problems = [str(p) for p in summary.get("problems") or ()]
     out = problems[:PROBLEMS_SHOWN]
     if len(problems) > PROBLEMS_SHOWN:
         out.append(f"… and {len(problems) - PROBLEMS_SHOWN} more problem(s)")
     complete = bool(summary.get("complete"))
     if not complete and not problems:
-        out.append("the audit is incomplete: not every descendant was listed or evaluated")
+        out.append(f"the audit is incomplete: not every {noun} was listed or evaluated")
     counts = summary.get("counts") or {}
     if summary.get("verdict") == "review" and not problems and _int(counts.get("review")):
-        out.append(f"{_int(counts.get('review'))} descendant(s) need a person to decide")
+        out.append(f"{_int(counts.get('review'))} {noun}(s) need a person to decide")
     return out
 
 
@@ -234,14 +235,7 @@ def _text(summary: Mapping[str, Any], rows: Rows, *, color: bool, width: int) ->
                        "    "))
     lines.extend(_license_table(summary.get("licenses") or (), width))
     lines.extend(_tally_text(tally_view(summary), st, width))
-    top = list(summary.get("top_violations") or ())
-    if top:
-        lines.append(st(f"top violations by downloads ({len(top)})", "bold"))
-        for row in top:
-            lines.extend(_wrap(f"{_int(row.get('downloads')):>11,}  {_safe(row.get('id', '?'))}  "
-                               f"{declared_label(row.get('license'))}", width, "  ", " " * 15))
-            if row.get("reason"):
-                lines.extend(_wrap(_clip(_safe(row.get("reason")), VIEW_REASON_CAP), width, " " * 15))
+    lines.extend(_top_text(summary.get("top_violations") or (), st, width))
     yield "\n".join(lines) + "\n"
 
     yield st(f"descendants ({_int(c.get('evaluated'))} evaluated, tree order)", "bold") + "\n"
@@ -267,6 +261,21 @@ def _text(summary: Mapping[str, Any], rows: Rows, *, color: bool, width: int) ->
     disclaimer = _disclaimer(width) if text == DISCLAIMER else _wrap(_safe(text), width)
     tail.extend(st(line, "dim") for line in disclaimer)
     yield "\n".join(tail) + "\n"
+
+
+def _top_text(top: Iterable[Mapping[str, Any]], st: Style, width: int) -> list[str]:
+    """The summary's top violations (its fail rows, most downloads first): downloads, id, license and reason;
+    nothing when there is none."""
+    items = list(top)  # the summary's: a few rows
+    if not items:
+        return []
+    lines = [st(f"top violations by downloads ({len(items)})", "bold")]
+    for row in items:
+        lines.extend(_wrap(f"{_int(row.get('downloads')):>11,}  {_safe(row.get('id', '?'))}  "
+                           f"{declared_label(row.get('license'))}", width, "  ", " " * 15))
+        if row.get("reason"):
+            lines.extend(_wrap(_clip(_safe(row.get("reason")), VIEW_REASON_CAP), width, " " * 15))
+    return lines
 
 
 def _tally_table(items: list[Mapping[str, Any]], columns: Mapping[str, str], name: tuple[str, str], more: int,
@@ -307,17 +316,20 @@ def _tally_text(view: Mapping[str, Any], st: Style, width: int) -> list[str]:
     return lines
 
 
-def _license_table(licenses: Iterable[Mapping[str, Any]], width: int) -> list[str]:
+def _license_table(licenses: Iterable[Mapping[str, Any]], width: int, *, root: bool = True) -> list[str]:
+    """The declared licenses with their counts; `root`: each said the same as the root's or not (an audit
+    without a single root, such as a Hub audit, has no such column)."""
     items = list(licenses)  # the summary's: small
     if not items:
-        return ["  (no descendant evaluated)"]
-    nums = "  root  count   pass   fail review"  # 34 cells
+        return ["  (no descendant evaluated)" if root else "  (no model evaluated)"]
+    nums = ("  root" if root else "") + "  count   pass   fail review"  # 34 cells with the root's column
     room = width - 2 - len(nums) - 2
     if room < 24:  # too narrow for a table: two lines a license
         lines: list[str] = []
         for x in items:
-            same = "same as the root's" if x.get("same_as_root") else "differs from the root's"
-            lines.extend(_wrap(f"{license_label(x.get('license'), x.get('spdx'))} ({same})", width, "  ", "    "))
+            same = ("" if not root else " (same as the root's)" if x.get("same_as_root")
+                    else " (differs from the root's)")
+            lines.extend(_wrap(f"{license_label(x.get('license'), x.get('spdx'))}{same}", width, "  ", "    "))
             lines.append(_clip(f"    {_int(x.get('count')):,}: {_int(x.get('pass')):,} pass, {_int(x.get('fail')):,} "
                                f"fail, {_int(x.get('review')):,} review", width))
         return lines
@@ -327,26 +339,35 @@ def _license_table(licenses: Iterable[Mapping[str, Any]], width: int) -> list[st
     w2 = max(6, min(max(_cells("spdx"), *(_cells(s) for s in spdx)), room - w1))
     lines = [_truncate(f"  {_pad('declared', w1)}  {_pad('spdx', w2)}{nums}", width)]
     for x, d, s in zip(items, decl, spdx, strict=True):
-        same = "same" if x.get("same_as_root") else "diff"
-        line = (f"  {_pad(d, w1)}  {_pad(s, w2)}  {same:>4}{_int(x.get('count')):>7,}{_int(x.get('pass')):>7,}"
+        same = ("  same" if x.get("same_as_root") else "  diff") if root else ""
+        line = (f"  {_pad(d, w1)}  {_pad(s, w2)}{same}{_int(x.get('count')):>7,}{_int(x.get('pass')):>7,}"
                 f"{_int(x.get('fail')):>7,}{_int(x.get('review')):>7,}")
         lines.append(_truncate(line, width))
     return lines
 
 
-def _text_row(row: Mapping[str, Any], st: Style, width: int) -> list[str]:
+def _text_row(row: Mapping[str, Any], st: Style, width: int, *, flat: bool = False,
+              also: Iterable[str] = ()) -> list[str]:
+    """A row's lines: verdict, id, declared license, downloads, relation and the rest, then its reason.
+    Indented by its depth (the tree, in pre-order), or `flat` (a listing in another order: two spaces, the depth
+    said in words, 0 for a model with no parent, whose relation is then not said); `also` (printable words)
+    are said after the rest."""
     depth = max(1, _int(row.get("depth")))
-    indent = "  " * min(depth, TREE_INDENT_CAP)
+    indent = "  " if flat else "  " * min(depth, TREE_INDENT_CAP)
     verdict = str(row.get("verdict") or "review")
     v = _safe(verdict.upper())
-    deep = f"[depth {depth}] " if depth > TREE_INDENT_CAP else ""
-    extras = [_safe(row.get("relation") or "?")]
+    deep = f"[depth {depth}] " if depth > TREE_INDENT_CAP and not flat else ""
+    orphan = flat and not row.get("parent") and not row.get("relation")
+    extras = [] if orphan else [_safe(row.get("relation") or "?")]
     if row.get("inferred"):
         extras.append("inferred")
     if row.get("gated"):
         extras.append(f"gated {gated_text(row.get('gated'))}")
     if row.get("source") == "error":
         extras.append("unreadable")
+    if flat:
+        extras.append(f"depth {max(0, _int(row.get('depth')))}")
+    extras.extend(also)
     words = (f"{v:<6} {deep}{_safe(row.get('id', '?'))}  {declared_label(row.get('license'))}, "
              f"{_int(row.get('downloads')):,} downloads, {', '.join(extras)}")
     more = indent + "       "  # continuation lines start under the id
@@ -363,12 +384,15 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True, default=str)
 
 
-def _json(summary: Mapping[str, Any], rows: Rows) -> Iterator[str]:
-    head = {"schema": summary.get("schema", "policycheck/tree/v1")}
+def _json(summary: Mapping[str, Any], rows: Rows, *, order: str = "depth",
+          schema: str = "policycheck/tree/v1") -> Iterator[str]:
+    """The summary's keys (its `schema` first; the `schema` given when it has none), then `"rows"`: each row
+    of `rows(order)` on a line of its own."""
+    head = {"schema": summary.get("schema", schema)}
     head.update((k, v) for k, v in summary.items() if k not in ("schema", "rows"))
     yield "{" + ", ".join(f"{_dumps(k)}: {_dumps(v)}" for k, v in head.items()) + ', "rows": ['
     sep = "\n"
-    for row in rows("depth"):
+    for row in rows(order):
         yield sep + _dumps(dict(row))
         sep = ",\n"
     yield "\n]}\n"
@@ -405,12 +429,13 @@ def csv_value(row: Mapping[str, Any], field: str) -> Any:
     return row.get(field)
 
 
-def _csv(rows: Rows) -> Iterator[str]:
+def _csv(rows: Rows, fields: Sequence[str] = CSV_FIELDS, order: str = "depth") -> Iterator[str]:
+    """A header of `fields`, then one line per row of `rows(order)` (`csv_value`, `csv_cell`)."""
     buf = io.StringIO()
     writer = csv.writer(buf)
-    writer.writerow(CSV_FIELDS)
-    for row in rows("depth"):
-        writer.writerow([csv_cell(csv_value(row, k)) for k in CSV_FIELDS])
+    writer.writerow(fields)
+    for row in rows(order):
+        writer.writerow([csv_cell(csv_value(row, k)) for k in fields])
         if buf.tell() >= CHUNK:
             yield buf.getvalue()
             buf.seek(0)
