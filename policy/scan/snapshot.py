@@ -257,18 +257,22 @@ def build(parquet: Path, database: Path, name: str) -> int:
             )
             SELECT child, parent, bool_or(hub) AS hub FROM named
             WHERE parent IS NOT NULL AND parent <> child GROUP BY child, parent ORDER BY parent, child""")
-        # Each model's family: up its first parent (the Hub's, else the card's; the smallest id of several) to
+        # Each model's family: up its first parent (the first the Hub's baseModels names, else the card's) to
         # the farthest ancestor, MAX_DEPTH levels at most (a cycle ends there): one chain per model, so the
         # table is at most MAX_DEPTH + 1 rows a model, whatever the graph.
         con.execute(f"""
             CREATE TABLE families AS
             WITH RECURSIVE first AS (
-                SELECT child, arg_min(parent, (NOT hub, parent)) AS parent FROM edges GROUP BY child
+                SELECT id AS child, NULLIF(COALESCE(parents[1], CASE WHEN json_valid(card) THEN
+                       CASE json_type(card, '$.base_model')
+                       WHEN 'ARRAY' THEN json_extract_string(card, '$.base_model[0]')
+                       WHEN 'VARCHAR' THEN json_extract_string(card, '$.base_model') END END), id) AS parent
+                FROM nodes
             ), up(id, anc, depth) AS (
                 SELECT id, id, 0 FROM nodes
                 UNION ALL
                 SELECT up.id, f.parent, up.depth + 1 FROM up JOIN first f ON f.child = up.anc
-                WHERE up.depth < {MAX_DEPTH}
+                WHERE f.parent IS NOT NULL AND up.depth < {MAX_DEPTH}
             )
             SELECT id, arg_max(anc, depth) AS family, max(depth) AS depth FROM up GROUP BY id""")
         con.execute("CREATE INDEX nodes_id ON nodes (id)")
@@ -520,7 +524,7 @@ def load(spec: str, workdir: Path, options: HubOptions | None = None) -> Snapsho
     return Snapshot(database, SnapshotCite(source=source, revision=revision, path=path, sha256=digest, rows=rows))
 
 
-BUILD_VERSION = 2  # the layout of the built database; a new one builds again
+BUILD_VERSION = 3  # the layout of the built database; a new one builds again
 
 
 def _built_rows(database: Path) -> int | None:
