@@ -73,7 +73,7 @@ def _lint(ctx: typer.Context) -> None:
 app.command(short_help="Draft a partner-agreement annex.")(annex.annex)
 app.command(short_help="Draft the EU AI Act pack of a GPAI model.")(aiact.aiact)
 app.command(short_help="Audit every descendant of a Hub model.")(tree.tree)
-app.command("hub-audit", short_help="Judge every model of a Hub metadata snapshot.")(hub_audit.hub_audit)
+app.command("hub-audit", short_help="Audit a whole Hub snapshot.")(hub_audit.hub_audit)
 app.command(short_help="Judge a model's evaluation claims.")(claims.claims)
 app.command(short_help="Record the weight hashes of a Hub repo.")(claims.fingerprint)
 rules_app.command("list", short_help="List the rules of every pack.")(rules.rules_list)

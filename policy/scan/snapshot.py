@@ -137,7 +137,10 @@ def file_sha256(path: Path) -> str:
 
 # -- building the database -----------------------------------------------------------------------------------
 def _connect(path: Path | str | None = None, *, read_only: bool = False, memory: str = "1GB") -> Any:
-    import duckdb
+    try:
+        import duckdb
+    except ImportError:
+        raise UsageError("reading a Hub metadata snapshot needs DuckDB: pip install 'policycheck[snapshot]'") from None
 
     con = duckdb.connect(str(path) if path else ":memory:", read_only=read_only,
                          config={"memory_limit": memory, "threads": max(1, min(4, os.cpu_count() or 1)),

@@ -36,8 +36,9 @@ def _requirement_name(spec: str) -> str:
     return re.split(r"[\s;\[<>=!~]", spec, maxsplit=1)[0].lower().replace("_", "-")
 
 
-# The output formats' extras (pyproject's optional-dependencies): imported only when their format is written.
-FORMAT_EXTRAS = ("spdx", "cyclonedx", "docx")
+# The extras (pyproject's optional-dependencies): the output formats' libraries, imported only when their format
+# is written, and DuckDB, imported only to read a Hub metadata snapshot (tree --snapshot, hub-audit).
+FORMAT_EXTRAS = ("spdx", "cyclonedx", "docx", "snapshot")
 
 
 def test_every_imported_library_is_a_declared_runtime_dependency() -> None:
@@ -63,7 +64,7 @@ def test_the_hook_path_imports_no_optional_format_library() -> None:
     code = ("import sys; from policy.cli import entry; from policy.lint import checks, naming, output; "
             "from policy.pipeline import session; "
             "print(sorted(m.split('.')[0] for m in sys.modules if m.split('.')[0] in "
-            "('spdx_tools', 'cyclonedx', 'docxtpl', 'docx', 'lxml', 'rdflib')))")
+            "('spdx_tools', 'cyclonedx', 'docxtpl', 'docx', 'lxml', 'rdflib', 'duckdb')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True,
                          cwd=ROOT, env={**__import__("os").environ, "PYTHONPATH": str(ROOT)})
     assert out.stdout.strip() == "[]", out.stdout + out.stderr
