@@ -60,6 +60,7 @@ class HubAuditOptions:
     relations: tuple[str, ...] = ()
     min_downloads: int = 0
     root: str | None = None
+    shard: tuple[int, int] | None = None  # (k, n): the k-th of n shards, by family
     state: Path | None = None  # None: a temporary file, removed at the end (nothing to resume)
     policy_file: Path | None = None
     rules: Sequence[Path] = ()
@@ -71,7 +72,7 @@ class HubAuditOptions:
     def filters(self) -> dict[str, Any]:
         return {"licenses": sorted(self.licenses) or None, "authors": sorted(self.authors) or None,
                 "relations": sorted(self.relations) or None, "min_downloads": self.min_downloads,
-                "root": self.root}
+                "root": self.root, **({"shard": f"{self.shard[0]}/{self.shard[1]}"} if self.shard else {})}
 
 
 class HubAuditResult:
@@ -234,6 +235,8 @@ class HubAudit:
             raise UsageError(f"--relation {', '.join(bad)}: not one of {', '.join(HUB_RELATIONS)}")
         if options.batch < 1:
             raise UsageError("the batch size must be at least 1")
+        if options.shard is not None and not 1 <= options.shard[0] <= options.shard[1]:
+            raise UsageError(f"--shard {options.shard[0]}/{options.shard[1]}: K/N with 1 <= K <= N")
         self.options = options
         self.session = Session(CheckOptions(policy_file=options.policy_file, rules=options.rules,
                                             fail_on=options.fail_on, today=options.today, offline=True,
@@ -295,7 +298,7 @@ class HubAudit:
             raise UsageError(f"--root {options.root}: not in the {snapshot.cite.label()}")
         subjects = snapshot.subjects(licenses=options.licenses, authors=options.authors,
                                      relations=options.relations, min_downloads=options.min_downloads,
-                                     within=options.root)
+                                     within=options.root, shard=options.shard)
         base = _digest(self._rules_digest, snapshot.cite.sha256)
 
         def batches() -> Iterator[list[tuple[str, str, int, str]]]:

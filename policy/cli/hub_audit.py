@@ -32,6 +32,8 @@ def hub_audit(
     min_downloads: Annotated[int, typer.Option("--min-downloads", min=0, help="Only models with at least this "
                                                "many downloads.")] = 0,
     root: Annotated[str | None, typer.Option("--root", help="Only this model and its descendants.")] = None,
+    shard: Annotated[str | None, typer.Option("--shard", metavar="K/N", help="Only the K-th of N shards (whole "
+                                              "families, the same split on every machine).")] = None,
     format: Annotated[HubAuditFormat, typer.Option("--format", "-f",  # type: ignore[valid-type]
                                                    help="Output format (parquet needs --output).")] = TEXT,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the output to this file "
@@ -59,11 +61,16 @@ def hub_audit(
     from policy.cli.progress import ProgressDisplay
     from policy.render.hub_audit import HubAuditOutput
 
+    parts = shard.split("/") if shard else None
+    if parts is not None and not (len(parts) == 2 and all(p.isdigit() for p in parts)
+                                  and 1 <= int(parts[0]) <= int(parts[1])):
+        raise typer.BadParameter(f"{shard!r}: K/N with 1 <= K <= N, e.g. 2/8", param_hint="--shard")
     if format.value == "parquet" and output is None:
         raise typer.BadParameter("parquet is binary: give --output FILE", param_hint="--format")
     options = HubAuditOptions(snapshot=snapshot, licenses=tuple(license or ()), authors=tuple(author or ()),
                               relations=tuple(r.value for r in relation or ()), min_downloads=min_downloads,
-                              root=root, state=state, policy_file=policy, rules=tuple(rules or ()),
+                              root=root, shard=(int(parts[0]), int(parts[1])) if parts else None, state=state,
+                              policy_file=policy, rules=tuple(rules or ()),
                               fail_on=fail_on.value if fail_on else None, today=date(today), workers=workers)
     use_color, width = terminal(output, color)
     err_color = color if color is not None else not os.environ.get("NO_COLOR")

@@ -401,11 +401,13 @@ class Snapshot:
         return found
 
     def subjects(self, *, licenses: Sequence[str] = (), authors: Sequence[str] = (),
-                 relations: Sequence[str] = (), min_downloads: int = 0,
-                 within: str | None = None) -> Iterator[tuple[str, str, int]]:
+                 relations: Sequence[str] = (), min_downloads: int = 0, within: str | None = None,
+                 shard: tuple[int, int] | None = None) -> Iterator[tuple[str, str, int]]:
         """(id, family, depth) of every model the filters keep, family by family, shallow first: what a hub audit
         judges. `licenses`: the card declares one of them (case-insensitive); `authors`: its organisation;
-        `relations`: the Hub's relation to its parents; `within`: `within` and its descendants (any edge)."""
+        `relations`: the Hub's relation to its parents; `within`: `within` and its descendants (any edge);
+        `shard` (k, n): the families whose id's MD5 is k - 1 modulo n (a whole family in one shard, the same on
+        every machine)."""
         where = ["n.downloads >= ?"]
         params: list[Any] = [min_downloads]
         if licenses:
@@ -427,6 +429,9 @@ class Snapshot:
                     WHERE down.depth < {MAX_DEPTH}
                 ) SELECT id FROM down)""")
             params.append(within)
+        if shard is not None:
+            where.append("CAST(('0x' || substr(md5(f.family), 1, 8)) AS BIGINT) % ? = ?")
+            params += [shard[1], shard[0] - 1]
         cursor = self.con.execute(
             "SELECT n.id, f.family, f.depth FROM nodes n JOIN families f USING (id) "
             f"WHERE {' AND '.join(where)} ORDER BY f.family, f.depth, n.id", params)

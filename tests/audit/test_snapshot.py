@@ -202,6 +202,14 @@ def test_hub_audit_filters(served: tuple[HubSim, Tree, Path, Path], tmp_path: Pa
     _code, rooted = hub_audit(env, snapshot, "--root", sub)
     assert {r["id"] for r in rooted["rows"]} == below | {sub}
     assert rooted["filters"]["root"] == sub
+    shards = [hub_audit(env, snapshot, "--shard", f"{k}/3")[1] for k in (1, 2, 3)]
+    ids = [{r["id"] for r in shard["rows"]} for shard in shards]
+    _code, whole = hub_audit(env, snapshot)
+    assert set().union(*ids) == {r["id"] for r in whole["rows"]} and sum(map(len, ids)) == len(whole["rows"])
+    families = [{r["family"] for r in shard["rows"]} for shard in shards]
+    assert not (families[0] & families[1] or families[0] & families[2] or families[1] & families[2])
+    bad = cli(env, "hub-audit", "--snapshot", snapshot, "--shard", "4/3")
+    assert bad.returncode == 2 and "--shard" in bad.stderr
 
 
 def test_a_killed_hub_audit_resumes_without_judging_again(tmp_path: Path) -> None:
