@@ -31,7 +31,7 @@ import os
 import tempfile
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -183,12 +183,12 @@ class _TreeSource:
             else:
                 rest.append(key)
         if rest and self.snapshot is not None:
-            rest = self._from_snapshot(rest, out)
+            rest = self.from_snapshot(rest, out)
         if rest:
             out.update(self.hub.fetch_many(rest))
         return out
 
-    def _from_snapshot(self, keys: list[Key], out: dict[Key, ModelFacts]) -> list[Key]:
+    def from_snapshot(self, keys: list[Key], out: dict[Key, ModelFacts]) -> list[Key]:
         """Models outside the tree read from the snapshot (kept for the run: a merge's other parents are shared);
         what it lacks is left for the Hub."""
         assert self.snapshot is not None
@@ -405,7 +405,7 @@ class TreeAudit:
         fetched = dict(hub.fetch_many(sorted(full))) if full else {}
         if wanted:
             if self.snapshot is not None:  # what the snapshot has costs no request
-                wanted = set(source._from_snapshot(sorted(wanted), {}))
+                wanted = set(source.from_snapshot(sorted(wanted), {}))
             fetched.update(hub.fetch_many(sorted(wanted)) if wanted else {})
         self.progress.fetched += len(wanted) + len(full)
         for d, key in batch:
@@ -441,6 +441,8 @@ class TreeAudit:
     def _row(self, d: Descendant, subject: ModelFacts, report: Report | None, error: str,
              full: bool) -> dict[str, Any]:
         source = "hub" if full else "snapshot" if self.snapshot else "listing"
+        if full and subject.revision and subject.revision != d.sha:  # a snapshot's row has no commit; the Hub's has
+            d = replace(d, sha=subject.revision)
         return judged_row(d, subject, report, error, source, self._endpoint())
 
     def _endpoint(self) -> str:

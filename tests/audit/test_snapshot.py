@@ -99,6 +99,24 @@ def test_the_tree_from_a_snapshot_is_the_walked_tree_without_a_listing(
                     "sha256": hashlib.sha256(snapshot.read_bytes()).hexdigest(), "rows": len(tree.nodes) + 2}
 
 
+def test_verify_reads_each_descendant_from_the_hub_at_its_commit(served: tuple[HubSim, Tree, Path, Path],
+                                                                  tmp_path: Path) -> None:
+    hub, tree, _tmp, snapshot = served
+    env = _env(hub, tmp_path)
+    hub.clear_log()
+    audit = tree_json(env, "--snapshot", snapshot, "--verify", "--depth", "1")
+    assert listings(hub) == 0
+    rows = _rows(audit)
+    assert rows and {r["source"] for r in rows.values()} <= {"hub", "error"}
+    for repo_id, row in rows.items():
+        if repo_id in tree.gone:  # deleted since the snapshot: the Hub has no commit to give
+            assert row["verdict"] == "review" and row["sha"] is None
+        else:
+            assert row["sha"] == hub.repo(repo_id).sha, repo_id  # pinned to the commit the Hub gave
+    alone = cli(env, "tree", ROOT, "--verify")
+    assert alone.returncode == 2 and "--snapshot" in alone.stderr
+
+
 def test_a_tree_from_a_snapshot_runs_offline_and_says_what_it_could_not_fetch(
         served: tuple[HubSim, Tree, Path, Path], tmp_path: Path) -> None:
     _hub, tree, _tmp, snapshot = served
