@@ -75,6 +75,12 @@ class ModelUse:
     notes: tuple[str, ...] = ()  # what the scanner could not read of it (a header cut short, ...)
 
     @property
+    def subject_id(self) -> str:
+        """The id its report carries when it is judged: local weights as a relative path (`./models/tiny.gguf`),
+        which no reader takes for a Hub id (no purl, no Hub organisation as supplier); the others their id."""
+        return f"./{self.id}" if self.kind == "local-weights" else self.id
+
+    @property
     def scopes(self) -> tuple[str, ...]:
         found = {loc.scope for loc in self.locations}
         return tuple(s for s in SCOPES if s in found)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Mapping
+from dataclasses import replace
 
 from policy.records import record
 
@@ -29,6 +31,23 @@ class Limits:
     max_safetensors_header: int = 1 * MiB  # the JSON header of a safetensors file read whole below this
     max_skipped_listed: int = 200  # skipped files listed by name (the rest are counted)
     max_locations: int = 500  # locations kept per model (the rest are counted in a note)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
+        """The bounds, with `POLICYCHECK_INVENTORY_MAX_FILES`, `_MAX_ENTRIES`, `_MAX_FILE_MB` and `_MAX_TOTAL_MB`
+        from the environment where set (a value that is not a positive number is ignored)."""
+        env = os.environ if environ is None else environ
+        changes: dict[str, int] = {}
+        for name, field_, scale in (("MAX_FILES", "max_files", 1), ("MAX_ENTRIES", "max_entries", 1),
+                                    ("MAX_FILE_MB", "max_file_bytes", MiB), ("MAX_TOTAL_MB", "max_total_bytes", MiB)):
+            raw = env.get(f"POLICYCHECK_INVENTORY_{name}", "")
+            try:
+                value = float(raw)
+            except ValueError:
+                continue
+            if value > 0:
+                changes[field_] = max(1, int(value * scale))
+        return replace(cls(), **changes) if changes else cls()
 
 
 @record(slots=True)
