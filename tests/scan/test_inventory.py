@@ -406,3 +406,21 @@ def test_no_such_folder(tmp_path: Path) -> None:
     (tmp_path / "f.py").write_text("x = 1\n")
     with pytest.raises(UsageError, match="not a folder"):
         take_inventory(tmp_path / "f.py")
+
+
+def test_documentation_names_models_only_in_links_code_and_model_like_ids(tmp_path: Path) -> None:
+    _write(tmp_path, {"README.md": "Use `meta-llama/Llama-3.2-1B`, not `Core/Element`, `localdir/file1`,\n"
+                                   "`project-a/nginx-web-app` or `report/page.j2`.\n",
+                      "guide.rst": "See ``org/Model-7B`` and https://huggingface.co/org/linked-1B for details.\n"})
+    inventory = take_inventory(tmp_path)
+    assert {(m.id, loc.where) for m in inventory.models for loc in m.locations} == {
+        ("meta-llama/Llama-3.2-1B", "README.md:1"), ("org/linked-1B", "guide.rst:1")}
+
+
+def test_the_trigger_words_spare_the_parse_of_unrelated_files(tmp_path: Path) -> None:
+    from policy.scan.inventory.python import hot_lines, triggered
+
+    assert not triggered(b"import os\nprint(os.getcwd())\n")
+    assert triggered(b"x = AutoModel.from_pretrained(name)") and triggered(b'p.add_argument("--model-id")')
+    assert triggered(b"client.create(model='gpt-4o')") and triggered(b"base_model: str = 'x'")
+    assert hot_lines("a = 1\nb = f(model=x)\n\nc = y.from_pretrained(z)\n") == [2, 4]

@@ -104,7 +104,7 @@ def _read_file(ftype: str, path: str, rel: str, limits: Limits, state: WalkState
         if read.problem:
             state.problem(rel, read.problem, limits.max_skipped_listed)
             return FileResult(), 0
-        if not python.TRIGGER.search(read.data):
+        if not python.triggered(read.data):
             return FileResult(), len(read.data)
         text = decode(read.data)
         if text is None:
@@ -127,6 +127,7 @@ def _read_file(ftype: str, path: str, rel: str, limits: Limits, state: WalkState
         "dockerfile": lambda: commands.scan_dockerfile(text),
         "modelfile": lambda: commands.scan_modelfile(text, posixpath.dirname(rel)),
         "markdown": lambda: docs.scan_markdown(text),
+        "rst": lambda: docs.scan_links(text),
         "notebook": lambda: docs.scan_notebook(text),
     }
     return readers[ftype](), size

@@ -1,4 +1,4 @@
-"""Documentation: Markdown (and reStructuredText) files and Jupyter notebooks.
+"""Documentation: Markdown files, Jupyter notebooks, and the links of reStructuredText files.
 
 In prose, a model is named by a link to its Hub page (`https://huggingface.co/org/name`) or by its id in inline
 code (`` `org/name` ``, with a Hub id's shape); code blocks are read as what they are (Python by its syntax tree,
@@ -17,7 +17,7 @@ from policy.records import record
 from policy.scan.inventory import python
 from policy.scan.inventory.commands import scan_shell
 from policy.scan.inventory.common import FileResult, Found
-from policy.scan.inventory.shapes import hub_id, hub_ids_in_text
+from policy.scan.inventory.shapes import hub_ids_in_text, named_in_prose
 
 PYTHON_FENCES = frozenset({"python", "py", "python3", "ipython", "ipython3", "pycon", "jupyter"})
 SHELL_FENCES = frozenset({"bash", "sh", "shell", "console", "zsh", "shell-session", "dockerfile", "terminal"})
@@ -50,8 +50,8 @@ def scan_markdown(text: str, *, cell: int = 0) -> FileResult:
             for hub in hub_ids_in_text(line):
                 found.append(Found(hub, "hub", number, "docs", "link to the Hub", cell=cell))
             for code in _INLINE_CODE.findall(line):
-                hub = hub_id(code)
-                if hub and "://" not in code:
+                hub = named_in_prose(code)
+                if hub:
                     found.append(Found(hub, "hub", number, "docs", "named in the text", cell=cell))
         elif match and match.group(1).startswith(fence[0]) and len(match.group(1)) >= len(fence) \
                 and not match.group(2):
@@ -64,6 +64,13 @@ def scan_markdown(text: str, *, cell: int = 0) -> FileResult:
     if fence is not None:
         _block(_Block(language, start, tuple(block)), found, pending, cell)
     return FileResult(tuple(found[:MAX_FOUND]), (), tuple(pending))
+
+
+def scan_links(text: str) -> FileResult:
+    """Links to the Hub only (reStructuredText, whose inline literals and code blocks are not read)."""
+    found = [Found(hub, "hub", number, "docs", "link to the Hub") for number, line in enumerate(text.splitlines(), 1)
+             for hub in hub_ids_in_text(line)]
+    return FileResult(tuple(found[:MAX_FOUND]))
 
 
 def _block(block: _Block, found: list[Found], pending: list[Any], cell: int) -> None:

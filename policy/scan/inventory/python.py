@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import re
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 
 from policy.records import record
@@ -42,11 +43,24 @@ from policy.scan.inventory.shapes import (
     provider_of_name,
 )
 
-# A file none of these words appear in calls nothing this module looks for: it is not parsed.
-TRIGGER = re.compile(
-    rb"from_pretrained|from_single_file|pipeline|hf_hub_download|snapshot_download|SentenceTransformer|"
-    rb"CrossEncoder|SparseEncoder|vllm|LLM|InferenceClient|HuggingFace|openai|OpenAI|anthropic|Anthropic|genai|"
-    rb"GenerativeModel|mistral|Mistral|completions|messages|generate_content|add_argument|option|model")
+# What every reference this module finds has on its lines: a callee's name, or a keyword, field or option that
+# holds a model (`model=`, `model_name:`, `repo_id`, `--model-id`). A file without any is not parsed, and in a
+# parsed file only the statements whose lines have one are searched (names are still resolved everywhere).
+# Words are looked for with `in` / `str.find` and the model pattern starts with a literal: both scan at memory
+# speed, where one regular expression of alternatives would try each of them at every character.
+TRIGGER_WORDS = ("from_pretrained", "from_single_file", "hf_hub_download", "snapshot_download", "hf_hub_url",
+                 "SentenceTransformer", "CrossEncoder", "SparseEncoder", "InferenceClient", "HuggingFace",
+                 "GenerativeModel", "pipeline", "LLM", "EngineArgs", "repo_id", "tokenizer_name")
+_MODEL_WORD = r"model(?:\w*['\"]?\s*[=:]|[\w-]*['\"])"
+_WORDS_BYTES = tuple(w.encode() for w in TRIGGER_WORDS)
+_MODEL_BYTES = re.compile(_MODEL_WORD.encode())
+_MODEL_TEXT = re.compile(_MODEL_WORD)
+MAX_HOT = 100_000  # trigger words looked for in one source
+
+
+def triggered(data: bytes) -> bool:
+    """Whether a Python file's bytes have a trigger word (else nothing in it names a model)."""
+    return any(word in data for word in _WORDS_BYTES) or _MODEL_BYTES.search(data) is not None
 
 MAX_DEPTH = 10  # names followed through names
 MAX_VALUES = 16  # values one expression may stand for
@@ -175,10 +189,9 @@ Entry = tuple[ast.expr, "_Scope", str, bool]  # (expression, scope to resolve it
 
 
 class _Class:
-    __slots__ = ("attrs", "bases")
+    __slots__ = ("attrs",)
 
-    def __init__(self, bases: list[str]) -> None:
-        self.bases = bases
+    def __init__(self) -> None:
         self.attrs: dict[str, list[Entry]] = {}
 
 
@@ -212,27 +225,25 @@ class _Module:
 
     def __init__(self, tree: ast.Module) -> None:
         self.tree = tree
+        # every import of the module, wherever it is (a function's own imports too): local name -> its origin
         self.from_imports: dict[str, tuple[str, int, str]] = {}  # local name -> (module, level, name)
         self.module_imports: dict[str, tuple[str, int]] = {}  # local name -> (module, level)
         self.scope = _Scope(self, None)
         self.scopes: dict[int, _Scope] = {}  # id(def or class node) -> the scope its body runs in
-        self._imports()
         self._build()
 
-    def _imports(self) -> None:
-        for node in ast.walk(self.tree):
-            if isinstance(node, ast.ImportFrom):
-                for alias in node.names:
-                    if alias.name != "*":
-                        self.from_imports[alias.asname or alias.name] = (node.module or "", node.level or 0,
-                                                                         alias.name)
-            elif isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.asname:
-                        self.module_imports[alias.asname] = (alias.name, 0)
-                    else:
-                        top = alias.name.split(".")[0]
-                        self.module_imports[top] = (top, 0)
+    def _import(self, node: ast.Import | ast.ImportFrom) -> None:
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name != "*":
+                    self.from_imports[alias.asname or alias.name] = (node.module or "", node.level or 0, alias.name)
+            return
+        for alias in node.names:
+            if alias.asname:
+                self.module_imports[alias.asname] = (alias.name, 0)
+            else:
+                top = alias.name.split(".")[0]
+                self.module_imports[top] = (top, 0)
 
     def qualified(self, node: ast.expr) -> str:
         """A callee's name with its imports resolved: `AutoModel.from_pretrained` -> `transformers.AutoModel.
@@ -260,10 +271,11 @@ class _Module:
                 if isinstance(stmt, ast.FunctionDef | ast.AsyncFunctionDef):
                     stack.append((stmt, self._function(stmt, scope)))
                 elif isinstance(stmt, ast.ClassDef):
-                    cls = _Class([self.qualified(b) for b in stmt.bases])
-                    inner = _Scope(self, scope, cls, is_class=True)
+                    inner = _Scope(self, scope, _Class(), is_class=True)
                     self.scopes[id(stmt)] = inner
                     stack.append((stmt, inner))
+                elif isinstance(stmt, ast.Import | ast.ImportFrom):
+                    self._import(stmt)
                 else:
                     self._assignment(stmt, scope)
 
@@ -482,19 +494,51 @@ def _dotted(node: ast.expr) -> str:
 
 
 # -- what a call names ----------------------------------------------------------------------------------------------
+def hot_lines(source: str) -> list[int]:
+    """The lines (1-based, sorted) on which a trigger word is."""
+    positions: list[int] = []
+    for word in TRIGGER_WORDS:
+        at = source.find(word)
+        while at >= 0 and len(positions) < MAX_HOT:
+            positions.append(at)
+            at = source.find(word, at + len(word))
+    positions += [m.start() for m, _ in zip(_MODEL_TEXT.finditer(source), range(MAX_HOT), strict=False)]
+    positions.sort()
+    out: list[int] = []
+    line, at = 1, 0
+    for position in positions:
+        line += source.count("\n", at, position)
+        at = position
+        if not out or out[-1] != line:
+            out.append(line)
+    return out
+
+
 class _Finder:
-    def __init__(self, module: _Module, cell: int, line_offset: int) -> None:
+    def __init__(self, module: _Module, cell: int, line_offset: int, hot: list[int]) -> None:
         self.m = module
         self.cell = cell
         self.line_offset = line_offset
+        self.hot = hot
         self.found: list[Found] = []
         self.pending: list[Pending] = []
+
+    def _cold(self, node: ast.AST) -> bool:
+        """Whether no line of `node` has a trigger word (then nothing in it names a model)."""
+        first = getattr(node, "lineno", None)
+        if first is None:
+            return False
+        last = getattr(node, "end_lineno", None) or first
+        i = bisect_left(self.hot, first)
+        return i >= len(self.hot) or self.hot[i] > last
 
     def run(self) -> None:
         m = self.m
         stack: list[tuple[ast.AST, _Scope]] = [(m.tree, m.scope)]
         while stack and len(self.found) < MAX_FOUND:
             node, scope = stack.pop()
+            if self._cold(node):
+                continue
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 inner = m.scopes.get(id(node), scope)
                 head: list[ast.AST] = list(node.decorator_list)
@@ -705,10 +749,13 @@ def parse(source: str) -> ast.Module:
 
 def analyse(source: str, *, cell: int = 0, line_offset: int = 0) -> PythonResult:
     """The model references of one Python source. A source that does not parse is a problem with its line and
-    column. (A caller with many files first looks for TRIGGER in the bytes: a file without it names nothing.)"""
+    column. (A caller with many files first asks `triggered` of the bytes: a file without a trigger names nothing.)"""
+    hot = hot_lines(source)
+    if not hot:
+        return PythonResult()
     try:
         tree = parse(source)
-        finder = _Finder(_Module(tree), cell, line_offset)
+        finder = _Finder(_Module(tree), cell, line_offset, hot)
         finder.run()
     except SyntaxError as exc:
         return PythonResult(problem=(f"not valid Python: {exc.msg}", (exc.lineno or 0) + line_offset,

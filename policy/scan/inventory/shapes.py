@@ -30,9 +30,11 @@ _FILE_SUFFIX = re.compile(
     r"\.(py|pyc|pyi|ipynb|json|jsonl|ya?ml|toml|ini|cfg|conf|txt|md|rst|csv|tsv|parquet|arrow|html?|css|js|ts|"
     r"sh|bash|zsh|ps1|bat|exe|dll|so|dylib|zip|gz|tgz|bz2|xz|zst|tar|whl|png|jpe?g|gif|svg|webp|ico|pdf|docx?|"
     r"xlsx?|pptx?|wav|mp3|flac|ogg|mp4|mov|avi|bin|pt|pth|ckpt|safetensors|gguf|onnx|h5|pb|tflite|pkl|pickle|"
-    r"npz|npy|model|log|lock|env|xml|sql|db|sqlite|c|h|cc|cpp|hpp|rs|go|java|kt|rb|php|lua|r|jl|swift)$",
+    r"npz|npy|model|log|lock|env|xml|sql|db|sqlite|c|h|cc|cpp|hpp|rs|go|java|kt|rb|php|lua|r|jl|swift|jsonld|j2|"
+    r"jinja2?|tmpl|tpl|mdx)$",
     re.IGNORECASE)
 _DIGITS = re.compile(r"[0-9._-]+")
+_EXTENSION = re.compile(r"\.[A-Za-z][A-Za-z0-9]{0,5}$")  # `.jsonld`, `.j2`: a file, when a text names it in passing
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 
@@ -59,6 +61,19 @@ def hub_id(value: object, *, bare: bool = False) -> str | None:
     if not any(c.isalpha() for c in name) or len(org) < 2:
         return None
     return text
+
+
+def named_in_prose(text: str) -> str | None:
+    """`text` when, written in passing in documentation (`` `org/name` ``), it is a Hub id that also looks like a
+    model's name: a digit and a hyphen in the name (`Llama-3.2-1B`, `all-MiniLM-L6-v2`), and no file-like ending
+    (`Core/Element`, `localdir/file1`, `project-a/web-app`, `report/page.j2` are not taken)."""
+    found = hub_id(text)
+    if not found or "/" not in found:
+        return None
+    name = found.split("/", 1)[1]
+    if not any(c.isdigit() for c in name) or "-" not in name or _EXTENSION.search(name):
+        return None
+    return found
 
 
 _HUB_URL = re.compile(

@@ -28,11 +28,11 @@ _TEST_FILE = re.compile(r"(test_.*|.*_tests?|conftest)\.py", re.IGNORECASE)
 
 # file type by name: the reader that reads it
 _BY_SUFFIX = {".py": "python", ".ipynb": "notebook", ".md": "markdown", ".markdown": "markdown", ".mdx": "markdown",
-              ".rst": "markdown", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".sh": "shell",
+              ".rst": "rst", ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml", ".sh": "shell",
               ".bash": "shell", ".zsh": "shell", ".env": "shell", ".gguf": "gguf", ".safetensors": "safetensors",
               ".dockerfile": "dockerfile", ".modelfile": "modelfile"}
 _SHELL_NAMES = frozenset({"Makefile", "makefile", "GNUmakefile", "justfile", "Justfile", "Procfile", ".env"})
-DOC_TYPES = frozenset({"markdown", "notebook"})
+DOC_TYPES = frozenset({"markdown", "rst", "notebook"})
 
 
 def file_type(name: str) -> str | None:
