@@ -58,8 +58,8 @@ def render_text(inventory: Inventory, options: RenderOptions) -> Iterator[str]:
     counts = inventory.by_scope()
     name = printable(inventory.name) + (f" {printable(inventory.version)}" if inventory.version else "")
     if inventory.incomplete:
-        yield (f"! incomplete: the walk stopped ({printable(inventory.incomplete)}); models in what it did not read "
-               "are not listed\n")
+        yield (f"! incomplete: {printable(inventory.incomplete)}; models beyond that bound are not listed, so this "
+               "is not the whole inventory\n")
     scopes = ", ".join(f"{counts[s]} {SCOPE_WORDS[s]}" for s in SCOPES if counts[s])
     yield _bold(f"{name}: {_plural(len(inventory.models), 'model')}", options) + \
         (f" ({scopes})" if scopes else "") + f" in {printable(inventory.root)}\n"

@@ -57,7 +57,7 @@ def test_an_incomplete_inventory_is_exit_3(run_cli: Any, monkeypatch: pytest.Mon
     monkeypatch.setenv("POLICYCHECK_INVENTORY_MAX_FILES", "5")
     result = run_cli("inventory", APP)
     assert result.code == 3
-    assert result.out.startswith("! incomplete: the walk stopped (more than 5 files to read)")
+    assert result.out.startswith("! incomplete: more than 5 files to read; models beyond that bound are not listed")
     check = run_cli("check", "--inventory", APP, "--concise", *OFFLINE)
     assert "is incomplete" in check.err and check.code in (1, 3)
 

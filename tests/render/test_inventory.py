@@ -160,3 +160,15 @@ def test_check_inventory_cyclonedx_is_the_products_ai_bom(inventory: Inventory, 
 def test_check_without_an_inventory_keeps_its_root(judged: list[Any]) -> None:
     one = json.loads(render_to_string("check", "cyclonedx", judged[:1], RenderOptions(day=TODAY)))
     assert one["metadata"]["component"]["name"] == "BAAI/bge-reranker-base"
+
+
+def test_check_inventory_spdx3_has_the_application_at_its_root(inventory: Inventory, judged: list[Any]) -> None:
+    text = render_to_string("check", "spdx3", judged, RenderOptions(day=TODAY, application=inventory))
+    assert validate(text) == []
+    graph = json.loads(text)["@graph"]
+    by_id = {e.get("spdxId"): e for e in graph}
+    sbom = next(e for e in graph if e["type"] == "software_Sbom")
+    app = by_id[sbom["rootElement"][0]]
+    assert (app["name"], app["software_primaryPurpose"]) == ("acme-assistant", "application")
+    depends = [r for r in graph if r["type"] == "LifecycleScopedRelationship" and r["from"] == app["spdxId"]]
+    assert len(depends) == 23 and {r["scope"] for r in depends} == {"runtime"}

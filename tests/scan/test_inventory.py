@@ -424,3 +424,9 @@ def test_the_trigger_words_spare_the_parse_of_unrelated_files(tmp_path: Path) ->
     assert triggered(b"x = AutoModel.from_pretrained(name)") and triggered(b'p.add_argument("--model-id")')
     assert triggered(b"client.create(model='gpt-4o')") and triggered(b"base_model: str = 'x'")
     assert hot_lines("a = 1\nb = f(model=x)\n\nc = y.from_pretrained(z)\n") == [2, 4]
+
+
+def test_distinct_models_are_bounded(tmp_path: Path) -> None:
+    _write(tmp_path, {"many.yaml": "".join(f"m{i}:\n  model: org/model-{i}\n" for i in range(50))})
+    inventory = take_inventory(tmp_path, Limits(max_models=10))
+    assert len(inventory.models) == 10 and inventory.incomplete == "more than 10 models"

@@ -37,11 +37,15 @@ class _Models:
     def __init__(self, limits: Limits) -> None:
         self.limits = limits
         self.models: dict[tuple[str, str], dict[str, object]] = {}
+        self.dropped = 0  # models found beyond limits.max_models
 
     def add(self, found: Found, rel: str, scope: str) -> None:
         key = (found.kind, found.id if found.kind == "local-weights" else found.id.lower())
         model = self.models.get(key)
         if model is None:
+            if len(self.models) >= self.limits.max_models:
+                self.dropped += 1
+                return
             model = self.models[key] = {"id": found.id, "kind": found.kind, "locations": {}, "license": None,
                                         "bases": {}, "files": {}, "notes": {}, "more": 0}
         locations: dict[tuple[object, ...], Location] = model["locations"]  # type: ignore[assignment]
@@ -266,12 +270,16 @@ def take_inventory(root: str | Path, limits: Limits | None = None) -> Inventory:
         for reason, line, column in result.problems:
             state.problem(f"{rel}:{line}:{column}" if line else rel, reason, limits.max_skipped_listed)
         for item in result.pending:
-            if isinstance(item, python.Pending):
+            if isinstance(item, python.Pending) and len(pending) < limits.max_pending:
                 pending.append((rel, scope, item))
+            elif isinstance(item, python.Pending):
+                state.stopped = state.stopped or f"more than {limits.max_pending:,} names imported to resolve"
     imports = _Imports(str(path), modules, limits, state)
     for rel, scope, item in pending:
         for found in imports.resolve(rel, item):
             models.add(found, rel, scope)
+    if models.dropped:
+        state.stopped = state.stopped or f"more than {limits.max_models:,} models"
     notes = []
     if toml_seen and not configs.TOML_AVAILABLE:
         notes.append("TOML files were not read: Python 3.10 has no TOML parser (3.11 and later read them)")

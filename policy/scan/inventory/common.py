@@ -31,6 +31,8 @@ class Limits:
     max_safetensors_header: int = 1 * MiB  # the JSON header of a safetensors file read whole below this
     max_skipped_listed: int = 200  # skipped files listed by name (the rest are counted)
     max_locations: int = 500  # locations kept per model (the rest are counted in a note)
+    max_models: int = 20_000  # distinct models kept (a tree naming more is reported incomplete)
+    max_pending: int = 100_000  # references through imported names waiting for the tree's modules
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
