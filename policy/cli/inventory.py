@@ -50,8 +50,8 @@ def inventory(
     Nothing in the repository is run or imported. Models are runtime (the application), test or docs; only
     runtime models are judged by `check --inventory PATH` unless --include says otherwise.
 
-    Exit codes: 0 the inventory is complete; 3 a bound (files, entries, bytes) stopped the walk, so models may
-    be missing; 2 a usage error (PATH is not a folder); 141 when the reader of the output went away."""
+    Exit codes: 0 the inventory is complete; 3 a bound (files, entries, bytes, models) was reached, so models
+    may be missing; 2 a usage error (PATH is not a folder); 141 when the reader of the output went away."""
     from policy.pipeline.inventory import InventoryOptions, take
 
     found = take(path, InventoryOptions(rules=tuple(rules or ()), use_cache=not no_cache,

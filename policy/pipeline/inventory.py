@@ -6,7 +6,8 @@ catalog: an `org/name` a configuration names that is a provider's model (`openai
 `teacher_model: openai/gpt-4o` is. `judge(session, inventory)` checks every model the inventory selects (the
 runtime ones, and those of the scopes `--include` adds), one by one in the session of the batch, with the policy
 file found from the repository (or `--policy`):
-- a Hub model as `check org/name` does (local cards first, then the Hub, or offline the cache);
+- a Hub model as `check org/name` does (local cards first, then the Hub, or offline the cache); one the Hub
+  does not serve is *review* with the reason (the repository names it: a person must say what it is);
 - an API model as the lineage walk judges an API teacher: by its provider's terms in the catalog, and *review*
   when the catalog has none for it (terms are never made up);
 - weights in the repository by what their own header declares (a GGUF file's `general.license` and base
@@ -22,7 +23,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from policy.model.facts import UNAVAILABLE, CardNote, DeclaredLicense, ModelFacts
+from policy.errors import InputError
+from policy.model.facts import MISSING, UNAVAILABLE, CardNote, DeclaredLicense, ModelFacts
 from policy.model.inventory import Inventory, ModelUse, order
 from policy.model.report import Report, TargetError
 from policy.pipeline.session import Session
@@ -76,7 +78,7 @@ def judge(session: Session, inventory: Inventory) -> Iterator[Report | TargetErr
 
 def _reader(session: Session, root: Path, model: ModelUse) -> Callable[[], ModelFacts]:
     if model.kind == "hub":
-        return lambda: session.hub_subject(model.id)
+        return lambda: _hub(session, model.id)
     if model.kind == "api":
         return lambda: api_node(model.id, session.catalog)
     if model.kind == "local-weights":
@@ -84,6 +86,18 @@ def _reader(session: Session, root: Path, model: ModelUse) -> Callable[[], Model
     return lambda: ModelFacts(id=model.id, kind="model", source="none", status=UNAVAILABLE,
                               status_detail="a model of the Ollama library, not a Hub repo: policycheck reads no "
                                             "license for it (see its page in the Ollama library)")
+
+
+def _hub(session: Session, model_id: str) -> ModelFacts:
+    """A Hub model of the inventory. One the Hub does not serve (a private repo, a typo, an id of another registry
+    in the Hub's shape) is review with the reason, not an input error: the repository names it, and a person
+    must say what it is."""
+    try:
+        return session.hub_subject(model_id)
+    except InputError as exc:
+        return ModelFacts(id=model_id, kind="model", source="none", status=MISSING,
+                          status_detail=f"{exc.message.removeprefix(f'{model_id}: ')} (the repository names it; "
+                                        "the Hub does not serve it)")
 
 
 def _weights_folder(root: Path, model: ModelUse) -> Path | None:

@@ -115,3 +115,19 @@ def test_weights_without_a_license_and_ollama_library_models_are_review(tmp_path
                                                           "ollama/llama3.2:3b": "review"}
     assert "no provider terms" in results["openai/tts-1-hd"].evaluated[0].detail
     assert "Ollama library" in results["ollama/llama3.2:3b"].evaluated[0].detail
+
+
+def test_a_hub_model_the_hub_does_not_serve_is_review(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from policy.errors import InputError
+
+    _write(tmp_path, {"config.yaml": "model: ollama/llama3\n"})
+    inventory = take(tmp_path)
+
+    def missing(self: Session, target: str, revision: str | None = None) -> None:
+        raise InputError(f"{target}: repo not found on the Hub (or private without access)")
+
+    monkeypatch.setattr(Session, "hub_subject", missing)
+    with Session(CheckOptions(offline=True, today=TODAY)) as session:
+        (report,) = list(judge(session, inventory))
+    assert isinstance(report, Report) and report.verdict == "review"
+    assert "the Hub does not serve it" in report.evaluated[0].detail
