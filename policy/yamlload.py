@@ -185,6 +185,23 @@ def load_with_nodes(text: str, visit: Callable[[yaml.Node, Callable[[yaml.Node],
         loader.dispose()
 
 
+def compose_documents(text: str, limit: int = 64) -> Iterator[yaml.Node]:
+    """The root node of each document of a YAML stream (`---` between documents, as compose files and Kubernetes
+    manifests have them), composed with the guarded composer and not constructed: the nodes keep their marks
+    and their scalars stay text. The bounds count over the whole stream; at most `limit` documents. Errors as
+    `load_fast`."""
+    loader = Loader(text)
+    try:
+        for _ in range(limit):
+            if not _guarded(loader.check_node):
+                return
+            node = _guarded(loader.get_node)
+            if node is not None:
+                yield node
+    finally:
+        loader.dispose()
+
+
 def _guarded(fn: Any) -> Any:
     try:
         return fn()

@@ -12,6 +12,9 @@ from typing import Any
 import pytest
 
 pytest_plugins = ["tests.hubsim.plugin"]
+# The inventory's fixture application has tests of its own (a conftest.py, a test file): data for the inventory,
+# never collected here.
+collect_ignore = ["fixtures/inventory_app"]
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CARDS = FIXTURES / "cards"

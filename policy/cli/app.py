@@ -7,6 +7,7 @@ exit codes in one place (`policy.errors.guarded`).
     policycheck tree org/model       audit every descendant of a Hub model (resumable with --state FILE)
     policycheck hub-audit --snapshot SOURCE   judge every model of a Hub metadata snapshot
     policycheck claims TARGET        a model's evaluation claims, judged (--evals FILE: independent values)
+    policycheck inventory PATH       the models a code repository uses (check --inventory PATH judges them)
     policycheck annex MODEL...       a partner-agreement annex drafted from the checks
     policycheck aiact MODEL...       the EU AI Act documentation pack of a GPAI model's provider
     policycheck rules list|validate|test
@@ -27,7 +28,7 @@ from typing import Annotated
 import typer
 
 from policy import __version__
-from policy.cli import aiact, annex, check, claims, hub_audit, lint, rules, tree
+from policy.cli import aiact, annex, check, claims, hub_audit, inventory, lint, rules, tree
 from policy.cli.common import HELP
 from policy.cli.streams import err, out
 from policy.errors import EXIT_ERROR, EXIT_PASS
@@ -74,6 +75,7 @@ app.command(short_help="Draft a partner-agreement annex.")(annex.annex)
 app.command(short_help="Draft the EU AI Act pack of a GPAI model.")(aiact.aiact)
 app.command(short_help="Audit every descendant of a Hub model.")(tree.tree)
 app.command("hub-audit", short_help="Audit a whole Hub snapshot.")(hub_audit.hub_audit)
+app.command(short_help="List the models a code repository uses.")(inventory.inventory)
 app.command(short_help="Judge a model's evaluation claims.")(claims.claims)
 app.command(short_help="Record the weight hashes of a Hub repo.")(claims.fingerprint)
 rules_app.command("list", short_help="List the rules of every pack.")(rules.rules_list)

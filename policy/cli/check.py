@@ -22,8 +22,9 @@ from policy.cli.common import (
     choices,
     date,
 )
-from policy.cli.streams import open_output, terminal
-from policy.errors import EXIT_ERROR, EXIT_INTERNAL, combine_exit_codes
+from policy.cli.inventory import IncludeOpt, include_scopes
+from policy.cli.streams import err, open_output, terminal
+from policy.errors import EXIT_ERROR, EXIT_INTERNAL, EXIT_REVIEW, UsageError, combine_exit_codes
 from policy.render.registry import BOM_FORMATS, RenderOptions, render
 
 if TYPE_CHECKING:
@@ -34,7 +35,8 @@ TEXT_REPORT = ReportFormat("text")
 
 
 def check(
-    targets: Annotated[list[str], typer.Argument(help="Model card files, model folders or Hub ids (org/name).")],
+    targets: Annotated[list[str] | None, typer.Argument(help="Model card files, model folders or Hub ids "
+                                                        "(org/name).", show_default=False)] = None,
     format: Annotated[ReportFormat, typer.Option("--format", "-f",  # type: ignore[valid-type]
                                                  help="Output format.")] = TEXT_REPORT,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the output to this file "
@@ -60,6 +62,11 @@ def check(
                                                        help="Stop a target's Hub work after this long; "
                                                             "what is missing then is a review finding "
                                                             "(default: POLICYCHECK_HUB_DEADLINE or 60).")] = None,
+    inventory: Annotated[Path | None, typer.Option("--inventory", metavar="PATH", help="Also check every runtime "
+                                                   "model the code repository at PATH uses (see `policycheck "
+                                                   "inventory`), with the policy file found from PATH; the BOM "
+                                                   "formats make the application their root.")] = None,
+    include: IncludeOpt = None,
 ) -> None:
     """Check models against the rule packs; the verdict decides the exit code.
 
@@ -71,17 +78,31 @@ def check(
     from policy.pipeline.check import CheckOptions, iter_check
     from policy.templating import template_folders
 
+    if not targets and inventory is None:
+        raise UsageError("give a target to check (a card file, a model folder, a Hub id) or --inventory PATH")
+    if include and inventory is None:
+        raise UsageError("--include goes with --inventory PATH")
     day = date(today)
     options = CheckOptions(policy_file=policy, rules=tuple(rules or ()), cards=tuple(cards or ()),
                            fail_on=fail_on.value if fail_on else None, today=day, use_cache=not no_cache,
                            offline=offline, revision=revision, hub_deadline=hub_deadline, evals=evals,
                            weight_hashes=format.value in BOM_FORMATS)
     codes: set[int] = set()  # results are written as they arrive and not kept: a batch's memory stays flat
+    found = None
+    if inventory is not None:
+        from policy.pipeline.inventory import InventoryOptions, take
+
+        found = take(inventory, InventoryOptions(rules=tuple(rules or ()), use_cache=not no_cache,
+                                                 include=include_scopes(include)))
+        if found.incomplete:
+            err(f"policycheck: the inventory of {inventory} is incomplete ({found.incomplete}): models in what "
+                "was not read are not checked")
+            codes.add(EXIT_REVIEW)
 
     online = not offline and os.environ.get("HF_HUB_OFFLINE", "").lower() not in ("1", "true", "yes", "on")
 
     def counted() -> Iterator[object]:
-        for r in iter_check(targets, options):
+        for r in iter_check(targets or (), options, inventory=found):
             codes.add(EXIT_INTERNAL if isinstance(r, TargetError) and r.internal else
                       EXIT_ERROR if isinstance(r, TargetError) else VERDICT_EXIT[r.verdict])
             yield r if isinstance(r, TargetError) or not online else with_hub_notices(r)
@@ -89,7 +110,7 @@ def check(
     templates = list(template_folders(templates))
     use_color, width = terminal(output, color)
     render_options = RenderOptions(templates=tuple(templates or ()), color=use_color, width=width, concise=concise,
-                                   day=day, on_unwritable=lambda _r: codes.add(EXIT_INTERNAL))
+                                   day=day, on_unwritable=lambda _r: codes.add(EXIT_INTERNAL), application=found)
     with open_output(output) as write:
         for chunk in render("check", format.value, counted(), render_options):
             write(chunk)

@@ -4,15 +4,16 @@ of one target end to end: scan it, walk its lineage, gather the evidence, evalua
 Facts come from local cards first (a card file or folder given as target, `--cards DIR`), then from the Hub
 (through huggingface_hub; only imported when something has to be fetched), then curations and the policy
 file fill in what is still missing. One bad target never aborts a batch: it becomes a `TargetError`.
-Every use case (`check`, `tree`, `lint`, `annex`, `aiact`, `claims`) opens one `Session` and uses only what it
-shows: `bundle`, `policy_for`, `hub`, `start_target`, `subject`, `check`, `check_all`.
+Every use case (`check`, `tree`, `lint`, `annex`, `aiact`, `claims`, `inventory`) opens one `Session` and uses
+only what it shows: `bundle`, `policy_for`, `hub`, `start_target`, `subject`, `hub_subject`, `check`, `judge`,
+`check_all`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -158,10 +159,15 @@ class Session:
             return read_target(target)
         if target.lower().endswith((".md", ".markdown", ".yaml", ".yml")) or target.startswith((".", "/", "~")):
             raise InputError(f"{target}: no such file or folder")
+        return self.hub_subject(target, self.options.revision)
+
+    def hub_subject(self, target: str, revision: str | None = None) -> ModelFacts:
+        """The facts of a model named by its Hub id (local cards first, then the Hub), at `revision`: an
+        InputError when the id is malformed, or names no repo that the Hub or the curations know."""
         problem = repo_id_problem(target)
         if problem:
             raise InputError(f"{target}: not a file, a folder or a valid Hub repo id (org/name): {problem}")
-        facts = self.sources.subject(target, self.options.revision)
+        facts = self.sources.subject(target, revision)
         if facts.status == MISSING and target not in self.bundle.curations:
             raise InputError(f"{target}: {facts.status_detail}")
         if facts.status == INVALID:
@@ -169,10 +175,18 @@ class Session:
         return facts
 
     def check(self, target: str) -> Report | TargetError:
+        folder = Path(target) if Path(target).exists() else None
+        return self.judge(target, lambda: self.subject(target), policy_from=target, folder=folder)
+
+    def judge(self, target: str, read: Callable[[], ModelFacts], *, policy_from: str,
+              folder: Path | None = None) -> Report | TargetError:
+        """Check the subject `read()` returns (a card, a Hub model, a model of an inventory: an API model or weights
+        in the repository), with the policy found from `policy_from` (a path; `--policy` wins), its LICENSE file
+        read from `folder` (a local card's folder) or the Hub."""
         self.sources.start_target()
         try:
-            policy = self.policy_for(target)
-            subject = self.subject(target)
+            policy = self.policy_for(policy_from)
+            subject = read()
             stated: dict[str, list[Evidence]] = {}  # what each ancestor's card says in its text
 
             def generated(node: ModelFacts) -> list[Edge]:
@@ -192,7 +206,7 @@ class Session:
             declared = {(e.child, e.parent.lower()) for e in lineage.edges if e.declared_in != CARD_TEXT}
             evidence += [e for items in stated.values() for e in items
                          if not e.refers_to or (e.subject, e.refers_to.lower()) not in declared]
-            evidence += self._license_file_evidence(target, subject)
+            evidence += self._license_file_evidence(folder, subject)
             evidence = self._resolve_names(evidence, policy)
             if subject.source == "hub":
                 evidence += self._gguf_evidence(subject, known)
@@ -252,12 +266,11 @@ class Session:
             out.append(e)
         return out
 
-    def _license_file_evidence(self, target: str, subject: ModelFacts) -> list[Evidence]:
+    def _license_file_evidence(self, path: Path | None, subject: ModelFacts) -> list[Evidence]:
         """The subject's LICENSE file against its card's license: the folder given (or the folder of a README.md
         given), else the Hub repo's file at the commit evaluated."""
-        path = Path(target)
         found = None
-        if path.is_dir() or (path.is_file() and path.name.lower() == "readme.md"):
+        if path is not None and (path.is_dir() or (path.is_file() and path.name.lower() == "readme.md")):
             found = read_license_file(path if path.is_dir() else path.parent)
         elif subject.source in ("hub", "cache"):
             found = self.sources.hub.license_file(subject)

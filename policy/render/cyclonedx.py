@@ -25,7 +25,10 @@ the child (a copy of the parent without bom-ref, its purl identifies it) and a p
 `dependencies` graph (child dependsOn parents).
 
 Metadata: timestamp = the report date at 00:00:00Z; tool policycheck with its version; the component is the
-subject for one report, a component "policycheck batch" depending on every subject for several. Properties:
+subject for one report, a component "policycheck batch" depending on every subject for several, and for
+`check --inventory` the application (policy.render.inventory_bom), which depends on every subject: the
+product's AI-BOM, each model it uses with its lineage, scope `required` and where the product uses it
+(`policycheck:inventory:*` properties). Properties:
 `policycheck:verdict` (the worst of the batch: error > fail > review > pass; each subject also carries its
 own), `policycheck:catalog_sha256`, `policycheck:pack:<id>` = `<version> sha256:<digest>`,
 `policycheck:evaluated_at`, `policycheck:not_evaluated` per target that could not be read, and the disclaimer.
@@ -58,8 +61,10 @@ from typing import Any
 
 from policy import __version__
 from policy.model.facts import WEIGHT_RELATIONS
+from policy.model.inventory import Inventory
 from policy.model.report import DISCLAIMER, LicenseInfo, Report, TargetError
 from policy.render.bom_graph import BATCH_REF, BomGraph, BomNode, Key, build_graph, edge_origin
+from policy.render.inventory_bom import APP_REF, application_component, by_id, inventory_properties
 from policy.render.purl import package_url as purl
 from policy.render.purl import supplier
 from policy.textsafe import encodable
@@ -154,19 +159,28 @@ def _serial(graph: BomGraph) -> uuid.UUID:
                                                              graph.day.isoformat()])))
 
 
-def build_bom(results: Sequence[Report | TargetError], graph: BomGraph | None = None) -> Any:
+def build_bom(results: Sequence[Report | TargetError], graph: BomGraph | None = None,
+              application: Inventory | None = None) -> Any:
+    """The BOM of a batch. With `application` (`check --inventory`), the application is the root component and
+    depends on every subject; a subject the inventory found carries where it is used (its inventory
+    properties) and its scope (`required`: judged as part of what runs or ships)."""
     from cyclonedx.model import Property
     from cyclonedx.model.bom import Bom, BomMetaData
-    from cyclonedx.model.component import Component, ComponentType, Pedigree
+    from cyclonedx.model.component import Component, ComponentScope, ComponentType, Pedigree
 
-    graph = graph or build_graph(results, taken=(BATCH_REF, TOOL_REF))
+    graph = graph or build_graph(results, taken=(BATCH_REF, TOOL_REF, APP_REF))
     nodes, subjects, day = graph.nodes, graph.subjects, graph.day
+    used = by_id(application.models) if application is not None else {}
     components: dict[Key, Any] = {}
     for key, node in nodes.items():
         comp = _component(graph, node, graph.refs[key])
         ancestors = [_component(graph, nodes[p], None) for p in node.parents(WEIGHT_RELATIONS)]
         if ancestors:
             comp.pedigree = Pedigree(ancestors=ancestors)
+        model = used.get(node.id.lower()) if node.subject else None
+        if model is not None:
+            comp.scope = ComponentScope.REQUIRED
+            comp.properties.update(Property(name=k, value=v) for k, v in inventory_properties(model, True))
         components[key] = comp
 
     props: list[tuple[str, str]] = [("verdict", graph.worst), ("evaluated_at", day.isoformat())]
@@ -175,7 +189,9 @@ def build_bom(results: Sequence[Report | TargetError], graph: BomGraph | None = 
     props += [("not_evaluated", f"{e.target}: {e.message}") for e in graph.errors]
     props.append(("disclaimer", DISCLAIMER))
 
-    if len(subjects) == 1:
+    if application is not None:
+        meta_component = application_component(application)
+    elif len(subjects) == 1:
         meta_component = components.pop(subjects[0])
     else:
         meta_component = Component(type=ComponentType.APPLICATION, name="policycheck batch", bom_ref=BATCH_REF,
@@ -186,8 +202,9 @@ def build_bom(results: Sequence[Report | TargetError], graph: BomGraph | None = 
                            properties=[Property(name=f"{NS}:{k}", value=v) for k, v in props])
     metadata.tools.components.add(tool)
     bom = Bom(components=list(components.values()), metadata=metadata, serial_number=_serial(graph))
-    by_key = {**components, **({subjects[0]: meta_component} if len(subjects) == 1 else {})}
-    if len(subjects) != 1:
+    single = application is None and len(subjects) == 1
+    by_key = {**components, **({subjects[0]: meta_component} if single else {})}
+    if not single:
         bom.register_dependency(meta_component, [by_key[s] for s in subjects])
     for key, node in nodes.items():
         bom.register_dependency(by_key[key], [by_key[p] for p in node.parents()])
@@ -201,8 +218,9 @@ def render(results: Sequence[Report | TargetError], options: object = None, fmt:
     fmt = fmt or getattr(options, "fmt", "") or "cyclonedx"
     v17 = fmt == "cyclonedx-1.7"
     writer = JsonV1Dot7 if v17 else JsonV1Dot6
-    graph = build_graph(results, taken=(BATCH_REF, TOOL_REF), day=getattr(options, "day", None))
-    document = json.loads(writer(build_bom(results, graph)).output_as_string())
+    graph = build_graph(results, taken=(BATCH_REF, TOOL_REF, APP_REF), day=getattr(options, "day", None))
+    application = getattr(options, "application", None)
+    document = json.loads(writer(build_bom(results, graph, application)).output_as_string())
     _add_model_cards(document, graph)
     if v17:
         _add_citations(document, graph)

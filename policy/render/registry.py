@@ -12,6 +12,7 @@ writes:
     claims   the `policycheck/claims/v1` mapping of one model
     aiact    the list of AI Act packs (policy/documents/aiact.py)
     annex    an `AnnexInput`: the reports, the parameters and the catalog's license names
+    inventory  an `Inventory`: the models a code repository uses (policy/model/inventory.py)
 
 The registry below is the only list of formats: the command line builds its `--format` choices from it, and
 `render()` is the only way a command reaches a renderer, so a new format is one row here and one module.
@@ -44,6 +45,9 @@ class RenderOptions:
     fmt: str = ""  # the format being written, for a module that writes several (spdx-json and spdx-tv)
     # Told about a result the format could not write (a bug: that target's exit code becomes 4).
     on_unwritable: Callable[[Any], None] | None = None
+    # `check --inventory`: the `Inventory` the batch's models come from; the BOM formats make its application the
+    # root component, which depends on every model judged.
+    application: Any = None
 
 
 @record
@@ -116,6 +120,12 @@ REGISTRY: dict[str, dict[str, Format]] = {
         Format("markdown", "policy.documents.aiact_output:render"),
         Format("html", "policy.documents.aiact_output:render"),
         Format("json", "policy.documents.aiact_output:render"),
+    ),
+    "inventory": _table(
+        Format("text", "policy.render.inventory:render_text"),
+        Format("json", "policy.render.inventory:render_json"),
+        Format("cyclonedx", "policy.render.inventory_bom:render_cyclonedx", extra="cyclonedx:cyclonedx"),
+        Format("spdx3", "policy.render.inventory_bom:render_spdx3"),
     ),
     "annex": _table(
         Format("markdown", "policy.documents.annex_output:render"),

@@ -55,8 +55,10 @@ from urllib.parse import quote
 
 from policy import __version__
 from policy.model.facts import WEIGHT_RELATIONS
+from policy.model.inventory import Inventory
 from policy.model.report import DISCLAIMER, Report, TargetError
 from policy.render.bom_graph import BomEdge, BomGraph, BomNode, Key, build_graph, edge_origin
+from policy.render.inventory_bom import by_id, location_text
 from policy.render.purl import supplier
 from policy.render.spdx import HUB, purl
 from policy.textsafe import encodable, key_bytes
@@ -250,7 +252,10 @@ def _metadata(graph: BomGraph) -> list[tuple[str, str]]:
     return out
 
 
-def build_document(results: Sequence[Report | TargetError], day: dt.date | None = None) -> dict[str, Any]:
+def build_document(results: Sequence[Report | TargetError], day: dt.date | None = None,
+                   application: Inventory | None = None) -> dict[str, Any]:
+    """The document of a batch; with `application` (`check --inventory`), the application is the SBOM's root and
+    `dependsOn` every subject (a `LifecycleScopedRelationship` with the scope the inventory found it in)."""
     graph = build_graph(results, day=day)
     doc = _Doc(graph)
     agent = doc.add("SoftwareAgent", f"{doc.ns}agent/policycheck", name="policycheck")
@@ -276,8 +281,11 @@ def build_document(results: Sequence[Report | TargetError], day: dt.date | None 
                                                                      if len(names) > 3 else "")
     creation = {"type": "CreationInfo", "@id": CREATION, "specVersion": "3.0.1", "created": _stamp(graph.day),
                 "createdBy": [agent], "createdUsing": [tool]}
+    roots = [doc.ids[k] for k in graph.subjects] or [agent]
+    if application is not None:
+        roots = [_application(doc, graph, application)]
     sbom = doc.add("software_Sbom", f"{doc.ns}sbom", name=title, software_sbomType=["analyzed"],
-                   rootElement=[doc.ids[k] for k in graph.subjects] or [agent],
+                   rootElement=roots,
                    element=[e["spdxId"] for e in doc.elements])
     document = {"type": "SpdxDocument", "spdxId": document_id, "creationInfo": CREATION, "name": title,
                 "comment": "\n".join(f"policycheck:{k}: {v}" for k, v in meta),
@@ -286,5 +294,23 @@ def build_document(results: Sequence[Report | TargetError], day: dt.date | None 
     return {"@context": CONTEXT, "@graph": [creation, document, *doc.elements]}
 
 
+def _application(doc: _Doc, graph: BomGraph, application: Inventory) -> str:
+    """The application whose inventory the batch judged, depending on each subject."""
+    app = doc.add("software_Package", f"{doc.ns}application/{_segment(application.name)}", name=application.name,
+                  software_packageVersion=application.version or None, software_primaryPurpose="application",
+                  comment="the application whose repository policycheck inventoried")
+    used = by_id(application.models)
+    for key in graph.subjects:
+        model = used.get(graph.nodes[key].id.lower())
+        doc.relationships += 1
+        where = "; ".join(location_text(model)[:20]) if model is not None else "a target of the batch"
+        doc.add("LifecycleScopedRelationship", f"{doc.ns}relationship/{doc.relationships}", **{
+            "from": app, "relationshipType": "dependsOn", "to": [doc.ids[key]], "comment": where,
+            "scope": {"runtime": "runtime", "test": "test"}.get(model.scope, "other") if model is not None
+            else "runtime"})
+    return app
+
+
 def render(results: Sequence[Report | TargetError], options: object = None) -> str:
-    return json.dumps(build_document(results, getattr(options, "day", None)), indent=2, ensure_ascii=False) + "\n"
+    document = build_document(results, getattr(options, "day", None), getattr(options, "application", None))
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

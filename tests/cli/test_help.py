@@ -30,7 +30,7 @@ def test_the_command_lists_are_whole_lines(run_cli: Any, monkeypatch: pytest.Mon
     assert listed["check"] == "Check models against the rule packs."
 
 
-@pytest.mark.parametrize("command", ["check", "tree", "lint", "annex", "aiact", "claims"])
+@pytest.mark.parametrize("command", ["check", "tree", "lint", "annex", "aiact", "claims", "inventory"])
 def test_every_command_that_decides_an_exit_code_says_which(run_cli: Any, command: str) -> None:
     shown = run_cli(command, "--help")
     assert shown.code == 0
