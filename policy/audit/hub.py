@@ -213,8 +213,13 @@ _WORKER: _Judge | None = None
 
 
 def _start_worker(database: str, cite: Mapping[str, Any], options: HubAuditOptions) -> None:
+    import signal
+
     from policy.scan.snapshot import Snapshot, SnapshotCite
 
+    # Ctrl-C reaches the whole process group: the parent stops the audit (its rows are kept) and the pool;
+    # a worker does not print a traceback of its own
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     global _WORKER
     # each worker's own read-only connection, with its own memory cap (the process ends with the pool)
     _WORKER = _Judge(Snapshot(Path(database), SnapshotCite(**cite), memory="256MB"), options)

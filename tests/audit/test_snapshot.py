@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -230,17 +230,16 @@ def test_hub_audit_filters(served: tuple[HubSim, Tree, Path, Path], tmp_path: Pa
     assert bad.returncode == 2 and "--shard" in bad.stderr
 
 
-def test_a_killed_hub_audit_resumes_without_judging_again(tmp_path: Path) -> None:
+def _many(tmp_path: Path, n: int = 6000) -> tuple[Path, int]:
     snapshot = tmp_path / "many.parquet"
     rows = [model_row("acme/base", {"license": "apache-2.0"})]
     rows += [model_row(f"org{i % 50}/m-{i:05d}", {"license": "apache-2.0" if i % 4 else "mit",
-                                                   "base_model": "acme/base"}) for i in range(6000)]
-    write_snapshot(snapshot, rows)
-    env = _env(None, tmp_path, offline=True)
-    state = tmp_path / "state.sqlite"
-    args = [*CLI, "hub-audit", "--snapshot", str(snapshot), "--state", str(state), "--workers", "1", "-q",
-            "--format", "json"]
-    proc = subprocess.Popen(args, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                                   "base_model": "acme/base"}) for i in range(n)]
+    return snapshot, write_snapshot(snapshot, rows)
+
+
+def _stop_after(proc: subprocess.Popen[str], state: Path, rows: int, stop: Callable[[], None]) -> int:
+    """Wait until the state file holds `rows` committed rows, then `stop()` the audit; the rows it held."""
     deadline = time.monotonic() + 120
     done = 0
     while time.monotonic() < deadline and proc.poll() is None:
@@ -249,24 +248,47 @@ def test_a_killed_hub_audit_resumes_without_judging_again(tmp_path: Path) -> Non
                 done = db.execute("SELECT COUNT(*) FROM evaluated").fetchone()[0]
         except sqlite3.Error:
             done = 0
-        if done >= 1000:
-            proc.send_signal(signal.SIGKILL)
+        if done >= rows:
+            stop()
             break
         time.sleep(0.02)
+    return done
+
+
+def test_ctrl_c_stops_a_parallel_hub_audit_cleanly(tmp_path: Path) -> None:
+    snapshot, n = _many(tmp_path)
+    state = tmp_path / "state.sqlite"
+    proc = subprocess.Popen([*CLI, "hub-audit", "--snapshot", str(snapshot), "--state", str(state), "--workers",
+                             "2", "--format", "json"], env=_env(None, tmp_path, offline=True), cwd=REPO, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    done = _stop_after(proc, state, 1000, lambda: os.killpg(proc.pid, signal.SIGINT))  # Ctrl-C: the whole group
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and 1000 <= done < n, (proc.returncode, done, err)
+    assert "interrupted; run the same command again to resume" in err and "Traceback" not in err
+
+
+def test_a_killed_hub_audit_resumes_without_judging_again(tmp_path: Path) -> None:
+    snapshot, n = _many(tmp_path)
+    env = _env(None, tmp_path, offline=True)
+    state = tmp_path / "state.sqlite"
+    args = [*CLI, "hub-audit", "--snapshot", str(snapshot), "--state", str(state), "--workers", "1", "-q",
+            "--format", "json"]
+    proc = subprocess.Popen(args, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    done = _stop_after(proc, state, 1000, lambda: proc.send_signal(signal.SIGKILL))
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL, "the audit ended before it could be killed"
-    assert 1000 <= done < len(rows)
+    assert 1000 <= done < n
     resumed = cli(env, "hub-audit", "--snapshot", snapshot, "--state", state, "--workers", "1", "-q",
                   "--format", "json")
     assert resumed.returncode == 0, resumed.stderr  # apache-2.0 permits a derivative under other terms
     audit = json.loads(resumed.stdout)
     run = audit["run"]
-    assert run["resumed"] and run["reused"] >= 1000 and run["reused"] + run["evaluated"] == len(rows)
+    assert run["resumed"] and run["reused"] >= 1000 and run["reused"] + run["evaluated"] == n
     fresh = cli(env, "hub-audit", "--snapshot", snapshot, "--workers", "1", "-q", "--format", "json")
     assert _verdicts(audit) == _verdicts(json.loads(fresh.stdout))
     again = json.loads(cli(env, "hub-audit", "--snapshot", snapshot, "--state", state, "--workers", "1", "-q",
                            "--format", "json").stdout)
-    assert again["run"]["evaluated"] == 0 and again["run"]["reused"] == len(rows)
+    assert again["run"]["evaluated"] == 0 and again["run"]["reused"] == n
 
 
 def _verdicts(audit: dict[str, Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
