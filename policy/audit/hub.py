@@ -168,7 +168,7 @@ class _Judge:
             family_license, family_spdx = self._family_license(family, facts, source)
             judged["family"] = family
             judged["family_license"] = family_license
-            judged["same_as_family"] = (None if not judged["license"] or family == rid else
+            judged["same_as_family"] = (None if not judged["license"] or family == rid or family not in facts else
                                         bool((family_spdx and judged["spdx"] == family_spdx)
                                              or judged["license"].lower() == family_license.lower()))
             out.append((rid, key, str(judged["verdict"]), judged))

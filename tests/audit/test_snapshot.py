@@ -323,6 +323,7 @@ def test_hostile_rows_are_bounded(tmp_path: Path) -> None:
         model_row("acme/cyc-a", {"license": "mit", "base_model": "acme/cyc-b"}),
         model_row("acme/cyc-b", {"license": "mit", "base_model": "acme/cyc-a"}),
         model_row("acme/self", {"license": "mit", "base_model": "acme/self"}),
+        model_row("acme/orphan", {"license": "mit", "base_model": "gone/base"}),
     ]
     bad_id = model_row("acme/ok", {"license": "mit"})
     bad_id["id"] = "acme/\x1b[2Jbad id"
@@ -338,6 +339,9 @@ def test_hostile_rows_are_bounded(tmp_path: Path) -> None:
     for repo_id in ("acme/cyc-a", "acme/cyc-b"):
         assert got[repo_id]["verdict"] == "review" and "cycle" in got[repo_id]["reason"]
     assert got["acme/self"]["verdict"] != "pass"
+    orphan = got["acme/orphan"]  # its base is not in the snapshot: review, and no claim about the family's license
+    assert orphan["verdict"] == "review" and "not in the snapshot" in orphan["reason"]
+    assert orphan["family"] == "gone/base" and orphan["same_as_family"] is None
     assert got["acme/\x1b[2Jbad id"]["verdict"] == "review" and got["acme/\x1b[2Jbad id"]["source"] == "error"
     text = cli(env, "hub-audit", "--snapshot", snapshot, "--workers", "1", "-q")
     assert "\x1b" not in text.stdout and "\u202e" not in text.stdout

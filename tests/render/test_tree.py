@@ -304,6 +304,15 @@ def md_cells(line: str) -> int:
     return pipes - 1
 
 
+def test_the_markdown_footer_is_three_paragraphs() -> None:
+    """The version line, the options line and the disclaimer are paragraphs of their own, not one run-on line."""
+    lines = render("markdown").rstrip("\n").split("\n")
+    version = next(i for i, line in enumerate(lines) if " · evaluated " in line)
+    options = next(i for i, line in enumerate(lines) if line.startswith("Options: "))
+    assert lines[version + 1] == "" and options == version + 2
+    assert lines[options + 1] == "" and "not legal advice" in lines[options + 2]
+
+
 def test_markdown_tables_keep_their_columns_and_card_text_is_inert() -> None:
     text = render("markdown")
     lines = text.split("\n")
