@@ -38,6 +38,7 @@ COMMANDS = {
     "version": "version",
     "help": "--help",
     "check help": "check --help",
+    "inventory": f"inventory {REPO / 'tests' / 'fixtures' / 'inventory_app'}",
 }
 
 
@@ -70,4 +71,19 @@ def test_tree_is_exit_141_too(small_tree_env: dict[str, str]) -> None:
     for fmt in ("text", "json"):
         assert piped(f"tree acme/root -q -f {fmt}", "cat", env).returncode == 0
         done = piped(f"tree acme/root -q -f {fmt}", env=env)
+        assert (done.returncode, done.stderr) == (141, ""), done.stderr
+
+
+def test_hub_audit_is_exit_141_too(tmp_path: Path) -> None:
+    from tests.support.snapshotgen import model_row, write_snapshot
+
+    snapshot = tmp_path / "models.parquet"
+    write_snapshot(snapshot, [model_row("acme/base", {"license": "mit"}),
+                              *(model_row(f"acme/m{i}", {"license": "mit", "base_model": "acme/base"})
+                                for i in range(40))])
+    env = {**ENV, "POLICYCHECK_CACHE": str(tmp_path / "cache")}
+    for fmt in ("text", "json", "csv"):
+        args = f"hub-audit --snapshot {snapshot} --workers 1 -q -f {fmt}"
+        assert piped(args, "cat", env).returncode == 0
+        done = piped(args, env=env)
         assert (done.returncode, done.stderr) == (141, ""), done.stderr
