@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from policy import __version__
 from policy.audit.rows import HUB, tally
 from policy.audit.state import AuditState
-from policy.audit.tree import Progress, _digest, _file_digest, judged_row, rule_card_fields
+from policy.audit.tree import Progress, TreeResult, _digest, _file_digest, judged_row, rule_card_fields
 from policy.errors import UsageError
 from policy.model.facts import ModelFacts
 from policy.model.report import DISCLAIMER
@@ -75,32 +75,11 @@ class HubAuditOptions:
                 "root": self.root, **({"shard": f"{self.shard[0]}/{self.shard[1]}"} if self.shard else {})}
 
 
-class HubAuditResult:
-    """The audit's summary and its rows, streamed from the state file. Close it (or use `with`)."""
-
-    def __init__(self, summary: dict[str, Any], state: AuditState, cleanup: Path | None) -> None:
-        self.summary = summary
-        self._state = state
-        self._cleanup = cleanup
-
-    @property
-    def verdict(self) -> str:
-        return str(self.summary["verdict"])
+class HubAuditResult(TreeResult):
+    """The audit's summary and its rows, streamed from the state file, most downloaded first by default."""
 
     def rows(self, order: str = "downloads") -> Iterator[Mapping[str, Any]]:
-        return self._state.rows(order)
-
-    def close(self) -> None:
-        self._state.close()
-        if self._cleanup is not None:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{self._cleanup}{suffix}").unlink(missing_ok=True)
-
-    def __enter__(self) -> HubAuditResult:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.close()
+        return super().rows(order)
 
 
 # -- judging (in a worker process, or in this one) ---------------------------------------------------------------

@@ -4,9 +4,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 
@@ -65,3 +66,31 @@ def date(text: str | None) -> dt.date:
         return dt.date.fromisoformat(text)
     except ValueError:
         raise typer.BadParameter(f"'{text}' is not a date (YYYY-MM-DD)", param_hint="--today") from None
+
+
+R = TypeVar("R")
+
+
+def run_audit(what: str, state: Path | None, run: Callable[[], R]) -> R:
+    """Run a resumable audit; Ctrl-C says how to resume it (with --state) and exits 130."""
+    from policy.cli.streams import err
+
+    try:
+        return run()
+    except KeyboardInterrupt:
+        where = f"; run the same command again to resume from {state}" if state else (
+            "; nothing was kept (give --state FILE to make an audit resumable)")
+        err(f"policycheck: {what} interrupted{where}")
+        raise typer.Exit(130) from None
+
+
+def write_audit(command: str, fmt: str, data: Any, verdict: str, output: Path | None, color: bool,
+                width: int) -> NoReturn:
+    """Write an audit's output in `fmt` (streamed) and exit with its verdict's code."""
+    from policy.cli.streams import open_output
+    from policy.render.registry import RenderOptions, render
+
+    with open_output(output) as write:
+        for chunk in render(command, fmt, data, RenderOptions(color=color and fmt == "text", width=width)):
+            write(chunk)
+    raise typer.Exit(VERDICT_EXIT[verdict])

@@ -9,10 +9,9 @@ from typing import Annotated
 
 import typer
 
-from policy.cli.common import VERDICT_EXIT, ColorOpt, FailOnOpt, RulesOpt, TodayOpt, choices, date
-from policy.cli.streams import err, open_output, terminal
+from policy.cli.common import ColorOpt, FailOnOpt, RulesOpt, TodayOpt, choices, date, run_audit, write_audit
+from policy.cli.streams import terminal
 from policy.model.vocab import HUB_RELATIONS
-from policy.render.registry import RenderOptions, render
 
 HubAuditFormat = choices("hub-audit")
 TEXT = HubAuditFormat("text")
@@ -57,7 +56,7 @@ def hub_audit(
 
     Exit codes: 0 pass; 1 fail; 3 review; 2 a usage or input error (a snapshot that cannot be read, a missing
     column); 4 an internal error; 130 interrupted (resumable with --state)."""
-    from policy.audit.hub import HubAuditOptions, audit_hub
+    from policy.audit.hub import HubAuditOptions, HubAuditResult, audit_hub
     from policy.cli.progress import ProgressDisplay
     from policy.render.hub_audit import HubAuditOutput
 
@@ -74,17 +73,13 @@ def hub_audit(
                               fail_on=fail_on.value if fail_on else None, today=date(today), workers=workers)
     use_color, width = terminal(output, color)
     err_color = color if color is not None else not os.environ.get("NO_COLOR")
-    try:
+
+    def audit() -> HubAuditResult:
         with ProgressDisplay("--snapshot " + snapshot, enabled=not quiet, color=err_color,
                              command="hub-audit") as progress:
-            result = audit_hub(options, progress)
-    except KeyboardInterrupt:
-        where = f"; run the same command again to resume from {state}" if state else (
-            "; nothing was kept (give --state FILE to make an audit resumable)")
-        err(f"policycheck: hub audit interrupted{where}")
-        raise typer.Exit(130) from None
-    with result, open_output(output) as write:
-        for chunk in render("hub-audit", format.value, HubAuditOutput(result.summary, result.rows),
-                            RenderOptions(color=use_color and format.value == "text", width=width)):
-            write(chunk)
-    raise typer.Exit(VERDICT_EXIT[result.verdict])
+            return audit_hub(options, progress)
+
+    result = run_audit("hub audit", state, audit)
+    with result:
+        write_audit("hub-audit", format.value, HubAuditOutput(result.summary, result.rows), result.verdict, output,
+                    use_color, width)

@@ -9,11 +9,20 @@ from typing import Annotated
 
 import typer
 
-from policy.cli.common import VERDICT_EXIT, ColorOpt, FailOnOpt, NoCacheOpt, RulesOpt, TodayOpt, choices, date
-from policy.cli.streams import err, open_output, terminal
+from policy.cli.common import (
+    ColorOpt,
+    FailOnOpt,
+    NoCacheOpt,
+    RulesOpt,
+    TodayOpt,
+    choices,
+    date,
+    run_audit,
+    write_audit,
+)
+from policy.cli.streams import terminal
 from policy.errors import PolicyError
 from policy.model.vocab import HUB_RELATIONS
-from policy.render.registry import RenderOptions, render
 
 TreeFormat = choices("tree")
 TEXT_TREE = TreeFormat("text")
@@ -79,7 +88,7 @@ def tree(
 
     Exit codes: 0 pass; 1 fail; 3 review (an incomplete audit is review at best); 2 a usage or input error
     (the root cannot be read); 4 an internal error; 130 interrupted (resumable with --state)."""
-    from policy.audit.tree import TreeOptions, audit_tree
+    from policy.audit.tree import TreeOptions, TreeResult, audit_tree
     from policy.cli.progress import ProgressDisplay
     from policy.render.tree import TreeOutput
     from policy.scan.ids import repo_id_problem
@@ -99,16 +108,12 @@ def tree(
                           discovery=discovery.value, walk_deadline=walk_deadline, snapshot=snapshot, verify=verify)
     use_color, width = terminal(output, color)
     err_color = color if color is not None else not os.environ.get("NO_COLOR")
-    try:
+
+    def audit() -> TreeResult:
         with ProgressDisplay(root, enabled=not quiet, color=err_color) as progress:
-            result = audit_tree(options, progress)
-    except KeyboardInterrupt:
-        where = f"; run the same command again to resume from {state}" if state else (
-            "; nothing was kept (give --state FILE to make an audit resumable)")
-        err(f"policycheck: tree audit of {root} interrupted{where}")
-        raise typer.Exit(130) from None
-    with result, open_output(output) as write:
-        for chunk in render("tree", format.value, TreeOutput(result.summary, result.rows),
-                            RenderOptions(color=use_color and format.value == "text", width=width)):
-            write(chunk)
-    raise typer.Exit(VERDICT_EXIT[result.verdict])
+            return audit_tree(options, progress)
+
+    result = run_audit(f"tree audit of {root}", state, audit)
+    with result:
+        write_audit("tree", format.value, TreeOutput(result.summary, result.rows), result.verdict, output, use_color,
+                    width)

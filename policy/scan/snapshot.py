@@ -14,10 +14,10 @@ Source (`open_source`): a local Parquet file, or a Hub dataset file pinned to a 
 SHA-256 and its row count.
 
 Schema tolerance (`_columns`): `cardData` as a JSON string or as a nested value (a struct or map, turned into
-JSON by DuckDB); `baseModels` as a struct or as JSON text; `tags` as a list of strings or JSON text; `siblings`
-as strings or `{rfilename}` records; any other column is ignored. `id`, `cardData` and `baseModels` are
-required: a file without one of them is an `InputError` naming it (and a file that is not Parquet, one naming
-the file).
+JSON by DuckDB); `baseModels` as a struct or as JSON text; `tags` as a list of strings or JSON text; any other
+column is ignored, `siblings` too (as strings or as `{rfilename}` records: the audits read no file list).
+`id`, `cardData` and `baseModels` are required: a file without one of them is an `InputError` naming it (and a
+file that is not Parquet, one naming the file).
 
 Hostile rows are bounded as hostile cards are: a `cardData` over `MAX_CARD_BYTES` is not read (the model's row
 says so, and its verdict is review); a row's parents are cut at `MAX_PARENTS` + 1 (so `too-many-parents` still
@@ -181,14 +181,12 @@ def _base_exprs(kind: str) -> tuple[str, str]:
     raise InputError(f"the snapshot's baseModels column is {kind}, not a struct of relation and models")
 
 
-def _list_expr(column: str, kind: str | None, field: str | None = None, limit: int = MAX_TAGS) -> str:
-    """A list of strings from a column of strings, of records (their `field`) or of JSON text; [] when absent."""
+def _list_expr(column: str, kind: str | None, limit: int = MAX_TAGS) -> str:
+    """A list of strings from a column of strings or of JSON text; [] when absent or of another type."""
     if kind is None:
         return "CAST([] AS VARCHAR[])"
     col = f"src.\"{column}\""
-    if kind.endswith("[]") and kind.startswith("STRUCT") and field:
-        return f"list_slice(list_transform({col}, lambda x: CAST(x.{field} AS VARCHAR)), 1, {limit})"
-    if kind.endswith("[]"):
+    if kind.endswith("[]") and not kind.startswith("STRUCT"):
         return f"list_slice(list_transform({col}, lambda x: CAST(x AS VARCHAR)), 1, {limit})"
     if kind in ("VARCHAR", "JSON"):
         return f"list_slice(json_extract_string({col}, '$[*]'), 1, {limit})"
@@ -224,25 +222,25 @@ def build(parquet: Path, database: Path, name: str) -> int:
                    {card} AS card,
                    {_list_expr("tags", cols.get("tags"))} AS tags,
                    {relation} AS relation,
-                   {parents} AS parents,
-                   {_list_expr("siblings", cols.get("siblings"), "rfilename", 4096)} AS files
+                   {parents} AS parents
             FROM read_parquet(?) AS src WHERE src.id IS NOT NULL"""
         import duckdb
 
         try:
+            # the row count is in the file's metadata: a file too large is refused before anything is loaded
+            rows = con.execute("SELECT COUNT(*) FROM read_parquet(?)", [str(parquet)]).fetchone()[0]
+            if rows > MAX_ROWS:
+                raise InputError(f"{name}: {rows:,} rows, more than policycheck reads ({MAX_ROWS:,})")
             con.execute(f"CREATE TABLE raw AS {select}", [str(parquet)])
         except duckdb.Error as exc:
             first = " ".join(str(exc).split())[:160]
             raise InputError(f"{name}: the snapshot could not be read ({first})") from None
-        rows = con.execute("SELECT COUNT(*) FROM raw").fetchone()[0]
-        if rows > MAX_ROWS:
-            raise InputError(f"{name}: {rows:,} rows, more than policycheck reads ({MAX_ROWS:,})")
         con.execute(f"""
             CREATE TABLE nodes AS
             SELECT id, downloads, last_modified, pipeline_tag, library_name, gated, sha,
                    CASE WHEN strlen(card) > {MAX_CARD_BYTES} THEN NULL ELSE card END AS card,
                    COALESCE(strlen(card) > {MAX_CARD_BYTES}, false) AS card_too_large,
-                   tags, relation, parents, files
+                   tags, relation, parents
             FROM (SELECT *, row_number() OVER (PARTITION BY id ORDER BY downloads DESC NULLS LAST) AS n FROM raw)
             WHERE n = 1""")
         con.execute("DROP TABLE raw")
@@ -550,15 +548,3 @@ def _built_rows(database: Path) -> int | None:
     except duckdb.Error:
         return None
     return int(found[0]) if found and str(found[0]).isdigit() else None
-
-
-def iter_chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
